@@ -34,7 +34,7 @@ ARM64_PKGS=(
 	libyajl2 libyajl-dev libfdt1 libfdt-dev
 	libc6 libgcc-s1 libncurses6 libtinfo6 libext2fs2 libuuid1 zlib1g libcom-err2
 	libblkid1
-	busybox-static
+	xenstore-utils busybox-static
 )
 
 log() { printf 'fetch: %s\n' "$*" >&2; }
@@ -100,7 +100,7 @@ resolve_all() {
 		fi
 	done
 	[[ -n $KERNEL_ABI ]] || die "no 6.12 ABI has its image, headers and kbuild all available to apt" \
-		"(tried: $(echo $abis)); run apt-get update?"
+		"(tried: ${abis//$'\n'/ }); run apt-get update?"
 
 	WANT=()
 	for spec in "${ARM64_PKGS[@]/%/:arm64}" $(kernel_specs "$KERNEL_ABI"); do
@@ -200,7 +200,7 @@ check_libs() {
 	local readelf=${CROSS}readelf libdirs=("$ROOT/lib/aarch64-linux-gnu" "$ROOT/usr/lib/aarch64-linux-gnu")
 	command -v "$readelf" >/dev/null || die "$readelf not found (apt-get install binutils-aarch64-linux-gnu)"
 	local todo=() seen=" " missing=() f lib d found
-	todo=("$ROOT"/usr/lib/xen-4.17/bin/* "$ROOT"/usr/sbin/xen* "$ROOT"/usr/lib/aarch64-linux-gnu/libxen*.so.*)
+	todo=("$ROOT"/usr/lib/xen-4.17/bin/* "$ROOT"/usr/bin/xenstore* "$ROOT"/usr/lib/aarch64-linux-gnu/libxen*.so.*)
 	while ((${#todo[@]})); do
 		f=${todo[0]}
 		todo=("${todo[@]:1}")

@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# mkimages.sh: build the lab's boot images from the tree fetch.sh unpacked:
+#   dom0.cpio.gz  dom0's initramfs: static busybox, the Xen tools
+#                 (/usr/lib/xen-4.17/bin, xenstore-*), the arm64 libraries they
+#                 need (found by walking ELF NEEDED entries) and ld-linux, the Xen
+#                 kernel modules (decompressed, in dependency order), xl.conf,
+#                 the domU config, kernel and initramfs under /boot/guest, the
+#                 harness helpers (hotmem-agent, hotmem-guest), hotmem's
+#                 cross-built dom0 programs if any, and /init (rootfs/dom0-init).
+#   domU.cpio.gz  the guest's initramfs: busybox, /init (rootfs/domu-init),
+#                 hotmem-agent, and the payload slots: /lib/modules/xen_hotmem.ko
+#                 ($HOTMEM_GUEST_MODULE, default guest-driver/xen_hotmem.ko if
+#                 built) and /usr/local/bin/* ($HOTMEM_GUEST_WORKLOAD: files).
+#   images.env    paths of Xen, the kernel Image and both initramfs for lab.py.
+# hotmem's dom0 programs come from a cross build of this repo with
+# aarch64-toolchain.cmake in <cache>/build-aarch64 (--toolstack=auto tries it
+# and goes on without them if the tree does not build yet; =on makes that fatal;
+# =off skips it). Images are rebuilt only when an input changed (a hash of all
+# inputs is kept in images/inputs.sha256); --force rebuilds anyway.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CACHE=${HOTMEM_CACHE:-$REPO/.cache/lab}
+OUT=$CACHE/images
+CROSS=${CROSS_COMPILE:-aarch64-linux-gnu-}
+ROOTFS=$HERE/rootfs
+XEN_MODULES=(xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc)
+# Programs of ours to ship in dom0 if the cross build made them (build-dir paths).
+TOOLSTACK_PROGRAMS=(toolstack/cli/xl-hotmem toolstack/daemon/hotmemd)
+
+log() { printf 'mkimages: %s\n' "$*" >&2; }
+die() {
+	printf 'mkimages: error: %s\n' "$*" >&2
+	exit 1
+}
+
+# libdir_of SONAME: the directory of the unpacked tree that holds SONAME.
+libdir_of() {
+	local d
+	for d in lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu; do
+		[[ -e $LAB_ROOT/$d/$1 ]] && echo "$d" && return 0
+	done
+	return 1
+}
+
+# copy_libs STAGE FILE...: copy into STAGE the shared libraries FILEs need,
+# transitively, each at its own path under its soname, plus the dynamic linker.
+copy_libs() {
+	local stage=$1
+	shift
+	local todo=("$@") seen=" " f lib d
+	todo+=("$LAB_ROOT/lib/aarch64-linux-gnu/libgcc_s.so.1") # dlopened by pthread_cancel
+	while ((${#todo[@]})); do
+		f=${todo[0]}
+		todo=("${todo[@]:1}")
+		head -c4 "$f" 2>/dev/null | grep -q ELF || continue
+		for lib in $("${CROSS}readelf" -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p') \
+			$([[ $f == */libgcc_s.so.1 ]] && echo libgcc_s.so.1); do
+			[[ $seen == *" $lib "* ]] && continue
+			seen+="$lib "
+			d=$(libdir_of "$lib") || die "library $lib (needed by ${f#"$LAB_ROOT"}) is not in $LAB_ROOT; add its package to fetch.sh"
+			mkdir -p "$stage/$d"
+			cp -L "$LAB_ROOT/$d/$lib" "$stage/$d/$lib"
+			todo+=("$LAB_ROOT/$d/$lib")
+		done
+	done
+	cp -L "$LAB_ROOT/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1" "$stage/lib/aarch64-linux-gnu/"
+	ln -sfn aarch64-linux-gnu/ld-linux-aarch64.so.1 "$stage/lib/ld-linux-aarch64.so.1"
+}
+
+# module_file NAME: path (under the modules dir) of module NAME's .ko.xz.
+module_file() {
+	local f
+	f=$(cd "$LAB_MODULES" && find kernel -name "$1.ko.xz" -o -name "$1.ko" | head -n 1)
+	[[ -n $f ]] || die "kernel module $1 not found under $LAB_MODULES"
+	echo "$f"
+}
+
+# add_module STAGE NAME: decompress module NAME and its dependencies (from its
+# .modinfo depends=, since the package ships no modules.dep) into STAGE, and
+# append them to STAGE/etc/hotmem/modules, dependencies first.
+add_module() {
+	local stage=$1 name=$2 f base deps dep
+	[[ " $MODS_DONE " == *" $name "* ]] && return 0
+	f=$(module_file "$name")
+	base=$(basename "${f%.xz}")
+	mkdir -p "$stage/lib/modules"
+	if [[ $f == *.xz ]]; then
+		xz -dc "$LAB_MODULES/$f" >"$stage/lib/modules/$base"
+	else
+		cp "$LAB_MODULES/$f" "$stage/lib/modules/$base"
+	fi
+	deps=$("${CROSS}readelf" -p .modinfo "$stage/lib/modules/$base" | sed -n 's/.*depends=//p')
+	for dep in ${deps//,/ }; do
+		add_module "$stage" "$dep"
+	done
+	echo "$base" >>"$stage/etc/hotmem/modules"
+	MODS_DONE+=" $name"
+}
+
+# cpio_gz STAGE OUT: pack STAGE as a gzip'ed newc cpio, owned by root,
+# reproducible (sorted, no timestamps in gzip).
+cpio_gz() {
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n -6 >"$2.new"
+	mv "$2.new" "$2"
+}
+
+# base_tree STAGE: the directories, busybox and agent both images share.
+base_tree() {
+	local stage=$1
+	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,lib,etc,proc,sys,dev,run,tmp,root,var}
+	ln -sfn ../run "$stage/var/run"
+	cp "$LAB_ROOT/bin/busybox" "$stage/bin/busybox"
+	install -m 0755 "$ROOTFS/hotmem-agent" "$stage/sbin/hotmem-agent"
+	echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
+	echo "root:x:0:" >"$stage/etc/group"
+}
+
+build_domu() {
+	local stage=$1
+	base_tree "$stage"
+	install -m 0755 "$ROOTFS/domu-init" "$stage/init"
+	if [[ -n $GUEST_MODULE ]]; then
+		mkdir -p "$stage/lib/modules"
+		cp "$GUEST_MODULE" "$stage/lib/modules/xen_hotmem.ko"
+	fi
+	local w
+	for w in ${GUEST_WORKLOAD[@]+"${GUEST_WORKLOAD[@]}"}; do
+		install -m 0755 "$w" "$stage/usr/local/bin/"
+	done
+	cpio_gz "$stage" "$OUT/domU.cpio.gz"
+}
+
+build_dom0() {
+	local stage=$1
+	base_tree "$stage"
+	install -m 0755 "$ROOTFS/dom0-init" "$stage/init"
+	install -m 0755 "$ROOTFS/hotmem-guest" "$stage/sbin/hotmem-guest"
+	mkdir -p "$stage/usr/lib/xen-4.17/bin" "$stage/etc/xen" "$stage/etc/hotmem" "$stage/boot/guest"
+	local bins=() f
+	for f in "$LAB_ROOT"/usr/lib/xen-4.17/bin/* "$LAB_ROOT"/usr/bin/xenstore*; do
+		if [[ -L $f ]]; then # e.g. usr/bin/xenstore-control -> /usr/lib/xen-4.17/bin/...
+			cp -P "$f" "$stage${f#"$LAB_ROOT"}"
+			continue
+		fi
+		head -c4 "$f" | grep -q ELF || continue # python and shell scripts: no interpreter here
+		cp "$f" "$stage${f#"$LAB_ROOT"}"
+		bins+=("$f")
+	done
+	for f in "${TOOLSTACK_FILES[@]}"; do
+		install -m 0755 "$f" "$stage/usr/local/bin/"
+		bins+=("$f")
+	done
+	copy_libs "$stage" "${bins[@]}"
+	MODS_DONE=
+	: >"$stage/etc/hotmem/modules"
+	local m
+	for m in "${XEN_MODULES[@]}"; do add_module "$stage" "$m"; done
+	cp "$ROOTFS/xl.conf" "$stage/etc/xen/xl.conf"
+	cp "$ROOTFS/guest.cfg" "$stage/etc/xen/guest.cfg"
+	cp "$LAB_KERNEL" "$stage/boot/guest/Image"
+	cp "$OUT/domU.cpio.gz" "$stage/boot/guest/domU.cpio.gz"
+	cpio_gz "$stage" "$OUT/dom0.cpio.gz"
+}
+
+# cross_build MODE: cross-build hotmem's dom0 programs for arm64 into
+# <cache>/build-aarch64 and fill TOOLSTACK_FILES with the ones it made. Only
+# those targets are built (the host-only parts, like the simulator, are not
+# needed in dom0), with -Werror like every build of the tree.
+cross_build() {
+	local mode=$1 bdir=$CACHE/build-aarch64 blog=$CACHE/build-aarch64.log p targets=()
+	TOOLSTACK_FILES=()
+	[[ $mode == off ]] && return 0
+	log "cross-building hotmem's dom0 programs for arm64 in $bdir"
+	if cmake -S "$REPO" -B "$bdir" -DCMAKE_TOOLCHAIN_FILE="$HERE/aarch64-toolchain.cmake" \
+		-DHOTMEM_CACHE="$CACHE" -DBUILD_TESTING=OFF -DHOTMEM_SANITIZE=OFF -DHOTMEM_LAB=OFF \
+		-DHOTMEM_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$blog" 2>&1; then
+		local known
+		known=$(cmake --build "$bdir" --target help 2>/dev/null || true)
+		for p in "${TOOLSTACK_PROGRAMS[@]}"; do
+			grep -qxF "... ${p##*/}" <<<"$known" && targets+=("${p##*/}")
+		done
+		if ((${#targets[@]})) &&
+			cmake --build "$bdir" -j "$(nproc)" --target "${targets[@]}" >>"$blog" 2>&1; then
+			for p in "${TOOLSTACK_PROGRAMS[@]}"; do
+				[[ -x $bdir/$p ]] && TOOLSTACK_FILES+=("$bdir/$p")
+			done
+			log "hotmem programs for dom0: ${TOOLSTACK_FILES[*]##*/}"
+			return 0
+		fi
+		((${#targets[@]})) || echo "no target among: ${TOOLSTACK_PROGRAMS[*]##*/}" >>"$blog"
+	fi
+	tail -n 15 "$blog" >&2
+	[[ $mode == on ]] && die "cross build failed (full log: $blog)"
+	log "WARNING: cross build failed (log: $blog); dom0 gets no hotmem programs"
+}
+
+main() {
+	local force=0 toolstack=auto
+	while (($#)); do
+		case $1 in
+		--force) force=1 ;;
+		--toolstack=*) toolstack=${1#*=} ;;
+		-h | --help)
+			sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+			echo "usage: $0 [--force] [--toolstack=auto|on|off]"
+			return 0
+			;;
+		*) die "unknown option $1 (try --help)" ;;
+		esac
+		shift
+	done
+	[[ $toolstack =~ ^(auto|on|off)$ ]] || die "--toolstack must be auto, on or off"
+	[[ -f $CACHE/lab.env ]] || die "$CACHE/lab.env missing: run tests/lab/fetch.sh first"
+	# shellcheck source=/dev/null
+	source "$CACHE/lab.env"
+	for f in "$LAB_XEN" "$LAB_KERNEL" "$LAB_ROOT/bin/busybox"; do
+		[[ -f $f ]] || die "$f missing: run tests/lab/fetch.sh again"
+	done
+	command -v "${CROSS}readelf" >/dev/null || die "${CROSS}readelf not found (apt-get install binutils-aarch64-linux-gnu)"
+	command -v cpio >/dev/null || die "cpio not found (apt-get install cpio)"
+
+	GUEST_MODULE=${HOTMEM_GUEST_MODULE-}
+	if [[ -z ${HOTMEM_GUEST_MODULE+set} && -f $REPO/guest-driver/xen_hotmem.ko ]]; then
+		GUEST_MODULE=$REPO/guest-driver/xen_hotmem.ko
+	fi
+	[[ -z $GUEST_MODULE || -f $GUEST_MODULE ]] || die "HOTMEM_GUEST_MODULE=$GUEST_MODULE: no such file"
+	GUEST_WORKLOAD=()
+	read -ra GUEST_WORKLOAD <<<"${HOTMEM_GUEST_WORKLOAD-}"
+	for f in ${GUEST_WORKLOAD[@]+"${GUEST_WORKLOAD[@]}"}; do
+		[[ -f $f ]] || die "HOTMEM_GUEST_WORKLOAD: no such file $f"
+	done
+
+	cross_build "$toolstack"
+
+	mkdir -p "$OUT"
+	local sum
+	sum=$({
+		cat "$CACHE/manifest" "$CACHE/lab.env"
+		sha256sum "${BASH_SOURCE[0]}" "$ROOTFS"/* ${GUEST_MODULE:+"$GUEST_MODULE"} \
+			${GUEST_WORKLOAD[@]+"${GUEST_WORKLOAD[@]}"} \
+			${TOOLSTACK_FILES[@]+"${TOOLSTACK_FILES[@]}"}
+	} | sha256sum | cut -d' ' -f1)
+	if ((!force)) && [[ -f $OUT/inputs.sha256 && $(cat "$OUT/inputs.sha256") == "$sum" &&
+		-f $OUT/dom0.cpio.gz && -f $OUT/images.env ]]; then
+		log "images up to date in $OUT"
+		return 0
+	fi
+	rm -f "$OUT/inputs.sha256"
+	local t0=$SECONDS stage
+	stage=$(mktemp -d "$CACHE/.stage.XXXXXX")
+	STAGE=$stage
+	trap 'rm -rf "$STAGE"' EXIT
+	build_domu "$stage/domU"
+	build_dom0 "$stage/dom0"
+	cat >"$OUT/images.env" <<-EOF
+		# Written by tests/lab/mkimages.sh; read by lab.py.
+		XEN=$LAB_XEN
+		KERNEL=$LAB_KERNEL
+		KERNEL_RELEASE=$KERNEL_RELEASE
+		DOM0_INITRD=$OUT/dom0.cpio.gz
+		DOMU_INITRD=$OUT/domU.cpio.gz
+		TOOLSTACK=${TOOLSTACK_FILES[*]##*/}
+		GUEST_MODULE=${GUEST_MODULE:+xen_hotmem.ko}
+	EOF
+	echo "$sum" >"$OUT/inputs.sha256"
+	log "built $OUT/dom0.cpio.gz ($(du -h "$OUT/dom0.cpio.gz" | cut -f1)) and domU.cpio.gz" \
+		"($(du -h "$OUT/domU.cpio.gz" | cut -f1)) in $((SECONDS - t0)) s;" \
+		"modules: $(tr '\n' ' ' <"$stage/dom0/etc/hotmem/modules")"
+}
+
+main "$@"
