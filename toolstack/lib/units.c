@@ -62,8 +62,7 @@ int hotmem_format_size(char *buf, size_t size, uint64_t bytes)
 	unsigned int unit = 0;
 	int len;
 
-	while (bytes && unit + 1 < sizeof(unit_names) / sizeof(unit_names[0]) &&
-	       !(bytes & 1023)) {
+	while (bytes && unit + 1 < sizeof(unit_names) / sizeof(unit_names[0]) && !(bytes & 1023)) {
 		bytes >>= 10;
 		unit++;
 	}
