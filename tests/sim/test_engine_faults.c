@@ -1,0 +1,279 @@
+/*
+ * Every injected fault at every step of grow and shrink. For each scenario
+ * (grow and shrink, with 2 MiB-extent heads on 8 MiB blocks and 4 KiB-page
+ * heads on 4 MiB blocks, a guest that refuses half a grow so that the trim
+ * path runs) a clean run counts the engine's calls per hypervisor op; then
+ * each call of each op is failed in turn, with every error that op can
+ * really return (populate -ENOMEM, also part-way after one extent, set_max_mem
+ * and pool failures, xenstore -EAGAIN and -EIO on transactions, ...), on a
+ * fresh sim. A second sweep first fails a late populate, so the grow rolls
+ * back (-EIO: an -ENOMEM would only fall back to smaller extents), and then
+ * fails each call of the rollback in turn (double faults).
+ * After each run the engine is left to settle (its own retries), the fault
+ * is cleared, and the books must equal the hypervisor's: hv_sim_check() == 0,
+ * max_pages, tot_pages, every page of every block we hold, target,
+ * static-max and pool as the books say, no frame in a block we don't hold.
+ * Then a grow and a shrink must still work. The number of fault points is
+ * printed.
+ */
+#include <stdlib.h>
+
+#include "check.h"
+#include "fake_guest.h"
+
+#define MIB (1ull << 20)
+
+struct scenario {
+	const char *name;
+	uint64_t block_size;
+	uint64_t memmap_bytes;
+	uint32_t window_blocks;
+	uint32_t pre_blocks; /* granted before the operation */
+	enum hotmem_op_kind kind;
+	uint32_t blocks;
+	enum fg_mode mode; /* the guest during the operation */
+};
+
+static const struct scenario scenarios[] = {
+	{ "grow-8M-2M", 8 * MIB, 2 * MIB, 8, 1, HOTMEM_OP_KIND_GROW, 2, FG_NORMAL },
+	{ "grow-4M", 4 * MIB, 64 * 1024, 16, 0, HOTMEM_OP_KIND_GROW, 3, FG_NORMAL },
+	{ "grow-partial", 4 * MIB, 64 * 1024, 16, 1, HOTMEM_OP_KIND_GROW, 4, FG_ACK_PARTIAL },
+	{ "shrink-8M-2M", 8 * MIB, 2 * MIB, 8, 3, HOTMEM_OP_KIND_SHRINK, 2, FG_NORMAL },
+	{ "shrink-4M", 4 * MIB, 64 * 1024, 16, 4, HOTMEM_OP_KIND_SHRINK, 3, FG_NORMAL },
+	{ "set-down-4M", 4 * MIB, 64 * 1024, 16, 3, HOTMEM_OP_KIND_SET, 1, FG_NORMAL },
+};
+
+/* Errors each op can return for real; partial = fail after one extent. */
+struct fault_kind {
+	enum hv_sim_op op;
+	int error;
+	size_t after_extents;
+};
+
+static const struct fault_kind fault_kinds[] = {
+	{ HV_SIM_OP_POPULATE, -ENOMEM, 0 },	{ HV_SIM_OP_POPULATE, -ENOMEM, 1 },
+	{ HV_SIM_OP_POPULATE, -EIO, 0 },	{ HV_SIM_OP_DECREASE, -EIO, 0 },
+	{ HV_SIM_OP_DECREASE, -EIO, 1 },	{ HV_SIM_OP_SET_MAX_MEM, -EINVAL, 0 },
+	{ HV_SIM_OP_SET_P2M_POOL, -ENOMEM, 0 }, { HV_SIM_OP_GET_P2M_POOL, -EIO, 0 },
+	{ HV_SIM_OP_DOMAIN_INFO, -EIO, 0 },	{ HV_SIM_OP_PHYSINFO, -EIO, 0 },
+	{ HV_SIM_OP_XS_TXN_START, -ENOSPC, 0 }, { HV_SIM_OP_XS_TXN_END, -EAGAIN, 0 },
+	{ HV_SIM_OP_XS_TXN_END, -EIO, 0 },	{ HV_SIM_OP_XS_READ, -EIO, 0 },
+	{ HV_SIM_OP_XS_WRITE, -EIO, 0 },	{ HV_SIM_OP_XS_RM, -EIO, 0 },
+	{ HV_SIM_OP_XS_MKDIR, -EIO, 0 },	{ HV_SIM_OP_XS_SET_PERMS, -EIO, 0 },
+	{ HV_SIM_OP_XS_DIRECTORY, -EIO, 0 },	{ HV_SIM_OP_XS_READ_WATCH, -EIO, 0 },
+	{ HV_SIM_OP_XS_WATCH, -EIO, 0 },
+};
+
+static unsigned int points, fired, bad_runs;
+
+/* A fresh world: one guest, pre_blocks granted, the guest in its op mode. */
+static uint32_t setup(struct harness *h, const struct scenario *sc)
+{
+	struct fake_guest_params gp = { .block_size = sc->block_size,
+					.memmap_bytes = sc->memmap_bytes };
+	struct hotmem_attach_params ap = { .window_bytes = sc->window_blocks * sc->block_size };
+	struct hotmem_result res;
+	uint32_t domid;
+
+	harness_init(h, 0);
+	domid = harness_add_guest(h, sc->name, 64 * 256, &gp, &ap);
+	if (sc->pre_blocks &&
+	    harness_op(h, domid, HOTMEM_OP_KIND_GROW, sc->pre_blocks * sc->block_size, &res) < 0) {
+		fprintf(stderr, "%s: pre-grant failed\n", sc->name);
+		exit(1);
+	}
+	fake_guest_set_mode(harness_guest(h, domid), sc->mode);
+	return domid;
+}
+
+static uint64_t op_bytes(const struct scenario *sc)
+{
+	if (sc->kind == HOTMEM_OP_KIND_SET)
+		return (uint64_t)sc->blocks * sc->block_size;
+	return (uint64_t)sc->blocks * sc->block_size;
+}
+
+/* Run the operation; whatever happens, let the engine settle. */
+static void run_op(struct harness *h, const struct scenario *sc, uint32_t domid)
+{
+	struct hotmem_result res;
+
+	harness_op(h, domid, sc->kind, op_bytes(sc), &res);
+	harness_run(h, NULL);
+}
+
+/* After a faulted run: clear faults, settle, check, and check it still works. */
+static void finish(struct harness *h, const struct scenario *sc, uint32_t domid, const char *what)
+{
+	struct hotmem_result res;
+	struct hotmem_domain_info info;
+	char context[160];
+	int problems;
+
+	hv_sim_fault_clear(h->sim);
+	fake_guest_set_mode(harness_guest(h, domid), FG_NORMAL);
+	/* Retries wait for their backoff; one settled run is enough. */
+	harness_run(h, NULL);
+	snprintf(context, sizeof(context), "%s %s", sc->name, what);
+	problems = harness_check(h, context);
+	if (!problems) {
+		hotmem_domain_info(h->hm, domid, &info);
+		if (info.granted_blocks < info.nr_blocks)
+			harness_op(h, domid, HOTMEM_OP_KIND_GROW, sc->block_size, &res);
+		if (harness_op(h, domid, HOTMEM_OP_KIND_SHRINK, sc->block_size, &res) < 0 &&
+		    info.granted_blocks) {
+			fprintf(stderr, "  [%s] shrink afterwards: %d\n", context, res.error);
+			problems++;
+		}
+		snprintf(context, sizeof(context), "%s %s, then grow+shrink", sc->name, what);
+		problems += harness_check(h, context);
+	}
+	if (problems)
+		bad_runs++;
+	CHECK_EQ(problems, 0);
+}
+
+static void sweep(const struct scenario *sc)
+{
+	unsigned long calls[HV_SIM_OP_COUNT];
+	struct harness h;
+	uint32_t domid;
+	size_t k;
+
+	/* Clean run: how many calls of each op does the operation make? */
+	domid = setup(&h, sc);
+	harness_arm_kill(&h, 0);
+	run_op(&h, sc, domid);
+	for (k = 0; k < HV_SIM_OP_COUNT; k++)
+		calls[k] = harness_calls(&h, (enum hv_sim_op)k);
+	CHECK_EQ(harness_check(&h, sc->name), 0);
+	harness_fini(&h);
+
+	for (k = 0; k < sizeof(fault_kinds) / sizeof(fault_kinds[0]); k++) {
+		const struct fault_kind *fk = &fault_kinds[k];
+		unsigned long nth;
+
+		for (nth = 1; nth <= calls[fk->op]; nth++) {
+			struct hv_sim_fault fault = {
+				.op = fk->op,
+				.nth = (unsigned int)nth,
+				.error = fk->error,
+				.after_extents = fk->after_extents,
+				.caller = 0,
+			};
+			enum hv_sim_fault_state state = HV_SIM_FAULT_ARMED;
+			char what[96];
+			unsigned int id = 0;
+
+			domid = setup(&h, sc);
+			hv_sim_fault_arm(h.sim, &fault, &id);
+			run_op(&h, sc, domid);
+			hv_sim_fault_state(h.sim, id, &state);
+			points++;
+			fired += state == HV_SIM_FAULT_FIRED;
+			snprintf(what, sizeof(what), "%s#%lu %s%s", hv_sim_op_name(fk->op), nth,
+				 strerror(-fk->error), fk->after_extents ? " part-way" : "");
+			finish(&h, sc, domid, what);
+			harness_fini(&h);
+		}
+	}
+}
+
+/*
+ * Double faults: the last populate of a grow fails, so the grow rolls back;
+ * then each call the rollback makes fails in turn too.
+ */
+static void sweep_rollback(const struct scenario *sc)
+{
+	struct hv_sim_fault primary = { .op = HV_SIM_OP_POPULATE, .error = -EIO, .caller = 0 };
+	unsigned long total, nth, populates;
+	struct harness h;
+	uint32_t domid;
+
+	domid = setup(&h, sc);
+	harness_arm_kill(&h, 0);
+	run_op(&h, sc, domid);
+	populates = harness_calls(&h, HV_SIM_OP_POPULATE);
+	harness_fini(&h);
+	primary.nth = (unsigned int)populates;
+
+	domid = setup(&h, sc);
+	harness_arm_kill(&h, 0);
+	hv_sim_fault_arm(h.sim, &primary, NULL);
+	run_op(&h, sc, domid);
+	total = harness_calls(&h, HV_SIM_OP_ANY);
+	CHECK(harness_calls(&h, HV_SIM_OP_DECREASE) > 0);
+	finish(&h, sc, domid, "rollback");
+	harness_fini(&h);
+
+	for (nth = 1; nth <= total; nth++) {
+		struct hv_sim_fault second = {
+			.op = HV_SIM_OP_ANY, .nth = (unsigned int)nth, .error = -EIO, .caller = 0
+		};
+		enum hv_sim_fault_state state = HV_SIM_FAULT_ARMED;
+		unsigned int id = 0;
+		char what[64];
+
+		domid = setup(&h, sc);
+		hv_sim_fault_arm(h.sim, &primary, NULL);
+		hv_sim_fault_arm(h.sim, &second, &id);
+		run_op(&h, sc, domid);
+		hv_sim_fault_state(h.sim, id, &state);
+		points++;
+		fired += state == HV_SIM_FAULT_FIRED;
+		snprintf(what, sizeof(what), "rollback + any#%lu -EIO", nth);
+		finish(&h, sc, domid, what);
+		harness_fini(&h);
+	}
+}
+
+/* Xenstore conflicting on every try: refused with -EAGAIN, nothing changed. */
+static void test_txn_exhausted(void)
+{
+	const struct scenario *sc = &scenarios[1];
+	struct hotmem_result res;
+	struct harness h;
+	uint32_t domid;
+	unsigned int i;
+
+	domid = setup(&h, sc);
+	for (i = 1; i <= h.cfg.txn_retries + 1; i++) {
+		struct hv_sim_fault fault = {
+			.op = HV_SIM_OP_XS_TXN_END, .nth = i, .error = -EAGAIN, .caller = 0
+		};
+
+		hv_sim_fault_arm(h.sim, &fault, NULL);
+	}
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, sc->block_size, &res), -EAGAIN);
+	hv_sim_fault_clear(h.sim);
+	CHECK_EQ(harness_check(&h, "txn retries exhausted"), 0);
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, sc->block_size, &res), 0);
+	CHECK_EQ(harness_check(&h, "txn retries exhausted, then grow"), 0);
+	harness_fini(&h);
+}
+
+int main(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+		unsigned int before = points;
+
+		sweep(&scenarios[i]);
+		printf("%-14s %u fault points\n", scenarios[i].name, points - before);
+	}
+	{
+		unsigned int before = points;
+
+		sweep_rollback(&scenarios[0]);
+		sweep_rollback(&scenarios[1]);
+		printf("%-14s %u fault points (a failed populate, then each call of the "
+		       "rollback failed too)\n",
+		       "rollback", points - before);
+	}
+	test_txn_exhausted();
+	printf("fault points covered: %u (%u fired, the rest fell on calls the faulted run "
+	       "no longer made); runs with book mismatches: %u\n",
+	       points, fired, bad_runs);
+	return check_exit("test_engine_faults");
+}

@@ -1,0 +1,222 @@
+/*
+ * Many domains from one loop, the way hotmemd will run the engine: 40 guests
+ * of mixed block sizes (2, 4, 16 and 128 MiB, heads with and without 2 MiB
+ * extents, one without a self-hosted memmap), a fifth of them misbehaving,
+ * each with a non-blocking operation started at once and all of them driven
+ * by hotmem_dispatch() alone. Rounds of random grow, shrink and set (a fixed
+ * seed: every run is the same) interleave with guests changing behaviour,
+ * domains being destroyed and created, and the engine being killed with
+ * operations in flight and restarted. After every round the books of every
+ * domain must equal the hypervisor's, and at the end the host must have
+ * every frame back once all domains are gone.
+ */
+#include <stdlib.h>
+
+#include "check.h"
+#include "fake_guest.h"
+
+#define MIB    (1ull << 20)
+#define GUESTS 40
+#define ROUNDS 12
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+static const struct fake_guest_params kinds[] = {
+	{ .block_size = 2 * MIB, .memmap_bytes = 32 * 1024 },
+	{ .block_size = 4 * MIB, .memmap_bytes = 64 * 1024 },
+	{ .block_size = 16 * MIB, .memmap_bytes = 2 * MIB },
+	{ .block_size = 128 * MIB, .memmap_bytes = 2 * MIB },
+	{ .block_size = 4 * MIB, .memmap_bytes = FG_MEMMAP_NONE },
+};
+
+static const enum fg_mode bad_modes[] = {
+	FG_SILENT, FG_ACK_ERROR, FG_ACK_PARTIAL, FG_LIE_KEEP, FG_LIE_DROP, FG_WRONG_SEQ,
+};
+
+struct slot {
+	uint32_t domid;
+	uint64_t block_size;
+	struct hotmem_operation *op;
+	unsigned int created;
+};
+
+static struct harness h;
+static struct slot slots[GUESTS];
+static unsigned int created, ops_started, ops_ok, ops_failed, restarts, deaths;
+
+static void create_slot(struct slot *s)
+{
+	const struct fake_guest_params *kind = &kinds[rnd(sizeof(kinds) / sizeof(kinds[0]))];
+	struct hotmem_attach_params ap = { .window_bytes = 16 * kind->block_size };
+	char name[32];
+
+	snprintf(name, sizeof(name), "guest-%u", created++);
+	s->domid = harness_add_guest(&h, name, (32 + rnd(4) * 32) * 256, kind, &ap);
+	s->block_size = kind->block_size;
+	s->op = NULL;
+}
+
+/* Start a random operation on every idle domain. */
+static void start_all(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < GUESTS; i++) {
+		struct slot *s = &slots[i];
+		enum hotmem_op_kind kind = (enum hotmem_op_kind)(1 + rnd(3));
+		uint64_t bytes = (1 + rnd(4)) * s->block_size - rnd(2) * 4096;
+
+		if (s->op)
+			continue;
+		if (kind == HOTMEM_OP_KIND_SET)
+			bytes = rnd(8) * s->block_size;
+		if (hotmem_op_start(h.hm, s->domid, kind, bytes, &s->op) == 0)
+			ops_started++;
+		else
+			s->op = NULL;
+	}
+}
+
+/* Collect finished operations. */
+static void reap(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < GUESTS; i++) {
+		struct hotmem_result res;
+
+		if (!slots[i].op || !hotmem_op_done(slots[i].op))
+			continue;
+		hotmem_op_result(slots[i].op, &res);
+		if (res.error)
+			ops_failed++;
+		else
+			ops_ok++;
+		hotmem_op_free(slots[i].op);
+		slots[i].op = NULL;
+	}
+}
+
+/* Drive everything until every operation is done and nothing moves. */
+static void drive(void)
+{
+	unsigned int spins;
+
+	for (spins = 0; spins < 100; spins++) {
+		unsigned int i, busy = 0;
+
+		harness_run(&h, NULL);
+		reap();
+		for (i = 0; i < GUESTS; i++)
+			busy += slots[i].op != NULL;
+		if (!busy)
+			return;
+	}
+	CHECK(!"operations never finished");
+}
+
+static void mischief(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < GUESTS; i++) {
+		struct fake_guest *g = harness_guest(&h, slots[i].domid);
+		enum fg_mode mode = FG_NORMAL;
+
+		if (rnd(5) == 0)
+			mode = bad_modes[rnd(sizeof(bad_modes) / sizeof(bad_modes[0]))];
+		fake_guest_set_mode(g, mode);
+	}
+}
+
+static void heal(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < GUESTS; i++)
+		fake_guest_set_mode(harness_guest(&h, slots[i].domid), FG_NORMAL);
+	harness_run(&h, NULL);
+}
+
+int main(void)
+{
+	struct hotmem_reconcile_report report;
+	struct hv_physinfo before, after;
+	uint32_t ids[GUESTS + 8];
+	size_t count = 0;
+	struct hv *dom0 = NULL;
+	unsigned int round, i;
+	char context[64];
+
+	harness_init(&h, 48ull << 18);
+	hv_sim_open(h.sim, 0, &dom0);
+	dom0->ops->physinfo(dom0, &before);
+	for (i = 0; i < GUESTS; i++)
+		create_slot(&slots[i]);
+	CHECK_EQ(hotmem_list(h.hm, ids, GUESTS + 8, &count), 0);
+	CHECK_EQ(count, GUESTS);
+
+	for (round = 0; round < ROUNDS; round++) {
+		mischief();
+		start_all();
+		if (round % 4 == 3) {
+			/* The daemon dies with operations in flight. */
+			unsigned int steps;
+
+			for (steps = 0; steps < 1 + rnd(40); steps++) {
+				for (i = 0; i < h.nr_guests; i++)
+					fake_guest_step(h.guests[i]);
+				hotmem_dispatch(h.hm);
+			}
+			for (i = 0; i < GUESTS; i++)
+				slots[i].op = NULL; /* the handles died with it */
+			heal();
+			CHECK_EQ(harness_restart(&h, 0, &report), 0);
+			CHECK_EQ(report.domains, GUESTS);
+			restarts++;
+		}
+		drive();
+		heal();
+		drive();
+		snprintf(context, sizeof(context), "round %u", round);
+		CHECK_EQ(harness_check(&h, context), 0);
+
+		/* A couple of domains go away and new ones come. */
+		for (i = 0; i < 2; i++) {
+			struct slot *s = &slots[rnd(GUESTS)];
+
+			if (s->op)
+				continue;
+			harness_destroy_guest(&h, s->domid);
+			deaths++;
+			harness_run(&h, NULL);
+			create_slot(s);
+		}
+		snprintf(context, sizeof(context), "round %u, after deaths", round);
+		CHECK_EQ(harness_check(&h, context), 0);
+	}
+
+	/* Everything goes: every frame back to the host, no books left. */
+	for (i = 0; i < GUESTS; i++)
+		harness_destroy_guest(&h, slots[i].domid);
+	harness_run(&h, NULL);
+	CHECK_EQ(hotmem_list(h.hm, ids, GUESTS + 8, &count), 0);
+	CHECK_EQ(count, 0);
+	dom0->ops->physinfo(dom0, &after);
+	CHECK_EQ(after.free_pages, before.free_pages);
+	CHECK_EQ(harness_check(&h, "all gone"), 0);
+	hv_close(dom0);
+	printf("domains: %u created, %u destroyed; operations: %u started, %u ok, %u not; "
+	       "engine restarts with operations in flight: %u\n",
+	       created, deaths + GUESTS, ops_started, ops_ok, ops_failed, restarts);
+	harness_fini(&h);
+	return check_exit("test_engine_scale");
+}

@@ -1,0 +1,2159 @@
+/*
+ * The grant engine: the handle, the attached domains and the grow/shrink
+ * state machine that runs on them.
+ *
+ * Every step that changes anything follows the same order: book it in the
+ * journal (together with its xenstore side effects, in one transaction),
+ * then make the hypervisor call. Recovery never needs to know how far a
+ * step got: dom_settle() reads the journal's record and runs the one action
+ * of its phase, and every such action is idempotent (frames are given back
+ * by probing decrease, max memory and the pool are set to absolute values
+ * computed from the recorded "before" values). The same dom_settle() serves
+ * a failed step in this process, a retry after a transient error, and a new
+ * process finding a dead one's journal (hotmem_reconcile()).
+ *
+ * Grow, in order (docs/toolstack.md has the full table):
+ *   op_start   admission, journal PREPARE with max/target/static-max/pool/tot
+ *   step       raise max memory by whole blocks and the pool per block
+ *   step x N   populate one block's memmap head, journal progress
+ *   step       write H/request + journal REQUESTED (one transaction)
+ *   step       on the matching ack: journal ACKED with the added set, raise
+ *              memory/target and static-max for it (one transaction)
+ *              give back refused heads, set max/pool for the added blocks,
+ *              drop the record; then wait for tot_pages (the balloon fill)
+ * Shrink:
+ *   op_start   journal REQUESTED + write H/request (one transaction)
+ *   step       on the ack: reclaim = granted & ~guest blocks; journal
+ *              RECLAIMING, lower target and static-max (one transaction);
+ *              give back every frame of those blocks, lower max and pool,
+ *              drop the record
+ *
+ * Retry policy lives in op_fail() and op_wait_ack(): before the request any
+ * failure rolls back and ends the operation with that error; after it, the
+ * operation must finish, so failures are retried with a doubling backoff
+ * (retry_ms .. retry_max_ms) until the domain dies.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TOKEN_PREFIX  "hotmem:"
+#define TOKEN_RELEASE "hotmem:@release"
+
+#define KIB_SHIFT 10
+
+/* What dom_settle() found and did. */
+struct settle_report {
+	bool rolled_back;
+	bool finished;
+	bool outstanding;
+};
+
+static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res,
+		      struct settle_report *report);
+
+/* ---- time ---------------------------------------------------------------- */
+
+static uint64_t monotonic_ms(void *opaque)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t now_ms(const struct hotmem *hm)
+{
+	return hm->cfg.clock_ms(hm->cfg.clock_opaque);
+}
+
+/* ---- blocks -------------------------------------------------------------- */
+
+static uint64_t block_gpa(const struct hm_book *book, uint32_t block)
+{
+	return book->window.base + (uint64_t)block * book->block_size;
+}
+
+static uint64_t block_gfn(const struct hm_book *book, uint32_t block)
+{
+	return block_gpa(book, block) >> HV_PAGE_SHIFT;
+}
+
+static uint64_t block_kib(const struct hm_book *book)
+{
+	return book->block_size >> KIB_SHIFT;
+}
+
+static uint64_t usable_kib(const struct hm_book *book)
+{
+	return (book->block_size - book->memmap_bytes) >> KIB_SHIFT;
+}
+
+/* What memory/target moves by per block. */
+static uint64_t target_kib(const struct hm_book *book)
+{
+	return book->memmap_in_target ? block_kib(book) : usable_kib(book);
+}
+
+static uint64_t pool_per_block(const struct hm_book *book)
+{
+	return hotmem_pool_bytes_per_block(book->block_size);
+}
+
+static uint32_t bitmap_weight(const uint64_t *bitmap)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < HM_WORDS; i++)
+		n += (uint32_t)__builtin_popcountll(bitmap[i]);
+	return n;
+}
+
+/* The only writer of block_state[]; keeps the per-state totals. */
+static void block_set_state(struct hm_domain *dom, uint32_t block, enum hm_block_state state)
+{
+	dom->block_count[dom->block_state[block]]--;
+	dom->block_state[block] = (uint8_t)state;
+	dom->block_count[state]++;
+}
+
+/* Derive every block's state from the book. */
+static void dom_sync_blocks(struct hm_domain *dom)
+{
+	const struct hm_book *book = &dom->book;
+	const struct hm_oprec *rec = &book->rec;
+	uint32_t block;
+
+	memset(dom->block_state, HM_BLOCK_FREE, sizeof(dom->block_state));
+	memset(dom->block_count, 0, sizeof(dom->block_count));
+	dom->block_count[HM_BLOCK_FREE] = HOTMEM_MAX_BLOCKS;
+	for (block = hm_next_bit(book->granted, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(book->granted, block + 1))
+		block_set_state(dom, block, HM_BLOCK_GRANTED);
+	if (rec->phase == HM_PHASE_RECLAIMING) {
+		for (block = hm_next_bit(rec->blocks, 0); block < HOTMEM_MAX_BLOCKS;
+		     block = hm_next_bit(rec->blocks, block + 1))
+			block_set_state(dom, block, HM_BLOCK_RECLAIMING);
+	}
+	if (rec->req.op != HOTMEM_OP_GROW || rec->phase == HM_PHASE_NONE)
+		return;
+	for (block = rec->req.first; block < rec->req.first + rec->req.count; block++) {
+		if (rec->phase == HM_PHASE_PREPARE)
+			block_set_state(dom, block, HM_BLOCK_PREPARING);
+		else if (rec->phase == HM_PHASE_REQUESTED)
+			block_set_state(dom, block, HM_BLOCK_REQUESTED);
+		else if (!hm_bit(rec->blocks, block))
+			block_set_state(dom, block, HM_BLOCK_REFUSED);
+	}
+}
+
+static void book_sync(struct hm_domain *dom, const struct hm_book *book)
+{
+	dom->book = *book;
+	dom_sync_blocks(dom);
+}
+
+static void emit(struct hotmem *hm, const struct hm_domain *dom, enum hotmem_progress_event event,
+		 uint32_t block)
+{
+	const struct hm_book *book = &dom->book;
+	struct hotmem_progress progress = {
+		.domid = dom->domid,
+		.seq = book->rec.req.seq,
+		.kind = book->rec.req.op == HOTMEM_OP_SHRINK ? HOTMEM_OP_KIND_SHRINK
+							     : HOTMEM_OP_KIND_GROW,
+		.event = event,
+		.block = block,
+		.gpa = block_gpa(book, block),
+		.bytes = book->block_size,
+	};
+
+	if (hm->cfg.progress)
+		hm->cfg.progress(hm->cfg.progress_opaque, &progress);
+}
+
+/* ---- journal transactions ------------------------------------------------ */
+
+struct store_ctx {
+	uint32_t domid;
+	const struct hm_book *book;
+};
+
+static int store_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct store_ctx *ctx = arg;
+
+	return jr_store(hm, txn, ctx->domid, ctx->book);
+}
+
+/* Journal book and, once committed, make it the domain's. */
+static int book_commit(struct hotmem *hm, struct hm_domain *dom, const struct hm_book *book)
+{
+	struct store_ctx ctx = { .domid = dom->domid, .book = book };
+	int r;
+
+	r = hm_txn(hm, store_txn, &ctx);
+	if (!r)
+		book_sync(dom, book);
+	return r;
+}
+
+struct load_ctx {
+	uint32_t domid;
+	struct hm_book book;
+};
+
+static int load_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct load_ctx *ctx = arg;
+
+	return jr_load(hm, txn, ctx->domid, &ctx->book);
+}
+
+/* Re-read the journal (a failed commit may or may not have landed). */
+static int book_reload(struct hotmem *hm, struct hm_domain *dom)
+{
+	struct load_ctx *ctx = calloc(1, sizeof(*ctx));
+	int r = -ENOMEM;
+
+	if (!ctx)
+		goto out;
+	ctx->domid = dom->domid;
+	r = hm_txn(hm, load_txn, ctx);
+	if (!r)
+		book_sync(dom, &ctx->book);
+out:
+	free(ctx);
+	return r;
+}
+
+/* Add (raise) or take (!raise, clamped at 0) KiB from memory/target and static-max. */
+static int adjust_memory_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, bool raise,
+			      uint64_t target_kib, uint64_t static_kib)
+{
+	static const char *const keys[2] = { "memory/target", "memory/static-max" };
+	const uint64_t deltas[2] = { target_kib, static_kib };
+	unsigned int i;
+	int r = 0;
+
+	for (i = 0; !r && i < 2; i++) {
+		char path[HM_PATH_MAX];
+		uint64_t value;
+
+		r = hm_dom_path(path, sizeof(path), domid, keys[i]);
+		if (!r)
+			r = hm_xs_read_dec(hm, txn, path, &value);
+		if (r < 0)
+			break;
+		if (raise)
+			value += deltas[i];
+		else
+			value = value > deltas[i] ? value - deltas[i] : 0;
+		r = hm_xs_write_dec(hm, txn, path, value);
+	}
+	return r;
+}
+
+/* ---- domains ------------------------------------------------------------- */
+
+static struct hm_domain *dom_find(const struct hotmem *hm, uint32_t domid)
+{
+	struct hm_domain *dom;
+
+	for (dom = hm->domains; dom; dom = dom->next)
+		if (dom->domid == domid)
+			return dom;
+	return NULL;
+}
+
+static void dom_token(char *buf, size_t size, uint32_t domid)
+{
+	snprintf(buf, size, TOKEN_PREFIX "%" PRIu32, domid);
+}
+
+static int dom_watch(struct hotmem *hm, struct hm_domain *dom)
+{
+	char path[HM_PATH_MAX], token[32];
+	int r;
+
+	if (dom->watching)
+		return 0;
+	r = hm_dom_path(path, sizeof(path), dom->domid, HOTMEM_KEY_GUEST_DIR);
+	if (r < 0)
+		return r;
+	dom_token(token, sizeof(token), dom->domid);
+	r = hm->hv->ops->xs_watch(hm->hv, path, token);
+	if (r == -EEXIST)
+		r = 0;
+	if (!r)
+		dom->watching = true;
+	return r;
+}
+
+static void dom_unwatch(struct hotmem *hm, struct hm_domain *dom)
+{
+	char path[HM_PATH_MAX], token[32];
+
+	if (!dom->watching)
+		return;
+	if (!hm_dom_path(path, sizeof(path), dom->domid, HOTMEM_KEY_GUEST_DIR)) {
+		dom_token(token, sizeof(token), dom->domid);
+		hm->hv->ops->xs_unwatch(hm->hv, path, token);
+	}
+	dom->watching = false;
+}
+
+static struct hm_domain *dom_new(struct hotmem *hm, uint32_t domid, const struct hm_book *book)
+{
+	struct hm_domain *dom = calloc(1, sizeof(*dom));
+	struct hm_domain **link;
+
+	if (!dom)
+		return NULL;
+	dom->domid = domid;
+	book_sync(dom, book);
+	for (link = &hm->domains; *link && (*link)->domid < domid; link = &(*link)->next)
+		;
+	dom->next = *link;
+	*link = dom;
+	return dom;
+}
+
+static void dom_unlink_free(struct hotmem *hm, struct hm_domain *dom)
+{
+	struct hm_domain **link;
+
+	for (link = &hm->domains; *link; link = &(*link)->next) {
+		if (*link == dom) {
+			*link = dom->next;
+			break;
+		}
+	}
+	free(dom);
+}
+
+/* 0 alive, -ESRCH dying or gone, other errors from domain_info. */
+static int dom_alive(struct hotmem *hm, uint32_t domid)
+{
+	struct hv_domain_info info;
+	int r;
+
+	r = hm->hv->ops->domain_info(hm->hv, domid, &info);
+	if (r < 0)
+		return r;
+	return info.dying ? -ESRCH : 0;
+}
+
+static void op_finish(struct hotmem_operation *op);
+
+/*
+ * Drop a dead domain's books. Xen frees everything a destroyed domain
+ * owned, so nothing is given back; the journal goes (a failure to remove it
+ * is harmless: the next reconcile finds the domain dead again).
+ */
+static void dom_release(struct hotmem *hm, struct hm_domain *dom)
+{
+	if (dom->op) {
+		dom->op->result.error = -ESRCH;
+		op_finish(dom->op);
+	}
+	jr_remove(hm, HV_XS_NO_TXN, dom->domid);
+	dom_unwatch(hm, dom);
+	hm->counters.releases++;
+	dom_unlink_free(hm, dom);
+}
+
+/* Load a journalled domain into memory (and watch it). */
+static int dom_load(struct hotmem *hm, uint32_t domid, struct hm_domain **ret_dom)
+{
+	struct load_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct hm_domain *dom = NULL;
+	int r = -ENOMEM;
+
+	if (!ctx)
+		goto out;
+	ctx->domid = domid;
+	r = hm_txn(hm, load_txn, ctx);
+	if (r < 0)
+		goto out;
+	dom = dom_new(hm, domid, &ctx->book);
+	if (!dom) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* A watch that fails now is retried by the next dispatch. */
+	dom_watch(hm, dom);
+	dom->event = true;
+	*ret_dom = dom;
+out:
+	free(ctx);
+	return r;
+}
+
+/* In memory, or from the journal; -ENOENT if not attached. */
+static int dom_get(struct hotmem *hm, uint32_t domid, struct hm_domain **ret_dom)
+{
+	struct hm_domain *dom = dom_find(hm, domid);
+
+	if (dom) {
+		*ret_dom = dom;
+		return 0;
+	}
+	if (!domid || domid > HOTMEM_DOMID_MAX)
+		return -ENOENT;
+	return dom_load(hm, domid, ret_dom);
+}
+
+/* ---- window handshake ---------------------------------------------------- */
+
+struct window_ctx {
+	struct hm_domain *dom;
+	struct hm_book book; /* out */
+};
+
+static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct window_ctx *ctx = arg;
+	const struct hm_book *old = &ctx->dom->book;
+	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];
+	struct hm_guest_view view;
+	struct hotmem_window window;
+	int r;
+
+	r = guest_read(hm, txn, ctx->dom->domid, &view);
+	if (r < 0)
+		return r;
+	if (!(view.valid & HM_GK_BIT(HM_GK_BLOCK_SIZE)))
+		return -EAGAIN;
+	r = hotmem_window_plan(old->boot_bytes, view.block_size, old->window_req_bytes,
+			       old->window_req_base, &window);
+	if (r < 0)
+		return r;
+	ctx->book = *old;
+	ctx->book.have_window = true;
+	ctx->book.window = window;
+	ctx->book.block_size = view.block_size;
+	r = hotmem_window_check(&window, view.block_size, &ctx->book.nr_blocks);
+	if (r < 0)
+		return r;
+	r = hotmem_format_window(text, sizeof(text), &window);
+	if (r < 0)
+		return r;
+	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_WINDOW);
+	if (!r)
+		r = hm_xs_write(hm, txn, path, text);
+	if (!r)
+		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return r;
+}
+
+/*
+ * Choose and publish the window once the guest has published a valid block
+ * size; locked from then on. -EAGAIN while there is no valid block size.
+ */
+static int dom_handshake(struct hotmem *hm, struct hm_domain *dom)
+{
+	struct window_ctx *ctx;
+	int r;
+
+	if (dom->book.have_window)
+		return 0;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->dom = dom;
+	r = hm_txn(hm, window_txn, ctx);
+	if (!r)
+		book_sync(dom, &ctx->book);
+	free(ctx);
+	return r;
+}
+
+/* ---- hypervisor settings ------------------------------------------------- */
+
+static int set_max_kib(struct hotmem *hm, uint32_t domid, uint64_t max_kib)
+{
+	return hm->hv->ops->set_max_mem(hm->hv, domid, max_kib);
+}
+
+/*
+ * Set the P2M pool. Lowering it fails when the guest still maps pages whose
+ * tables we meant to free (sim: -EBUSY; Xen 4.17 frees what it can and says
+ * -ENOMEM, "P2M freelist is empty"). Then, after one more try (the failure
+ * may have been transient), the pool stays bigger: that costs the host a few
+ * pages and nothing else, while insisting would retry forever.
+ */
+static int set_pool(struct hotmem *hm, uint32_t domid, uint64_t bytes, bool lowering)
+{
+	int r = hm->hv->ops->set_p2m_pool(hm->hv, domid, bytes);
+
+	if (lowering && (r == -EBUSY || r == -ENOMEM)) {
+		r = hm->hv->ops->set_p2m_pool(hm->hv, domid, bytes);
+		if (r == -EBUSY || r == -ENOMEM)
+			r = 0;
+	}
+	return r;
+}
+
+/* ---- the steps after the request ----------------------------------------- */
+
+/*
+ * Read the guest's answer to the journalled request. 0: the ack answers it
+ * and H/guest/blocks is valid (in *view); -EINPROGRESS: no answer yet (an
+ * older, missing or malformed ack: section 8 says keep waiting); -ENOLINK: no
+ * answer and the guest is broken or closed; -EPROTO: an ack that breaks the
+ * rules, or a valid ack with malformed blocks (nothing can be reclaimed).
+ */
+static int ack_read(struct hotmem *hm, hv_xs_txn txn, const struct hm_domain *dom,
+		    struct hm_guest_view *view)
+{
+	int r;
+
+	r = guest_read(hm, txn, dom->domid, view);
+	if (r < 0)
+		return r;
+	r = -EAGAIN;
+	if (view->valid & HM_GK_BIT(HM_GK_ACK))
+		r = hotmem_ack_check(&dom->book.rec.req, &view->ack);
+	if (r == -EAGAIN) {
+		if ((view->valid & HM_GK_BIT(HM_GK_STATE)) &&
+		    (view->state == HOTMEM_STATE_BROKEN || view->state == HOTMEM_STATE_CLOSED))
+			return -ENOLINK;
+		return -EINPROGRESS;
+	}
+	if (r < 0 || !(view->valid & HM_GK_BIT(HM_GK_BLOCKS)))
+		return -EPROTO;
+	return 0;
+}
+
+struct ack_ctx {
+	struct hm_domain *dom;
+	struct hm_guest_view view; /* out */
+	struct hm_book book;	   /* out */
+	uint32_t nr_blocks;	   /* out: added (grow) or to reclaim (shrink) */
+};
+
+static int grow_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct ack_ctx *ctx = arg;
+	const struct hm_book *old = &ctx->dom->book;
+	const struct hm_oprec *rec = &old->rec;
+	uint32_t block;
+	int r;
+
+	r = ack_read(hm, txn, ctx->dom, &ctx->view);
+	if (r < 0)
+		return r;
+	ctx->book = *old;
+	hotmem_blocks_zero(ctx->book.rec.blocks);
+	ctx->nr_blocks = 0;
+	for (block = rec->req.first; block < rec->req.first + rec->req.count; block++) {
+		if (!hotmem_blocks_test(ctx->view.blocks, block))
+			continue;
+		hotmem_blocks_set(ctx->book.rec.blocks, block, 1);
+		hotmem_blocks_set(ctx->book.granted, block, 1);
+		ctx->nr_blocks++;
+	}
+	ctx->book.rec.phase = HM_PHASE_ACKED;
+	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true, ctx->nr_blocks * target_kib(old),
+			       ctx->nr_blocks * block_kib(old));
+	if (!r)
+		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return r;
+}
+
+static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct ack_ctx *ctx = arg;
+	const struct hm_book *old = &ctx->dom->book;
+	int r;
+
+	r = ack_read(hm, txn, ctx->dom, &ctx->view);
+	if (r < 0)
+		return r;
+	ctx->book = *old;
+	/* Granted by us and no longer listed: the frames come back. */
+	hotmem_blocks_andnot(ctx->book.rec.blocks, old->granted, ctx->view.blocks);
+	hotmem_blocks_andnot(ctx->book.granted, old->granted, ctx->book.rec.blocks);
+	ctx->nr_blocks = bitmap_weight(ctx->book.rec.blocks);
+	ctx->book.rec.phase = HM_PHASE_RECLAIMING;
+	ctx->book.rec.progress = 0;
+	r = adjust_memory_keys(hm, txn, ctx->dom->domid, false, ctx->nr_blocks * target_kib(old),
+			       ctx->nr_blocks * block_kib(old));
+	if (!r)
+		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return r;
+}
+
+/*
+ * Book the guest's answer to a REQUESTED record (grow or shrink): one
+ * transaction moves the journal to ACKED/RECLAIMING, moves memory/target and
+ * static-max, and fills the result. Returns ack_read()'s codes otherwise.
+ */
+static int book_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
+{
+	bool grow = dom->book.rec.req.op == HOTMEM_OP_GROW;
+	struct ack_ctx *ctx = calloc(1, sizeof(*ctx));
+	const struct hm_book *book;
+	uint32_t block;
+	int r = -ENOMEM;
+
+	if (!ctx)
+		goto out;
+	ctx->dom = dom;
+	r = hm_txn(hm, grow ? grow_ack_txn : shrink_ack_txn, ctx);
+	if (r == -EPROTO && !dom->violation) {
+		dom->violation = true;
+		hm->counters.violations++;
+	}
+	if (r < 0)
+		goto out;
+	book_sync(dom, &ctx->book);
+	dom->violation = false;
+	book = &dom->book;
+	res->kind = grow ? HOTMEM_OP_KIND_GROW : HOTMEM_OP_KIND_SHRINK;
+	res->seq = book->rec.req.seq;
+	res->blocks_requested = book->rec.req.count;
+	res->have_ack = true;
+	res->guest_status = ctx->view.ack.status;
+	res->guest_done = ctx->view.ack.done;
+	res->blocks_done = ctx->nr_blocks;
+	res->bytes_done = (uint64_t)ctx->nr_blocks * book->block_size;
+	res->usable_bytes_done = (uint64_t)ctx->nr_blocks * (usable_kib(book) << KIB_SHIFT);
+	res->target_bytes_done = (uint64_t)ctx->nr_blocks * (target_kib(book) << KIB_SHIFT);
+	res->error = ctx->nr_blocks >= book->rec.req.count ? 0 : -EREMOTEIO;
+	if (grow) {
+		res->pages_populated =
+			(uint64_t)ctx->nr_blocks * (book->rec.memmap_bytes >> HV_PAGE_SHIFT);
+		for (block = hm_next_bit(book->rec.blocks, 0); block < HOTMEM_MAX_BLOCKS;
+		     block = hm_next_bit(book->rec.blocks, block + 1))
+			emit(hm, dom, HOTMEM_PROGRESS_ONLINE, block);
+	}
+out:
+	free(ctx);
+	return r;
+}
+
+/* Drop the record: the operation is over in the journal. */
+static int book_close_op(struct hotmem *hm, struct hm_domain *dom)
+{
+	struct hm_book *book = malloc(sizeof(*book));
+	int r = -ENOMEM;
+
+	if (!book)
+		goto out;
+	*book = dom->book;
+	memset(&book->rec, 0, sizeof(book->rec));
+	r = book_commit(hm, dom, book);
+out:
+	free(book);
+	return r;
+}
+
+/* Give back one block's head (heads_only) or all of it. */
+static int reclaim_block(struct hotmem *hm, struct hm_domain *dom, uint32_t block, bool head_only,
+			 struct hotmem_result *res)
+{
+	const struct hm_book *book = &dom->book;
+	uint64_t pages = (head_only ? book->rec.memmap_bytes : book->block_size) >> HV_PAGE_SHIFT;
+	uint64_t reclaimed = 0, skipped = 0;
+	int r;
+
+	if (!pages)
+		return 0;
+	r = hm_reclaim_range(hm, dom->domid, block_gfn(book, block), pages, &reclaimed, &skipped);
+	res->pages_reclaimed += reclaimed;
+	res->pages_skipped += skipped;
+	return r;
+}
+
+/* PREPARE: give back every head that may hold frames, restore max and pool. */
+static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
+{
+	const struct hm_oprec *rec = &dom->book.rec;
+	uint32_t heads = 0, i;
+	int r = 0;
+
+	if (rec->memmap_bytes)
+		heads = rec->progress < rec->req.count ? rec->progress + 1 : rec->req.count;
+	for (i = 0; !r && i < heads; i++) {
+		r = reclaim_block(hm, dom, rec->req.first + i, true, res);
+		if (!r)
+			emit(hm, dom, HOTMEM_PROGRESS_ROLLED_BACK, rec->req.first + i);
+	}
+	if (!r)
+		r = set_max_kib(hm, dom->domid, rec->before_max_kib);
+	if (!r)
+		r = set_pool(hm, dom->domid, rec->before_pool_bytes, true);
+	if (!r)
+		r = book_close_op(hm, dom);
+	if (!r)
+		hm->counters.rollbacks++;
+	return r;
+}
+
+/* ACKED: give back refused heads, keep max and pool for the added blocks. */
+static int grow_trim(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
+{
+	const struct hm_book *book = &dom->book;
+	const struct hm_oprec *rec = &book->rec;
+	uint32_t added = bitmap_weight(rec->blocks), block;
+	int r = 0;
+
+	for (block = rec->req.first; !r && block < rec->req.first + rec->req.count; block++) {
+		if (hotmem_blocks_test(rec->blocks, block))
+			continue;
+		r = reclaim_block(hm, dom, block, true, res);
+		if (!r)
+			emit(hm, dom, HOTMEM_PROGRESS_REFUSED, block);
+	}
+	if (!r)
+		r = set_max_kib(hm, dom->domid, rec->before_max_kib + added * block_kib(book));
+	if (!r)
+		r = set_pool(hm, dom->domid, rec->before_pool_bytes + added * pool_per_block(book),
+			     true);
+	if (!r)
+		r = book_close_op(hm, dom);
+	return r;
+}
+
+/*
+ * RECLAIMING: give back every frame of the reclaim set, lower max and pool.
+ * Blocks go in ascending order and each finished one is journalled
+ * (progress), so recovery after a crash re-walks at most one block.
+ */
+static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
+{
+	const struct hm_book *book = &dom->book;
+	const struct hm_oprec *rec = &book->rec;
+	uint64_t nr = bitmap_weight(rec->blocks);
+	uint64_t max_drop = nr * block_kib(book), pool_drop = nr * pool_per_block(book);
+	struct hm_book *next = NULL;
+	uint32_t block, index = 0;
+	int r = 0;
+
+	for (block = hm_next_bit(rec->blocks, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(rec->blocks, block + 1), index++) {
+		if (index < rec->progress)
+			continue;
+		r = reclaim_block(hm, dom, block, false, res);
+		if (r < 0)
+			goto out;
+		if (!next)
+			next = malloc(sizeof(*next));
+		r = -ENOMEM;
+		if (!next)
+			goto out;
+		*next = *book;
+		next->rec.progress = index + 1;
+		r = book_commit(hm, dom, next);
+		if (r < 0)
+			goto out;
+		emit(hm, dom, HOTMEM_PROGRESS_RECLAIMED, block);
+	}
+	r = set_max_kib(hm, dom->domid,
+			rec->before_max_kib > max_drop ? rec->before_max_kib - max_drop : 0);
+	if (!r && nr && rec->before_pool_bytes > pool_drop)
+		r = set_pool(hm, dom->domid, rec->before_pool_bytes - pool_drop, true);
+	if (!r)
+		r = book_close_op(hm, dom);
+out:
+	free(next);
+	return r;
+}
+
+/*
+ * Settle the journal record of dom: roll back a grow that never got its
+ * request out, finish one whose ack is there, leave one whose ack is not
+ * (report->outstanding). Every action is idempotent, so this is safe after a
+ * crash at any step and after any failure. Returns 0 (settled or
+ * outstanding) or the error that stopped it (the record then still says
+ * what is left to do).
+ */
+static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res,
+		      struct settle_report *report)
+{
+	int r;
+
+	r = book_reload(hm, dom);
+	while (!r) {
+		switch (dom->book.rec.phase) {
+		case HM_PHASE_NONE:
+			return 0;
+		case HM_PHASE_PREPARE:
+			r = grow_rollback(hm, dom, res);
+			report->rolled_back = !r;
+			break;
+		case HM_PHASE_REQUESTED:
+			r = book_ack(hm, dom, res);
+			if (r == -EINPROGRESS || r == -ENOLINK || r == -EPROTO) {
+				report->outstanding = true;
+				return 0;
+			}
+			break;
+		case HM_PHASE_ACKED:
+			r = grow_trim(hm, dom, res);
+			report->finished = !r;
+			break;
+		case HM_PHASE_RECLAIMING:
+			r = shrink_reclaim(hm, dom, res);
+			report->finished = !r;
+			break;
+		default:
+			r = -EUCLEAN;
+			break;
+		}
+		if (!r)
+			hm->counters.recoveries++;
+	}
+	return r;
+}
+
+/* ---- operations ---------------------------------------------------------- */
+
+static void op_unlink_free(struct hotmem_operation *op)
+{
+	struct hotmem_operation **link;
+
+	for (link = &op->hm->ops; *link; link = &(*link)->next) {
+		if (*link == op) {
+			*link = op->next;
+			break;
+		}
+	}
+	free(op);
+}
+
+static void op_finish(struct hotmem_operation *op)
+{
+	if (op->dom && op->dom->op == op)
+		op->dom->op = NULL;
+	op->dom = NULL;
+	op->state = HM_OP_DONE;
+	op->hm->counters.ops_done++;
+	if (op->handle_freed)
+		op_unlink_free(op);
+}
+
+static uint32_t backoff_next(const struct hotmem *hm, uint32_t backoff_ms)
+{
+	uint32_t next = backoff_ms ? backoff_ms * 2 : hm->cfg.retry_ms;
+
+	return next > hm->cfg.retry_max_ms ? hm->cfg.retry_max_ms : next;
+}
+
+/* A hypercall said -ESRCH: if the domain is really dead, drop its books. */
+static bool released_if_dead(struct hotmem *hm, struct hm_domain *dom, int r)
+{
+	if (r != -ESRCH || dom_alive(hm, dom->domid) != -ESRCH)
+		return false;
+	dom_release(hm, dom);
+	return true;
+}
+
+static void op_start_fill_wait(struct hotmem_operation *op, uint64_t now)
+{
+	if (!op->fill_expect_pages) {
+		op_finish(op);
+		return;
+	}
+	op->state = HM_OP_WAIT_FILL;
+	op->deadline_ms = now + op->hm->cfg.fill_timeout_ms;
+	op->wake_ms = now;
+}
+
+/* RECOVER: settle the record; retried with backoff until it works. */
+static void op_recover(struct hotmem_operation *op, uint64_t now)
+{
+	struct hotmem *hm = op->hm;
+	struct hm_domain *dom = op->dom;
+	struct settle_report report = { 0 };
+	int r;
+
+	r = dom_settle(hm, dom, &op->result, &report);
+	if (r < 0) {
+		if (released_if_dead(hm, dom, r))
+			return;
+		op->backoff_ms = backoff_next(hm, op->backoff_ms);
+		op->wake_ms = now + op->backoff_ms;
+		return;
+	}
+	op->backoff_ms = 0;
+	if (report.outstanding) {
+		/* The request got out after all (a commit that failed late). */
+		op->result.error = 0;
+		op->result.seq = dom->book.rec.req.seq;
+		op->state = HM_OP_WAIT_ACK;
+		op->deadline_ms = now + hm->cfg.ack_timeout_ms;
+		op->wake_ms = op->deadline_ms;
+		return;
+	}
+	op_start_fill_wait(op, now);
+}
+
+/* A step failed: before the request that ends the operation, after it not. */
+static void op_fail(struct hotmem_operation *op, int r, uint64_t now)
+{
+	if (op->state == HM_OP_PREPARE)
+		op->result.error = r;
+	if (released_if_dead(op->hm, op->dom, r))
+		return;
+	op->state = HM_OP_RECOVER;
+	op_recover(op, now);
+}
+
+struct request_ctx {
+	struct hm_domain *dom;
+	struct hm_book book; /* out */
+};
+
+static int request_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct request_ctx *ctx = arg;
+	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];
+	int r;
+
+	ctx->book = ctx->dom->book;
+	ctx->book.rec.phase = HM_PHASE_REQUESTED;
+	r = hotmem_format_request(text, sizeof(text), &ctx->book.rec.req);
+	if (r < 0)
+		return r;
+	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_REQUEST);
+	if (!r)
+		r = hm_xs_write(hm, txn, path, text);
+	if (!r)
+		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return r;
+}
+
+/* PREPARE: one unit of work per call (raise, one head, or the request). */
+static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
+{
+	struct hotmem *hm = op->hm;
+	struct hm_domain *dom = op->dom;
+	const struct hm_book *book = &dom->book;
+	const struct hm_oprec *rec = &book->rec;
+	struct request_ctx *ctx = NULL;
+	int r;
+
+	if (!op->raised) {
+		r = set_max_kib(hm, dom->domid,
+				rec->before_max_kib + rec->req.count * block_kib(book));
+		if (!r)
+			r = set_pool(hm, dom->domid,
+				     rec->before_pool_bytes + rec->req.count * pool_per_block(book),
+				     false);
+		if (!r)
+			op->raised = true;
+		goto out;
+	}
+	if (rec->memmap_bytes && op->next_block < rec->req.count) {
+		uint32_t block = rec->req.first + op->next_block;
+		struct hm_book *next = malloc(sizeof(*next));
+		uint64_t populated = 0;
+
+		r = -ENOMEM;
+		if (next)
+			r = hm_populate_range(hm, dom->domid, block_gfn(book, block),
+					      rec->memmap_bytes >> HV_PAGE_SHIFT, &populated);
+		if (!r) {
+			*next = *book;
+			next->rec.progress = op->next_block + 1;
+			r = book_commit(hm, dom, next);
+		}
+		free(next);
+		if (!r) {
+			emit(hm, dom, HOTMEM_PROGRESS_POPULATED, block);
+			op->next_block++;
+		}
+		goto out;
+	}
+	ctx = calloc(1, sizeof(*ctx));
+	r = -ENOMEM;
+	if (!ctx)
+		goto out;
+	ctx->dom = dom;
+	r = hm_txn(hm, request_txn, ctx);
+	if (r < 0)
+		goto out;
+	book_sync(dom, &ctx->book);
+	op->result.seq = rec->req.seq;
+	op->state = HM_OP_WAIT_ACK;
+	op->deadline_ms = now + hm->cfg.ack_timeout_ms;
+	op->wake_ms = op->deadline_ms;
+out:
+	free(ctx);
+	return r;
+}
+
+/* WAIT_ACK: look for the ack; book it and finish the operation from it. */
+static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
+{
+	struct hotmem *hm = op->hm;
+	struct hm_domain *dom = op->dom;
+	bool grow = dom->book.rec.req.op == HOTMEM_OP_GROW;
+	int r;
+
+	r = book_ack(hm, dom, &op->result);
+	switch (r) {
+	case 0:
+		op->backoff_ms = 0;
+		if (grow)
+			op->fill_expect_pages =
+				op->result.blocks_done
+					? dom->book.rec.before_tot_pages +
+						  op->result.blocks_done *
+							  (dom->book.block_size >> HV_PAGE_SHIFT)
+					: 0;
+		r = grow ? grow_trim(hm, dom, &op->result) : shrink_reclaim(hm, dom, &op->result);
+		if (r < 0) {
+			op_fail(op, r, now);
+			return;
+		}
+		op_start_fill_wait(op, now);
+		return;
+	case -EINPROGRESS:
+		if (now >= op->deadline_ms)
+			break;
+		op->wake_ms = op->deadline_ms;
+		return;
+	case -ENOLINK:
+	case -EPROTO:
+		op->result.error = r;
+		op_finish(op);
+		return;
+	default:
+		/* xenstore trouble: try again soon, within the deadline. */
+		if (now >= op->deadline_ms)
+			break;
+		op->backoff_ms = backoff_next(hm, op->backoff_ms);
+		op->wake_ms = now + op->backoff_ms;
+		if (op->wake_ms > op->deadline_ms)
+			op->wake_ms = op->deadline_ms;
+		return;
+	}
+	op->result.error = -ETIMEDOUT;
+	op_finish(op);
+}
+
+/* WAIT_FILL: has tot_pages reached what the grow gave? */
+static void op_wait_fill(struct hotmem_operation *op, uint64_t now)
+{
+	struct hotmem *hm = op->hm;
+	struct hv_domain_info info;
+	int r;
+
+	r = hm->hv->ops->domain_info(hm->hv, op->domid, &info);
+	if (!r && info.tot_pages >= op->fill_expect_pages) {
+		op->result.fill_complete = true;
+		op_finish(op);
+		return;
+	}
+	if (r == -ESRCH && released_if_dead(hm, op->dom, r))
+		return;
+	if (now >= op->deadline_ms) {
+		op_finish(op);
+		return;
+	}
+	op->wake_ms = now + hm->cfg.fill_poll_ms;
+}
+
+static void op_step(struct hotmem_operation *op, uint64_t now)
+{
+	int r;
+
+	switch (op->state) {
+	case HM_OP_PREPARE:
+		r = op_prepare_step(op, now);
+		if (r < 0)
+			op_fail(op, r, now);
+		break;
+	case HM_OP_WAIT_ACK:
+		op_wait_ack(op, now);
+		break;
+	case HM_OP_WAIT_FILL:
+		op_wait_fill(op, now);
+		break;
+	case HM_OP_RECOVER:
+		op_recover(op, now);
+		break;
+	case HM_OP_DONE:
+		break;
+	}
+}
+
+/* When the op wants to run next (0: now). */
+static uint64_t op_wake(const struct hotmem_operation *op)
+{
+	return op->state == HM_OP_PREPARE ? 0 : op->wake_ms;
+}
+
+static bool op_runnable(const struct hotmem_operation *op, uint64_t now, bool event)
+{
+	if (op->state == HM_OP_WAIT_ACK && event)
+		return true;
+	return op->state != HM_OP_DONE && op_wake(op) <= now;
+}
+
+/* ---- admission ----------------------------------------------------------- */
+
+struct begin_ctx {
+	struct hm_domain *dom;
+	uint32_t count;
+	struct hv_domain_info info; /* read before the transaction */
+	uint64_t pool_bytes;
+	uint64_t free_bytes;
+	struct hm_book book; /* out */
+};
+
+/*
+ * Host memory promised but not yet taken: every grow in flight or
+ * outstanding may still populate its whole blocks (heads by us, the rest by
+ * the balloon) plus their pool; a grow waiting for the balloon fill may still
+ * take its granted blocks. Counted in full, so concurrent grows on many
+ * domains cannot together pass an admission each passed alone.
+ */
+static uint64_t promised_bytes(const struct hotmem *hm)
+{
+	const struct hm_domain *dom;
+	uint64_t promised = 0;
+
+	for (dom = hm->domains; dom; dom = dom->next) {
+		const struct hm_book *book = &dom->book;
+		uint64_t per_block = book->block_size + pool_per_block(book);
+
+		if (book->rec.phase != HM_PHASE_NONE && book->rec.req.op == HOTMEM_OP_GROW)
+			promised += (uint64_t)book->rec.req.count * per_block;
+		else if (dom->op && dom->op->state == HM_OP_WAIT_FILL)
+			promised += (uint64_t)dom->op->result.blocks_done * book->block_size;
+	}
+	return promised;
+}
+
+/* Lowest run of count blocks that are free and not listed by the guest. */
+static int find_free_run(const struct hm_domain *dom, const uint64_t *listed, uint32_t count,
+			 uint32_t *ret_first)
+{
+	uint32_t block, run = 0;
+
+	for (block = 0; block < dom->book.nr_blocks; block++) {
+		if (dom->block_state[block] != HM_BLOCK_FREE || hm_bit(listed, block)) {
+			run = 0;
+			continue;
+		}
+		if (++run == count) {
+			*ret_first = block + 1 - count;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* Read memory/target and static-max in KiB. */
+static int read_memory_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
+			    uint64_t *ret_target_kib, uint64_t *ret_static_kib)
+{
+	char path[HM_PATH_MAX];
+	int r;
+
+	r = hm_dom_path(path, sizeof(path), domid, "memory/target");
+	if (!r)
+		r = hm_xs_read_dec(hm, txn, path, ret_target_kib);
+	if (!r)
+		r = hm_dom_path(path, sizeof(path), domid, "memory/static-max");
+	if (!r)
+		r = hm_xs_read_dec(hm, txn, path, ret_static_kib);
+	return r;
+}
+
+static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct begin_ctx *ctx = arg;
+	const struct hm_book *old = &ctx->dom->book;
+	struct hm_oprec *rec = &ctx->book.rec;
+	struct hm_guest_view view;
+	uint64_t granted, need, pool, target_kib, static_kib;
+	uint32_t features, first, seq;
+	int r;
+
+	r = guest_read(hm, txn, ctx->dom->domid, &view);
+	if (r < 0)
+		return r;
+	r = guest_check_ready(hm, old, &view, &features);
+	if (r < 0)
+		return r;
+	granted = bitmap_weight(old->granted);
+	if ((granted + ctx->count) * old->block_size > old->max_bytes)
+		return -EDQUOT;
+	r = find_free_run(ctx->dom, view.blocks, ctx->count, &first);
+	if (r < 0)
+		return r;
+	pool = ctx->count * pool_per_block(old);
+	need = ctx->count * old->block_size + pool;
+	if (ctx->free_bytes < hm->cfg.host_reserve_bytes ||
+	    ctx->free_bytes - hm->cfg.host_reserve_bytes < need)
+		return -ENOMEM;
+	r = hotmem_seq_next(old->seq, &seq);
+	if (r < 0)
+		return r;
+	r = read_memory_keys(hm, txn, ctx->dom->domid, &target_kib, &static_kib);
+	if (r < 0)
+		return r;
+	ctx->book = *old;
+	ctx->book.seq = seq;
+	ctx->book.have_memmap = true;
+	ctx->book.memmap_bytes = view.memmap_bytes;
+	memset(rec, 0, sizeof(*rec));
+	rec->phase = HM_PHASE_PREPARE;
+	rec->req.seq = seq;
+	rec->req.op = HOTMEM_OP_GROW;
+	rec->req.first = first;
+	rec->req.count = ctx->count;
+	rec->memmap_bytes = view.memmap_bytes;
+	rec->before_max_kib = ctx->info.max_pages << (HV_PAGE_SHIFT - KIB_SHIFT);
+	rec->before_target_kib = target_kib;
+	rec->before_static_max_kib = static_kib;
+	rec->before_pool_bytes = ctx->pool_bytes;
+	rec->before_tot_pages = ctx->info.tot_pages;
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+}
+
+static int shrink_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct begin_ctx *ctx = arg;
+	const struct hm_book *old = &ctx->dom->book;
+	struct hm_oprec *rec = &ctx->book.rec;
+	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];
+	struct hm_guest_view view;
+	uint64_t target_kib, static_kib;
+	uint32_t features, seq;
+	int r;
+
+	if (ctx->count > bitmap_weight(old->granted))
+		return -ERANGE;
+	r = guest_read(hm, txn, ctx->dom->domid, &view);
+	if (r < 0)
+		return r;
+	r = guest_check_ready(hm, old, &view, &features);
+	if (r < 0)
+		return r;
+	if (!(features & HOTMEM_FEATURE_SHRINK))
+		return -EOPNOTSUPP;
+	r = hotmem_seq_next(old->seq, &seq);
+	if (r < 0)
+		return r;
+	r = read_memory_keys(hm, txn, ctx->dom->domid, &target_kib, &static_kib);
+	if (r < 0)
+		return r;
+	ctx->book = *old;
+	ctx->book.seq = seq;
+	memset(rec, 0, sizeof(*rec));
+	rec->phase = HM_PHASE_REQUESTED;
+	rec->req.seq = seq;
+	rec->req.op = HOTMEM_OP_SHRINK;
+	rec->req.count = ctx->count;
+	rec->memmap_bytes = old->memmap_bytes;
+	rec->before_max_kib = ctx->info.max_pages << (HV_PAGE_SHIFT - KIB_SHIFT);
+	rec->before_target_kib = target_kib;
+	rec->before_static_max_kib = static_kib;
+	rec->before_pool_bytes = ctx->pool_bytes;
+	rec->before_tot_pages = ctx->info.tot_pages;
+	r = hotmem_format_request(text, sizeof(text), &rec->req);
+	if (r < 0)
+		return r;
+	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_REQUEST);
+	if (!r)
+		r = hm_xs_write(hm, txn, path, text);
+	if (!r)
+		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return r;
+}
+
+/*
+ * Settle what a previous operation left (an outstanding request, a failed
+ * recovery); on failure retry later with backoff. Returns -ESRCH if the
+ * domain turned out dead and was released (dom is freed), else 0.
+ */
+static int dom_retry_settle(struct hotmem *hm, struct hm_domain *dom, uint64_t now,
+			    struct settle_report *report)
+{
+	struct hotmem_result scratch;
+	int r;
+
+	memset(&scratch, 0, sizeof(scratch));
+	r = dom_settle(hm, dom, &scratch, report);
+	if (r < 0) {
+		if (released_if_dead(hm, dom, r))
+			return -ESRCH;
+		dom->need_recover = true;
+		dom->recover_backoff_ms = backoff_next(hm, dom->recover_backoff_ms);
+		dom->recover_at = now + dom->recover_backoff_ms;
+		return r;
+	}
+	dom->need_recover = false;
+	dom->recover_backoff_ms = 0;
+	return 0;
+}
+
+/* Blocks that cover bytes, as a 32-bit count (saturated past the limit). */
+static uint32_t blocks_for(const struct hm_book *book, uint64_t bytes)
+{
+	uint64_t nr = bytes / book->block_size + !!(bytes % book->block_size);
+
+	return nr > HOTMEM_MAX_BLOCKS ? HOTMEM_MAX_BLOCKS + 1 : (uint32_t)nr;
+}
+
+int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind, uint64_t bytes,
+		    struct hotmem_operation **ret_op)
+{
+	struct begin_ctx *ctx = NULL;
+	struct hotmem_operation *op = NULL;
+	struct hm_domain *dom;
+	struct hv_physinfo physinfo;
+	uint32_t count, granted;
+	bool grow = kind == HOTMEM_OP_KIND_GROW;
+	int r;
+
+	if (!hm || !ret_op ||
+	    (kind != HOTMEM_OP_KIND_GROW && kind != HOTMEM_OP_KIND_SHRINK &&
+	     kind != HOTMEM_OP_KIND_SET) ||
+	    (kind != HOTMEM_OP_KIND_SET && !bytes))
+		return -EINVAL;
+	r = dom_get(hm, domid, &dom);
+	if (r < 0)
+		goto out;
+	r = dom_alive(hm, domid);
+	if (r == -ESRCH) {
+		dom_release(hm, dom);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	r = -EBUSY;
+	if (dom->op)
+		goto out;
+	if (dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE) {
+		struct settle_report report = { 0 };
+
+		if (dom_retry_settle(hm, dom, now_ms(hm), &report) == -ESRCH) {
+			r = -ESRCH;
+			goto out;
+		}
+	}
+	if (dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE)
+		goto out;
+	r = dom_handshake(hm, dom);
+	if (r < 0)
+		goto out;
+
+	granted = bitmap_weight(dom->book.granted);
+	count = blocks_for(&dom->book, bytes);
+	if (kind == HOTMEM_OP_KIND_SET) {
+		grow = count > granted;
+		count = grow ? count - granted : granted - count;
+	}
+	op = calloc(1, sizeof(*op));
+	ctx = calloc(1, sizeof(*ctx));
+	r = -ENOMEM;
+	if (!op || !ctx)
+		goto out;
+	op->hm = hm;
+	op->domid = domid;
+	op->result.kind = kind;
+	if (!count) {
+		/* A set that is already there. */
+		op->state = HM_OP_DONE;
+		goto started;
+	}
+	op->result.kind = grow ? HOTMEM_OP_KIND_GROW : HOTMEM_OP_KIND_SHRINK;
+	op->result.blocks_requested = count;
+	r = grow ? -EDQUOT : -ERANGE;
+	if (count > HOTMEM_MAX_BLOCKS)
+		goto out;
+
+	ctx->dom = dom;
+	ctx->count = count;
+	r = hm->hv->ops->domain_info(hm->hv, domid, &ctx->info);
+	if (!r)
+		r = hm->hv->ops->get_p2m_pool(hm->hv, domid, &ctx->pool_bytes);
+	if (!r && grow)
+		r = hm->hv->ops->physinfo(hm->hv, &physinfo);
+	if (r < 0)
+		goto out;
+	if (grow) {
+		uint64_t free_bytes = physinfo.free_pages << HV_PAGE_SHIFT;
+		uint64_t promised = promised_bytes(hm);
+
+		ctx->free_bytes = free_bytes > promised ? free_bytes - promised : 0;
+	}
+	r = hm_txn(hm, grow ? grow_begin_txn : shrink_begin_txn, ctx);
+	if (r < 0)
+		goto out;
+	book_sync(dom, &ctx->book);
+	op->dom = dom;
+	dom->op = op;
+	if (grow) {
+		op->state = HM_OP_PREPARE;
+	} else {
+		uint64_t now = now_ms(hm);
+
+		op->result.seq = dom->book.rec.req.seq;
+		op->state = HM_OP_WAIT_ACK;
+		op->deadline_ms = now + hm->cfg.ack_timeout_ms;
+		op->wake_ms = op->deadline_ms;
+	}
+started:
+	op->next = hm->ops;
+	hm->ops = op;
+	hm->counters.ops_started++;
+	if (op->state == HM_OP_DONE)
+		hm->counters.ops_done++;
+	*ret_op = op;
+	op = NULL;
+	r = 0;
+out:
+	free(ctx);
+	free(op);
+	return r;
+}
+
+bool hotmem_op_done(const struct hotmem_operation *op)
+{
+	return !op || op->state == HM_OP_DONE;
+}
+
+int hotmem_op_result(const struct hotmem_operation *op, struct hotmem_result *ret_result)
+{
+	if (!op || !ret_result)
+		return -EINVAL;
+	if (op->state != HM_OP_DONE)
+		return -EINPROGRESS;
+	*ret_result = op->result;
+	return 0;
+}
+
+void hotmem_op_free(struct hotmem_operation *op)
+{
+	if (!op)
+		return;
+	if (op->state == HM_OP_DONE)
+		op_unlink_free(op);
+	else
+		op->handle_freed = true;
+}
+
+/* ---- the event loop ------------------------------------------------------ */
+
+/* Most watch events read per dispatch: a guest flooding xenstore can't stall us. */
+#define EVENTS_PER_DISPATCH 4096
+
+static int drain_events(struct hotmem *hm, bool *ret_release)
+{
+	unsigned int n;
+	int r = 0;
+
+	for (n = 0; n < EVENTS_PER_DISPATCH; n++) {
+		char *path = NULL, *token = NULL;
+		uint64_t domid;
+
+		r = hm->hv->ops->xs_read_watch(hm->hv, &path, &token);
+		if (r == -EAGAIN) {
+			r = 0;
+			break;
+		}
+		if (r < 0)
+			break;
+		if (!strcmp(token, TOKEN_RELEASE)) {
+			*ret_release = true;
+		} else if (!strncmp(token, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) &&
+			   !hm_parse_dec(token + strlen(TOKEN_PREFIX),
+					 strlen(token) - strlen(TOKEN_PREFIX), &domid) &&
+			   domid <= HOTMEM_DOMID_MAX) {
+			struct hm_domain *dom = dom_find(hm, (uint32_t)domid);
+
+			if (dom)
+				dom->event = true;
+		}
+		free(path);
+		free(token);
+	}
+	return r;
+}
+
+static void dom_poll(struct hotmem *hm, struct hm_domain *dom, uint64_t now)
+{
+	struct settle_report report = { 0 };
+	bool event = dom->event;
+
+	dom->event = false;
+	if (!dom->watching)
+		dom_watch(hm, dom);
+	if (dom->op) {
+		if (op_runnable(dom->op, now, event))
+			op_step(dom->op, now);
+		return;
+	}
+	if (dom->need_recover) {
+		if (now >= dom->recover_at)
+			dom_retry_settle(hm, dom, now, &report);
+		return;
+	}
+	if (!event)
+		return;
+	if (!dom->book.have_window)
+		dom_handshake(hm, dom);
+	if (dom->book.rec.phase != HM_PHASE_NONE)
+		dom_retry_settle(hm, dom, now, &report);
+}
+
+int hotmem_dispatch(struct hotmem *hm)
+{
+	uint64_t done_before = hm->counters.ops_done, now;
+	struct hm_domain *dom, *next;
+	bool release = false;
+	int r;
+
+	r = drain_events(hm, &release);
+	if (r < 0)
+		return r;
+	if (release) {
+		for (dom = hm->domains; dom; dom = next) {
+			next = dom->next;
+			if (dom_alive(hm, dom->domid) == -ESRCH)
+				dom_release(hm, dom);
+		}
+	}
+	now = now_ms(hm);
+	for (dom = hm->domains; dom; dom = next) {
+		next = dom->next;
+		dom_poll(hm, dom, now);
+	}
+	return (int)(hm->counters.ops_done - done_before);
+}
+
+int hotmem_fd(struct hotmem *hm)
+{
+	return hm->hv->ops->xs_watch_fd(hm->hv);
+}
+
+int hotmem_timeout_ms(struct hotmem *hm)
+{
+	uint64_t now = now_ms(hm), wake = UINT64_MAX;
+	const struct hm_domain *dom;
+
+	for (dom = hm->domains; dom; dom = dom->next) {
+		uint64_t at = UINT64_MAX;
+
+		if (dom->event)
+			at = 0;
+		else if (dom->op)
+			at = op_wake(dom->op);
+		else if (dom->need_recover)
+			at = dom->recover_at;
+		if (at < wake)
+			wake = at;
+	}
+	if (wake == UINT64_MAX)
+		return -1;
+	if (wake <= now)
+		return 0;
+	return wake - now > INT32_MAX ? INT32_MAX : (int)(wake - now);
+}
+
+int hotmem_op_wait(struct hotmem *hm, struct hotmem_operation *op, int timeout_ms)
+{
+	uint64_t start = now_ms(hm);
+	int r = 0;
+
+	while (!hotmem_op_done(op)) {
+		struct pollfd pfd = { .events = POLLIN };
+		int wait = hotmem_timeout_ms(hm);
+
+		if (timeout_ms >= 0) {
+			uint64_t spent = now_ms(hm) - start;
+
+			if (spent >= (uint64_t)timeout_ms)
+				return -ETIME;
+			if (wait < 0 || (uint64_t)wait > timeout_ms - spent)
+				wait = (int)(timeout_ms - spent);
+		}
+		pfd.fd = hotmem_fd(hm);
+		if (pfd.fd < 0)
+			return pfd.fd;
+		if (wait != 0 && poll(&pfd, 1, wait) < 0 && errno != EINTR)
+			return -errno;
+		r = hotmem_dispatch(hm);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int run_blocking(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind, uint64_t bytes,
+			struct hotmem_result *ret_result)
+{
+	struct hotmem_operation *op = NULL;
+	struct hotmem_result result;
+	int r;
+
+	r = hotmem_op_start(hm, domid, kind, bytes, &op);
+	if (r < 0)
+		goto out;
+	r = hotmem_op_wait(hm, op, -1);
+	if (r < 0)
+		goto out;
+	hotmem_op_result(op, &result);
+	if (ret_result)
+		*ret_result = result;
+	r = result.error;
+out:
+	hotmem_op_free(op);
+	return r;
+}
+
+int hotmem_grow(struct hotmem *hm, uint32_t domid, uint64_t bytes, struct hotmem_result *ret_result)
+{
+	return run_blocking(hm, domid, HOTMEM_OP_KIND_GROW, bytes, ret_result);
+}
+
+int hotmem_shrink(struct hotmem *hm, uint32_t domid, uint64_t bytes,
+		  struct hotmem_result *ret_result)
+{
+	return run_blocking(hm, domid, HOTMEM_OP_KIND_SHRINK, bytes, ret_result);
+}
+
+int hotmem_set(struct hotmem *hm, uint32_t domid, uint64_t bytes, struct hotmem_result *ret_result)
+{
+	return run_blocking(hm, domid, HOTMEM_OP_KIND_SET, bytes, ret_result);
+}
+
+/* ---- handle -------------------------------------------------------------- */
+
+void hotmem_config_defaults(struct hotmem_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->journal_dir = HOTMEM_DEFAULT_JOURNAL_DIR;
+	cfg->host_reserve_bytes = 256ull << 20;
+	cfg->window_bytes = HOTMEM_DEFAULT_WINDOW_BYTES;
+	cfg->features = HOTMEM_FEATURES_KNOWN;
+	cfg->ack_timeout_ms = 30000;
+	cfg->fill_timeout_ms = 30000;
+	cfg->fill_poll_ms = 50;
+	cfg->retry_ms = 10;
+	cfg->retry_max_ms = 1000;
+	cfg->txn_retries = 16;
+	cfg->max_extent_order = 18;
+	cfg->memmap_in_target = true;
+}
+
+int hotmem_open(struct hv *hv, const struct hotmem_config *cfg, struct hotmem **ret_hm)
+{
+	struct hotmem *hm = NULL;
+	size_t len;
+	int r = -EINVAL;
+
+	if (!hv || !ret_hm)
+		goto out;
+	hm = calloc(1, sizeof(*hm));
+	if (!hm) {
+		r = -ENOMEM;
+		goto out;
+	}
+	hm->hv = hv;
+	if (cfg)
+		hm->cfg = *cfg;
+	else
+		hotmem_config_defaults(&hm->cfg);
+	if (!hm->cfg.clock_ms)
+		hm->cfg.clock_ms = monotonic_ms;
+	len = hm->cfg.journal_dir ? strlen(hm->cfg.journal_dir) : 0;
+	if (len < 2 || len > HM_PATH_MAX - 32 || hm->cfg.journal_dir[0] != '/' ||
+	    hm->cfg.journal_dir[len - 1] == '/' || !hm->cfg.ack_timeout_ms ||
+	    !hm->cfg.fill_timeout_ms || !hm->cfg.fill_poll_ms || !hm->cfg.retry_ms ||
+	    hm->cfg.retry_max_ms < hm->cfg.retry_ms || !hm->cfg.window_bytes ||
+	    (hm->cfg.features & ~HOTMEM_FEATURES_KNOWN) ||
+	    (hm->cfg.stats_interval_ms &&
+	     (hm->cfg.stats_interval_ms < HOTMEM_STATS_INTERVAL_MIN_MS ||
+	      hm->cfg.stats_interval_ms > HOTMEM_STATS_INTERVAL_MAX_MS)))
+		goto out;
+	memcpy(hm->journal_dir, hm->cfg.journal_dir, len + 1);
+	hm->cfg.journal_dir = hm->journal_dir;
+	r = hv->ops->xs_watch(hv, "@releaseDomain", TOKEN_RELEASE);
+	if (r < 0)
+		goto out;
+	hm->release_watched = true;
+	*ret_hm = hm;
+	hm = NULL;
+out:
+	free(hm);
+	return r;
+}
+
+void hotmem_close(struct hotmem *hm)
+{
+	if (!hm)
+		return;
+	while (hm->ops) {
+		struct hotmem_operation *op = hm->ops;
+
+		hm->ops = op->next;
+		free(op);
+	}
+	while (hm->domains) {
+		struct hm_domain *dom = hm->domains;
+
+		hm->domains = dom->next;
+		dom_unwatch(hm, dom);
+		free(dom);
+	}
+	if (hm->release_watched)
+		hm->hv->ops->xs_unwatch(hm->hv, "@releaseDomain", TOKEN_RELEASE);
+	free(hm);
+}
+
+/* Whether H still exists: a journalled domain without it had its domid reused. */
+static int dom_has_dir(struct hotmem *hm, uint32_t domid)
+{
+	char path[HM_PATH_MAX];
+	char *value = NULL;
+	int r;
+
+	r = hm_dom_path(path, sizeof(path), domid, HOTMEM_KEY_VERSION);
+	if (!r)
+		r = hm_xs_read(hm, HV_XS_NO_TXN, path, &value, NULL);
+	free(value);
+	return r;
+}
+
+int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_report)
+{
+	struct hotmem_reconcile_report report;
+	uint32_t *domids = NULL;
+	size_t count = 0, i;
+	int r, first_error = 0;
+
+	memset(&report, 0, sizeof(report));
+	r = jr_list(hm, &domids, &count);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < count; i++) {
+		struct settle_report settled = { 0 };
+		struct hm_domain *dom = dom_find(hm, domids[i]);
+
+		report.domains++;
+		r = dom ? 0 : dom_load(hm, domids[i], &dom);
+		if (!r) {
+			r = dom_alive(hm, domids[i]);
+			if (!r)
+				r = dom_has_dir(hm, domids[i]);
+			if (r == -ESRCH || r == -ENOENT) {
+				dom_release(hm, dom);
+				report.released++;
+				continue;
+			}
+		}
+		if (!r && !dom->op) {
+			r = dom_retry_settle(hm, dom, now_ms(hm), &settled);
+			if (r == -ESRCH) {
+				report.released++;
+				continue;
+			}
+		}
+		if (r < 0) {
+			report.failed++;
+			if (!first_error)
+				first_error = r;
+			continue;
+		}
+		report.rolled_back += settled.rolled_back;
+		report.finished += settled.finished;
+		report.outstanding += settled.outstanding;
+		dom_handshake(hm, dom);
+	}
+	r = first_error;
+	if (ret_report)
+		*ret_report = report;
+out:
+	free(domids);
+	return r;
+}
+
+/* ---- attach and settings ------------------------------------------------- */
+
+struct attach_ctx {
+	uint32_t domid;
+	struct hm_book book; /* in: params; out: with the seq floor */
+	uint32_t features;
+	uint32_t stats_interval_ms;
+};
+
+/* Highest seq a previous attachment left in H/request or H/guest/ack. */
+static uint32_t old_seq_floor(struct hotmem *hm, hv_xs_txn txn, uint32_t domid)
+{
+	char path[HM_PATH_MAX];
+	struct hotmem_request request;
+	struct hotmem_ack ack;
+	uint32_t floor = 0;
+	char *value = NULL;
+	size_t len = 0;
+
+	if (!hm_dom_path(path, sizeof(path), domid, HOTMEM_KEY_REQUEST) &&
+	    !hm_xs_read(hm, txn, path, &value, &len) && !hotmem_parse_request(value, len, &request))
+		floor = request.seq;
+	free(value);
+	value = NULL;
+	if (!hm_dom_path(path, sizeof(path), domid, HOTMEM_KEY_GUEST_ACK) &&
+	    !hm_xs_read(hm, txn, path, &value, &len) && !hotmem_parse_ack(value, len, &ack) &&
+	    ack.seq > floor)
+		floor = ack.seq;
+	free(value);
+	return floor;
+}
+
+static int attach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct attach_ctx *ctx = arg;
+	const struct hv_ops *ops = hm->hv->ops;
+	const struct hv_xs_perm dom0_only[1] = { { 0, HV_XS_PERM_NONE } };
+	const struct hv_xs_perm readable[2] = {
+		{ 0, HV_XS_PERM_NONE },
+		{ ctx->domid, HV_XS_PERM_READ },
+	};
+	const struct hv_xs_perm guest_owned[1] = { { ctx->domid, HV_XS_PERM_NONE } };
+	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];
+	struct hm_book existing;
+	int r;
+
+	r = jr_load(hm, txn, ctx->domid, &existing);
+	if (!r || r == -EUCLEAN)
+		return -EEXIST;
+	if (r != -ENOENT)
+		return r;
+	r = ops->xs_mkdir(hm->hv, txn, hm->journal_dir);
+	if (!r)
+		r = ops->xs_set_perms(hm->hv, txn, hm->journal_dir, dom0_only, 1);
+	if (r < 0)
+		return r;
+	ctx->book.seq = old_seq_floor(hm, txn, ctx->domid);
+
+	r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_DIR);
+	if (!r)
+		r = ops->xs_rm(hm->hv, txn, path);
+	if (!r)
+		r = ops->xs_mkdir(hm->hv, txn, path);
+	if (!r)
+		r = ops->xs_set_perms(hm->hv, txn, path, readable, 2);
+	if (r < 0)
+		return r;
+	r = hotmem_format_version(text, sizeof(text), HOTMEM_PROTO_VERSION);
+	if (r >= 0)
+		r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_VERSION);
+	if (r >= 0)
+		r = hm_xs_write(hm, txn, path, text);
+	if (r >= 0)
+		r = hotmem_format_features(text, sizeof(text), ctx->features);
+	if (r >= 0)
+		r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_FEATURES);
+	if (r >= 0)
+		r = hm_xs_write(hm, txn, path, text);
+	if (r >= 0)
+		r = hotmem_format_stats_interval(text, sizeof(text), ctx->stats_interval_ms);
+	if (r >= 0)
+		r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_STATS_INTERVAL);
+	if (r >= 0)
+		r = hm_xs_write(hm, txn, path, text);
+	if (r >= 0)
+		r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_GUEST_DIR);
+	if (r >= 0)
+		r = ops->xs_mkdir(hm->hv, txn, path);
+	if (r >= 0)
+		r = ops->xs_set_perms(hm->hv, txn, path, guest_owned, 1);
+	if (r >= 0)
+		r = jr_store(hm, txn, ctx->domid, &ctx->book);
+	return r < 0 ? r : 0;
+}
+
+int hotmem_attach(struct hotmem *hm, uint32_t domid, const struct hotmem_attach_params *params)
+{
+	struct hotmem_attach_params p = { 0 };
+	struct attach_ctx *ctx = NULL;
+	struct hv_domain_info info;
+	struct hotmem_window window;
+	struct hm_domain *dom;
+	uint64_t static_kib = 0;
+	char path[HM_PATH_MAX];
+	int r = -EINVAL;
+
+	if (!hm || !domid || domid > HOTMEM_DOMID_MAX)
+		goto out;
+	if (params)
+		p = *params;
+	if (!p.window_bytes)
+		p.window_bytes = hm->cfg.window_bytes;
+	if (!p.max_bytes)
+		p.max_bytes = hm->cfg.domain_max_bytes ? hm->cfg.domain_max_bytes : p.window_bytes;
+	if (!p.stats_interval_ms)
+		p.stats_interval_ms = hm->cfg.stats_interval_ms;
+	if (p.window_bytes < HOTMEM_BLOCK_SIZE_MIN ||
+	    (p.window_base & (HOTMEM_BLOCK_SIZE_MIN - 1)) ||
+	    (p.stats_interval_ms && (p.stats_interval_ms < HOTMEM_STATS_INTERVAL_MIN_MS ||
+				     p.stats_interval_ms > HOTMEM_STATS_INTERVAL_MAX_MS)))
+		goto out;
+	r = -EEXIST;
+	if (dom_find(hm, domid))
+		goto out;
+	r = hm->hv->ops->domain_info(hm->hv, domid, &info);
+	if (!r && info.dying)
+		r = -ESRCH;
+	if (r < 0)
+		goto out;
+	/* Boot RAM: what it owns now or what libxl says it was given. */
+	r = hm_dom_path(path, sizeof(path), domid, "memory/static-max");
+	if (!r)
+		hm_xs_read_dec(hm, HV_XS_NO_TXN, path, &static_kib);
+	ctx = calloc(1, sizeof(*ctx));
+	r = -ENOMEM;
+	if (!ctx)
+		goto out;
+	ctx->domid = domid;
+	ctx->features = hm->cfg.features;
+	ctx->stats_interval_ms = p.stats_interval_ms;
+	ctx->book.max_bytes = p.max_bytes;
+	ctx->book.window_req_bytes = p.window_bytes;
+	ctx->book.window_req_base = p.window_base;
+	ctx->book.boot_bytes = info.tot_pages << HV_PAGE_SHIFT;
+	ctx->book.memmap_in_target = hm->cfg.memmap_in_target;
+	if (static_kib << KIB_SHIFT > ctx->book.boot_bytes)
+		ctx->book.boot_bytes = static_kib << KIB_SHIFT;
+	/* Does a window fit at all (with the smallest block)? */
+	r = hotmem_window_plan(ctx->book.boot_bytes, HOTMEM_BLOCK_SIZE_MIN, p.window_bytes,
+			       p.window_base, &window);
+	if (r < 0)
+		goto out;
+	r = hm_txn(hm, attach_txn, ctx);
+	if (r < 0)
+		goto out;
+	dom = dom_new(hm, domid, &ctx->book);
+	if (!dom) {
+		/* Journalled but not in memory: hotmem_reconcile() picks it up. */
+		r = -ENOMEM;
+		goto out;
+	}
+	dom_watch(hm, dom);
+	dom_handshake(hm, dom);
+	r = 0;
+out:
+	free(ctx);
+	return r;
+}
+
+struct detach_ctx {
+	uint32_t domid;
+};
+
+static int detach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct detach_ctx *ctx = arg;
+	char path[HM_PATH_MAX];
+	int r;
+
+	r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_DIR);
+	if (!r)
+		r = hm->hv->ops->xs_rm(hm->hv, txn, path);
+	if (!r)
+		r = jr_remove(hm, txn, ctx->domid);
+	return r;
+}
+
+int hotmem_detach(struct hotmem *hm, uint32_t domid)
+{
+	struct detach_ctx ctx = { .domid = domid };
+	struct hm_domain *dom;
+	int r;
+
+	r = dom_get(hm, domid, &dom);
+	if (r < 0)
+		return r;
+	if (dom->op || dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
+	    bitmap_weight(dom->book.granted))
+		return -EBUSY;
+	r = hm_txn(hm, detach_txn, &ctx);
+	if (r < 0)
+		return r;
+	dom_unwatch(hm, dom);
+	dom_unlink_free(hm, dom);
+	return 0;
+}
+
+int hotmem_set_max(struct hotmem *hm, uint32_t domid, uint64_t max_bytes)
+{
+	struct hm_domain *dom;
+	struct hm_book *book = NULL;
+	int r;
+
+	if (!max_bytes)
+		return -EINVAL;
+	r = dom_get(hm, domid, &dom);
+	if (r < 0)
+		goto out;
+	book = malloc(sizeof(*book));
+	r = -ENOMEM;
+	if (!book)
+		goto out;
+	*book = dom->book;
+	book->max_bytes = max_bytes;
+	r = book_commit(hm, dom, book);
+out:
+	free(book);
+	return r;
+}
+
+int hotmem_set_stats_interval(struct hotmem *hm, uint32_t domid, uint32_t interval_ms)
+{
+	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];
+	struct hm_domain *dom;
+	int r;
+
+	r = hotmem_format_stats_interval(text, sizeof(text), interval_ms);
+	if (r < 0)
+		return r;
+	r = dom_get(hm, domid, &dom);
+	if (!r)
+		r = hm_dom_path(path, sizeof(path), domid, HOTMEM_KEY_STATS_INTERVAL);
+	if (!r)
+		r = hm_xs_write(hm, HV_XS_NO_TXN, path, text);
+	return r;
+}
+
+int hotmem_list(struct hotmem *hm, uint32_t *ret_domids, size_t max_domids, size_t *ret_count)
+{
+	const struct hm_domain *dom;
+	size_t count = 0;
+
+	if (!ret_count || (max_domids && !ret_domids))
+		return -EINVAL;
+	for (dom = hm->domains; dom && count < max_domids; dom = dom->next)
+		ret_domids[count++] = dom->domid;
+	*ret_count = count;
+	return 0;
+}
+
+int hotmem_domain_info(struct hotmem *hm, uint32_t domid, struct hotmem_domain_info *ret_info)
+{
+	struct hotmem_domain_info info;
+	const struct hm_book *book;
+	struct hm_domain *dom;
+	int r;
+
+	if (!ret_info)
+		return -EINVAL;
+	r = dom_get(hm, domid, &dom);
+	if (r < 0)
+		return r;
+	book = &dom->book;
+	memset(&info, 0, sizeof(info));
+	info.domid = domid;
+	info.max_bytes = book->max_bytes;
+	info.have_window = book->have_window;
+	info.window = book->window;
+	info.block_size = book->block_size;
+	info.nr_blocks = book->nr_blocks;
+	info.have_memmap = book->have_memmap;
+	info.memmap_bytes = book->memmap_bytes;
+	info.granted_blocks = dom->block_count[HM_BLOCK_GRANTED];
+	info.granted_bytes = (uint64_t)info.granted_blocks * book->block_size;
+	if (book->have_window) {
+		info.granted_usable_bytes =
+			(uint64_t)info.granted_blocks * (book->block_size - book->memmap_bytes);
+		info.granted_target_bytes =
+			(uint64_t)info.granted_blocks * (target_kib(book) << KIB_SHIFT);
+	}
+	info.memmap_in_target = book->memmap_in_target;
+	memcpy(info.granted, book->granted, sizeof(info.granted));
+	info.last_seq = book->seq;
+	info.busy = dom->op != NULL;
+	info.recovering = dom->need_recover || (dom->op && dom->op->state == HM_OP_RECOVER);
+	info.violation = dom->violation;
+	if (book->rec.phase == HM_PHASE_REQUESTED && !dom->op) {
+		info.outstanding = true;
+		info.outstanding_kind = book->rec.req.op == HOTMEM_OP_GROW ? HOTMEM_OP_KIND_GROW
+									   : HOTMEM_OP_KIND_SHRINK;
+		info.outstanding_seq = book->rec.req.seq;
+		info.outstanding_first = book->rec.req.first;
+		info.outstanding_count = book->rec.req.count;
+	}
+	*ret_info = info;
+	return 0;
+}
+
+struct status_ctx {
+	uint32_t domid;
+	struct hm_guest_view view; /* out */
+};
+
+static int status_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct status_ctx *ctx = arg;
+
+	return guest_read(hm, txn, ctx->domid, &ctx->view);
+}
+
+int hotmem_guest_status(struct hotmem *hm, uint32_t domid, struct hotmem_guest_status *ret_status)
+{
+	struct hotmem_guest_status status;
+	struct status_ctx *ctx = NULL;
+	struct hm_domain *dom;
+	uint32_t features;
+	int r = -EINVAL;
+
+	if (!ret_status)
+		goto out;
+	r = dom_get(hm, domid, &dom);
+	if (r < 0)
+		goto out;
+	ctx = calloc(1, sizeof(*ctx));
+	r = -ENOMEM;
+	if (!ctx)
+		goto out;
+	ctx->domid = domid;
+	r = hm_txn(hm, status_txn, ctx);
+	if (r < 0)
+		goto out;
+	memset(&status, 0, sizeof(status));
+#define VALID(key) ((ctx->view.valid & HM_GK_BIT(key)) != 0)
+	status.have_version = VALID(HM_GK_VERSION);
+	status.have_features = VALID(HM_GK_FEATURES);
+	status.have_block_size = VALID(HM_GK_BLOCK_SIZE);
+	status.have_memmap = VALID(HM_GK_MEMMAP);
+	status.have_state = VALID(HM_GK_STATE);
+	status.have_ack = VALID(HM_GK_ACK);
+	status.have_blocks = VALID(HM_GK_BLOCKS);
+	status.have_stats = VALID(HM_GK_STATS);
+#undef VALID
+	status.version = ctx->view.version;
+	status.features = ctx->view.features;
+	status.block_size = ctx->view.block_size;
+	status.memmap_bytes = ctx->view.memmap_bytes;
+	status.state = ctx->view.state;
+	status.ack = ctx->view.ack;
+	status.nr_blocks = bitmap_weight(ctx->view.blocks);
+	status.stats = ctx->view.stats;
+	status.not_ready = guest_check_ready(hm, &dom->book, &ctx->view, &features);
+	status.ready = !status.not_ready;
+	*ret_status = status;
+	r = 0;
+out:
+	free(ctx);
+	return r;
+}
+
+void hotmem_get_counters(struct hotmem *hm, struct hotmem_counters *ret_counters)
+{
+	*ret_counters = hm->counters;
+}

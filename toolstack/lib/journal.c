@@ -1,0 +1,396 @@
+/*
+ * The write-ahead journal: one xenstore directory per attached domain under
+ * cfg.journal_dir (dom0-only), holding the engine's books (the hotmem
+ * maximum, the window, the locked block and memmap sizes, the last request
+ * seq, the granted blocks) and the record of the operation in flight with
+ * every "before" value recovery needs. Each key has one canonical spelling
+ * and is parsed strictly: a record that does not parse is -EUCLEAN, never
+ * guessed at. Callers write the books inside the same transaction as the
+ * xenstore side effects of a step, so a step and its record commit together.
+ *
+ * Keys of J/<domid>:
+ *   params       "<max hex> <window-bytes hex> <window-base hex> <boot-bytes hex>
+ *                 <memmap-in-target 0|1>"
+ *   window       as H/window (absent until the guest published a block size)
+ *   block-size   as H/guest/block-size (with window)
+ *   memmap-bytes hex (absent until the first grow)
+ *   seq          decimal, last request seq used (0: none)
+ *   granted      block bitmap, hex nibbles, block 4i+k is bit k of nibble i,
+ *                trailing zero nibbles dropped ("" = none)
+ *   op           "<phase> <seq> <grow|shrink> <first> <count> <memmap hex>
+ *                 <progress> <max-kib> <target-kib> <static-max-kib>
+ *                 <pool-bytes> <tot-pages>" (absent when idle)
+ *   op-blocks    bitmap as granted (with op)
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bitmap text: one hex digit per 4 blocks, plus the NUL. */
+#define BITMAP_TEXT_SIZE (HOTMEM_MAX_BLOCKS / 4 + 1)
+#define OP_FIELDS	 12
+
+static const char *const phase_names[HM_PHASE_COUNT] = {
+	[HM_PHASE_NONE] = "none",
+	[HM_PHASE_PREPARE] = "prepare",
+	[HM_PHASE_REQUESTED] = "requested",
+	[HM_PHASE_ACKED] = "acked",
+	[HM_PHASE_RECLAIMING] = "reclaiming",
+};
+
+const char *jr_phase_name(enum hm_phase phase)
+{
+	return (unsigned int)phase < HM_PHASE_COUNT ? phase_names[phase] : "?";
+}
+
+static void bitmap_format(char *buf, const uint64_t *bitmap)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i, last = 0, words = HM_WORDS;
+
+	while (words && !bitmap[words - 1])
+		words--;
+	for (i = 0; i < words * 16; i++) {
+		unsigned int nibble = (unsigned int)(bitmap[i / 16] >> (i % 16 * 4)) & 0xf;
+
+		buf[i] = digits[nibble];
+		if (nibble)
+			last = i + 1;
+	}
+	buf[last] = '\0';
+}
+
+static int bitmap_parse(const char *buf, size_t len, uint64_t *ret_bitmap)
+{
+	uint64_t bitmap[HM_WORDS] = { 0 };
+	size_t i;
+
+	if (len > HOTMEM_MAX_BLOCKS / 4 || (len && buf[len - 1] == '0'))
+		return -EUCLEAN;
+	for (i = 0; i < len; i++) {
+		char c = buf[i];
+		uint64_t nibble;
+
+		if (c >= '0' && c <= '9')
+			nibble = (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			nibble = (uint64_t)(c - 'a' + 10);
+		else
+			return -EUCLEAN;
+		bitmap[i / 16] |= nibble << (i % 16 * 4);
+	}
+	memcpy(ret_bitmap, bitmap, sizeof(bitmap));
+	return 0;
+}
+
+/* Split value into exactly n fields separated by single spaces. */
+static int split_fields(const char *value, size_t len, const char **fields, size_t *lens,
+			unsigned int n)
+{
+	unsigned int i = 0;
+	size_t start = 0, pos;
+
+	for (pos = 0; pos <= len; pos++) {
+		if (pos < len && value[pos] != ' ')
+			continue;
+		if (i == n || pos == start)
+			return -EUCLEAN;
+		fields[i] = value + start;
+		lens[i] = pos - start;
+		i++;
+		start = pos + 1;
+	}
+	return i == n ? 0 : -EUCLEAN;
+}
+
+static int parse_op(const char *value, size_t len, struct hm_oprec *rec)
+{
+	const char *f[OP_FIELDS];
+	size_t l[OP_FIELDS];
+	uint64_t v[OP_FIELDS];
+	unsigned int i;
+	int phase = -1;
+
+	if (split_fields(value, len, f, l, OP_FIELDS) < 0)
+		return -EUCLEAN;
+	for (i = HM_PHASE_PREPARE; i < HM_PHASE_COUNT; i++)
+		if (strlen(phase_names[i]) == l[0] && !memcmp(f[0], phase_names[i], l[0]))
+			phase = (int)i;
+	if (phase < 0)
+		return -EUCLEAN;
+	if (l[2] == 4 && !memcmp(f[2], "grow", 4))
+		rec->req.op = HOTMEM_OP_GROW;
+	else if (l[2] == 6 && !memcmp(f[2], "shrink", 6))
+		rec->req.op = HOTMEM_OP_SHRINK;
+	else
+		return -EUCLEAN;
+	for (i = 1; i < OP_FIELDS; i++) {
+		if (i == 2)
+			continue;
+		if ((i == 5 ? hm_parse_hex(f[i], l[i], &v[i]) : hm_parse_dec(f[i], l[i], &v[i])) <
+		    0)
+			return -EUCLEAN;
+	}
+	if (v[1] == 0 || v[1] > UINT32_MAX || v[4] == 0 || v[3] + v[4] > HOTMEM_MAX_BLOCKS ||
+	    v[6] > HOTMEM_MAX_BLOCKS || (phase == HM_PHASE_PREPARE && v[6] > v[4]) ||
+	    (rec->req.op == HOTMEM_OP_SHRINK && v[3] != 0))
+		return -EUCLEAN;
+	rec->phase = (enum hm_phase)phase;
+	rec->req.seq = (uint32_t)v[1];
+	rec->req.first = (uint32_t)v[3];
+	rec->req.count = (uint32_t)v[4];
+	rec->memmap_bytes = v[5];
+	rec->progress = (uint32_t)v[6];
+	rec->before_max_kib = v[7];
+	rec->before_target_kib = v[8];
+	rec->before_static_max_kib = v[9];
+	rec->before_pool_bytes = v[10];
+	rec->before_tot_pages = v[11];
+	return 0;
+}
+
+static int format_op(char *buf, size_t size, const struct hm_oprec *rec)
+{
+	int n = snprintf(buf, size,
+			 "%s %" PRIu32 " %s %" PRIu32 " %" PRIu32 " 0x%" PRIx64 " %" PRIu32
+			 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64,
+			 jr_phase_name(rec->phase), rec->req.seq,
+			 rec->req.op == HOTMEM_OP_GROW ? "grow" : "shrink", rec->req.first,
+			 rec->req.count, rec->memmap_bytes, rec->progress, rec->before_max_kib,
+			 rec->before_target_kib, rec->before_static_max_kib, rec->before_pool_bytes,
+			 rec->before_tot_pages);
+
+	return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
+}
+
+/* Read J/<domid>/<key>; -ENOENT passes through. */
+static int read_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
+		    char **ret_value, size_t *ret_len)
+{
+	char path[HM_PATH_MAX];
+	int r;
+
+	r = hm_journal_path(hm, path, sizeof(path), domid, key);
+	if (r < 0)
+		return r;
+	return hm_xs_read(hm, txn, path, ret_value, ret_len);
+}
+
+static int write_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
+		     const char *value)
+{
+	char path[HM_PATH_MAX];
+	int r;
+
+	r = hm_journal_path(hm, path, sizeof(path), domid, key);
+	if (r < 0)
+		return r;
+	return hm_xs_write(hm, txn, path, value);
+}
+
+static int rm_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key)
+{
+	char path[HM_PATH_MAX];
+	int r;
+
+	r = hm_journal_path(hm, path, sizeof(path), domid, key);
+	if (r < 0)
+		return r;
+	return hm->hv->ops->xs_rm(hm->hv, txn, path);
+}
+
+static int load_params(const char *value, size_t len, struct hm_book *book)
+{
+	const char *f[5];
+	size_t l[5];
+
+	if (split_fields(value, len, f, l, 5) < 0 || l[4] != 1 ||
+	    (f[4][0] != '0' && f[4][0] != '1'))
+		return -EUCLEAN;
+	book->memmap_in_target = f[4][0] == '1';
+	if (hm_parse_hex(f[0], l[0], &book->max_bytes) < 0 ||
+	    hm_parse_hex(f[1], l[1], &book->window_req_bytes) < 0 ||
+	    hm_parse_hex(f[2], l[2], &book->window_req_base) < 0 ||
+	    hm_parse_hex(f[3], l[3], &book->boot_bytes) < 0 || !book->max_bytes)
+		return -EUCLEAN;
+	return 0;
+}
+
+/* One key into book; absent optional keys leave the book's defaults. */
+static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
+		    struct hm_book *book)
+{
+	char *value = NULL;
+	size_t len = 0;
+	uint64_t number;
+	int r;
+
+	r = read_key(hm, txn, domid, key, &value, &len);
+	if (r == -ENOENT && strcmp(key, "params")) {
+		r = 0;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (!strcmp(key, "params")) {
+		r = load_params(value, len, book);
+	} else if (!strcmp(key, "window")) {
+		r = hotmem_parse_window(value, len, &book->window) < 0 ? -EUCLEAN : 0;
+		book->have_window = true;
+	} else if (!strcmp(key, "block-size")) {
+		r = hotmem_parse_block_size(value, len, &book->block_size) < 0 ? -EUCLEAN : 0;
+	} else if (!strcmp(key, "memmap-bytes")) {
+		r = hm_parse_hex(value, len, &book->memmap_bytes) < 0 ? -EUCLEAN : 0;
+		book->have_memmap = true;
+	} else if (!strcmp(key, "seq")) {
+		r = hm_parse_dec(value, len, &number) < 0 || number > UINT32_MAX ? -EUCLEAN : 0;
+		book->seq = (uint32_t)number;
+	} else if (!strcmp(key, "granted")) {
+		r = bitmap_parse(value, len, book->granted);
+	} else if (!strcmp(key, "op")) {
+		r = parse_op(value, len, &book->rec);
+	} else if (!strcmp(key, "op-blocks")) {
+		r = bitmap_parse(value, len, book->rec.blocks);
+	}
+out:
+	free(value);
+	return r;
+}
+
+int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_book *ret_book)
+{
+	static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
+					    "seq",    "granted", "op",	       "op-blocks" };
+	struct hm_book book;
+	unsigned int i;
+	int r = 0;
+
+	memset(&book, 0, sizeof(book));
+	for (i = 0; !r && i < sizeof(keys) / sizeof(keys[0]); i++)
+		r = load_key(hm, txn, domid, keys[i], &book);
+	if (r < 0)
+		goto out;
+	/* Cross-field rules: window and block size go together and agree. */
+	if (book.have_window != (book.block_size != 0) ||
+	    (book.have_window &&
+	     hotmem_window_check(&book.window, book.block_size, &book.nr_blocks) < 0)) {
+		r = -EUCLEAN;
+		goto out;
+	}
+	if (book.rec.phase != HM_PHASE_NONE &&
+	    (!book.have_window || book.rec.req.seq > book.seq ||
+	     (book.rec.req.op == HOTMEM_OP_GROW &&
+	      book.rec.req.first + book.rec.req.count > book.nr_blocks))) {
+		r = -EUCLEAN;
+		goto out;
+	}
+	*ret_book = book;
+out:
+	return r;
+}
+
+int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_book *book)
+{
+	char text[BITMAP_TEXT_SIZE > 256 ? BITMAP_TEXT_SIZE : 256];
+	int r;
+
+	snprintf(text, sizeof(text), "0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " %d",
+		 book->max_bytes, book->window_req_bytes, book->window_req_base, book->boot_bytes,
+		 book->memmap_in_target);
+	r = write_key(hm, txn, domid, "params", text);
+	if (r < 0)
+		goto out;
+	if (book->have_window) {
+		r = hotmem_format_window(text, sizeof(text), &book->window);
+		if (r >= 0)
+			r = write_key(hm, txn, domid, "window", text);
+		if (r >= 0)
+			r = hotmem_format_block_size(text, sizeof(text), book->block_size);
+		if (r >= 0)
+			r = write_key(hm, txn, domid, "block-size", text);
+		if (r < 0)
+			goto out;
+	}
+	if (book->have_memmap) {
+		snprintf(text, sizeof(text), "0x%" PRIx64, book->memmap_bytes);
+		r = write_key(hm, txn, domid, "memmap-bytes", text);
+		if (r < 0)
+			goto out;
+	}
+	snprintf(text, sizeof(text), "%" PRIu32, book->seq);
+	r = write_key(hm, txn, domid, "seq", text);
+	if (r < 0)
+		goto out;
+	bitmap_format(text, book->granted);
+	r = write_key(hm, txn, domid, "granted", text);
+	if (r < 0)
+		goto out;
+	if (book->rec.phase == HM_PHASE_NONE) {
+		r = rm_key(hm, txn, domid, "op");
+		if (!r)
+			r = rm_key(hm, txn, domid, "op-blocks");
+		goto out;
+	}
+	r = format_op(text, sizeof(text), &book->rec);
+	if (!r)
+		r = write_key(hm, txn, domid, "op", text);
+	if (r < 0)
+		goto out;
+	bitmap_format(text, book->rec.blocks);
+	r = write_key(hm, txn, domid, "op-blocks", text);
+out:
+	return r < 0 ? r : 0;
+}
+
+int jr_remove(struct hotmem *hm, hv_xs_txn txn, uint32_t domid)
+{
+	char path[HM_PATH_MAX];
+	int r;
+
+	r = hm_journal_path(hm, path, sizeof(path), domid, NULL);
+	if (r < 0)
+		return r;
+	return hm->hv->ops->xs_rm(hm->hv, txn, path);
+}
+
+int jr_list(struct hotmem *hm, uint32_t **ret_domids, size_t *ret_count)
+{
+	char **names = NULL;
+	unsigned int nr = 0, i;
+	uint32_t *domids = NULL;
+	size_t count = 0;
+	int r;
+
+	r = hm->hv->ops->xs_directory(hm->hv, HV_XS_NO_TXN, hm->journal_dir, &names, &nr);
+	if (r == -ENOENT) {
+		r = 0;
+		nr = 0;
+	}
+	if (r < 0)
+		goto out;
+	domids = calloc(nr ? nr : 1, sizeof(*domids));
+	if (!domids) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		uint64_t domid;
+
+		/* Names that are not domids are not ours: skip them. */
+		if (hm_parse_dec(names[i], strlen(names[i]), &domid) < 0 || domid == 0 ||
+		    domid > HOTMEM_DOMID_MAX)
+			continue;
+		domids[count++] = (uint32_t)domid;
+	}
+	*ret_domids = domids;
+	*ret_count = count;
+	domids = NULL;
+out:
+	free(names);
+	free(domids);
+	return r;
+}
