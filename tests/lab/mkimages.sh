@@ -27,7 +27,7 @@ CROSS=${CROSS_COMPILE:-aarch64-linux-gnu-}
 ROOTFS=$HERE/rootfs
 XEN_MODULES=(xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc)
 # Programs of ours to ship in dom0 if the cross build made them (build-dir paths).
-TOOLSTACK_PROGRAMS=(toolstack/cli/xl-hotmem toolstack/daemon/hotmemd)
+TOOLSTACK_PROGRAMS=(toolstack/cli/xl-hotmem toolstack/daemon/hotmemd tests/lab/tools/hotmem-lab-mem)
 
 log() { printf 'mkimages: %s\n' "$*" >&2; }
 die() {
@@ -197,6 +197,24 @@ cross_build() {
 	log "WARNING: cross build failed (log: $blog); dom0 gets no hotmem programs"
 }
 
+# build_guest_module MODE: build guest-driver/xen_hotmem.ko against the lab's
+# kernel headers (in place, by its Makefile), so the domU image carries the
+# current module. Skipped when HOTMEM_GUEST_MODULE names a module or MODE is
+# off; a failure is fatal with =on, a warning otherwise.
+build_guest_module() {
+	local mode=$1 mlog=$CACHE/build-module.log
+	[[ $mode == off || -n ${HOTMEM_GUEST_MODULE+set} || ! -f $REPO/guest-driver/Makefile ]] && return 0
+	log "building xen_hotmem.ko against $LAB_HEADERS"
+	if make -C "$REPO/guest-driver" KDIR="$LAB_HEADERS" ARCH=arm64 CROSS_COMPILE="$CROSS" \
+		CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$mlog" 2>&1; then
+		return 0
+	fi
+	tail -n 15 "$mlog" >&2
+	[[ $mode == on ]] && die "xen_hotmem.ko did not build (full log: $mlog)"
+	rm -f "$REPO/guest-driver/xen_hotmem.ko"
+	log "WARNING: xen_hotmem.ko did not build (log: $mlog); the guest image gets none"
+}
+
 main() {
 	local force=0 toolstack=auto
 	while (($#)); do
@@ -222,6 +240,7 @@ main() {
 	command -v "${CROSS}readelf" >/dev/null || die "${CROSS}readelf not found (apt-get install binutils-aarch64-linux-gnu)"
 	command -v cpio >/dev/null || die "cpio not found (apt-get install cpio)"
 
+	build_guest_module "$toolstack"
 	GUEST_MODULE=${HOTMEM_GUEST_MODULE-}
 	if [[ -z ${HOTMEM_GUEST_MODULE+set} && -f $REPO/guest-driver/xen_hotmem.ko ]]; then
 		GUEST_MODULE=$REPO/guest-driver/xen_hotmem.ko
