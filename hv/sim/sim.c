@@ -237,18 +237,28 @@ static int op_decrease(struct hv *hv, uint32_t domid, unsigned int extent_order,
 
 /* ---- xenstore ops -------------------------------------------------------- */
 
+/*
+ * Every xenstore op runs in the same frame: take the sim's lock, count the
+ * call and apply any injected fault (op_begin), run the xs_op_*() layer,
+ * drop the lock. XS_OP() is that frame around CALL, which may use `conn`.
+ */
+#define XS_OP(hv, op, CALL)                             \
+	({                                              \
+		struct sim_conn *conn = to_conn(hv);    \
+		struct sim_fault_hit hit;               \
+		int r;                                  \
+                                                        \
+		pthread_mutex_lock(&conn->sim->lock);   \
+		r = op_begin(conn, op, 0, &hit);        \
+		if (!r)                                 \
+			r = CALL;                       \
+		pthread_mutex_unlock(&conn->sim->lock); \
+		r;                                      \
+	})
+
 static int op_xs_txn_start(struct hv *hv, hv_xs_txn *ret_txn)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_TXN_START, 0, &hit);
-	if (!r)
-		r = xs_op_txn_start(conn, ret_txn);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_TXN_START, xs_op_txn_start(conn, ret_txn));
 }
 
 static int op_xs_txn_end(struct hv *hv, hv_xs_txn txn, bool abort)
@@ -270,174 +280,68 @@ static int op_xs_txn_end(struct hv *hv, hv_xs_txn txn, bool abort)
 static int op_xs_read(struct hv *hv, hv_xs_txn txn, const char *path, char **ret_value,
 		      size_t *ret_len)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_READ, 0, &hit);
-	if (!r)
-		r = xs_op_read(conn, txn, path, ret_value, ret_len);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_READ, xs_op_read(conn, txn, path, ret_value, ret_len));
 }
 
 static int op_xs_write(struct hv *hv, hv_xs_txn txn, const char *path, const void *value,
 		       size_t len)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_WRITE, 0, &hit);
-	if (!r)
-		r = xs_op_write(conn, txn, path, value, len);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_WRITE, xs_op_write(conn, txn, path, value, len));
 }
 
 static int op_xs_mkdir(struct hv *hv, hv_xs_txn txn, const char *path)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_MKDIR, 0, &hit);
-	if (!r)
-		r = xs_op_mkdir(conn, txn, path);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_MKDIR, xs_op_mkdir(conn, txn, path));
 }
 
 static int op_xs_rm(struct hv *hv, hv_xs_txn txn, const char *path)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_RM, 0, &hit);
-	if (!r)
-		r = xs_op_rm(conn, txn, path);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_RM, xs_op_rm(conn, txn, path));
 }
 
 static int op_xs_directory(struct hv *hv, hv_xs_txn txn, const char *path, char ***ret_names,
 			   unsigned int *ret_count)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_DIRECTORY, 0, &hit);
-	if (!r)
-		r = xs_op_directory(conn, txn, path, ret_names, ret_count);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_DIRECTORY,
+		     xs_op_directory(conn, txn, path, ret_names, ret_count));
 }
 
 static int op_xs_get_perms(struct hv *hv, hv_xs_txn txn, const char *path,
 			   struct hv_xs_perm **ret_perms, unsigned int *ret_count)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_GET_PERMS, 0, &hit);
-	if (!r)
-		r = xs_op_get_perms(conn, txn, path, ret_perms, ret_count);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_GET_PERMS,
+		     xs_op_get_perms(conn, txn, path, ret_perms, ret_count));
 }
 
 static int op_xs_set_perms(struct hv *hv, hv_xs_txn txn, const char *path,
 			   const struct hv_xs_perm *perms, unsigned int nr_perms)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_SET_PERMS, 0, &hit);
-	if (!r)
-		r = xs_op_set_perms(conn, txn, path, perms, nr_perms);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_SET_PERMS, xs_op_set_perms(conn, txn, path, perms, nr_perms));
 }
 
 static int op_xs_domain_path(struct hv *hv, uint32_t domid, char **ret_path)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_DOMAIN_PATH, 0, &hit);
-	if (!r)
-		r = xs_op_domain_path(conn, domid, ret_path);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_DOMAIN_PATH, xs_op_domain_path(conn, domid, ret_path));
 }
 
 static int op_xs_watch(struct hv *hv, const char *path, const char *token)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_WATCH, 0, &hit);
-	if (!r)
-		r = xs_op_watch(conn, path, token);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_WATCH, xs_op_watch(conn, path, token));
 }
 
 static int op_xs_unwatch(struct hv *hv, const char *path, const char *token)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_UNWATCH, 0, &hit);
-	if (!r)
-		r = xs_op_unwatch(conn, path, token);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_UNWATCH, xs_op_unwatch(conn, path, token));
 }
 
 static int op_xs_watch_fd(struct hv *hv)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_WATCH_FD, 0, &hit);
-	if (!r)
-		r = conn->event_fd;
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_WATCH_FD, conn->event_fd);
 }
 
 static int op_xs_read_watch(struct hv *hv, char **ret_path, char **ret_token)
 {
-	struct sim_conn *conn = to_conn(hv);
-	struct sim_fault_hit hit;
-	int r;
-
-	pthread_mutex_lock(&conn->sim->lock);
-	r = op_begin(conn, HV_SIM_OP_XS_READ_WATCH, 0, &hit);
-	if (!r)
-		r = xs_op_read_watch(conn, ret_path, ret_token);
-	pthread_mutex_unlock(&conn->sim->lock);
-	return r;
+	return XS_OP(hv, HV_SIM_OP_XS_READ_WATCH, xs_op_read_watch(conn, ret_path, ret_token));
 }
 
 /* ---- connections --------------------------------------------------------- */
