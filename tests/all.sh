@@ -16,8 +16,8 @@ with_lab=${HOTMEM_LAB:-1}
 fuzz_seconds=${HOTMEM_FUZZ_SECONDS:-60}
 jobs=${HOTMEM_JOBS:-$(nproc)}
 
-host_packages=(cmake make gcc clang pkg-config libxen-dev libfdt-dev libyajl-dev binutils
-	       python3)
+host_packages=(cmake make gcc clang pkg-config libxen-dev libfdt-dev libyajl-dev libinih-dev binutils
+	       python3 go-md2man)
 lab_packages=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
 	      device-tree-compiler xz-utils zstd bc flex bison kmod)
 

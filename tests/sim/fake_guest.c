@@ -1,10 +1,8 @@
 /*
- * The scripted guest and the engine test harness (see fake_guest.h for what
- * each does). The guest side is written like the real driver: it only uses
- * its own domU connection, relative xenstore paths and the proto.h parsers
- * and formatters, and it reacts to watch events. The one thing it does that
- * a guest cannot is ask the sim whether a GFN is mapped, to catch a dom0 that
- * forgot a memmap head or populated the usable part of a block.
+ * The engine test harness (see fake_guest.h): a kill proxy in front of the
+ * engine's dom0 connection, a fake clock, the simulated guests of
+ * hv/sim/sim_guest.c, a deterministic single-threaded driver loop, crash
+ * restarts and the books-versus-sim checker.
  */
 #include "fake_guest.h"
 
@@ -14,534 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifndef HOTMEM_KEY_GUEST_MEMMAP_BYTES
-#define HOTMEM_KEY_GUEST_MEMMAP_BYTES "hotmem/guest/memmap-bytes"
-#endif
-
-#define PAGE_SHIFT   12
-#define BATCH	     512
-#define TOKEN_HOTMEM "fg:hotmem"
-#define TOKEN_TARGET "fg:target"
-
-enum fg_state { FG_WAIT_H = 0, FG_INIT, FG_READY, FG_DEAD };
-
-struct fake_guest {
-	struct hv_sim *sim;
-	struct hv *hv;
-	uint32_t domid;
-	struct fake_guest_params params;
-	enum fg_state state;
-	bool retry; /* something failed or changed: act without an event */
-	struct hotmem_window window;
-	uint32_t nr_blocks;
-	uint32_t last_seq;
-	uint32_t wrong_answered; /* FG_WRONG_SEQ: answered (wrongly) already */
-	uint64_t plugged[HOTMEM_BLOCKS_WORDS];
-	uint64_t lost[HOTMEM_BLOCKS_WORDS]; /* dropped from the list but "still used" */
-	uint32_t filled[HOTMEM_MAX_BLOCKS]; /* usable pages the balloon populated */
-	uint64_t added_at[HOTMEM_MAX_BLOCKS];
-	uint64_t add_counter;
-	struct fake_guest_stats stats;
-};
-
-static const char *const mode_names[FG_MODE_COUNT] = {
-	"normal",   "silent",	"ack-error", "ack-partial",
-	"lie-drop", "lie-keep", "wrong-seq", "broken",
-};
-
-const char *fg_mode_name(enum fg_mode mode)
-{
-	return (unsigned int)mode < FG_MODE_COUNT ? mode_names[mode] : "?";
-}
-
-/* ---- guest xenstore helpers ---------------------------------------------- */
-
-int fake_guest_write(struct fake_guest *g, const char *path, const char *value, size_t len)
-{
-	return g->hv->ops->xs_write(g->hv, HV_XS_NO_TXN, path, value, len);
-}
-
-int fake_guest_read(struct fake_guest *g, const char *path, char **ret_value)
-{
-	return g->hv->ops->xs_read(g->hv, HV_XS_NO_TXN, path, ret_value, NULL);
-}
-
-int fake_guest_rm(struct fake_guest *g, const char *path)
-{
-	return g->hv->ops->xs_rm(g->hv, HV_XS_NO_TXN, path);
-}
-
-static int put(struct fake_guest *g, hv_xs_txn txn, const char *path, const char *value)
-{
-	return g->hv->ops->xs_write(g->hv, txn, path, value, strlen(value));
-}
-
-/* Run a list of (path, value) writes in one transaction, retried on conflict. */
-static int put_all(struct fake_guest *g, const char *const *pairs, unsigned int nr)
-{
-	unsigned int attempt, i;
-	hv_xs_txn txn;
-	int r = -EAGAIN;
-
-	for (attempt = 0; attempt < 20 && r == -EAGAIN; attempt++) {
-		r = g->hv->ops->xs_txn_start(g->hv, &txn);
-		if (r < 0)
-			return r;
-		for (i = 0; !r && i < nr; i++)
-			r = put(g, txn, pairs[2 * i], pairs[2 * i + 1]);
-		if (r < 0) {
-			g->hv->ops->xs_txn_end(g->hv, txn, true);
-			return r;
-		}
-		r = g->hv->ops->xs_txn_end(g->hv, txn, false);
-	}
-	return r;
-}
-
-/* ---- blocks and the balloon ---------------------------------------------- */
-
-static uint64_t block_gfn(const struct fake_guest *g, uint32_t block)
-{
-	return (g->window.base + (uint64_t)block * g->params.block_size) >> PAGE_SHIFT;
-}
-
-static uint64_t head_pages(const struct fake_guest *g)
-{
-	return g->params.memmap_bytes >> PAGE_SHIFT;
-}
-
-static uint64_t usable_pages(const struct fake_guest *g)
-{
-	return (g->params.block_size - g->params.memmap_bytes) >> PAGE_SHIFT;
-}
-
-static bool usable_block(const struct fake_guest *g, uint32_t block)
-{
-	return hotmem_blocks_test(g->plugged, block) && !hotmem_blocks_test(g->lost, block);
-}
-
-int fake_guest_populate(struct fake_guest *g, uint64_t gfn, uint64_t pages)
-{
-	uint64_t gfns[BATCH];
-	size_t n = 0, done = 0;
-	int r = 0;
-
-	while (pages && !r) {
-		for (n = 0; n < BATCH && n < pages; n++)
-			gfns[n] = gfn + n;
-		r = g->hv->ops->populate(g->hv, g->domid, 0, gfns, n, &done);
-		g->stats.self_populated += done;
-		gfn += n;
-		pages -= n;
-	}
-	return r;
-}
-
-/* Populate up to want pages from the usable parts of added blocks. */
-static uint64_t balloon_inflate(struct fake_guest *g, uint64_t want)
-{
-	uint64_t got = 0, gfns[BATCH];
-	uint32_t block;
-
-	for (block = 0; block < g->nr_blocks && got < want; block++) {
-		while (usable_block(g, block) && g->filled[block] < usable_pages(g) && got < want) {
-			uint64_t base = block_gfn(g, block) + head_pages(g) + g->filled[block];
-			uint64_t room = usable_pages(g) - g->filled[block];
-			size_t n, done = 0;
-			int r;
-
-			for (n = 0; n < BATCH && n < room && got + n < want; n++)
-				gfns[n] = base + n;
-			r = g->hv->ops->populate(g->hv, g->domid, 0, gfns, n, &done);
-			g->filled[block] += (uint32_t)done;
-			g->stats.self_populated += done;
-			got += done;
-			if (r < 0)
-				return got; /* at max_pages: the rest waits */
-		}
-	}
-	return got;
-}
-
-/* Give back up to want balloon-populated pages, newest block first. */
-static uint64_t balloon_deflate(struct fake_guest *g, uint64_t want)
-{
-	uint64_t gave = 0, gfns[BATCH];
-	uint32_t block;
-
-	for (block = g->nr_blocks; block-- > 0 && gave < want;) {
-		while (usable_block(g, block) && g->filled[block] && gave < want) {
-			size_t n, done = 0;
-			int r;
-
-			for (n = 0; n < BATCH && n < g->filled[block] && gave + n < want; n++)
-				gfns[n] = block_gfn(g, block) + head_pages(g) + g->filled[block] -
-					  1 - n;
-			r = g->hv->ops->decrease(g->hv, g->domid, 0, gfns, n, &done);
-			g->filled[block] -= (uint32_t)done;
-			g->stats.self_decreased += done;
-			gave += done;
-			if (r < 0)
-				return gave;
-		}
-	}
-	return gave;
-}
-
-static int balloon(struct fake_guest *g)
-{
-	char *value = NULL;
-	uint64_t target_kib = 0, want;
-	int acted = 0;
-
-	if (g->params.no_balloon || g->hv->ops->xs_read(g->hv, 0, "memory/target", &value, NULL))
-		goto out;
-	target_kib = strtoull(value, NULL, 10);
-	want = target_kib >> 2;
-	if (want > g->stats.balloon_current) {
-		uint64_t got = balloon_inflate(g, want - g->stats.balloon_current);
-
-		g->stats.balloon_current += got;
-		acted = got != 0;
-	} else if (want < g->stats.balloon_current) {
-		uint64_t gave = balloon_deflate(g, g->stats.balloon_current - want);
-
-		g->stats.balloon_current -= gave;
-		acted = gave != 0;
-	}
-out:
-	free(value);
-	return acted;
-}
-
-/* ---- handshake ----------------------------------------------------------- */
-
-static int publish(struct fake_guest *g)
-{
-	char version[16], features[128], block_size[32], memmap[32];
-	char *offered = NULL;
-	uint32_t toolstack_version = 0, negotiated = 0;
-	int r;
-
-	r = g->hv->ops->xs_read(g->hv, 0, HOTMEM_KEY_VERSION, &offered, NULL);
-	if (!r)
-		r = hotmem_parse_version(offered, strlen(offered), &toolstack_version);
-	free(offered);
-	if (r < 0)
-		return r;
-	hotmem_version_negotiate(toolstack_version, HOTMEM_PROTO_VERSION, &negotiated);
-	hotmem_format_version(version, sizeof(version), negotiated);
-	hotmem_format_features(features, sizeof(features), g->params.features);
-	hotmem_format_block_size(block_size, sizeof(block_size), g->params.block_size);
-	snprintf(memmap, sizeof(memmap), "0x%" PRIx64, g->params.memmap_bytes);
-	{
-		const char *pairs[] = {
-			HOTMEM_KEY_GUEST_VERSION,      version,
-			HOTMEM_KEY_GUEST_FEATURES,     features,
-			HOTMEM_KEY_GUEST_BLOCK_SIZE,   block_size,
-			HOTMEM_KEY_GUEST_MEMMAP_BYTES, memmap,
-			HOTMEM_KEY_GUEST_BLOCKS,       "",
-			HOTMEM_KEY_GUEST_STATE,	       "init",
-		};
-
-		r = put_all(g, pairs, 6);
-	}
-	if (!r)
-		g->state = FG_INIT;
-	return r;
-}
-
-static int try_ready(struct fake_guest *g)
-{
-	char *value = NULL;
-	int r;
-
-	r = g->hv->ops->xs_read(g->hv, 0, HOTMEM_KEY_WINDOW, &value, NULL);
-	if (r < 0)
-		return r;
-	r = hotmem_parse_window(value, strlen(value), &g->window);
-	free(value);
-	if (!r)
-		r = hotmem_window_check(&g->window, g->params.block_size, &g->nr_blocks);
-	if (r < 0) {
-		put(g, 0, HOTMEM_KEY_GUEST_STATE, "broken");
-		g->state = FG_DEAD;
-		return r;
-	}
-	r = put(g, 0, HOTMEM_KEY_GUEST_STATE, "ready");
-	if (!r)
-		g->state = FG_READY;
-	return r;
-}
-
-/* ---- requests ------------------------------------------------------------ */
-
-static int write_answer(struct fake_guest *g, uint32_t seq, enum hotmem_status status,
-			uint32_t done)
-{
-	static char blocks[HOTMEM_XS_VALUE_MAX + 1];
-	uint64_t listed[HOTMEM_BLOCKS_WORDS];
-	struct hotmem_ack ack = { .seq = seq, .status = status, .done = done };
-	char text[64];
-	int r;
-
-	hotmem_blocks_andnot(listed, g->plugged, g->lost);
-	r = hotmem_format_blocks(blocks, sizeof(blocks), listed);
-	if (r >= 0)
-		r = hotmem_format_ack(text, sizeof(text), &ack);
-	if (r >= 0) {
-		const char *pairs[] = {
-			HOTMEM_KEY_GUEST_BLOCKS, blocks,  HOTMEM_KEY_GUEST_ACK, text,
-			HOTMEM_KEY_GUEST_STATE,	 "ready",
-		};
-
-		r = put_all(g, pairs, 3);
-	}
-	if (!r)
-		g->stats.acks++;
-	return r;
-}
-
-/* Is every page of [gfn, gfn + pages) mapped (want) or unmapped (!want)? */
-static bool all_pages(struct fake_guest *g, uint64_t gfn, uint64_t pages, bool want)
-{
-	uint64_t i;
-
-	for (i = 0; i < pages; i++)
-		if ((hv_sim_gfn_populated(g->sim, g->domid, gfn + i, NULL) == 1) != want)
-			return false;
-	return true;
-}
-
-static uint32_t do_grow(struct fake_guest *g, const struct hotmem_request *req, uint32_t limit)
-{
-	uint32_t done = 0, i;
-
-	for (i = 0; i < req->count && done < limit; i++) {
-		uint32_t block = req->first + i;
-		uint64_t gfn = block_gfn(g, block);
-
-		/* The memmap head must be there, the usable pages must not. */
-		if (!all_pages(g, gfn, head_pages(g), true) ||
-		    !all_pages(g, gfn + head_pages(g), 1, false) ||
-		    !all_pages(g, gfn + (g->params.block_size >> PAGE_SHIFT) - 1, 1, false)) {
-			g->stats.dom0_errors++;
-			break;
-		}
-		hotmem_blocks_set(g->plugged, block, 1);
-		g->filled[block] = 0;
-		if (g->params.memmap_in_target)
-			g->stats.balloon_current += head_pages(g);
-		g->added_at[block] = ++g->add_counter;
-		done++;
-	}
-	return done;
-}
-
-/* The newest plugged (and not lost) block, or UINT32_MAX. */
-static uint32_t newest_block(const struct fake_guest *g)
-{
-	uint32_t block, best = UINT32_MAX;
-
-	for (block = 0; block < g->nr_blocks; block++)
-		if (usable_block(g, block) &&
-		    (best == UINT32_MAX || g->added_at[block] > g->added_at[best]))
-			best = block;
-	return best;
-}
-
-static uint32_t do_shrink(struct fake_guest *g, const struct hotmem_request *req, bool lie)
-{
-	uint32_t done = 0;
-
-	while (done < req->count) {
-		uint32_t block = newest_block(g);
-
-		if (block == UINT32_MAX)
-			break;
-		if (lie) {
-			/* Off the list, but the balloon goes on counting its pages. */
-			hotmem_blocks_set(g->lost, block, 1);
-		} else {
-			/* The driver hands the balloon's pages of the block over:
-			 * they stay mapped until dom0 takes the frames back. */
-			g->stats.balloon_current -= g->filled[block];
-			if (g->params.memmap_in_target)
-				g->stats.balloon_current -= head_pages(g);
-			g->filled[block] = 0;
-			hotmem_blocks_clear(g->plugged, block, 1);
-		}
-		done++;
-	}
-	return done;
-}
-
-static int handle_request(struct fake_guest *g)
-{
-	struct hotmem_request req;
-	enum hotmem_status status;
-	char *value = NULL;
-	uint32_t done;
-	int r;
-
-	if (g->hv->ops->xs_read(g->hv, 0, HOTMEM_KEY_REQUEST, &value, NULL) < 0)
-		return 0;
-	r = hotmem_parse_request(value, strlen(value), &req);
-	free(value);
-	if (r < 0)
-		return 0;
-	r = hotmem_request_check(&req, g->last_seq, g->nr_blocks, g->plugged);
-	if (r == -EALREADY)
-		return 0;
-	if (g->params.mode == FG_SILENT)
-		return 0;
-	if (g->params.mode == FG_BROKEN) {
-		put(g, 0, HOTMEM_KEY_GUEST_STATE, "broken");
-		g->state = FG_DEAD;
-		return 1;
-	}
-	if (g->params.mode == FG_WRONG_SEQ) {
-		/* Not marked handled: once fixed, it answers this request again. */
-		if (g->wrong_answered == req.seq)
-			return 0;
-		g->wrong_answered = req.seq;
-		return write_answer(g, req.seq + 1, HOTMEM_STATUS_OK, req.count) == 0;
-	}
-	g->stats.requests++;
-	g->last_seq = req.seq;
-	if (r < 0)
-		return write_answer(g, req.seq, HOTMEM_STATUS_INVAL, 0) == 0;
-
-	switch (g->params.mode) {
-	case FG_ACK_ERROR:
-		return write_answer(g, req.seq, HOTMEM_STATUS_ERROR, 0) == 0;
-	case FG_LIE_KEEP:
-		if (req.op == HOTMEM_OP_SHRINK)
-			return write_answer(g, req.seq, HOTMEM_STATUS_OK, req.count) == 0;
-		break;
-	default:
-		break;
-	}
-	if (req.op == HOTMEM_OP_GROW) {
-		uint32_t limit = g->params.mode == FG_ACK_PARTIAL ? req.count / 2 : req.count;
-
-		done = do_grow(g, &req, limit);
-	} else {
-		done = do_shrink(g, &req, g->params.mode == FG_LIE_DROP);
-	}
-	if (done == req.count)
-		status = HOTMEM_STATUS_OK;
-	else if (done)
-		status = HOTMEM_STATUS_PARTIAL;
-	else
-		status = req.op == HOTMEM_OP_GROW ? HOTMEM_STATUS_ERROR : HOTMEM_STATUS_BUSY;
-	return write_answer(g, req.seq, status, done) == 0;
-}
-
-/* ---- the guest's main loop ----------------------------------------------- */
-
-bool fake_guest_pending(struct fake_guest *g)
-{
-	struct pollfd pfd = { .fd = g->hv->ops->xs_watch_fd(g->hv), .events = POLLIN };
-
-	return g->retry || (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN));
-}
-
-int fake_guest_step(struct fake_guest *g)
-{
-	char *path, *token;
-	int events = 0, acted = 0;
-
-	while (g->hv->ops->xs_read_watch(g->hv, &path, &token) == 0) {
-		free(path);
-		free(token);
-		events++;
-	}
-	if (!events && !g->retry)
-		return 0;
-	g->retry = false;
-	/* Each stage may complete at once and let the next one run. */
-	if (g->state == FG_WAIT_H && publish(g) == 0)
-		acted++;
-	if (g->state == FG_INIT && try_ready(g) == 0)
-		acted++;
-	if (g->state == FG_READY)
-		acted += handle_request(g);
-	if (g->state != FG_DEAD)
-		acted += balloon(g);
-	return events + acted;
-}
-
-void fake_guest_set_mode(struct fake_guest *g, enum fg_mode mode)
-{
-	g->params.mode = mode;
-	g->wrong_answered = 0;
-	g->retry = true;
-}
-
-void fake_guest_get_stats(struct fake_guest *g, struct fake_guest_stats *ret_stats)
-{
-	*ret_stats = g->stats;
-	ret_stats->state = g->state == FG_DEAD ? 3 : (uint32_t)g->state;
-	memcpy(ret_stats->plugged_map, g->plugged, sizeof(g->plugged));
-	ret_stats->plugged = (uint32_t)hotmem_blocks_weight(g->plugged, 0, HOTMEM_MAX_BLOCKS);
-}
-
-uint32_t fake_guest_domid(const struct fake_guest *g)
-{
-	return g->domid;
-}
-
-int fake_guest_new(struct hv_sim *sim, uint32_t domid, const struct fake_guest_params *params,
-		   struct fake_guest **ret_guest)
-{
-	struct hv_sim_domain_stats ds;
-	struct fake_guest *g = calloc(1, sizeof(*g));
-	int r = -ENOMEM;
-
-	if (!g)
-		goto out;
-	g->sim = sim;
-	g->domid = domid;
-	if (params)
-		g->params = *params;
-	if (!g->params.block_size)
-		g->params.block_size = 128ull << 20;
-	if (!g->params.memmap_bytes)
-		g->params.memmap_bytes = g->params.block_size / 64;
-	else if (g->params.memmap_bytes == FG_MEMMAP_NONE)
-		g->params.memmap_bytes = 0;
-	if (!g->params.features)
-		g->params.features = HOTMEM_FEATURES_KNOWN;
-	r = hv_sim_domain_stats(sim, domid, &ds);
-	if (r < 0)
-		goto out;
-	g->stats.balloon_current = ds.tot_pages;
-	r = hv_sim_open(sim, domid, &g->hv);
-	if (r < 0)
-		goto out;
-	r = g->hv->ops->xs_watch(g->hv, "hotmem", TOKEN_HOTMEM);
-	if (!r)
-		r = g->hv->ops->xs_watch(g->hv, "memory/target", TOKEN_TARGET);
-	if (r < 0)
-		goto out;
-	*ret_guest = g;
-	g = NULL;
-out:
-	if (g && g->hv)
-		hv_close(g->hv);
-	free(g);
-	return r;
-}
-
-void fake_guest_free(struct fake_guest *g)
-{
-	if (!g)
-		return;
-	hv_close(g->hv);
-	free(g);
-}
 
 /* ---- kill proxy ---------------------------------------------------------- */
 
@@ -893,7 +363,7 @@ void harness_fini(struct harness *h)
 	hotmem_close(h->hm);
 	hv_close(&h->proxy->hv);
 	for (i = 0; i < h->nr_guests; i++)
-		fake_guest_free(h->guests[i]);
+		sim_guest_free(h->guests[i]);
 	hv_sim_free(h->sim);
 	memset(h, 0, sizeof(*h));
 }
@@ -908,7 +378,7 @@ static int guest_index(const struct harness *h, uint32_t domid)
 	return -1;
 }
 
-struct fake_guest *harness_guest(struct harness *h, uint32_t domid)
+struct sim_guest *harness_guest(struct harness *h, uint32_t domid)
 {
 	int i = guest_index(h, domid);
 
@@ -929,7 +399,7 @@ static int read_dec(struct hv *hv, uint32_t domid, const char *rel, uint64_t *re
 }
 
 uint32_t harness_add_guest(struct harness *h, const char *name, uint64_t boot_pages,
-			   const struct fake_guest_params *params,
+			   const struct sim_guest_params *params,
 			   const struct hotmem_attach_params *attach)
 {
 	struct hv_sim_domain_params dp = {
@@ -939,7 +409,7 @@ uint32_t harness_add_guest(struct harness *h, const char *name, uint64_t boot_pa
 	};
 	struct harness_base *base = &h->base[h->nr_guests];
 	struct hv_sim_domain_stats ds;
-	struct fake_guest_stats fs;
+	struct sim_guest_stats fs;
 	struct hv *dom0 = NULL;
 	uint32_t domid = 0;
 	int r;
@@ -956,8 +426,8 @@ uint32_t harness_add_guest(struct harness *h, const char *name, uint64_t boot_pa
 	read_dec(dom0, domid, "memory/target", &base->target_kib);
 	read_dec(dom0, domid, "memory/static-max", &base->static_kib);
 	hv_close(dom0);
-	if (fake_guest_new(h->sim, domid, params, &h->guests[h->nr_guests]) < 0) {
-		fprintf(stderr, "harness: fake guest for %s failed\n", name);
+	if (sim_guest_new(h->sim, domid, params, &h->guests[h->nr_guests]) < 0) {
+		fprintf(stderr, "harness: simulated guest for %s failed\n", name);
 		exit(1);
 	}
 	h->nr_guests++;
@@ -967,8 +437,8 @@ uint32_t harness_add_guest(struct harness *h, const char *name, uint64_t boot_pa
 		exit(1);
 	}
 	harness_run(h, NULL);
-	fake_guest_get_stats(h->guests[h->nr_guests - 1], &fs);
-	if (fs.state != 2 && (!params || params->mode != FG_BROKEN))
+	sim_guest_get_stats(h->guests[h->nr_guests - 1], &fs);
+	if (fs.state != 2 && (!params || params->mode != SG_BROKEN))
 		fprintf(stderr, "harness: %s is not ready (state %u)\n", name, fs.state);
 	return domid;
 }
@@ -979,7 +449,7 @@ void harness_destroy_guest(struct harness *h, uint32_t domid)
 
 	if (i < 0)
 		return;
-	fake_guest_free(h->guests[i]);
+	sim_guest_free(h->guests[i]);
 	hv_sim_domain_destroy(h->sim, domid);
 	h->nr_guests--;
 	h->guests[i] = h->guests[h->nr_guests];
@@ -1003,7 +473,7 @@ int harness_run(struct harness *h, struct hotmem_operation *op)
 		uint32_t i;
 
 		for (i = 0; i < h->nr_guests; i++)
-			acted += fake_guest_step(h->guests[i]);
+			acted += sim_guest_step(h->guests[i]);
 		if (h->proxy->dead)
 			return -ECANCELED;
 		if (hotmem_dispatch(h->hm) < 0 && h->proxy->dead)
@@ -1013,7 +483,7 @@ int harness_run(struct harness *h, struct hotmem_operation *op)
 		if (acted || engine_pending(h))
 			continue;
 		for (i = 0; i < h->nr_guests; i++)
-			if (fake_guest_pending(h->guests[i]))
+			if (sim_guest_pending(h->guests[i]))
 				acted = 1;
 		if (acted)
 			continue;
@@ -1098,7 +568,7 @@ int harness_restart(struct harness *h, unsigned long kill_after,
 	hv_close(&h->proxy->hv);
 	/* Guests keep running meanwhile (they may ack what it asked). */
 	for (i = 0; i < h->nr_guests; i++)
-		fake_guest_step(h->guests[i]);
+		sim_guest_step(h->guests[i]);
 	h->restarts++;
 	harness_open_engine(h);
 	harness_arm_kill(h, kill_after);
@@ -1212,10 +682,10 @@ int harness_check(struct harness *h, const char *context)
 	if (hv_sim_open(h->sim, 0, &dom0) < 0)
 		return 1;
 	for (i = 0; i < h->nr_guests; i++) {
-		struct fake_guest_stats fs;
+		struct sim_guest_stats fs;
 
 		problems += check_guest(h, dom0, i, context);
-		fake_guest_get_stats(h->guests[i], &fs);
+		sim_guest_get_stats(h->guests[i], &fs);
 		if (fs.dom0_errors) {
 			fprintf(stderr, "  books [%s] d%" PRIu32 ": guest saw %u dom0 errors\n",
 				context, h->base[i].domid, fs.dom0_errors);

@@ -1,5 +1,5 @@
 /*
- * libhotmem basics on the sim with a well-behaved fake guest: argument
+ * libhotmem basics on the sim with a well-behaved simulated guest: argument
  * checks, the window plan and the pool formula, the device-tree fragment,
  * attach (keys, permissions, the dom0-only journal, the window written once
  * the guest published its block size), grow/shrink/set with their results,
@@ -188,7 +188,7 @@ static void test_attach(void)
 	struct harness h;
 	struct hotmem_domain_info info;
 	struct hotmem_guest_status gs;
-	struct fake_guest *g;
+	struct sim_guest *g;
 	struct hv *dom0 = NULL;
 	struct hv_xs_perm *perms = NULL;
 	unsigned int nr = 0;
@@ -221,11 +221,11 @@ static void test_attach(void)
 
 	/* The journal is dom0's alone; toolstack keys are read-only to the guest. */
 	snprintf(path, sizeof(path), HOTMEM_DEFAULT_JOURNAL_DIR "/%u/params", domid);
-	CHECK_EQ(fake_guest_read(g, path, &value), -EACCES);
-	CHECK_EQ(fake_guest_write(g, "hotmem/request", "9 grow 0 1", 10), -EACCES);
-	CHECK_EQ(fake_guest_write(g, "hotmem/window", "0x0 0x1000", 10), -EACCES);
-	CHECK_EQ(fake_guest_write(g, path, "x", 1), -EACCES);
-	CHECK_EQ(fake_guest_read(g, "hotmem/window", &value), 0);
+	CHECK_EQ(sim_guest_read(g, path, &value), -EACCES);
+	CHECK_EQ(sim_guest_write(g, "hotmem/request", "9 grow 0 1", 10), -EACCES);
+	CHECK_EQ(sim_guest_write(g, "hotmem/window", "0x0 0x1000", 10), -EACCES);
+	CHECK_EQ(sim_guest_write(g, path, "x", 1), -EACCES);
+	CHECK_EQ(sim_guest_read(g, "hotmem/window", &value), 0);
 	free(value);
 
 	CHECK_EQ(hotmem_domain_info(h.hm, domid, &info), 0);
@@ -277,7 +277,7 @@ static void test_grow_shrink_set(void)
 	struct hotmem_domain_info info;
 	struct hotmem_result res;
 	struct hotmem_counters counters;
-	struct fake_guest_stats fs;
+	struct sim_guest_stats fs;
 	struct harness h;
 	uint32_t domid;
 	uint64_t gfn;
@@ -315,7 +315,7 @@ static void test_grow_shrink_set(void)
 	CHECK_EQ(order, 9);
 	CHECK_EQ(hv_sim_gfn_populated(h.sim, domid, gfn + 512, &order), 1);
 	CHECK_EQ(order, 0);
-	fake_guest_get_stats(harness_guest(&h, domid), &fs);
+	sim_guest_get_stats(harness_guest(&h, domid), &fs);
 	CHECK_EQ(fs.plugged, 2);
 	CHECK_EQ(fs.self_populated, 2 * (126 * 256));
 
@@ -372,8 +372,8 @@ static void test_grow_shrink_set(void)
 
 static void test_busy_and_not_ready(void)
 {
-	struct fake_guest_params noshrink = { .features = HOTMEM_FEATURE_MEMMAP_ON_MEMORY };
-	struct fake_guest_params plain = { .memmap_bytes = FG_MEMMAP_NONE };
+	struct sim_guest_params noshrink = { .features = HOTMEM_FEATURE_MEMMAP_ON_MEMORY };
+	struct sim_guest_params plain = { .memmap_bytes = SG_MEMMAP_NONE };
 	struct hotmem_operation *op = NULL, *op2 = NULL;
 	struct hotmem_result res;
 	struct hotmem_domain_info info;
@@ -446,7 +446,7 @@ static void test_promises(void)
 	available = (pi.free_pages << 12) - h.cfg.host_reserve_bytes;
 	blocks = (uint32_t)(available * 6 / 10 / (128 * MIB));
 
-	fake_guest_set_mode(harness_guest(&h, a), FG_SILENT);
+	sim_guest_set_mode(harness_guest(&h, a), SG_SILENT);
 	CHECK_EQ(hotmem_op_start(h.hm, a, HOTMEM_OP_KIND_GROW, blocks * 128 * MIB, &op), 0);
 	/* Either fits alone; not both. */
 	CHECK_EQ(harness_op(&h, b, HOTMEM_OP_KIND_GROW, blocks * 128 * MIB, &res), -ENOMEM);
@@ -456,7 +456,7 @@ static void test_promises(void)
 	hotmem_op_free(op);
 	/* Still promised while outstanding; released when the guest refuses it. */
 	CHECK_EQ(harness_op(&h, b, HOTMEM_OP_KIND_GROW, blocks * 128 * MIB, &res), -ENOMEM);
-	fake_guest_set_mode(harness_guest(&h, a), FG_ACK_ERROR);
+	sim_guest_set_mode(harness_guest(&h, a), SG_ACK_ERROR);
 	CHECK_EQ(harness_run(&h, NULL), 0);
 	CHECK_EQ(harness_op(&h, b, HOTMEM_OP_KIND_GROW, blocks * 128 * MIB, &res), 0);
 	CHECK_EQ(harness_check(&h, "promises"), 0);
@@ -466,10 +466,10 @@ static void test_promises(void)
 /* A guest whose balloon counts the heads: memory/target moves by whole blocks. */
 static void test_memmap_in_target(void)
 {
-	struct fake_guest_params gp = { .block_size = 16 * MIB, .memmap_in_target = true };
+	struct sim_guest_params gp = { .block_size = 16 * MIB, .memmap_in_target = true };
 	struct hotmem_domain_info info;
 	struct hotmem_result res;
-	struct fake_guest_stats fs;
+	struct sim_guest_stats fs;
 	struct harness h;
 	uint32_t domid;
 
@@ -484,7 +484,7 @@ static void test_memmap_in_target(void)
 	CHECK_EQ(hotmem_domain_info(h.hm, domid, &info), 0);
 	CHECK(info.memmap_in_target);
 	CHECK_EQ(info.granted_target_bytes, 48 * MIB);
-	fake_guest_get_stats(harness_guest(&h, domid), &fs);
+	sim_guest_get_stats(harness_guest(&h, domid), &fs);
 	CHECK_EQ(fs.balloon_current, 256 * 256 + 3 * 4096);
 	CHECK_EQ(harness_check(&h, "memmap in target"), 0);
 	/* The setting is the domain's, journalled: a restart without it keeps it. */
@@ -492,7 +492,7 @@ static void test_memmap_in_target(void)
 	harness_restart(&h, 0, NULL);
 	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_SHRINK, 32 * MIB, &res), 0);
 	CHECK_EQ(res.target_bytes_done, 32 * MIB);
-	fake_guest_get_stats(harness_guest(&h, domid), &fs);
+	sim_guest_get_stats(harness_guest(&h, domid), &fs);
 	CHECK_EQ(fs.balloon_current, 256 * 256 + 4096);
 	CHECK_EQ(harness_check(&h, "memmap in target, after restart"), 0);
 	harness_fini(&h);
@@ -501,7 +501,7 @@ static void test_memmap_in_target(void)
 /* ---- blocking wrappers, guest in its own thread, real clock --------------- */
 
 struct guest_thread {
-	struct fake_guest *guest;
+	struct sim_guest *guest;
 	volatile bool stop;
 };
 
@@ -510,7 +510,7 @@ static void *guest_main(void *arg)
 	struct guest_thread *t = arg;
 
 	while (!t->stop) {
-		if (!fake_guest_step(t->guest))
+		if (!sim_guest_step(t->guest))
 			usleep(500);
 	}
 	return NULL;
@@ -521,7 +521,7 @@ static void test_blocking(void)
 	struct hv_sim_domain_params dp = { .name = "threaded",
 					   .boot_pages = 65536,
 					   .max_slack_kib = 1024 };
-	struct fake_guest_params params = { .block_size = 16 * MIB };
+	struct sim_guest_params params = { .block_size = 16 * MIB };
 	struct guest_thread t = { 0 };
 	struct hotmem_config cfg;
 	struct hotmem_result res;
@@ -538,7 +538,7 @@ static void test_blocking(void)
 	CHECK_EQ(hv_sim_new(&sim_cfg, &sim), 0);
 	CHECK_EQ(hv_sim_domain_create(sim, &dp, &domid), 0);
 	CHECK_EQ(hv_sim_open(sim, 0, &dom0), 0);
-	CHECK_EQ(fake_guest_new(sim, domid, &params, &t.guest), 0);
+	CHECK_EQ(sim_guest_new(sim, domid, &params, &t.guest), 0);
 	hotmem_config_defaults(&cfg);
 	cfg.ack_timeout_ms = 5000;
 	cfg.fill_timeout_ms = 5000;
@@ -569,7 +569,7 @@ static void test_blocking(void)
 	CHECK_EQ(hv_sim_check(sim, why, sizeof(why)), 0);
 	CHECK_EQ(hotmem_detach(hm, domid), 0);
 	hotmem_close(hm);
-	fake_guest_free(t.guest);
+	sim_guest_free(t.guest);
 	hv_close(dom0);
 	hv_sim_free(sim);
 }

@@ -28,15 +28,15 @@ struct scenario {
 	uint32_t pre_blocks;
 	enum hotmem_op_kind kind;
 	uint32_t blocks;
-	enum fg_mode mode;
+	enum sim_guest_mode mode;
 };
 
 static const struct scenario scenarios[] = {
-	{ "grow-8M-2M", 8 * MIB, 2 * MIB, 1, HOTMEM_OP_KIND_GROW, 3, FG_NORMAL },
-	{ "grow-4M", 4 * MIB, 64 * 1024, 0, HOTMEM_OP_KIND_GROW, 2, FG_NORMAL },
-	{ "grow-partial", 4 * MIB, 64 * 1024, 1, HOTMEM_OP_KIND_GROW, 4, FG_ACK_PARTIAL },
-	{ "shrink-8M-2M", 8 * MIB, 2 * MIB, 3, HOTMEM_OP_KIND_SHRINK, 2, FG_NORMAL },
-	{ "shrink-4M", 4 * MIB, 64 * 1024, 4, HOTMEM_OP_KIND_SHRINK, 3, FG_NORMAL },
+	{ "grow-8M-2M", 8 * MIB, 2 * MIB, 1, HOTMEM_OP_KIND_GROW, 3, SG_NORMAL },
+	{ "grow-4M", 4 * MIB, 64 * 1024, 0, HOTMEM_OP_KIND_GROW, 2, SG_NORMAL },
+	{ "grow-partial", 4 * MIB, 64 * 1024, 1, HOTMEM_OP_KIND_GROW, 4, SG_ACK_PARTIAL },
+	{ "shrink-8M-2M", 8 * MIB, 2 * MIB, 3, HOTMEM_OP_KIND_SHRINK, 2, SG_NORMAL },
+	{ "shrink-4M", 4 * MIB, 64 * 1024, 4, HOTMEM_OP_KIND_SHRINK, 3, SG_NORMAL },
 };
 
 static unsigned int kill_points, double_kill_points, bad_runs;
@@ -44,7 +44,7 @@ static unsigned int outcome_rolled_back, outcome_finished, outcome_done_before;
 
 static uint32_t setup(struct harness *h, const struct scenario *sc)
 {
-	struct fake_guest_params gp = { .block_size = sc->block_size,
+	struct sim_guest_params gp = { .block_size = sc->block_size,
 					.memmap_bytes = sc->memmap_bytes };
 	struct hotmem_attach_params ap = { .window_bytes = 16 * sc->block_size };
 	struct hotmem_result res;
@@ -57,7 +57,7 @@ static uint32_t setup(struct harness *h, const struct scenario *sc)
 		fprintf(stderr, "%s: pre-grant failed\n", sc->name);
 		exit(1);
 	}
-	fake_guest_set_mode(harness_guest(h, domid), sc->mode);
+	sim_guest_set_mode(harness_guest(h, domid), sc->mode);
 	return domid;
 }
 
@@ -82,7 +82,7 @@ static int finish(struct harness *h, const struct scenario *sc, uint32_t domid, 
 	char context[128];
 	int problems;
 
-	fake_guest_set_mode(harness_guest(h, domid), FG_NORMAL);
+	sim_guest_set_mode(harness_guest(h, domid), SG_NORMAL);
 	harness_run(h, NULL);
 	snprintf(context, sizeof(context), "%s %s", sc->name, what);
 	problems = harness_check(h, context);
@@ -207,14 +207,14 @@ static void test_deaths(void)
 
 	/* Dying during an operation: the operation ends with -ESRCH. */
 	b = setup(&h, sc);
-	fake_guest_set_mode(harness_guest(&h, b), FG_SILENT);
+	sim_guest_set_mode(harness_guest(&h, b), SG_SILENT);
 	CHECK_EQ(hotmem_op_start(h.hm, b, HOTMEM_OP_KIND_GROW, sc->block_size, &op), 0);
 	{
 		int round;
 
 		/* Up to the request; the fake clock stands still, so no timeout. */
 		for (round = 0; round < 20; round++) {
-			fake_guest_step(harness_guest(&h, b));
+			sim_guest_step(harness_guest(&h, b));
 			hotmem_dispatch(h.hm);
 		}
 	}

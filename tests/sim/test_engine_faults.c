@@ -31,16 +31,16 @@ struct scenario {
 	uint32_t pre_blocks; /* granted before the operation */
 	enum hotmem_op_kind kind;
 	uint32_t blocks;
-	enum fg_mode mode; /* the guest during the operation */
+	enum sim_guest_mode mode; /* the guest during the operation */
 };
 
 static const struct scenario scenarios[] = {
-	{ "grow-8M-2M", 8 * MIB, 2 * MIB, 8, 1, HOTMEM_OP_KIND_GROW, 2, FG_NORMAL },
-	{ "grow-4M", 4 * MIB, 64 * 1024, 16, 0, HOTMEM_OP_KIND_GROW, 3, FG_NORMAL },
-	{ "grow-partial", 4 * MIB, 64 * 1024, 16, 1, HOTMEM_OP_KIND_GROW, 4, FG_ACK_PARTIAL },
-	{ "shrink-8M-2M", 8 * MIB, 2 * MIB, 8, 3, HOTMEM_OP_KIND_SHRINK, 2, FG_NORMAL },
-	{ "shrink-4M", 4 * MIB, 64 * 1024, 16, 4, HOTMEM_OP_KIND_SHRINK, 3, FG_NORMAL },
-	{ "set-down-4M", 4 * MIB, 64 * 1024, 16, 3, HOTMEM_OP_KIND_SET, 1, FG_NORMAL },
+	{ "grow-8M-2M", 8 * MIB, 2 * MIB, 8, 1, HOTMEM_OP_KIND_GROW, 2, SG_NORMAL },
+	{ "grow-4M", 4 * MIB, 64 * 1024, 16, 0, HOTMEM_OP_KIND_GROW, 3, SG_NORMAL },
+	{ "grow-partial", 4 * MIB, 64 * 1024, 16, 1, HOTMEM_OP_KIND_GROW, 4, SG_ACK_PARTIAL },
+	{ "shrink-8M-2M", 8 * MIB, 2 * MIB, 8, 3, HOTMEM_OP_KIND_SHRINK, 2, SG_NORMAL },
+	{ "shrink-4M", 4 * MIB, 64 * 1024, 16, 4, HOTMEM_OP_KIND_SHRINK, 3, SG_NORMAL },
+	{ "set-down-4M", 4 * MIB, 64 * 1024, 16, 3, HOTMEM_OP_KIND_SET, 1, SG_NORMAL },
 };
 
 /* Errors each op can return for real; partial = fail after one extent. */
@@ -69,7 +69,7 @@ static unsigned int points, fired, bad_runs;
 /* A fresh world: one guest, pre_blocks granted, the guest in its op mode. */
 static uint32_t setup(struct harness *h, const struct scenario *sc)
 {
-	struct fake_guest_params gp = { .block_size = sc->block_size,
+	struct sim_guest_params gp = { .block_size = sc->block_size,
 					.memmap_bytes = sc->memmap_bytes };
 	struct hotmem_attach_params ap = { .window_bytes = sc->window_blocks * sc->block_size };
 	struct hotmem_result res;
@@ -82,7 +82,7 @@ static uint32_t setup(struct harness *h, const struct scenario *sc)
 		fprintf(stderr, "%s: pre-grant failed\n", sc->name);
 		exit(1);
 	}
-	fake_guest_set_mode(harness_guest(h, domid), sc->mode);
+	sim_guest_set_mode(harness_guest(h, domid), sc->mode);
 	return domid;
 }
 
@@ -111,7 +111,7 @@ static void finish(struct harness *h, const struct scenario *sc, uint32_t domid,
 	int problems;
 
 	hv_sim_fault_clear(h->sim);
-	fake_guest_set_mode(harness_guest(h, domid), FG_NORMAL);
+	sim_guest_set_mode(harness_guest(h, domid), SG_NORMAL);
 	/* Retries wait for their backoff; one settled run is enough. */
 	harness_run(h, NULL);
 	snprintf(context, sizeof(context), "%s %s", sc->name, what);

@@ -1,6 +1,6 @@
 /*
  * A guest that misbehaves can only hurt itself. Each misbehaviour mode of the
- * fake guest (never acking, acking errors, acking half a grow, lying about a
+ * simulated guest (never acking, acking errors, acking half a grow, lying about a
  * shrink both ways, acking the wrong seq, going broken) runs on one domain
  * while a well-behaved neighbour grows and shrinks next to it; the result
  * codes must say what happened, the books must equal the hypervisor's for
@@ -26,7 +26,7 @@ static uint32_t victim, neighbour;
 
 static void world(void)
 {
-	struct fake_guest_params gp = { .block_size = BLOCK, .memmap_bytes = 64 * 1024 };
+	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_bytes = 64 * 1024 };
 	struct hotmem_attach_params ap = { .window_bytes = 32 * BLOCK };
 
 	harness_init(&h, 0);
@@ -49,8 +49,8 @@ static void test_modes(void)
 	struct hotmem_domain_info info;
 	struct hotmem_operation *op = NULL;
 	struct hotmem_result res;
-	struct fake_guest *g;
-	struct fake_guest_stats fs;
+	struct sim_guest *g;
+	struct sim_guest_stats fs;
 	struct hotmem_counters counters;
 
 	world();
@@ -58,7 +58,7 @@ static void test_modes(void)
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 4 * BLOCK, &res), 0); /* 0-3 */
 
 	/* Error ack: nothing added, every head given back. */
-	fake_guest_set_mode(g, FG_ACK_ERROR);
+	sim_guest_set_mode(g, SG_ACK_ERROR);
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 3 * BLOCK, &res), -EREMOTEIO);
 	CHECK(res.have_ack && res.guest_status == HOTMEM_STATUS_ERROR);
 	CHECK_EQ(res.blocks_done, 0);
@@ -70,7 +70,7 @@ static void test_modes(void)
 	neighbour_works("ack-error neighbour");
 
 	/* Partial: half added and booked, the rest given back. */
-	fake_guest_set_mode(g, FG_ACK_PARTIAL);
+	sim_guest_set_mode(g, SG_ACK_PARTIAL);
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 4 * BLOCK, &res), -EREMOTEIO);
 	CHECK(res.guest_status == HOTMEM_STATUS_PARTIAL && res.guest_done == 2);
 	CHECK_EQ(res.blocks_done, 2); /* 4-5 */
@@ -80,7 +80,7 @@ static void test_modes(void)
 	CHECK_EQ(harness_check(&h, "partial"), 0);
 
 	/* Silent: times out, stays outstanding, blocks the domain, not the host. */
-	fake_guest_set_mode(g, FG_SILENT);
+	sim_guest_set_mode(g, SG_SILENT);
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 2 * BLOCK, &res), -ETIMEDOUT);
 	CHECK_EQ(res.seq, 5);
 	CHECK(!res.have_ack);
@@ -91,7 +91,7 @@ static void test_modes(void)
 	CHECK_EQ(harness_check(&h, "silent"), 0);
 	neighbour_works("silent neighbour");
 	/* It wakes up: the late ack finishes the request, no caller needed. */
-	fake_guest_set_mode(g, FG_NORMAL);
+	sim_guest_set_mode(g, SG_NORMAL);
 	CHECK_EQ(harness_run(&h, NULL), 0);
 	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
 	CHECK(!info.outstanding);
@@ -99,12 +99,12 @@ static void test_modes(void)
 	CHECK_EQ(harness_check(&h, "silent, then late ack"), 0);
 
 	/* Wrong seq: a violation, outstanding until a proper ack. */
-	fake_guest_set_mode(g, FG_WRONG_SEQ);
+	sim_guest_set_mode(g, SG_WRONG_SEQ);
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_SHRINK, BLOCK, &res), -EPROTO);
 	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
 	CHECK(info.outstanding && info.violation);
 	CHECK_EQ(harness_check(&h, "wrong seq"), 0);
-	fake_guest_set_mode(g, FG_NORMAL);
+	sim_guest_set_mode(g, SG_NORMAL);
 	CHECK_EQ(harness_run(&h, NULL), 0);
 	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
 	CHECK(!info.outstanding && !info.violation);
@@ -112,14 +112,14 @@ static void test_modes(void)
 	CHECK_EQ(harness_check(&h, "wrong seq, then fixed"), 0);
 
 	/* Lie, keep: says it removed two, lists them still: nothing comes back. */
-	fake_guest_set_mode(g, FG_LIE_KEEP);
+	sim_guest_set_mode(g, SG_LIE_KEEP);
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_SHRINK, 2 * BLOCK, &res), -EREMOTEIO);
 	CHECK(res.guest_status == HOTMEM_STATUS_OK && res.guest_done == 2);
 	CHECK_EQ(res.blocks_done, 0);
 	CHECK_EQ(harness_check(&h, "lie-keep"), 0);
 
 	/* Lie, drop: unlists two but "keeps using" them: the frames go anyway. */
-	fake_guest_set_mode(g, FG_LIE_DROP);
+	sim_guest_set_mode(g, SG_LIE_DROP);
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_SHRINK, 2 * BLOCK, &res), 0);
 	CHECK_EQ(res.blocks_done, 2);
 	CHECK_EQ(res.pages_reclaimed, 2 * 1024);
@@ -127,13 +127,13 @@ static void test_modes(void)
 	neighbour_works("lie neighbour");
 
 	/* Broken before acking: -ENOLINK, outstanding; destroyed: released. */
-	fake_guest_set_mode(g, FG_BROKEN);
+	sim_guest_set_mode(g, SG_BROKEN);
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, BLOCK, &res), -ENOLINK);
 	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
 	CHECK(info.outstanding);
 	CHECK_EQ(harness_check(&h, "broken"), 0);
 	neighbour_works("broken neighbour");
-	fake_guest_get_stats(g, &fs);
+	sim_guest_get_stats(g, &fs);
 	CHECK_EQ(fs.dom0_errors, 0);
 	harness_destroy_guest(&h, victim);
 	CHECK_EQ(harness_run(&h, NULL), 0);
@@ -203,7 +203,7 @@ static void test_garbage(void)
 {
 	struct hotmem_domain_info before, after;
 	struct hotmem_result res;
-	struct fake_guest *g;
+	struct sim_guest *g;
 	unsigned int i, points = 0;
 
 	memset(big, 'A', sizeof(big));
@@ -219,9 +219,9 @@ static void test_garbage(void)
 
 		snprintf(context, sizeof(context), "%s = hostile #%u", hv->key, i);
 		/* Stats were never published: saved stays NULL, restored by rm. */
-		fake_guest_read(g, hv->key, &saved);
+		sim_guest_read(g, hv->key, &saved);
 		/* xenstore itself refuses a 4096-byte value with its path: fine too. */
-		r = fake_guest_write(g, hv->key, hv->value, len);
+		r = sim_guest_write(g, hv->key, hv->value, len);
 		CHECK_EQ(r, 0);
 		harness_run(&h, NULL);
 		hotmem_domain_info(h.hm, victim, &before);
@@ -243,16 +243,16 @@ static void test_garbage(void)
 
 		/* The guest republishes; the domain works again. */
 		if (saved)
-			CHECK_EQ(fake_guest_write(g, hv->key, saved, strlen(saved)), 0);
+			CHECK_EQ(sim_guest_write(g, hv->key, saved, strlen(saved)), 0);
 		else
-			CHECK_EQ(fake_guest_rm(g, hv->key), 0);
+			CHECK_EQ(sim_guest_rm(g, hv->key), 0);
 		free(saved);
-		fake_guest_set_mode(g, FG_NORMAL);
+		sim_guest_set_mode(g, SG_NORMAL);
 		harness_run(&h, NULL);
 		hotmem_domain_info(h.hm, victim, &after);
 		if (after.outstanding) {
 			/* A request sent while the key lied: the guest answers it now. */
-			fake_guest_set_mode(g, FG_NORMAL);
+			sim_guest_set_mode(g, SG_NORMAL);
 			harness_run(&h, NULL);
 		}
 		CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_SET, 2 * BLOCK, &res), 0);
@@ -272,7 +272,7 @@ static void test_permissions_and_flood(void)
 	};
 	struct hotmem_operation *op = NULL;
 	struct hotmem_result res;
-	struct fake_guest *g;
+	struct sim_guest *g;
 	char path[128], *value = NULL;
 	uint64_t reads_before, reads;
 	unsigned int i;
@@ -281,39 +281,39 @@ static void test_permissions_and_flood(void)
 	g = harness_guest(&h, victim);
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, BLOCK, &res), 0);
 	for (i = 0; i < sizeof(toolstack_keys) / sizeof(toolstack_keys[0]); i++) {
-		CHECK_EQ(fake_guest_write(g, toolstack_keys[i], "1", 1), -EACCES);
+		CHECK_EQ(sim_guest_write(g, toolstack_keys[i], "1", 1), -EACCES);
 		if (i)
-			CHECK_EQ(fake_guest_rm(g, toolstack_keys[i]), -EACCES);
+			CHECK_EQ(sim_guest_rm(g, toolstack_keys[i]), -EACCES);
 	}
-	CHECK_EQ(fake_guest_rm(g, HOTMEM_KEY_DIR), -EACCES);
+	CHECK_EQ(sim_guest_rm(g, HOTMEM_KEY_DIR), -EACCES);
 	snprintf(path, sizeof(path), HOTMEM_DEFAULT_JOURNAL_DIR "/%u/granted", victim);
-	CHECK_EQ(fake_guest_write(g, path, "f", 1), -EACCES);
-	CHECK_EQ(fake_guest_read(g, path, &value), -EACCES);
+	CHECK_EQ(sim_guest_write(g, path, "f", 1), -EACCES);
+	CHECK_EQ(sim_guest_read(g, path, &value), -EACCES);
 	snprintf(path, sizeof(path), "/local/domain/%u/hotmem/guest/state", neighbour);
-	CHECK_EQ(fake_guest_write(g, path, "broken", 6), -EACCES);
+	CHECK_EQ(sim_guest_write(g, path, "broken", 6), -EACCES);
 	snprintf(path, sizeof(path), "/local/domain/%u/hotmem/request", neighbour);
-	CHECK_EQ(fake_guest_read(g, path, &value), -EACCES);
+	CHECK_EQ(sim_guest_read(g, path, &value), -EACCES);
 	neighbour_works("permissions");
 
 	/*
 	 * A flood of 2000 writes while a request waits for its ack is one
 	 * batch for dom0: one transaction's worth of reads (8 keys), not 2000.
 	 */
-	fake_guest_set_mode(g, FG_SILENT);
+	sim_guest_set_mode(g, SG_SILENT);
 	CHECK_EQ(hotmem_op_start(h.hm, victim, HOTMEM_OP_KIND_GROW, BLOCK, &op), 0);
 	for (i = 0; i < 20; i++) {
-		fake_guest_step(g);
+		sim_guest_step(g);
 		hotmem_dispatch(h.hm);
 	}
 	for (i = 0; i < 2000; i++) {
 		snprintf(path, sizeof(path), "%u 1 1 0 0", i);
-		fake_guest_write(g, HOTMEM_KEY_GUEST_STATS, path, strlen(path));
+		sim_guest_write(g, HOTMEM_KEY_GUEST_STATS, path, strlen(path));
 	}
 	reads_before = hv_sim_op_calls(h.sim, HV_SIM_OP_XS_READ);
 	CHECK_EQ(hotmem_dispatch(h.hm), 0);
 	reads = hv_sim_op_calls(h.sim, HV_SIM_OP_XS_READ) - reads_before;
 	CHECK(reads > 0 && reads <= 16);
-	fake_guest_set_mode(g, FG_NORMAL);
+	sim_guest_set_mode(g, SG_NORMAL);
 	CHECK_EQ(harness_run(&h, op), 0);
 	CHECK_EQ(hotmem_op_result(op, &res), 0);
 	CHECK_EQ(res.error, 0);
@@ -321,10 +321,10 @@ static void test_permissions_and_flood(void)
 	harness_run(&h, NULL);
 
 	/* The guest deletes its own directory: not ready, nothing breaks. */
-	CHECK_EQ(fake_guest_rm(g, HOTMEM_KEY_GUEST_DIR), 0);
+	CHECK_EQ(sim_guest_rm(g, HOTMEM_KEY_GUEST_DIR), 0);
 	harness_run(&h, NULL);
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, BLOCK, &res), -EAGAIN);
-	CHECK_EQ(fake_guest_write(g, HOTMEM_KEY_GUEST_STATE, "ready", 5), -EACCES);
+	CHECK_EQ(sim_guest_write(g, HOTMEM_KEY_GUEST_STATE, "ready", 5), -EACCES);
 	CHECK_EQ(harness_check(&h, "guest dir gone"), 0);
 	neighbour_works("guest dir gone");
 	harness_fini(&h);

@@ -29,16 +29,16 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)(rng_state % n);
 }
 
-static const struct fake_guest_params kinds[] = {
+static const struct sim_guest_params kinds[] = {
 	{ .block_size = 2 * MIB, .memmap_bytes = 32 * 1024 },
 	{ .block_size = 4 * MIB, .memmap_bytes = 64 * 1024 },
 	{ .block_size = 16 * MIB, .memmap_bytes = 2 * MIB },
 	{ .block_size = 128 * MIB, .memmap_bytes = 2 * MIB },
-	{ .block_size = 4 * MIB, .memmap_bytes = FG_MEMMAP_NONE },
+	{ .block_size = 4 * MIB, .memmap_bytes = SG_MEMMAP_NONE },
 };
 
-static const enum fg_mode bad_modes[] = {
-	FG_SILENT, FG_ACK_ERROR, FG_ACK_PARTIAL, FG_LIE_KEEP, FG_LIE_DROP, FG_WRONG_SEQ,
+static const enum sim_guest_mode bad_modes[] = {
+	SG_SILENT, SG_ACK_ERROR, SG_ACK_PARTIAL, SG_LIE_KEEP, SG_LIE_DROP, SG_WRONG_SEQ,
 };
 
 struct slot {
@@ -54,7 +54,7 @@ static unsigned int created, ops_started, ops_ok, ops_failed, restarts, deaths;
 
 static void create_slot(struct slot *s)
 {
-	const struct fake_guest_params *kind = &kinds[rnd(sizeof(kinds) / sizeof(kinds[0]))];
+	const struct sim_guest_params *kind = &kinds[rnd(sizeof(kinds) / sizeof(kinds[0]))];
 	struct hotmem_attach_params ap = { .window_bytes = 16 * kind->block_size };
 	char name[32];
 
@@ -128,12 +128,12 @@ static void mischief(void)
 	unsigned int i;
 
 	for (i = 0; i < GUESTS; i++) {
-		struct fake_guest *g = harness_guest(&h, slots[i].domid);
-		enum fg_mode mode = FG_NORMAL;
+		struct sim_guest *g = harness_guest(&h, slots[i].domid);
+		enum sim_guest_mode mode = SG_NORMAL;
 
 		if (rnd(5) == 0)
 			mode = bad_modes[rnd(sizeof(bad_modes) / sizeof(bad_modes[0]))];
-		fake_guest_set_mode(g, mode);
+		sim_guest_set_mode(g, mode);
 	}
 }
 
@@ -142,7 +142,7 @@ static void heal(void)
 	unsigned int i;
 
 	for (i = 0; i < GUESTS; i++)
-		fake_guest_set_mode(harness_guest(&h, slots[i].domid), FG_NORMAL);
+		sim_guest_set_mode(harness_guest(&h, slots[i].domid), SG_NORMAL);
 	harness_run(&h, NULL);
 }
 
@@ -173,7 +173,7 @@ int main(void)
 
 			for (steps = 0; steps < 1 + rnd(40); steps++) {
 				for (i = 0; i < h.nr_guests; i++)
-					fake_guest_step(h.guests[i]);
+					sim_guest_step(h.guests[i]);
 				hotmem_dispatch(h.hm);
 			}
 			for (i = 0; i < GUESTS; i++)

@@ -162,7 +162,7 @@ int cmd_plan(const struct cli_command *cmd, int argc, char **argv)
 	uint64_t block_size = 0;
 	int opt, rc;
 
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then re-reads the optstring (main used "+") */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		switch (opt) {

@@ -2,14 +2,18 @@
  * xl-hotmem: the operator's command line for hotmem, shaped like xl. Commands
  * live in one table (name, handler, usage, summary, options); a command may
  * be abbreviated to any unambiguous prefix; every command takes -h; failures
- * print one line on stderr and exit 1.
+ * print one line on stderr and exit 1. Global options before the command
+ * pick the backend (--hv xen|sim), hotmemd's socket and, for an in-process
+ * sim, the simulated host. docs/xl-hotmem.1.md is the contract.
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "ctl_sim.h"
 
 #define CLI_EXIT_FAILURE 1
 
@@ -27,6 +31,89 @@ static const struct cli_command cli_commands[] = {
 			   "(default on)\n"
 			   "  --json                  print JSON\n"
 			   "  -h, --help              this help\n",
+	},
+	{
+		.name = "list",
+		.handler = cmd_list,
+		.usage = "[--json]",
+		.summary = "List domains with their hotmem grant, maximum and guest state",
+		.options = "  --json      print JSON\n  -h, --help  this help\n",
+	},
+	{
+		.name = "info",
+		.handler = cmd_info,
+		.usage = "[--json] DOM",
+		.summary = "Show a domain's hotmem books, window and guest driver state",
+		.options = "  --json      print JSON\n  -h, --help  this help\n",
+	},
+	{
+		.name = "grow",
+		.handler = cmd_op,
+		.usage = "[--json] DOM SIZE",
+		.summary = "Give DOM SIZE more memory, in whole guest memory blocks (attaches "
+			   "DOM if needed)",
+		.options = "  --json      print the result as JSON\n  -h, --help  this help\n"
+			   "SIZE: a number with b/k/m/g/t suffix; no suffix means MiB.\n",
+	},
+	{
+		.name = "shrink",
+		.handler = cmd_op,
+		.usage = "[--json] DOM SIZE",
+		.summary = "Take SIZE of hot-added memory back from DOM, in whole blocks",
+		.options = "  --json      print the result as JSON\n  -h, --help  this help\n"
+			   "SIZE: a number with b/k/m/g/t suffix; no suffix means MiB.\n",
+	},
+	{
+		.name = "set",
+		.handler = cmd_op,
+		.usage = "[--json] DOM SIZE",
+		.summary = "Grow or shrink DOM so that its hot-added memory is SIZE (0: all back)",
+		.options = "  --json      print the result as JSON\n  -h, --help  this help\n"
+			   "SIZE: a number with b/k/m/g/t suffix; no suffix means MiB.\n",
+	},
+	{
+		.name = "attach",
+		.handler = cmd_attach,
+		.usage = "[--max SIZE] [--json] DOM",
+		.summary = "Offer hotmem to DOM (grow and set do this implicitly)",
+		.options = "  --max SIZE  hotmem maximum of the domain (default: its window)\n"
+			   "  --json      print JSON\n  -h, --help  this help\n",
+	},
+	{
+		.name = "detach",
+		.handler = cmd_detach,
+		.usage = "DOM",
+		.summary = "Withdraw hotmem from DOM (nothing may be granted)",
+		.options = "  -h, --help  this help\n",
+	},
+	{
+		.name = "dtb",
+		.handler = cmd_dtb,
+		.usage = "[--json] DOM FILE",
+		.summary = "Write DOM's window as a device tree fragment for xl's device_tree=",
+		.options =
+			"  --json      print what was written as JSON\n  -h, --help  this help\n",
+	},
+	{
+		.name = "journal",
+		.handler = cmd_journal,
+		.usage = "[--json]",
+		.summary = "Dump the engine's journal records",
+		.options = "  --json      print JSON\n  -h, --help  this help\n",
+	},
+	{
+		.name = "sim-destroy",
+		.handler = cmd_sim,
+		.usage = "DOM",
+		.summary = "(--hv sim) destroy a simulated domain as xl destroy would",
+		.options = "  -h, --help  this help\n",
+	},
+	{
+		.name = "sim-check",
+		.handler = cmd_sim,
+		.usage = "",
+		.summary = "(--hv sim) run the simulated host's invariant checker",
+		.options = "  -h, --help  this help\n",
 	},
 };
 
@@ -55,9 +142,17 @@ void cli_usage(const struct cli_command *cmd, bool to_stderr)
 
 static void cli_help(FILE *out)
 {
-	fprintf(out, "Usage: xl-hotmem [-h] COMMAND [ARGS]\n\n"
-		     "Grow and shrink arm64 Xen guests by hot-adding memory blocks.\n\n"
-		     "Commands (any unambiguous prefix works; COMMAND -h for details):\n");
+	fprintf(out,
+		"Usage: xl-hotmem [-h] COMMAND [ARGS]\n\n"
+		"Grow and shrink arm64 Xen guests by hot-adding memory blocks.\n\n"
+		"Global options (before COMMAND):\n"
+		"  --hv xen|sim           backend (default xen); sim talks to hotmemd --hv sim\n"
+		"  --socket PATH          hotmemd's socket (default $HOTMEM_SOCKET, else\n"
+		"                         /run/hotmem/hotmemd.sock; for sim\n"
+		"                         $XDG_RUNTIME_DIR/hotmem-sim.sock)\n"
+		"  --sim-config FILE, --sim-host SIZE, --sim-domain NAME:SIZE\n"
+		"                         the simulated host when no sim daemon answers\n\n"
+		"Commands (any unambiguous prefix works; COMMAND -h for details):\n");
 	for (size_t i = 0; i < CLI_NR_COMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
 }
@@ -84,22 +179,82 @@ static const struct cli_command *cli_lookup(const char *name, bool *ret_ambiguou
 	return match;
 }
 
+/* Global options; returns the index of the command or -1 after an error line. */
+static int cli_global_options(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "hv", required_argument, NULL, 'H' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "sim-config", required_argument, NULL, 'c' },
+		{ "sim-host", required_argument, NULL, 'o' },
+		{ "sim-domain", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char msg[256];
+	int opt;
+
+	sim_host_config_defaults(&cli_global.sim);
+	opterr = 0;
+	/* "+": stop at the command, whose own options come after it. */
+	while ((opt = getopt_long(argc, argv, "+h", long_options, NULL)) != -1) {
+		int r = 0;
+
+		switch (opt) {
+		case 'H':
+			if (strcmp(optarg, "xen") && strcmp(optarg, "sim")) {
+				cli_fail(NULL, "invalid --hv '%s': expected xen or sim", optarg);
+				return -1;
+			}
+			cli_global.hv = optarg;
+			break;
+		case 'S':
+			cli_global.socket = optarg;
+			break;
+		case 'c':
+			r = ctl_sim_load(&cli_global.sim, optarg, msg, sizeof(msg));
+			break;
+		case 'o':
+			r = ctl_sim_set_host(&cli_global.sim, optarg, msg, sizeof(msg));
+			break;
+		case 'd':
+			r = ctl_sim_add_domain(&cli_global.sim, optarg, msg, sizeof(msg));
+			break;
+		case 'h':
+			cli_help(stdout);
+			exit(0);
+		default:
+			cli_fail(NULL, "unknown or incomplete option '%s' (try xl-hotmem -h)",
+				 argv[optind - 1]);
+			return -1;
+		}
+		if (r < 0) {
+			cli_fail(NULL, "%s", msg);
+			return -1;
+		}
+	}
+	return optind;
+}
+
 int main(int argc, char **argv)
 {
 	const struct cli_command *cmd;
 	bool ambiguous;
+	int first = cli_global_options(argc, argv);
 
-	if (argc < 2) {
+	if (first < 0)
+		return CLI_EXIT_FAILURE;
+	if (first >= argc) {
 		cli_help(stderr);
 		return CLI_EXIT_FAILURE;
 	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[first], "help")) {
 		cli_help(stdout);
 		return 0;
 	}
-	cmd = cli_lookup(argv[1], &ambiguous);
+	cmd = cli_lookup(argv[first], &ambiguous);
 	if (!cmd)
 		return cli_fail(NULL, "%s command '%s' (try xl-hotmem -h)",
-				ambiguous ? "ambiguous" : "unknown", argv[1]);
-	return cmd->handler(cmd, argc - 1, argv + 1);
+				ambiguous ? "ambiguous" : "unknown", argv[first]);
+	return cmd->handler(cmd, argc - first, argv + first);
 }

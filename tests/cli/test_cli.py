@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""End-to-end tests of xl-hotmem and hotmemd on a simulated host (label sim).
+
+Usage: test_cli.py XL_HOTMEM HOTMEMD
+
+Starts `hotmemd -F --hv sim` on a socket in a temporary directory and drives
+it with xl-hotmem: argument errors (one line on stderr, exit 1), list, info,
+grow, shrink, set, journal and dtb with --json parsed and asserted, the engine
+lock (a second engine is refused while the daemon holds it), domain death
+(the daemon releases the books and logs it), an in-process run of the CLI
+when no daemon answers, and SIGTERM in the middle of a grow (the operation
+ends, the daemon exits 0 and the sim's invariant checker, run at exit, passes).
+Every wait is on an output or an event with a timeout, never a bare sleep.
+Exit 0 pass, 1 fail, 77 skipped.
+"""
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+MIB = 1 << 20
+TIMEOUT = 30.0
+
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    if cond:
+        print("ok   " + what)
+    else:
+        failures += 1
+        print("FAIL " + what)
+
+
+class Daemon:
+    """hotmemd -F --hv sim, with its stderr log read line by line."""
+
+    def __init__(self, binary, sock, extra):
+        self.lines = []
+        self.partial = b""
+        self.proc = subprocess.Popen(
+            [binary, "-F", "--hv", "sim", "--socket", sock] + extra,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def _read(self, timeout):
+        """Read what the daemon logged (raw fd: no buffer hides lines from select)."""
+        fd = self.proc.stderr.fileno()
+        ready, _, _ = select.select([fd], [], [], max(timeout, 0))
+        if not ready:
+            return False
+        data = os.read(fd, 65536)
+        if not data:
+            return False
+        self.partial += data
+        *done, self.partial = self.partial.split(b"\n")
+        self.lines.extend(l.decode(errors="replace") for l in done)
+        return True
+
+    def wait_log(self, needle, timeout=TIMEOUT):
+        """Read the log until a line contains needle; return it or None."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.lines:
+                if needle in line:
+                    return line
+            if time.monotonic() >= deadline or not self._read(deadline - time.monotonic()):
+                return None
+
+    def wait_exit(self, timeout=TIMEOUT):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        while self._read(0):
+            pass
+        if self.partial:
+            self.lines.append(self.partial.decode(errors="replace"))
+            self.partial = b""
+        return rc
+
+
+def run(xl, sock, *args, env_extra=None):
+    env = dict(os.environ)
+    env.pop("HOTMEM_SOCKET", None)
+    if env_extra:
+        env.update(env_extra)
+    p = subprocess.run([xl, "--hv", "sim", "--socket", sock] + list(args), capture_output=True,
+                       text=True, timeout=120, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+def run_json(xl, sock, *args):
+    rc, out, err = run(xl, sock, *args, "--json")
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        doc = None
+    return rc, doc, err
+
+
+def one_line_failure(rc, err):
+    return rc == 1 and err.count("\n") == 1 and err.startswith("xl-hotmem")
+
+
+def test_arg_errors(xl, sock):
+    cases = [
+        (["grow", "web", "12x"], "invalid size"),
+        (["grow", "web", "0"], "greater than zero"),
+        (["grow", "web"], "expected"),
+        (["shrink"], "expected"),
+        (["info", "web", "extra"], "expected"),
+        (["frobnicate"], "unknown command"),
+        (["s"], "ambiguous command"),
+        (["grow", "--bogus", "web", "1g"], "unknown or incomplete option"),
+        (["grow", "nosuchdomain", "1g"], "no such domain"),
+        (["info", "4242"], "no such domain"),
+        (["grow", "0", "1g"], "dom0"),
+        (["attach", "--max", "abc", "web"], "invalid --max"),
+    ]
+    for args, needle in cases:
+        rc, _, err = run(xl, sock, *args)
+        check(one_line_failure(rc, err) and needle in err,
+              "xl-hotmem %s -> exit 1, one line with '%s' (got %d: %r)" % (
+                  " ".join(args), needle, rc, err))
+    p = subprocess.run([xl, "--hv", "kvm", "list"], capture_output=True, text=True)
+    check(one_line_failure(p.returncode, p.stderr) and "invalid --hv" in p.stderr,
+          "--hv kvm -> exit 1, one line")
+    rc, out, err = run(xl, sock, "grow", "-h")
+    check(rc == 0 and "Usage: xl-hotmem grow" in out, "grow -h prints usage, exit 0")
+
+
+def test_reads_and_ops(xl, sock, tmp):
+    rc, doc, err = run_json(xl, sock, "list")
+    check(rc == 0 and doc and [d["name"] for d in doc["domains"]] == ["web", "db", "big"],
+          "list --json names the three sim domains (%r)" % (doc,))
+    check(doc and not any(d["attached"] for d in doc["domains"]), "nothing attached at start")
+
+    rc, doc, err = run_json(xl, sock, "grow", "web", "512m")
+    check(rc == 0 and doc and doc["blocks_done"] == 4 and doc["granted_bytes"] == 512 * MIB
+          and doc["attached_now"] and doc["error"] == 0 and doc["fill_complete"],
+          "grow web 512m: 4 blocks, attached implicitly (%r %r)" % (doc, err))
+
+    rc, doc, err = run_json(xl, sock, "info", "1")
+    check(rc == 0 and doc and doc["name"] == "web" and doc["attached"]
+          and doc["granted_bytes"] == 512 * MIB and doc["granted"] == [0, 1, 2, 3]
+          and doc["guest"]["state"] == "ready" and doc["window"]["size"] > 0,
+          "info 1 --json: web's books (%r)" % (doc,))
+    window = doc["window"] if doc else None
+
+    rc, doc, err = run_json(xl, sock, "shrink", "web", "256")
+    check(rc == 0 and doc and doc["blocks_done"] == 2 and doc["granted_bytes"] == 256 * MIB,
+          "shrink web 256 (MiB, no suffix): 2 blocks back (%r)" % (doc,))
+
+    rc, doc, err = run_json(xl, sock, "set", "web", "1g")
+    check(rc == 0 and doc and doc["done_as"] == "grow" and doc["granted_bytes"] == 1024 * MIB,
+          "set web 1g grows to 1 GiB (%r)" % (doc,))
+    rc, doc, err = run_json(xl, sock, "set", "web", "1g")
+    check(rc == 0 and doc and doc["blocks_requested"] == 0 and doc["granted_bytes"] == 1024 * MIB,
+          "set web 1g again: nothing to do")
+
+    rc, doc, err = run_json(xl, sock, "shrink", "web", "2g")
+    check(one_line_failure(rc, err) and doc is None and "more than" in err,
+          "shrink beyond the grant is refused with one line (%r)" % (err,))
+
+    rc, doc, err = run_json(xl, sock, "journal")
+    recs = {d["domid"]: d["records"] for d in doc["domains"]} if doc else {}
+    check(rc == 0 and 1 in recs and "granted" in recs[1] and "window" in recs[1],
+          "journal --json holds web's record (%r)" % (recs,))
+
+    dtb = os.path.join(tmp, "web.dtb")
+    rc, out, err = run(xl, sock, "dtb", "web", dtb)
+    check(rc == 0 and os.path.getsize(dtb) > 0, "dtb web FILE writes a blob")
+    fdtdump = shutil.which("fdtdump")
+    if fdtdump and window:
+        text = subprocess.run([fdtdump, dtb], capture_output=True, text=True).stdout
+        check('compatible = "hotmem,window-v1"' in text
+              and ("hotmem@%x" % window["base"]) in text,
+              "the fragment names the window (fdtdump)")
+
+    rc, doc, err = run_json(xl, sock, "set", "web", "0")
+    check(rc == 0 and doc and doc["granted_bytes"] == 0, "set web 0 takes everything back")
+
+    rc, out, err = run(xl, sock, "list")
+    check(rc == 0 and "web" in out and "Hotmem(MiB)" in out, "list prints a table")
+
+
+def test_lock(xl, hotmemd, sock, tmp):
+    # The daemon holds <socket minus .sock>.lock. A CLI whose socket does not
+    # answer but maps to the same lock must refuse to run a second engine.
+    base = sock[:-len(".sock")]
+    rc, _, err = run(xl, base, "list")
+    check(one_line_failure(rc, err) and "another hotmem engine holds" in err,
+          "second engine (in-process CLI) refused while hotmemd holds the lock (%r)" % err)
+    p = subprocess.run([hotmemd, "-F", "--hv", "sim", "--socket", sock], capture_output=True,
+                       text=True, timeout=60)
+    check(p.returncode == 1 and "another engine holds" in p.stderr,
+          "second hotmemd on the same socket refused")
+
+
+def test_domain_death(xl, sock, daemon):
+    rc, doc, err = run_json(xl, sock, "grow", "db", "256m")
+    check(rc == 0 and doc and doc["blocks_done"] == 2, "grow db 256m")
+    rc, _, err = run(xl, sock, "sim-destroy", "db")
+    check(rc == 0, "sim-destroy db (%r)" % err)
+    line = daemon.wait_log("d2: released")
+    check(line is not None, "hotmemd logs the release of d2's books")
+    rc, doc, err = run_json(xl, sock, "journal")
+    check(rc == 0 and doc and all(d["domid"] != 2 for d in doc["domains"]),
+          "d2's journal record is gone")
+    rc, _, err = run(xl, sock, "info", "db")
+    check(one_line_failure(rc, err) and "no such domain" in err, "info db: no such domain")
+    rc, _, err = run(xl, sock, "sim-check")
+    check(rc == 0, "sim invariants hold after the death (%r)" % err)
+
+
+def test_in_process(xl, tmp):
+    sock = os.path.join(tmp, "nobody.sock")
+    rc, doc, err = run_json(xl, sock, "--sim-domain", "solo:256m", "grow", "solo", "256m")
+    check(rc == 0 and doc and doc["blocks_done"] == 2,
+          "in-process --hv sim grow when no daemon answers (%r)" % (err,))
+    check(not os.path.exists(sock), "the in-process run created no socket")
+
+
+def test_sigterm_mid_grow(sock, daemon):
+    """Start a big grow over the socket, SIGTERM at its first progress event."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(TIMEOUT)
+    conn.connect(sock)
+    conn.sendall(b'{"cmd":"grow","domain":"big","bytes":%d}\n' % (4096 * MIB))
+    stream = conn.makefile("r")
+    first = json.loads(stream.readline())
+    check(first.get("event") == "progress", "progress events are streamed (%r)" % first)
+    daemon.proc.send_signal(signal.SIGTERM)
+    reply = None
+    events = 1
+    for line in stream:
+        msg = json.loads(line)
+        if "event" in msg:
+            events += 1
+            continue
+        reply = msg
+        break
+    conn.close()
+    check(reply is not None and "result" in reply,
+          "the grow in flight still gets its reply after SIGTERM (%r)" % (reply,))
+    if reply and reply.get("ok"):
+        check(reply["result"]["blocks_done"] == 32, "... and it finished: 32 blocks")
+    rc = daemon.wait_exit()
+    check(rc == 0, "hotmemd exits 0 after SIGTERM (rc %d)" % rc)
+    check(any("sim check at exit: ok" in l for l in daemon.lines),
+          "books == hypervisor at exit (sim invariant checker)")
+    check(not os.path.exists(sock), "the socket is removed")
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__)
+        return 1
+    xl, hotmemd = sys.argv[1], sys.argv[2]
+    tmp = tempfile.mkdtemp(prefix="hotmem-cli-")
+    sock = os.path.join(tmp, "hotmemd.sock")
+    daemon = Daemon(hotmemd, sock, ["--sim-domain", "web:512m", "--sim-domain", "db:1g",
+                                    "--sim-domain", "big:256m", "--sim-host", "16g"])
+    try:
+        if not daemon.wait_log("serving on"):
+            print("hotmemd did not start: %r" % daemon.lines)
+            return 1
+        test_arg_errors(xl, sock)
+        test_reads_and_ops(xl, sock, tmp)
+        test_lock(xl, hotmemd, sock, tmp)
+        test_domain_death(xl, sock, daemon)
+        test_in_process(xl, tmp)
+        test_sigterm_mid_grow(sock, daemon)
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\n".join("  log: " + l for l in daemon.lines))
+    print("%d failure(s)" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,293 @@
+/*
+ * How xl-hotmem reaches the engine. hotmemd owns the journal: when its unix
+ * socket answers, the request goes there as one JSON line and the replies
+ * (progress events, then the result) come back one per line. When nothing
+ * answers, xl-hotmem takes the same exclusive lock the daemon holds and runs
+ * the engine in-process (open, reconcile, the request), the way xl runs
+ * libxl in-process; the lock is what keeps two engines off one journal. Both
+ * paths produce the same reply object, so the commands render one thing.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ctl_sim.h"
+#include "hotmem/units.h"
+
+struct cli_global cli_global = { .hv = "xen" };
+
+/* How often the in-process wait for a just-attached guest looks again. */
+#define CLI_READY_POLL_MS 50
+
+static void cli_print_progress(uint32_t domid, const char *op, const char *what, uint64_t block,
+			       uint64_t gpa, uint64_t bytes)
+{
+	char size[32];
+
+	hotmem_format_size(size, sizeof(size), bytes);
+	printf("d%u %s: block %llu [%#llx-%#llx] %s %s\n", domid, op, (unsigned long long)block,
+	       (unsigned long long)gpa, (unsigned long long)(gpa + bytes - 1), size, what);
+	fflush(stdout);
+}
+
+static void cli_progress_cb(void *opaque, const struct hotmem_progress *p)
+{
+	static const char *const what[] = {
+		[HOTMEM_PROGRESS_POPULATED] = "populated",
+		[HOTMEM_PROGRESS_ONLINE] = "online",
+		[HOTMEM_PROGRESS_REFUSED] = "refused by the guest",
+		[HOTMEM_PROGRESS_ROLLED_BACK] = "rolled back",
+		[HOTMEM_PROGRESS_RECLAIMED] = "reclaimed",
+	};
+	bool *enabled = opaque;
+
+	if (*enabled && (unsigned int)p->event <= HOTMEM_PROGRESS_RECLAIMED)
+		cli_print_progress(p->domid, ctl_kind_name(p->kind), what[p->event], p->block,
+				   p->gpa, p->bytes);
+}
+
+static int cli_socket_path(char *buf, size_t size)
+{
+	const char *env = getenv("HOTMEM_SOCKET");
+
+	if (cli_global.socket)
+		return snprintf(buf, size, "%s", cli_global.socket) < (int)size ? 0 : -ENAMETOOLONG;
+	if (env && env[0])
+		return snprintf(buf, size, "%s", env) < (int)size ? 0 : -ENAMETOOLONG;
+	if (!strcmp(cli_global.hv, "sim"))
+		return ctl_sim_default_socket(buf, size);
+	return snprintf(buf, size, "%s", CTL_DEFAULT_SOCKET) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+/* A connected socket, or a negative errno (-ENOENT/-ECONNREFUSED: no daemon). */
+static int cli_connect(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int cli_run_remote(const struct cli_command *cmd, int fd, const struct ctl_request *req,
+			  bool progress, yajl_val *ret_reply)
+{
+	const char *event_path[] = { "event", NULL };
+	char *line = NULL, err[128];
+	size_t cap = 0;
+	FILE *in = NULL;
+	int r;
+
+	r = ctl_request_format(req, &line);
+	if (r < 0)
+		goto out;
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line)) {
+		r = cli_fail(cmd, "cannot send the request to hotmemd: %s", strerror(errno));
+		goto out;
+	}
+	free(line);
+	line = NULL; /* getline() allocates its own buffer */
+	in = fdopen(fd, "r");
+	if (!in) {
+		r = cli_fail(cmd, "out of memory");
+		goto out;
+	}
+	fd = -1;
+	for (;;) {
+		ssize_t len = getline(&line, &cap, in);
+		yajl_val reply;
+
+		if (len <= 0) {
+			r = cli_fail(cmd, "hotmemd closed the connection without a reply");
+			goto out;
+		}
+		reply = yajl_tree_parse(line, err, sizeof(err));
+		if (!reply || !YAJL_IS_OBJECT(reply)) {
+			yajl_tree_free(reply);
+			r = cli_fail(cmd, "hotmemd sent a reply that is not JSON: %s", err);
+			goto out;
+		}
+		if (!yajl_tree_get(reply, event_path, yajl_t_string)) {
+			*ret_reply = reply;
+			r = 0;
+			goto out;
+		}
+		if (progress) {
+			const char *k[][2] = {
+				{ "domid", NULL }, { "op", NULL },  { "what", NULL },
+				{ "block", NULL }, { "gpa", NULL }, { "bytes", NULL }
+			};
+			yajl_val v[6];
+
+			for (int i = 0; i < 6; i++)
+				v[i] = yajl_tree_get(reply, k[i], yajl_t_any);
+			if (YAJL_IS_INTEGER(v[0]) && YAJL_IS_STRING(v[1]) && YAJL_IS_STRING(v[2]) &&
+			    YAJL_IS_INTEGER(v[3]) && YAJL_IS_INTEGER(v[4]) && YAJL_IS_INTEGER(v[5]))
+				cli_print_progress(YAJL_GET_INTEGER(v[0]), YAJL_GET_STRING(v[1]),
+						   YAJL_GET_STRING(v[2]), YAJL_GET_INTEGER(v[3]),
+						   YAJL_GET_INTEGER(v[4]), YAJL_GET_INTEGER(v[5]));
+		}
+		yajl_tree_free(reply);
+	}
+out:
+	free(line);
+	if (in)
+		fclose(in);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* Wait for the guest of a just-attached domain, dispatching the engine meanwhile. */
+static int cli_wait_ready(struct ctl_host *host, struct ctl_op *op)
+{
+	int r = -EAGAIN;
+
+	while (r == -EAGAIN) {
+		struct pollfd pfd = { .fd = hotmem_fd(host->hm), .events = POLLIN };
+		int timeout = hotmem_timeout_ms(host->hm);
+
+		if (timeout < 0 || timeout > CLI_READY_POLL_MS)
+			timeout = CLI_READY_POLL_MS;
+		if (pfd.fd < 0 || (poll(&pfd, 1, timeout) < 0 && errno != EINTR))
+			return -errno;
+		hotmem_dispatch(host->hm);
+		r = ctl_op_step(host, op, ctl_now_ms());
+	}
+	return r;
+}
+
+static int cli_exec(const struct cli_command *cmd, struct ctl_host *host,
+		    const struct ctl_request *req, yajl_gen gen)
+{
+	struct ctl_op op;
+	int r;
+
+	if (!ctl_cmd_is_op(req->cmd))
+		return ctl_exec_now(host, req, gen);
+	r = ctl_op_begin(host, req, ctl_now_ms(), &op);
+	if (r == -EAGAIN)
+		r = cli_wait_ready(host, &op);
+	if (r == 0 && !hotmem_op_done(op.op)) {
+		r = hotmem_op_wait(host->hm, op.op, -1);
+		if (r < 0) {
+			ctl_op_release(&op);
+			return cli_fail(cmd, "waiting for the operation failed: %s", strerror(-r));
+		}
+	}
+	ctl_op_reply(host, &op, gen);
+	ctl_op_release(&op);
+	return 0;
+}
+
+static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
+			 const struct ctl_request *req, bool progress, yajl_val *ret_reply)
+{
+	struct ctl_host host = { .backend = cli_global.hv };
+	struct hotmem_config cfg;
+	char lock_path[4096], err[128];
+	const unsigned char *text;
+	yajl_gen gen = NULL;
+	size_t len;
+	int lock_fd, r;
+
+	if (ctl_lock_path(socket_path, lock_path, sizeof(lock_path)) < 0)
+		return cli_fail(cmd, "socket path too long: %s", socket_path);
+	lock_fd = ctl_lock(lock_path);
+	if (lock_fd == -EWOULDBLOCK)
+		return cli_fail(cmd,
+				"another hotmem engine holds %s but no hotmemd answers on %s: "
+				"refusing to run a second engine on the journal",
+				lock_path, socket_path);
+	if (lock_fd < 0)
+		return cli_fail(cmd, "cannot take the engine lock %s: %s (are you root?)",
+				lock_path, strerror(-lock_fd));
+
+	if (!strcmp(cli_global.hv, "sim")) {
+		ctl_sim_finish(&cli_global.sim);
+		r = sim_host_new(&cli_global.sim, &host.sim_host);
+		if (r == 0)
+			r = sim_host_open_dom0(host.sim_host, &host.hv);
+		if (r < 0) {
+			r = cli_fail(cmd, "cannot build the simulated host: %s", strerror(-r));
+			goto out;
+		}
+	} else {
+#ifdef HOTMEM_HAVE_XEN
+		r = hv_xen_open(&host.hv);
+		if (r < 0) {
+			r = cli_fail(cmd,
+				     "cannot open Xen (libxenctrl/xenstore): %s (is this dom0, "
+				     "as root, with xenstored running?)",
+				     strerror(-r));
+			goto out;
+		}
+#else
+		r = cli_fail(cmd, "built without the xen backend (HOTMEM_XEN=OFF): use --hv sim");
+		goto out;
+#endif
+	}
+	hotmem_config_defaults(&cfg);
+	cfg.progress = cli_progress_cb;
+	cfg.progress_opaque = &progress;
+	host.journal_dir = cfg.journal_dir;
+	r = hotmem_open(host.hv, &cfg, &host.hm);
+	if (r < 0) {
+		r = cli_fail(cmd, "cannot start the engine: %s", strerror(-r));
+		goto out;
+	}
+	/* Whatever a crashed engine left is settled before anything else runs. */
+	hotmem_reconcile(host.hm, NULL);
+	gen = yajl_gen_alloc(NULL);
+	if (!gen) {
+		r = cli_fail(cmd, "out of memory");
+		goto out;
+	}
+	r = cli_exec(cmd, &host, req, gen);
+	if (r)
+		goto out;
+	yajl_gen_get_buf(gen, &text, &len);
+	*ret_reply = yajl_tree_parse((const char *)text, err, sizeof(err));
+	r = *ret_reply ? 0 : cli_fail(cmd, "internal error: bad reply: %s", err);
+out:
+	if (gen)
+		yajl_gen_free(gen);
+	hotmem_close(host.hm);
+	hv_close(host.hv);
+	sim_host_free(host.sim_host);
+	close(lock_fd);
+	return r;
+}
+
+int cli_run(const struct cli_command *cmd, const struct ctl_request *req, bool progress,
+	    yajl_val *ret_reply)
+{
+	char path[4096];
+	int fd;
+
+	if (cli_socket_path(path, sizeof(path)) < 0)
+		return cli_fail(cmd, "socket path too long");
+	fd = cli_connect(path);
+	if (fd >= 0)
+		return cli_run_remote(cmd, fd, req, progress, ret_reply);
+	if (fd != -ENOENT && fd != -ECONNREFUSED)
+		return cli_fail(cmd, "cannot connect to hotmemd at %s: %s", path, strerror(-fd));
+	return cli_run_local(cmd, path, req, progress, ret_reply);
+}

@@ -1,0 +1,465 @@
+/*
+ * The xl-hotmem commands that act on domains: list, info, grow, shrink, set,
+ * attach, detach, journal, dtb and the sim-only sim-destroy/sim-check. Each
+ * parses its arguments, builds one ctl request, runs it through cli_run()
+ * (hotmemd or in-process) and renders the reply: the reply's "result" object
+ * as JSON with --json, a few lines for people otherwise; a reply with
+ * ok:false prints its one error line and exits 1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "cli.h"
+#include "hotmem/units.h"
+
+struct cmd_args {
+	bool json;
+	uint64_t max_bytes; /* attach --max */
+	const char *pos[2];
+	int nr_pos;
+};
+
+/* Parse -h, --json, --max SIZE and exactly nr_pos positional arguments. */
+static int cmd_parse(const struct cli_command *cmd, int argc, char **argv, int nr_pos,
+		     bool allow_max, struct cmd_args *args, bool *ret_help)
+{
+	static const struct option long_options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "max", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	*ret_help = false;
+	optind = 0; /* 0, not 1: glibc then re-reads the optstring (main used "+") */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			args->json = true;
+			break;
+		case 'm':
+			if (!allow_max)
+				goto bad;
+			if (hotmem_parse_size(optarg, &args->max_bytes) || !args->max_bytes)
+				return cli_fail(cmd,
+						"invalid --max '%s': expected a size with an "
+						"optional b/k/m/g/t suffix (no suffix: MiB)",
+						optarg);
+			break;
+		case 'h':
+			cli_usage(cmd, false);
+			*ret_help = true;
+			return 0;
+		default:
+bad:
+			return cli_fail(cmd, "unknown or incomplete option '%s' (try -h)",
+					argv[optind - 1]);
+		}
+	}
+	if (argc - optind != nr_pos)
+		return cli_fail(cmd, "expected %s (try -h)", cmd->usage);
+	for (int i = 0; i < nr_pos; i++)
+		args->pos[i] = argv[optind + i];
+	args->nr_pos = nr_pos;
+	return 0;
+}
+
+static int cmd_domain_arg(const struct cli_command *cmd, const char *text, struct ctl_request *req)
+{
+	if (!text[0] || strlen(text) > CTL_DOMAIN_MAX)
+		return cli_fail(cmd, "invalid domain '%s': expected a name or an id", text);
+	strcpy(req->domain, text);
+	return 0;
+}
+
+static int cmd_size_arg(const struct cli_command *cmd, const char *text, uint64_t *ret_bytes)
+{
+	int r = hotmem_parse_size(text, ret_bytes);
+
+	if (r == -ERANGE)
+		return cli_fail(cmd, "size '%s' is too large", text);
+	if (r)
+		return cli_fail(cmd,
+				"invalid size '%s': expected a number with an optional "
+				"b/k/m/g/t suffix (no suffix: MiB)",
+				text);
+	return 0;
+}
+
+/* ---- reading replies ---------------------------------------------------- */
+
+static yajl_val jget(yajl_val obj, const char *key)
+{
+	const char *path[] = { key, NULL };
+
+	return obj ? yajl_tree_get(obj, path, yajl_t_any) : NULL;
+}
+
+static uint64_t ju64(yajl_val obj, const char *key)
+{
+	yajl_val v = jget(obj, key);
+
+	return YAJL_IS_INTEGER(v) ? (uint64_t)YAJL_GET_INTEGER(v) : 0;
+}
+
+static const char *jstr(yajl_val obj, const char *key, const char *fallback)
+{
+	yajl_val v = jget(obj, key);
+
+	return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : fallback;
+}
+
+static bool jbool(yajl_val obj, const char *key)
+{
+	return YAJL_IS_TRUE(jget(obj, key));
+}
+
+static void json_out(yajl_gen gen, yajl_val v)
+{
+	if (YAJL_IS_OBJECT(v)) {
+		yajl_gen_map_open(gen);
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			yajl_gen_string(gen, (const unsigned char *)v->u.object.keys[i],
+					strlen(v->u.object.keys[i]));
+			json_out(gen, v->u.object.values[i]);
+		}
+		yajl_gen_map_close(gen);
+	} else if (YAJL_IS_ARRAY(v)) {
+		yajl_gen_array_open(gen);
+		for (size_t i = 0; i < v->u.array.len; i++)
+			json_out(gen, v->u.array.values[i]);
+		yajl_gen_array_close(gen);
+	} else if (YAJL_IS_INTEGER(v)) {
+		yajl_gen_integer(gen, YAJL_GET_INTEGER(v));
+	} else if (YAJL_IS_NUMBER(v)) {
+		yajl_gen_number(gen, v->u.number.r, strlen(v->u.number.r));
+	} else if (YAJL_IS_STRING(v)) {
+		const char *s = v->u.string;
+
+		yajl_gen_string(gen, (const unsigned char *)s, strlen(s));
+	} else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+		yajl_gen_bool(gen, YAJL_IS_TRUE(v));
+	} else {
+		yajl_gen_null(gen);
+	}
+}
+
+/* The reply's result, beautified, on stdout (as xl list -l prints libxl's JSON). */
+static int print_json(const struct cli_command *cmd, yajl_val result)
+{
+	yajl_gen gen = yajl_gen_alloc(NULL);
+	const unsigned char *text;
+	size_t len;
+	int r = 0;
+
+	if (!gen)
+		return cli_fail(cmd, "out of memory");
+	yajl_gen_config(gen, yajl_gen_beautify, 1);
+	json_out(gen, result);
+	yajl_gen_get_buf(gen, &text, &len);
+	if (fwrite(text, 1, len, stdout) != len)
+		r = cli_fail(cmd, "cannot write JSON output");
+	yajl_gen_free(gen);
+	return r;
+}
+
+static const char *fmt_size(char *buf, size_t size, uint64_t bytes)
+{
+	hotmem_format_size(buf, size, bytes);
+	return buf;
+}
+
+/*
+ * Run the request and hand the result to render (or print it as JSON).
+ * Exit code: 0 when the reply is ok, else 1 after its error line.
+ */
+static int cmd_run(const struct cli_command *cmd, const struct ctl_request *req, bool json,
+		   void (*render)(yajl_val result))
+{
+	yajl_val reply = NULL, result;
+	bool ok;
+	int r;
+
+	r = cli_run(cmd, req, !json && isatty(STDOUT_FILENO), &reply);
+	if (r)
+		return r;
+	ok = jbool(reply, "ok");
+	result = jget(reply, "result");
+	if (result && json)
+		r = print_json(cmd, result);
+	else if (result && render)
+		render(result);
+	if (!ok)
+		r = cli_fail(cmd, "%s", jstr(reply, "error", "failed (no reason given)"));
+	yajl_tree_free(reply);
+	return r;
+}
+
+/* ---- renderers ---------------------------------------------------------- */
+
+static void render_list(yajl_val result)
+{
+	yajl_val domains = jget(result, "domains");
+
+	printf("%-24s %5s %10s %11s %10s %-8s\n", "Name", "ID", "Mem(MiB)", "Hotmem(MiB)",
+	       "Max(MiB)", "Guest");
+	for (size_t i = 0; YAJL_IS_ARRAY(domains) && i < domains->u.array.len; i++) {
+		yajl_val d = domains->u.array.values[i];
+		yajl_val guest = jget(d, "guest");
+
+		if (jbool(d, "attached"))
+			printf("%-24s %5" PRIu64 " %10" PRIu64 " %11" PRIu64 " %10" PRIu64
+			       " %-8s\n",
+			       jstr(d, "name", "-"), ju64(d, "domid"), ju64(d, "tot_bytes") >> 20,
+			       ju64(d, "granted_bytes") >> 20, ju64(d, "max_bytes") >> 20,
+			       jstr(guest, "state", "-"));
+		else
+			printf("%-24s %5" PRIu64 " %10" PRIu64 " %11s %10s %-8s\n",
+			       jstr(d, "name", "-"), ju64(d, "domid"), ju64(d, "tot_bytes") >> 20,
+			       "-", "-", "detached");
+	}
+}
+
+static void render_info(yajl_val d)
+{
+	yajl_val window = jget(d, "window"), guest = jget(d, "guest");
+	char a[32], b[32];
+
+	printf("domain:        %s (d%" PRIu64 ")\n", jstr(d, "name", "?"), ju64(d, "domid"));
+	printf("memory:        %s owned, max %s\n", fmt_size(a, sizeof(a), ju64(d, "tot_bytes")),
+	       fmt_size(b, sizeof(b), ju64(d, "max_mem_bytes")));
+	if (!jbool(d, "attached")) {
+		printf("hotmem:        not attached\n");
+		return;
+	}
+	printf("granted:       %s in %" PRIu64 " blocks (maximum %s)\n",
+	       fmt_size(a, sizeof(a), ju64(d, "granted_bytes")), ju64(d, "granted_blocks"),
+	       fmt_size(b, sizeof(b), ju64(d, "max_bytes")));
+	if (window)
+		printf("window:        %#" PRIx64 "-%#" PRIx64 " (%" PRIu64 " blocks of %s)\n",
+		       ju64(window, "base"), ju64(window, "base") + ju64(window, "size") - 1,
+		       ju64(d, "window_blocks"), fmt_size(a, sizeof(a), ju64(d, "block_size")));
+	else
+		printf("window:        not yet (the guest has not published its block size)\n");
+	if (jget(d, "memmap_bytes"))
+		printf("memmap head:   %s per block\n",
+		       fmt_size(a, sizeof(a), ju64(d, "memmap_bytes")));
+	printf("guest:         %s%s\n", jstr(guest, "state", "no driver"),
+	       jbool(guest, "ready") ? " (ready)" : "");
+	printf("engine:        %s%s%s%s\n", jbool(d, "busy") ? "busy " : "",
+	       jbool(d, "outstanding") ? "outstanding-request " : "",
+	       jbool(d, "recovering") ? "recovering " : "",
+	       jbool(d, "violation") ? "protocol-violation" : "idle");
+}
+
+static void render_op(yajl_val r)
+{
+	char a[32], b[32];
+
+	printf("d%" PRIu64 " (%s): %s %s: %" PRIu64 "/%" PRIu64 " blocks%s, %s %s; hotmem now %s\n",
+	       ju64(r, "domid"), jstr(r, "name", "?"), jstr(r, "op", "?"),
+	       fmt_size(a, sizeof(a), ju64(r, "requested_bytes")), ju64(r, "blocks_done"),
+	       ju64(r, "blocks_requested"), jbool(r, "attached_now") ? " (attached now)" : "",
+	       fmt_size(b, sizeof(b), ju64(r, "bytes_done")),
+	       !strcmp(jstr(r, "done_as", ""), "shrink") ? "reclaimed" : "granted",
+	       fmt_size(a, sizeof(a), ju64(r, "granted_bytes")));
+}
+
+static void render_journal(yajl_val result)
+{
+	yajl_val domains = jget(result, "domains");
+
+	printf("journal %s: %zu record(s)\n", jstr(result, "journal_dir", "?"),
+	       YAJL_IS_ARRAY(domains) ? domains->u.array.len : 0);
+	for (size_t i = 0; YAJL_IS_ARRAY(domains) && i < domains->u.array.len; i++) {
+		yajl_val d = domains->u.array.values[i], rec = jget(d, "records");
+
+		printf("d%" PRIu64 " %s\n", ju64(d, "domid"), jstr(d, "name", ""));
+		for (size_t k = 0; YAJL_IS_OBJECT(rec) && k < rec->u.object.len; k++)
+			printf("  %-13s %s\n", rec->u.object.keys[k],
+			       YAJL_IS_STRING(rec->u.object.values[k])
+				       ? YAJL_GET_STRING(rec->u.object.values[k])
+				       : "?");
+	}
+}
+
+static void render_done(yajl_val result)
+{
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+int cmd_list(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct ctl_request req = { .cmd = CTL_CMD_LIST };
+	struct cmd_args args = { 0 };
+	bool help;
+	int r = cmd_parse(cmd, argc, argv, 0, false, &args, &help);
+
+	if (r || help)
+		return r;
+	return cmd_run(cmd, &req, args.json, render_list);
+}
+
+int cmd_journal(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct ctl_request req = { .cmd = CTL_CMD_JOURNAL };
+	struct cmd_args args = { 0 };
+	bool help;
+	int r = cmd_parse(cmd, argc, argv, 0, false, &args, &help);
+
+	if (r || help)
+		return r;
+	return cmd_run(cmd, &req, args.json, render_journal);
+}
+
+int cmd_info(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct ctl_request req = { .cmd = CTL_CMD_INFO };
+	struct cmd_args args = { 0 };
+	bool help;
+	int r = cmd_parse(cmd, argc, argv, 1, false, &args, &help);
+
+	if (r || help)
+		return r;
+	r = cmd_domain_arg(cmd, args.pos[0], &req);
+	return r ? r : cmd_run(cmd, &req, args.json, render_info);
+}
+
+int cmd_attach(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct ctl_request req = { .cmd = CTL_CMD_ATTACH };
+	struct cmd_args args = { 0 };
+	bool help;
+	int r = cmd_parse(cmd, argc, argv, 1, true, &args, &help);
+
+	if (r || help)
+		return r;
+	req.max_bytes = args.max_bytes;
+	r = cmd_domain_arg(cmd, args.pos[0], &req);
+	return r ? r : cmd_run(cmd, &req, args.json, render_info);
+}
+
+int cmd_detach(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct ctl_request req = { .cmd = CTL_CMD_DETACH };
+	struct cmd_args args = { 0 };
+	bool help;
+	int r = cmd_parse(cmd, argc, argv, 1, false, &args, &help);
+
+	if (r || help)
+		return r;
+	r = cmd_domain_arg(cmd, args.pos[0], &req);
+	return r ? r : cmd_run(cmd, &req, args.json, render_done);
+}
+
+int cmd_op(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct ctl_request req = { 0 };
+	struct cmd_args args = { 0 };
+	bool help;
+	int r = cmd_parse(cmd, argc, argv, 2, false, &args, &help);
+
+	if (r || help)
+		return r;
+	req.cmd = !strcmp(cmd->name, "grow")	 ? CTL_CMD_GROW
+		  : !strcmp(cmd->name, "shrink") ? CTL_CMD_SHRINK
+						 : CTL_CMD_SET;
+	r = cmd_domain_arg(cmd, args.pos[0], &req);
+	if (!r)
+		r = cmd_size_arg(cmd, args.pos[1], &req.bytes);
+	if (!r && !req.bytes && req.cmd != CTL_CMD_SET)
+		r = cli_fail(cmd, "size must be greater than zero");
+	return r ? r : cmd_run(cmd, &req, args.json, render_op);
+}
+
+int cmd_sim(const struct cli_command *cmd, int argc, char **argv)
+{
+	bool destroy = !strcmp(cmd->name, "sim-destroy");
+	struct ctl_request req = { .cmd = destroy ? CTL_CMD_SIM_DESTROY : CTL_CMD_SIM_CHECK };
+	struct cmd_args args = { 0 };
+	bool help;
+	int r = cmd_parse(cmd, argc, argv, destroy ? 1 : 0, false, &args, &help);
+
+	if (r || help)
+		return r;
+	if (strcmp(cli_global.hv, "sim"))
+		return cli_fail(cmd, "only with --hv sim");
+	if (destroy)
+		r = cmd_domain_arg(cmd, args.pos[0], &req);
+	return r ? r : cmd_run(cmd, &req, args.json, render_done);
+}
+
+/* dtb DOM FILE: the domain's window as a partial device tree for xl's device_tree=. */
+int cmd_dtb(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct ctl_request req = { .cmd = CTL_CMD_INFO };
+	struct cmd_args args = { 0 };
+	struct hotmem_window window;
+	yajl_val reply = NULL, d, w;
+	uint64_t block_size;
+	void *blob = NULL;
+	FILE *out = NULL;
+	bool help;
+	int r = cmd_parse(cmd, argc, argv, 2, false, &args, &help), len;
+
+	if (r || help)
+		return r;
+	r = cmd_domain_arg(cmd, args.pos[0], &req);
+	if (!r)
+		r = cli_run(cmd, &req, false, &reply);
+	if (r)
+		return r;
+	if (!jbool(reply, "ok")) {
+		r = cli_fail(cmd, "%s", jstr(reply, "error", "failed"));
+		goto out;
+	}
+	d = jget(reply, "result");
+	w = jget(d, "window");
+	if (!jbool(d, "attached") || !w) {
+		r = cli_fail(cmd,
+			     "domain '%s' has no window yet: attach it and let its guest "
+			     "driver publish its block size first",
+			     args.pos[0]);
+		goto out;
+	}
+	window.base = ju64(w, "base");
+	window.size = ju64(w, "size");
+	block_size = ju64(d, "block_size");
+	len = hotmem_dt_fragment(&window, block_size, NULL, 0);
+	blob = len > 0 ? malloc((size_t)len) : NULL;
+	if (len > 0 && blob)
+		len = hotmem_dt_fragment(&window, block_size, blob, (size_t)len);
+	if (len <= 0 || !blob) {
+		r = cli_fail(cmd, "domain '%s': cannot build the device tree fragment: %s",
+			     args.pos[0], strerror(len < 0 ? -len : ENOMEM));
+		goto out;
+	}
+	out = fopen(args.pos[1], "we");
+	if (!out || fwrite(blob, 1, (size_t)len, out) != (size_t)len || fclose(out)) {
+		r = cli_fail(cmd, "cannot write %s: %s", args.pos[1], strerror(errno));
+		out = NULL;
+		goto out;
+	}
+	out = NULL;
+	if (args.json) {
+		printf("{\n    \"domid\": %" PRIu64
+		       ",\n    \"file\": \"%s\",\n    \"bytes\": %d\n}\n",
+		       ju64(d, "domid"), args.pos[1], len);
+	}
+out:
+	if (out)
+		fclose(out);
+	free(blob);
+	yajl_tree_free(reply);
+	return r;
+}

@@ -1,0 +1,149 @@
+/*
+ * The control layer shared by xl-hotmem and hotmemd: one request type, its
+ * JSON wire form (one line per request, docs/toolstack.md section "hotmemd"),
+ * and the code that executes a request on an engine and writes the JSON
+ * reply. hotmemd runs it for its clients; xl-hotmem runs the very same code
+ * in-process when no daemon answers, so both paths print identical output.
+ * Library code: no logging; errors are negative errno plus a one-line message
+ * for the operator (which names the domain and what was wrong).
+ */
+#ifndef HOTMEM_CTL_H
+#define HOTMEM_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "hotmem/hotmem.h"
+
+#define CTL_DOMAIN_MAX	64   /* a domain name (xl's limit) or a domid */
+#define CTL_MESSAGE_MAX 256  /* one error line */
+#define CTL_LINE_MAX	4096 /* longest request line hotmemd reads */
+
+/* Default paths; the lock file sits next to the socket (socket minus ".sock" + ".lock"). */
+#define CTL_DEFAULT_SOCKET "/run/hotmem/hotmemd.sock"
+
+/* How long a grow/set on a domain it just attached waits for the guest to be ready. */
+#define CTL_READY_TIMEOUT_MS 10000
+
+enum ctl_cmd {
+	CTL_CMD_NONE = 0,
+	CTL_CMD_PING,	 /* is a daemon there, which backend */
+	CTL_CMD_LIST,	 /* every domain, attached or not */
+	CTL_CMD_INFO,	 /* one domain in detail */
+	CTL_CMD_JOURNAL, /* the raw journal records */
+	CTL_CMD_ATTACH,
+	CTL_CMD_DETACH,
+	CTL_CMD_GROW,
+	CTL_CMD_SHRINK,
+	CTL_CMD_SET,
+	CTL_CMD_SIM_DESTROY, /* --hv sim only: xl destroy a simulated domain */
+	CTL_CMD_SIM_CHECK,   /* --hv sim only: the sim's invariant checker */
+	CTL_CMD_COUNT
+};
+
+struct ctl_request {
+	enum ctl_cmd cmd;
+	char domain[CTL_DOMAIN_MAX + 1]; /* name or id, as typed */
+	uint64_t bytes;			 /* grow/shrink/set */
+	uint64_t max_bytes;		 /* attach: hotmem maximum, 0 = default */
+};
+
+/* "grow", "list", ...; NULL for an unknown value. */
+const char *ctl_cmd_name(enum ctl_cmd cmd);
+/* Whether the command is an operation that runs in the engine's loop. */
+bool ctl_cmd_is_op(enum ctl_cmd cmd);
+
+/* One request as one JSON line with '\n'; malloc()ed. -ENOMEM. */
+int ctl_request_format(const struct ctl_request *req, char **ret_line);
+/* Parse one request line. -EINVAL (message says why). */
+int ctl_request_parse(const char *line, size_t len, struct ctl_request *ret_req, char *msg,
+		      size_t msg_size);
+
+/* What a request runs against. sim_host is NULL on Xen. */
+struct ctl_host {
+	struct hv *hv;
+	struct hotmem *hm;
+	struct sim_host *sim_host;
+	const char *journal_dir;
+	const char *backend; /* "xen" or "sim" */
+};
+
+/*
+ * ctl_resolve_domain - a domain by name or id, as xl takes it: all digits is a
+ * domid that must exist; anything else is matched against every
+ * /local/domain/<id>/name. Fills msg on failure.
+ * returns 0; -ESRCH unknown; -ENOTUNIQ ambiguous name; -EINVAL dom0 or bad
+ * text; other negative errno from xenstore.
+ */
+int ctl_resolve_domain(struct ctl_host *host, const char *text, uint32_t *ret_domid, char *msg,
+		       size_t msg_size);
+
+/* "Domain-0", "web", ...: the domain's xenstore name into buf ("" if none). */
+void ctl_domain_name(struct ctl_host *host, uint32_t domid, char *buf, size_t size);
+
+/*
+ * ctl_exec_now - run a request that finishes at once (everything but the
+ * operations) and write its reply object into gen. Returns 0 or a negative
+ * errno; the reply is written either way ({"ok":false,...} on failure).
+ */
+int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen gen);
+
+/* One operation (grow/shrink/set) from request to reply, in any loop. */
+struct ctl_op {
+	struct ctl_request req;
+	uint32_t domid;
+	char name[CTL_DOMAIN_MAX + 1];
+	bool attached_now;	    /* this request attached the domain implicitly */
+	uint64_t ready_deadline_ms; /* when waiting for the guest gives up */
+	struct hotmem_operation *op;
+	int error;		   /* final error when done and no result */
+	char msg[CTL_MESSAGE_MAX]; /* its message */
+};
+
+/*
+ * ctl_op_begin - resolve the domain and start the operation.
+ * returns 0, started (or finished at once); -EAGAIN, the guest of a domain
+ * this call attached is not ready yet: call ctl_op_step() after the next
+ * dispatch; any other negative errno: refused (op->error/msg set, nothing
+ * changed except, maybe, an implicit attach, which stays).
+ */
+int ctl_op_begin(struct ctl_host *host, const struct ctl_request *req, uint64_t now_ms,
+		 struct ctl_op *op);
+/* Retry a begin that returned -EAGAIN: 0 started, -EAGAIN still waiting, or a final error. */
+int ctl_op_step(struct ctl_host *host, struct ctl_op *op, uint64_t now_ms);
+/* Whether the operation has ended (refused, or the engine says it is done). */
+bool ctl_op_done(const struct ctl_op *op);
+/* Write the reply of an ended operation into gen; returns its error (0 = all done). */
+int ctl_op_reply(struct ctl_host *host, struct ctl_op *op, yajl_gen gen);
+/* Free the engine handle (the operation goes on if it had not ended). */
+void ctl_op_release(struct ctl_op *op);
+
+/* A progress event as one JSON object {"event":"progress",...} into gen. */
+void ctl_gen_progress(yajl_gen gen, const struct hotmem_progress *progress);
+/* {"ok":false,"errno":N,"error":"message"} into gen. */
+void ctl_gen_error(yajl_gen gen, int err, const char *msg);
+
+/* Operator text for an engine error of an operation (never NULL). */
+const char *ctl_op_strerror(enum ctl_cmd cmd, int err);
+
+/* "grow" "shrink" "set" for an engine kind. */
+const char *ctl_kind_name(enum hotmem_op_kind kind);
+
+/* Monotonic milliseconds. */
+uint64_t ctl_now_ms(void);
+
+/* The lock path that goes with a socket path into buf. -ENAMETOOLONG. */
+int ctl_lock_path(const char *socket_path, char *buf, size_t size);
+
+/*
+ * ctl_lock - take the engine lock (flock LOCK_EX | LOCK_NB on the file,
+ * created 0600, directory created 0700 if missing). Returns the fd (keep it
+ * open while the engine runs), -EWOULDBLOCK if another engine holds it, or
+ * another negative errno.
+ */
+int ctl_lock(const char *lock_path);
+
+#endif /* HOTMEM_CTL_H */

@@ -1,0 +1,61 @@
+/*
+ * A simulated Xen host for `hotmemd --hv sim` (and an in-process
+ * `xl-hotmem --hv sim`): one hv/sim world, domains created the way xl create
+ * leaves them, and a simulated guest (hv/sim/sim_guest.h) per domain that a
+ * background thread steps whenever its watches fire. The toolstack gets a
+ * dom0 connection and drives the engine exactly as on Xen; the guests answer
+ * from their own thread, like real guests answer from their own vCPUs.
+ * Conventions: 0 or a negative errno, ret_* untouched on failure.
+ */
+#ifndef HOTMEM_CTL_SIM_HOST_H
+#define HOTMEM_CTL_SIM_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hotmem/hv.h"
+
+#define SIM_HOST_MAX_DOMAINS 64
+#define SIM_HOST_NAME_MAX    64
+
+struct sim_host_domain_spec {
+	char name[SIM_HOST_NAME_MAX + 1];
+	uint64_t boot_bytes; /* whole 4 KiB pages */
+};
+
+struct sim_host_config {
+	uint64_t host_bytes; /* host RAM Xen manages (default 24 GiB) */
+	unsigned int nr_domains;
+	struct sim_host_domain_spec domains[SIM_HOST_MAX_DOMAINS];
+};
+
+struct sim_host;
+
+/* Defaults: 24 GiB host, no domain yet (the caller adds some). */
+void sim_host_config_defaults(struct sim_host_config *cfg);
+
+/*
+ * Add a domain to the config. -EINVAL empty or too long a name, boot size not
+ * a positive whole number of pages; -EEXIST name taken; -ENOSPC too many.
+ */
+int sim_host_config_add(struct sim_host_config *cfg, const char *name, uint64_t boot_bytes);
+
+/* Build the world and start the guests' thread. -EINVAL/-ENOMEM/-EEXIST from the sim. */
+int sim_host_new(const struct sim_host_config *cfg, struct sim_host **ret_host);
+
+/* Stop the guests' thread, free the guests and the world (NULL is a no-op). */
+void sim_host_free(struct sim_host *host);
+
+/* A privileged dom0 connection for the engine; close it with hv_close(). */
+int sim_host_open_dom0(struct sim_host *host, struct hv **ret_hv);
+
+/* xl destroy: the guest stops, the domain goes, @releaseDomain fires. -ESRCH unknown. */
+int sim_host_destroy_domain(struct sim_host *host, uint32_t domid);
+
+/*
+ * The sim's invariant checker (hv_sim_check()) plus every guest's own view:
+ * 0, or -EUCLEAN with a one-line reason in why.
+ */
+int sim_host_check(struct sim_host *host, char *why, size_t why_size);
+
+#endif /* HOTMEM_CTL_SIM_HOST_H */

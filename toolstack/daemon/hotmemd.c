@@ -1,0 +1,820 @@
+/*
+ * hotmemd: the long-running owner of hotmem's journal. It takes the engine
+ * lock, opens the engine on Xen (or on a simulated host with --hv sim),
+ * reconciles whatever a previous process left, and then serves xl-hotmem over
+ * a unix socket (one JSON request per connection and line; progress events and
+ * the reply come back one JSON object per line; docs/toolstack.md). One
+ * single-threaded poll loop drives everything without blocking: the engine's
+ * fd and timeout (guest protocol keys, @releaseDomain, ack and fill timers),
+ * the listening socket and its clients, a signalfd for SIGTERM/SIGINT, and a
+ * once-a-second tick for an autoscaling policy (hotmemd.h; none by default).
+ * It logs once per decision (operation started, ended, domain released,
+ * reconcile), to stderr with -F and to syslog otherwise. On SIGTERM it stops
+ * accepting, lets in-flight operations end (the engine bounds each by its ack
+ * and fill timeouts; what is still outstanding stays journalled) and exits.
+ */
+#define _GNU_SOURCE /* accept4, struct ucred */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ctl_sim.h"
+#include "hotmem/units.h"
+#include "hotmemd.h"
+
+#define HOTMEMD_MAX_CLIENTS    64 /* connections served at once; more wait in listen() */
+#define HOTMEMD_MAX_DOMAINS    1024
+#define HOTMEMD_READY_POLL_MS  50 /* how often a just-attached guest is looked at */
+#define HOTMEMD_SEND_TIMEOUT_S 2  /* a client that does not read is dropped */
+/* Extra time on top of the engine's own timeouts before a stop stops waiting. */
+#define HOTMEMD_STOP_SLACK_MS 5000
+
+/* One connection (fd >= 0) or one policy request (fd -1), with its operation. */
+struct client {
+	bool used;
+	int fd;
+	char buf[CTL_LINE_MAX + 1];
+	size_t len;
+	bool has_op;
+	struct ctl_op op;
+	uint64_t lo_gpa, hi_gpa; /* range the operation touched, for its log line */
+	uint32_t blocks_seen;
+};
+
+struct hotmemd {
+	bool foreground;
+	const char *hv_name;
+	char socket_path[4096];
+	char lock_path[4096];
+	struct sim_host_config sim_cfg;
+	struct ctl_host host;
+	struct hotmem_config cfg;
+	int lock_fd, listen_fd, signal_fd;
+	bool stopping;
+	uint64_t stop_deadline_ms;
+	struct client clients[HOTMEMD_MAX_CLIENTS];
+	/* Attached domains after the last dispatch, to notice releases. */
+	uint32_t attached[HOTMEMD_MAX_DOMAINS];
+	uint32_t attached_granted[HOTMEMD_MAX_DOMAINS];
+	size_t nr_attached;
+	const struct hotmemd_policy_ops *policy;
+	void *policy_opaque;
+	uint64_t next_tick_ms;
+};
+
+struct hotmemd_policy_ctx {
+	struct hotmemd *d;
+};
+
+static struct hotmemd daemon_state;
+
+static void hlog(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void hlog(int priority, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	if (daemon_state.foreground) {
+		fputs("hotmemd: ", stderr);
+		vfprintf(stderr, fmt, args);
+		fputc('\n', stderr);
+	} else {
+		vsyslog(priority, fmt, args);
+	}
+	va_end(args);
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+/* Send gen's buffer as one line and reset gen. False if the client is gone. */
+static bool client_send(struct client *c, yajl_gen gen)
+{
+	const unsigned char *text;
+	size_t len;
+	bool ok = true;
+
+	yajl_gen_get_buf(gen, &text, &len);
+	if (c->fd >= 0)
+		ok = send(c->fd, text, len, MSG_NOSIGNAL) == (ssize_t)len &&
+		     send(c->fd, "\n", 1, MSG_NOSIGNAL) == 1;
+	yajl_gen_clear(gen);
+	yajl_gen_reset(gen, NULL);
+	return ok;
+}
+
+static void client_close(struct client *c)
+{
+	if (c->has_op)
+		ctl_op_release(&c->op);
+	if (c->fd >= 0)
+		close(c->fd);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static struct client *client_new(struct hotmemd *d, int fd)
+{
+	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++) {
+		struct client *c = &d->clients[i];
+
+		if (!c->used) {
+			memset(c, 0, sizeof(*c));
+			c->used = true;
+			c->fd = fd;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* ---- operations --------------------------------------------------------- */
+
+static void progress_cb(void *opaque, const struct hotmem_progress *p)
+{
+	struct hotmemd *d = opaque;
+	yajl_gen gen;
+
+	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++) {
+		struct client *c = &d->clients[i];
+
+		if (!c->used || !c->has_op || c->op.domid != p->domid || !c->op.op)
+			continue;
+		if (!c->blocks_seen || p->gpa < c->lo_gpa)
+			c->lo_gpa = p->gpa;
+		if (p->gpa + p->bytes - 1 > c->hi_gpa)
+			c->hi_gpa = p->gpa + p->bytes - 1;
+		c->blocks_seen++;
+		gen = yajl_gen_alloc(NULL);
+		if (!gen)
+			return;
+		ctl_gen_progress(gen, p);
+		client_send(c, gen);
+		yajl_gen_free(gen);
+		return;
+	}
+}
+
+static void op_log_end(struct hotmemd *d, struct client *c, int err)
+{
+	char size[32];
+
+	hotmem_format_size(size, sizeof(size), c->op.req.bytes);
+	if (!c->op.op) {
+		hlog(LOG_WARNING, "%s%s", c->fd < 0 ? "policy: " : "", c->op.msg);
+	} else if (err) {
+		hlog(LOG_WARNING, "%s%s [%#" PRIx64 "-%#" PRIx64 "]", c->fd < 0 ? "policy: " : "",
+		     c->op.msg, c->lo_gpa, c->hi_gpa);
+	} else {
+		struct hotmem_result res;
+
+		hotmem_op_result(c->op.op, &res);
+		hlog(LOG_INFO,
+		     "%sd%" PRIu32 " (%s): %s %s %s done: %" PRIu32 " blocks %s [%#" PRIx64
+		     "-%#" PRIx64 "] (seq %" PRIu32 ")",
+		     c->fd < 0 ? "policy: " : "", c->op.domid, c->op.name,
+		     ctl_cmd_name(c->op.req.cmd), c->op.req.cmd == CTL_CMD_SET ? "to" : "by", size,
+		     res.blocks_done, res.kind == HOTMEM_OP_KIND_SHRINK ? "reclaimed" : "online",
+		     c->lo_gpa, c->hi_gpa, res.seq);
+	}
+}
+
+/* Reply to every operation that ended (or gave up waiting for its guest). */
+static void ops_settle(struct hotmemd *d)
+{
+	uint64_t now = ctl_now_ms();
+	yajl_gen gen = NULL;
+
+	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++) {
+		struct client *c = &d->clients[i];
+		int err;
+
+		if (!c->used || !c->has_op)
+			continue;
+		if (!c->op.op && !c->op.error) {
+			if (d->stopping) {
+				c->op.error = -ECANCELED;
+				snprintf(c->op.msg, sizeof(c->op.msg),
+					 "domain '%s' (d%" PRIu32 "): hotmemd is stopping",
+					 c->op.name, c->op.domid);
+			} else if (ctl_op_step(&d->host, &c->op, now) == -EAGAIN) {
+				continue;
+			} else if (c->op.op) {
+				hlog(LOG_INFO, "d%" PRIu32 " (%s): guest ready, %s started",
+				     c->op.domid, c->op.name, ctl_cmd_name(c->op.req.cmd));
+			}
+		}
+		if (!ctl_op_done(&c->op))
+			continue;
+		if (!gen)
+			gen = yajl_gen_alloc(NULL);
+		if (!gen)
+			return;
+		err = ctl_op_reply(&d->host, &c->op, gen);
+		op_log_end(d, c, err);
+		client_send(c, gen);
+		client_close(c);
+	}
+	if (gen)
+		yajl_gen_free(gen);
+}
+
+static bool ops_active(struct hotmemd *d)
+{
+	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++)
+		if (d->clients[i].used && d->clients[i].has_op)
+			return true;
+	return false;
+}
+
+static bool ops_waiting_ready(struct hotmemd *d)
+{
+	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++) {
+		struct client *c = &d->clients[i];
+
+		if (c->used && c->has_op && !c->op.op && !c->op.error)
+			return true;
+	}
+	return false;
+}
+
+static int op_begin(struct hotmemd *d, struct client *c, const struct ctl_request *req)
+{
+	char size[32];
+	int r;
+
+	c->has_op = true;
+	r = ctl_op_begin(&d->host, req, ctl_now_ms(), &c->op);
+	hotmem_format_size(size, sizeof(size), req->bytes);
+	if (c->op.attached_now)
+		hlog(LOG_INFO, "d%" PRIu32 " (%s): attached (implicitly, by %s)", c->op.domid,
+		     c->op.name, ctl_cmd_name(req->cmd));
+	if (r == 0)
+		hlog(LOG_INFO, "%sd%" PRIu32 " (%s): %s %s %s started", c->fd < 0 ? "policy: " : "",
+		     c->op.domid, c->op.name, ctl_cmd_name(req->cmd),
+		     req->cmd == CTL_CMD_SET ? "to" : "by", size);
+	return r == -EAGAIN ? 0 : r;
+}
+
+int hotmemd_policy_request(struct hotmemd_policy_ctx *ctx, uint32_t domid, enum hotmem_op_kind kind,
+			   uint64_t bytes)
+{
+	struct ctl_request req = { .bytes = bytes };
+	struct hotmemd *d = ctx->d;
+	struct client *c;
+	int r;
+
+	if (d->stopping)
+		return -EBUSY;
+	req.cmd = kind == HOTMEM_OP_KIND_GROW	  ? CTL_CMD_GROW
+		  : kind == HOTMEM_OP_KIND_SHRINK ? CTL_CMD_SHRINK
+						  : CTL_CMD_SET;
+	snprintf(req.domain, sizeof(req.domain), "%" PRIu32, domid);
+	c = client_new(d, -1);
+	if (!c)
+		return -EBUSY;
+	r = op_begin(d, c, &req);
+	if (r < 0) {
+		op_log_end(d, c, r);
+		client_close(c);
+	}
+	return r;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static void handle_request(struct hotmemd *d, struct client *c, size_t len)
+{
+	struct ctl_request req;
+	char msg[CTL_MESSAGE_MAX];
+	yajl_gen gen = yajl_gen_alloc(NULL);
+	int r;
+
+	if (!gen) {
+		client_close(c);
+		return;
+	}
+	r = ctl_request_parse(c->buf, len, &req, msg, sizeof(msg));
+	if (r == 0 && d->stopping && req.cmd != CTL_CMD_PING) {
+		r = -ECANCELED;
+		snprintf(msg, sizeof(msg), "hotmemd is stopping: no new requests");
+	}
+	if (r < 0) {
+		ctl_gen_error(gen, r, msg);
+	} else if (ctl_cmd_is_op(req.cmd)) {
+		if (op_begin(d, c, &req) == 0) {
+			yajl_gen_free(gen);
+			ops_settle(d); /* a set with nothing to do is done at once */
+			return;
+		}
+		r = ctl_op_reply(&d->host, &c->op, gen);
+		op_log_end(d, c, r);
+	} else {
+		r = ctl_exec_now(&d->host, &req, gen);
+		if (req.cmd == CTL_CMD_ATTACH || req.cmd == CTL_CMD_DETACH ||
+		    req.cmd == CTL_CMD_SIM_DESTROY)
+			hlog(r ? LOG_WARNING : LOG_INFO, "%s %s: %s", ctl_cmd_name(req.cmd),
+			     req.domain, r ? strerror(-r) : "done");
+	}
+	client_send(c, gen);
+	yajl_gen_free(gen);
+	client_close(c);
+}
+
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	/* The socket is 0600 already; this also holds if its mode is loosened. */
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	       (cred.uid == 0 || cred.uid == geteuid());
+}
+
+static void handle_accept(struct hotmemd *d)
+{
+	struct timeval tv = { .tv_sec = HOTMEMD_SEND_TIMEOUT_S };
+	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct client *c;
+
+	if (fd < 0)
+		return;
+	if (!peer_allowed(fd)) {
+		hlog(LOG_WARNING, "refused a client that is neither root nor our user");
+		close(fd);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	c = client_new(d, fd);
+	if (!c)
+		close(fd);
+}
+
+static void handle_client_input(struct hotmemd *d, struct client *c)
+{
+	ssize_t n = recv(c->fd, c->buf + c->len, CTL_LINE_MAX - c->len, 0);
+	char *nl;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* A client that hangs up leaves its operation running in the engine. */
+		client_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	nl = memchr(c->buf, '\n', c->len);
+	if (nl) {
+		handle_request(d, c, (size_t)(nl - c->buf));
+	} else if (c->len == CTL_LINE_MAX) {
+		yajl_gen gen = yajl_gen_alloc(NULL);
+
+		if (gen) {
+			ctl_gen_error(gen, -EMSGSIZE, "request line too long");
+			client_send(c, gen);
+			yajl_gen_free(gen);
+		}
+		client_close(c);
+	}
+}
+
+/* ---- domains ------------------------------------------------------------ */
+
+/*
+ * The engine releases the books of a domain that died (it watches
+ * @releaseDomain on the connection it owns); the daemon notices the domain
+ * leaving the attached list and logs it once.
+ */
+static void track_releases(struct hotmemd *d)
+{
+	uint32_t now[HOTMEMD_MAX_DOMAINS], granted[HOTMEMD_MAX_DOMAINS];
+	size_t nr = 0;
+
+	if (hotmem_list(d->host.hm, now, HOTMEMD_MAX_DOMAINS, &nr) < 0)
+		return;
+	for (size_t i = 0; i < d->nr_attached; i++) {
+		bool still = false;
+
+		for (size_t j = 0; j < nr && !still; j++)
+			still = now[j] == d->attached[i];
+		if (!still)
+			hlog(LOG_NOTICE,
+			     "d%" PRIu32 ": released (domain gone or detached; %" PRIu32
+			     " blocks were granted)",
+			     d->attached[i], d->attached_granted[i]);
+	}
+	for (size_t j = 0; j < nr; j++) {
+		struct hotmem_domain_info info;
+
+		granted[j] = hotmem_domain_info(d->host.hm, now[j], &info) == 0
+				     ? info.granted_blocks
+				     : 0;
+	}
+	memcpy(d->attached, now, nr * sizeof(now[0]));
+	memcpy(d->attached_granted, granted, nr * sizeof(granted[0]));
+	d->nr_attached = nr;
+}
+
+static void policy_tick(struct hotmemd *d)
+{
+	struct hotmemd_policy_ctx ctx = { .d = d };
+	struct hotmemd_sample *samples;
+	size_t nr = 0;
+	int r;
+
+	if (!d->policy || !d->policy->tick || d->stopping)
+		return;
+	samples = calloc(d->nr_attached ? d->nr_attached : 1, sizeof(*samples));
+	if (!samples)
+		return;
+	for (size_t i = 0; i < d->nr_attached; i++) {
+		struct hotmemd_sample *s = &samples[nr];
+		struct hv_domain_info hvi;
+
+		s->domid = d->attached[i];
+		s->now_ms = ctl_now_ms();
+		if (hotmem_domain_info(d->host.hm, s->domid, &s->info) < 0 || s->info.busy ||
+		    s->info.outstanding || s->info.recovering)
+			continue;
+		if (d->host.hv->ops->domain_info(d->host.hv, s->domid, &hvi) == 0)
+			s->tot_bytes = hvi.tot_pages * HV_PAGE_SIZE;
+		s->guest_valid = hotmem_guest_status(d->host.hm, s->domid, &s->guest) == 0;
+		nr++;
+	}
+	r = d->policy->tick(d->policy_opaque, &ctx, samples, nr);
+	if (r < 0)
+		hlog(LOG_WARNING, "policy %s: tick failed: %s", d->policy->name, strerror(-r));
+	free(samples);
+}
+
+/* ---- setup and the loop ------------------------------------------------- */
+
+static int open_backend(struct hotmemd *d)
+{
+	int r;
+
+	d->host.backend = d->hv_name;
+	if (!strcmp(d->hv_name, "sim")) {
+		ctl_sim_finish(&d->sim_cfg);
+		r = sim_host_new(&d->sim_cfg, &d->host.sim_host);
+		if (r == 0)
+			r = sim_host_open_dom0(d->host.sim_host, &d->host.hv);
+		if (r < 0)
+			hlog(LOG_ERR, "cannot build the simulated host: %s", strerror(-r));
+		else
+			hlog(LOG_INFO, "simulated host: %u domain(s), %" PRIu64 " MiB",
+			     d->sim_cfg.nr_domains, d->sim_cfg.host_bytes >> 20);
+		return r;
+	}
+#ifdef HOTMEM_HAVE_XEN
+	r = hv_xen_open(&d->host.hv);
+	if (r < 0)
+		hlog(LOG_ERR, "cannot open Xen (libxenctrl/xenstore): %s", strerror(-r));
+	return r;
+#else
+	hlog(LOG_ERR, "built without the xen backend (HOTMEM_XEN=OFF): use --hv sim");
+	return -EOPNOTSUPP;
+#endif
+}
+
+static int open_socket(struct hotmemd *d)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	mode_t old_umask;
+	int fd, r;
+
+	if (strlen(d->socket_path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, d->socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* We hold the lock: a socket file left there is a dead daemon's. */
+	unlink(d->socket_path);
+	old_umask = umask(0077);
+	r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old_umask);
+	if (r == 0)
+		r = chmod(d->socket_path, 0600);
+	if (r == 0)
+		r = listen(fd, 16);
+	if (r < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int open_signals(void)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+static void begin_stop(struct hotmemd *d, const char *why)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	d->stop_deadline_ms = ctl_now_ms() + d->cfg.ack_timeout_ms + d->cfg.fill_timeout_ms +
+			      HOTMEMD_STOP_SLACK_MS;
+	hlog(LOG_INFO, "%s: stopping; no new requests, %s", why,
+	     ops_active(d) ? "letting operations in flight end" : "nothing in flight");
+	if (d->listen_fd >= 0) {
+		close(d->listen_fd);
+		d->listen_fd = -1;
+		unlink(d->socket_path);
+	}
+}
+
+static int loop_timeout(struct hotmemd *d)
+{
+	int timeout = hotmem_timeout_ms(d->host.hm);
+	uint64_t now = ctl_now_ms();
+
+	if (d->policy && (timeout < 0 || (uint64_t)timeout > d->next_tick_ms - now))
+		timeout = d->next_tick_ms > now ? (int)(d->next_tick_ms - now) : 0;
+	if (ops_waiting_ready(d) && (timeout < 0 || timeout > HOTMEMD_READY_POLL_MS))
+		timeout = HOTMEMD_READY_POLL_MS;
+	if (d->stopping && (timeout < 0 || timeout > 100))
+		timeout = 100;
+	return timeout;
+}
+
+static int run(struct hotmemd *d)
+{
+	struct pollfd pfds[3 + HOTMEMD_MAX_CLIENTS];
+	struct client *pclients[3 + HOTMEMD_MAX_CLIENTS];
+
+	d->next_tick_ms = ctl_now_ms() + HOTMEMD_TICK_MS;
+	for (;;) {
+		int nr = 0, r;
+
+		if (d->stopping && (!ops_active(d) || ctl_now_ms() >= d->stop_deadline_ms))
+			return 0;
+		pfds[nr++] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
+		pfds[nr++] = (struct pollfd){ .fd = hotmem_fd(d->host.hm), .events = POLLIN };
+		pfds[nr++] = (struct pollfd){ .fd = d->listen_fd, .events = POLLIN };
+		for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++) {
+			struct client *c = &d->clients[i];
+
+			/* A client whose operation runs is not read from again. */
+			if (c->used && c->fd >= 0 && !c->has_op) {
+				pclients[nr] = c;
+				pfds[nr++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+			}
+		}
+		r = poll(pfds, (nfds_t)nr, loop_timeout(d));
+		if (r < 0 && errno != EINTR) {
+			hlog(LOG_ERR, "poll: %s", strerror(errno));
+			return -errno;
+		}
+		if (pfds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(d->signal_fd, &si, sizeof(si)) == sizeof(si))
+				begin_stop(d, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+		}
+		r = hotmem_dispatch(d->host.hm);
+		if (r < 0)
+			hlog(LOG_WARNING, "engine dispatch: %s", strerror(-r));
+		if (pfds[2].fd >= 0 && (pfds[2].revents & POLLIN))
+			handle_accept(d);
+		for (int i = 3; i < nr; i++)
+			if (pfds[i].revents && pclients[i]->used)
+				handle_client_input(d, pclients[i]);
+		ops_settle(d);
+		track_releases(d);
+		if (d->policy && ctl_now_ms() >= d->next_tick_ms) {
+			d->next_tick_ms = ctl_now_ms() + HOTMEMD_TICK_MS;
+			policy_tick(d);
+		}
+	}
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: hotmemd [options]\n\n"
+		"Own hotmem's journal and serve xl-hotmem over a unix socket.\n\n"
+		"Options:\n"
+		"  -F, --foreground       log to stderr instead of syslog\n"
+		"  --hv xen|sim           backend (default xen)\n"
+		"  --socket PATH          listening socket (default $HOTMEM_SOCKET, else\n"
+		"                         /run/hotmem/hotmemd.sock; sim: $XDG_RUNTIME_DIR/\n"
+		"                         hotmem-sim.sock or /tmp/hotmem-sim-$UID.sock);\n"
+		"                         the lock is PATH with .sock replaced by .lock\n"
+		"  --sim-config FILE      simulated host: lines 'host SIZE', 'domain NAME SIZE'\n"
+		"  --sim-host SIZE        simulated host memory (default 24g)\n"
+		"  --sim-domain NAME:SIZE a simulated domain (repeatable; default guest1:512m\n"
+		"                         and guest2:512m)\n"
+		"  --ack-timeout-ms N     how long a guest may take to answer (default 30000)\n"
+		"  -h, --help             this help\n");
+}
+
+static int parse_options(struct hotmemd *d, int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "hv", required_argument, NULL, 'H' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "sim-config", required_argument, NULL, 'c' },
+		{ "sim-host", required_argument, NULL, 'o' },
+		{ "sim-domain", required_argument, NULL, 'd' },
+		{ "ack-timeout-ms", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *socket_opt = NULL, *env = getenv("HOTMEM_SOCKET");
+	char msg[256];
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "Fh", long_options, NULL)) != -1) {
+		r = 0;
+		switch (opt) {
+		case 'F':
+			d->foreground = true;
+			break;
+		case 'H':
+			if (strcmp(optarg, "xen") && strcmp(optarg, "sim")) {
+				fprintf(stderr, "hotmemd: invalid --hv '%s': expected xen or sim\n",
+					optarg);
+				return -EINVAL;
+			}
+			d->hv_name = optarg;
+			break;
+		case 'S':
+			socket_opt = optarg;
+			break;
+		case 'c':
+			r = ctl_sim_load(&d->sim_cfg, optarg, msg, sizeof(msg));
+			break;
+		case 'o':
+			r = ctl_sim_set_host(&d->sim_cfg, optarg, msg, sizeof(msg));
+			break;
+		case 'd':
+			r = ctl_sim_add_domain(&d->sim_cfg, optarg, msg, sizeof(msg));
+			break;
+		case 'a': {
+			char *end;
+			unsigned long ms = strtoul(optarg, &end, 10);
+
+			if (*end || !ms || ms > UINT32_MAX) {
+				snprintf(msg, sizeof(msg), "invalid --ack-timeout-ms '%s'", optarg);
+				r = -EINVAL;
+			}
+			d->cfg.ack_timeout_ms = (uint32_t)ms;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "hotmemd: unknown or incomplete option '%s' (try -h)\n",
+				argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (r < 0) {
+			fprintf(stderr, "hotmemd: %s\n", msg);
+			return r;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "hotmemd: unexpected argument '%s' (try -h)\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!socket_opt && env && env[0])
+		socket_opt = env;
+	if (socket_opt)
+		r = snprintf(d->socket_path, sizeof(d->socket_path), "%s", socket_opt) <
+				    (int)sizeof(d->socket_path)
+			    ? 0
+			    : -ENAMETOOLONG;
+	else if (!strcmp(d->hv_name, "sim"))
+		r = ctl_sim_default_socket(d->socket_path, sizeof(d->socket_path));
+	else
+		r = snprintf(d->socket_path, sizeof(d->socket_path), "%s", CTL_DEFAULT_SOCKET) > 0
+			    ? 0
+			    : -EINVAL;
+	if (r == 0)
+		r = ctl_lock_path(d->socket_path, d->lock_path, sizeof(d->lock_path));
+	if (r < 0)
+		fprintf(stderr, "hotmemd: socket path too long\n");
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct hotmemd *d = &daemon_state;
+	struct hotmem_reconcile_report report = { 0 };
+	int r, exit_code = 1;
+
+	d->hv_name = "xen";
+	d->lock_fd = d->listen_fd = d->signal_fd = -1;
+	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++)
+		d->clients[i].fd = -1;
+	sim_host_config_defaults(&d->sim_cfg);
+	hotmem_config_defaults(&d->cfg);
+	if (parse_options(d, argc, argv) < 0)
+		return 1;
+	if (!d->foreground)
+		openlog("hotmemd", LOG_PID, LOG_DAEMON);
+
+	d->lock_fd = ctl_lock(d->lock_path);
+	if (d->lock_fd < 0) {
+		hlog(LOG_ERR, "%s %s: %s",
+		     d->lock_fd == -EWOULDBLOCK ? "another engine holds" : "cannot take the lock",
+		     d->lock_path,
+		     d->lock_fd == -EWOULDBLOCK ? "is hotmemd (or xl-hotmem) already running?"
+						: strerror(-d->lock_fd));
+		goto out;
+	}
+	d->signal_fd = open_signals();
+	if (d->signal_fd < 0) {
+		hlog(LOG_ERR, "signalfd: %s", strerror(-d->signal_fd));
+		goto out;
+	}
+	if (open_backend(d) < 0)
+		goto out;
+	d->cfg.progress = progress_cb;
+	d->cfg.progress_opaque = d;
+	d->host.journal_dir = d->cfg.journal_dir;
+	r = hotmem_open(d->host.hv, &d->cfg, &d->host.hm);
+	if (r < 0) {
+		hlog(LOG_ERR, "cannot start the engine: %s", strerror(-r));
+		goto out;
+	}
+	r = hotmem_reconcile(d->host.hm, &report);
+	hlog(r < 0 ? LOG_WARNING : LOG_INFO,
+	     "reconcile: %" PRIu32 " journalled domain(s): %" PRIu32 " released, %" PRIu32
+	     " rolled back, %" PRIu32 " finished, %" PRIu32 " outstanding, %" PRIu32 " failed%s%s",
+	     report.domains, report.released, report.rolled_back, report.finished,
+	     report.outstanding, report.failed, r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+	track_releases(d);
+	d->listen_fd = open_socket(d);
+	if (d->listen_fd < 0) {
+		hlog(LOG_ERR, "cannot listen on %s: %s", d->socket_path, strerror(-d->listen_fd));
+		goto out;
+	}
+	hlog(LOG_INFO, "serving on %s (backend %s, lock %s)", d->socket_path, d->hv_name,
+	     d->lock_path);
+	if (run(d) < 0)
+		goto out;
+	if (ops_active(d))
+		hlog(LOG_WARNING, "stopped with operations still running: the journal keeps "
+				  "them for the next start");
+	exit_code = 0;
+	if (d->host.sim_host) {
+		char why[256];
+
+		if (sim_host_check(d->host.sim_host, why, sizeof(why)) < 0) {
+			hlog(LOG_ERR, "sim check at exit: %s", why);
+			exit_code = 1;
+		} else {
+			hlog(LOG_INFO, "sim check at exit: ok");
+		}
+	}
+out:
+	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++)
+		if (d->clients[i].used)
+			client_close(&d->clients[i]);
+	if (d->policy && d->policy->free)
+		d->policy->free(d->policy_opaque);
+	hotmem_close(d->host.hm);
+	hv_close(d->host.hv);
+	sim_host_free(d->host.sim_host);
+	if (d->listen_fd >= 0) {
+		close(d->listen_fd);
+		unlink(d->socket_path);
+	}
+	if (d->signal_fd >= 0)
+		close(d->signal_fd);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	hlog(LOG_INFO, "exit %d", exit_code);
+	return exit_code;
+}
