@@ -31,7 +31,7 @@ ARM64_PKGS=(
 	xen-hypervisor-4.17-arm64 xen-utils-4.17 libxen-dev
 	libxencall1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenmisc4.17
 	libxenstore4 libxentoollog1 libxentoolcore1 libxendevicemodel1 libxenhypfs1
-	libyajl2 libyajl-dev libfdt1 libfdt-dev
+	libyajl2 libyajl-dev libfdt1 libfdt-dev libinih1 libinih-dev
 	libc6 libgcc-s1 libncurses6 libtinfo6 libext2fs2 libuuid1 zlib1g libcom-err2
 	libblkid1
 	xenstore-utils busybox-static

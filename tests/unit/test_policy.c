@@ -1,0 +1,303 @@
+/*
+ * The decision function (policy.c) case by case: one or a few domains in a
+ * chosen state, one or more ticks, and the decision expected (action, blocks,
+ * target) or none. Covers the triggers and their hysteresis, cooldowns, the
+ * host reserve, freezing, modes, max, block release, weighted shares and bad
+ * input.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "hotmem/policy.h"
+
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+#define BS  (128 * MIB)
+
+static struct hotmem_policy *new_policy(void)
+{
+	struct hotmem_policy *p = NULL;
+	struct hotmem_policy_domain_params d;
+
+	hotmem_policy_domain_defaults(&d);
+	d.mode = HOTMEM_POLICY_AUTO;
+	CHECK_EQ(hotmem_policy_new(NULL, &d, &p), 0);
+	return p;
+}
+
+/* A 2 GiB guest (1 GiB boot + 8 blocks) with avail_mib available, PSI psi. */
+static struct hotmem_policy_domain_input dom(uint32_t domid, uint64_t avail_mib, uint32_t psi)
+{
+	struct hotmem_policy_domain_input in = {
+		.domid = domid,
+		.boot_bytes = GIB,
+		.block_size = BS,
+		.granted_bytes = GIB,
+		.target_bytes = 2 * GIB,
+		.have_stats = true,
+		.stats = { .counter = 1,
+			   .memtotal_kib = 2 * GIB >> 10,
+			   .memavail_kib = avail_mib << 10,
+			   .psi_some_avg10 = psi },
+	};
+	return in;
+}
+
+static size_t tick(struct hotmem_policy *p, uint64_t now_s, uint64_t free_bytes,
+		   const struct hotmem_policy_domain_input *in, size_t n,
+		   struct hotmem_policy_decision *out)
+{
+	struct hotmem_policy_host_input host = { .free_bytes = free_bytes };
+	size_t count = 99;
+
+	CHECK_EQ(hotmem_policy_tick(p, now_s * 1000, &host, in, n, out, 2 * n, &count), 0);
+	return count;
+}
+
+/* Low watermark 10 % of 2 GiB = 204 MiB, high 25 % = 512 MiB, middle 358 MiB. */
+static void test_triggers(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in = dom(1, 300, 0);
+
+	/* inside the band: nothing */
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 0);
+	/* under the low watermark: grow back to the middle, 358 - 100 = 258 MiB: 3 blocks */
+	in.stats.memavail_kib = 100 * MIB >> 10;
+	CHECK_EQ(tick(p, 1, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+	CHECK_EQ(out[0].blocks, 3);
+	CHECK_EQ(out[0].bytes, 3 * BS);
+	CHECK(strstr(out[0].reason, "avail 100M < low 204M") != NULL);
+	/* still low 2 s later: grow cooldown (5 s) */
+	CHECK_EQ(tick(p, 3, 64 * GIB, &in, 1, out), 0);
+	struct hotmem_policy_domain_status st;
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK(strstr(st.why, "cooldown") != NULL);
+	CHECK_EQ(st.last.action, HOTMEM_POLICY_GROW);
+	/* after the cooldown */
+	CHECK_EQ(tick(p, 6, 64 * GIB, &in, 1, out), 1);
+	/* a huge deficit is capped at max_step_blocks */
+	in.stats.memavail_kib = 0;
+	in.stats.memtotal_kib = 16 * GIB >> 10;
+	CHECK_EQ(tick(p, 12, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].blocks, 8);
+	hotmem_policy_free(p);
+}
+
+static void test_psi(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in = dom(1, 400, 2500);
+
+	/* PSI high but not for psi_hold (3 s) yet */
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 0);
+	CHECK_EQ(tick(p, 2, 64 * GIB, &in, 1, out), 0);
+	CHECK_EQ(tick(p, 3, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+	CHECK_EQ(out[0].blocks, 1);
+	CHECK(strstr(out[0].reason, "psi 25.00%") != NULL);
+	/* a dip resets the hold */
+	in.stats.psi_some_avg10 = 0;
+	CHECK_EQ(tick(p, 10, 64 * GIB, &in, 1, out), 0);
+	in.stats.psi_some_avg10 = 2500;
+	CHECK_EQ(tick(p, 11, 64 * GIB, &in, 1, out), 0);
+	hotmem_policy_free(p);
+}
+
+static void test_balloon_first_and_reserve(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in = dom(1, 100, 0);
+
+	/* ballooned 512 MiB down: deflate, no grow */
+	in.target_bytes = 2 * GIB - 512 * MIB;
+	in.stats.memtotal_kib = in.target_bytes >> 10;
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_SET_TARGET);
+	CHECK(out[0].target_bytes > in.target_bytes && out[0].target_bytes <= 2 * GIB);
+	CHECK(strstr(out[0].reason, "deflate") != NULL);
+	hotmem_policy_free(p);
+
+	/* the host is at its reserve: nothing is granted */
+	p = new_policy();
+	in = dom(1, 100, 0);
+	CHECK_EQ(tick(p, 0, 256 * MIB + BS - 1, &in, 1, out), 0);
+	struct hotmem_policy_domain_status st;
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK(strstr(st.why, "host short") != NULL);
+	/* promised frames count as taken: free covers one block, but it is in flight */
+	in.inflight_bytes = 0;
+	struct hotmem_policy_domain_input two[2] = { in, dom(2, 300, 0) };
+	two[1].op_busy = true;
+	two[1].inflight_bytes = BS;
+	CHECK_EQ(tick(p, 10, 256 * MIB + BS, two, 2, out), 0);
+	/* one block above the reserve: exactly one block */
+	CHECK_EQ(tick(p, 20, 256 * MIB + BS, &in, 1, out), 1);
+	CHECK_EQ(out[0].blocks, 1);
+	hotmem_policy_free(p);
+}
+
+static void test_surplus_and_release(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in = dom(1, 1200, 0);
+
+	in.boot_bytes = 512 * MIB;
+	in.granted_bytes = 1536 * MIB;
+	/* surplus, not held for 30 s yet: nothing */
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 0);
+	CHECK_EQ(tick(p, 29, 64 * GIB, &in, 1, out), 0);
+	/* held: balloon down to the middle, 1200 - 358.4 = 841 MiB (whole MiB) */
+	CHECK_EQ(tick(p, 30, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_SET_TARGET);
+	CHECK_EQ(2 * GIB - out[0].target_bytes, 841 * MIB);
+	/* the guest followed; a block's worth ballooned for release_hold: blocks go */
+	in.target_bytes = out[0].target_bytes;
+	in.stats.memtotal_kib = in.target_bytes >> 10;
+	in.stats.memavail_kib = 300 * MIB >> 10;
+	CHECK_EQ(tick(p, 31, 64 * GIB, &in, 1, out), 0);
+	CHECK_EQ(tick(p, 330, 64 * GIB, &in, 1, out), 0);
+	CHECK_EQ(tick(p, 331, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_SHRINK);
+	CHECK_EQ(out[0].blocks, 6); /* 841 MiB ballooned: 6 whole blocks */
+	CHECK_EQ(out[0].target_bytes, in.target_bytes);
+	hotmem_policy_free(p);
+}
+
+static void test_no_flip(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in = dom(1, 100, 0);
+
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 1); /* grow */
+	/* then a lot of surplus, held long: no reclaim within shrink_cooldown (60 s) */
+	in.stats.memavail_kib = 1500 * MIB >> 10;
+	for (uint64_t t = 1; t < 60; t++)
+		CHECK_EQ(tick(p, t, 64 * GIB, &in, 1, out), 0);
+	CHECK_EQ(tick(p, 60, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_SET_TARGET);
+	hotmem_policy_free(p);
+}
+
+static void test_freeze(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in = dom(1, 300, 0);
+
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 0);
+	/* stats stop while it is under pressure: frozen, never grown */
+	in.stats.memavail_kib = 0;
+	in.stats_age_ms = 11000;
+	CHECK_EQ(tick(p, 11, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_FREEZE);
+	CHECK(strstr(out[0].reason, "stats stale") != NULL);
+	CHECK_EQ(tick(p, 20, 64 * GIB, &in, 1, out), 0);
+	/* fresh again: still frozen for unfreeze_hold (10 s), then unfrozen */
+	in.stats_age_ms = 0;
+	CHECK_EQ(tick(p, 21, 64 * GIB, &in, 1, out), 0);
+	CHECK_EQ(tick(p, 30, 64 * GIB, &in, 1, out), 0);
+	CHECK_EQ(tick(p, 31, 64 * GIB, &in, 1, out), 2);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_UNFREEZE);
+	CHECK_EQ(out[1].action, HOTMEM_POLICY_GROW);
+	/* an operation past the ack timeout, and a broken guest */
+	struct hotmem_policy_domain_input two[2] = { dom(2, 300, 0), dom(3, 300, 0) };
+	two[0].op_busy = true;
+	two[0].op_age_ms = 61000;
+	two[1].broken = true;
+	CHECK_EQ(tick(p, 40, 64 * GIB, two, 2, out), 2);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_FREEZE);
+	CHECK(strstr(out[0].reason, "no ack") != NULL);
+	CHECK_EQ(out[1].action, HOTMEM_POLICY_FREEZE);
+	hotmem_policy_free(p);
+}
+
+static void test_modes_and_max(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_params d;
+	struct hotmem_policy_domain_input in = dom(1, 50, 0);
+
+	hotmem_policy_domain_defaults(&d);
+	d.mode = HOTMEM_POLICY_MANUAL;
+	CHECK_EQ(hotmem_policy_set_domain(p, 1, &d), 0);
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 0);
+	d.mode = HOTMEM_POLICY_AUTO;
+	d.max_bytes = 2 * GIB + BS;
+	CHECK_EQ(hotmem_policy_set_domain(p, 1, &d), 0);
+	CHECK_EQ(tick(p, 1, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].blocks, 1); /* capped by max */
+	in.target_bytes = d.max_bytes;
+	in.granted_bytes += BS;
+	CHECK_EQ(tick(p, 10, 64 * GIB, &in, 1, out), 0);
+	d.weight = 0;
+	CHECK_EQ(hotmem_policy_set_domain(p, 1, &d), -EINVAL);
+	hotmem_policy_free(p);
+}
+
+/* Two guests, weights 100 and 300, both starving, 1 GiB free for them. */
+static void test_weighted_share(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_params d;
+	struct hotmem_policy_domain_input in[2] = { dom(1, 0, 5000), dom(2, 0, 5000) };
+	struct hotmem_policy_domain_status s1, s2;
+
+	hotmem_policy_domain_defaults(&d);
+	d.mode = HOTMEM_POLICY_AUTO;
+	d.min_bytes = 2 * GIB;
+	CHECK_EQ(hotmem_policy_set_domain(p, 1, &d), 0);
+	d.weight = 300;
+	CHECK_EQ(hotmem_policy_set_domain(p, 2, &d), 0);
+	in[0].stats.memtotal_kib = in[1].stats.memtotal_kib = 8 * GIB >> 10; /* want 1.4 GiB+ */
+	tick(p, 0, 256 * MIB + GIB, in, 2, out);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &s1), 0);
+	CHECK_EQ(hotmem_policy_domain_status(p, 2, &s2), 0);
+	CHECK_EQ(s1.share_bytes - 2 * GIB, 256 * MIB);
+	CHECK_EQ(s2.share_bytes - 2 * GIB, 768 * MIB);
+	hotmem_policy_free(p);
+}
+
+static void test_bad_input(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy_host_input host = { .free_bytes = GIB };
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in[2] = { dom(1, 0, 0), dom(1, 0, 0) };
+	size_t n;
+
+	CHECK_EQ(hotmem_policy_tick(p, 5000, &host, in, 2, out, 4, &n), -EINVAL);
+	CHECK_EQ(hotmem_policy_tick(p, 5000, &host, in, 1, out, 4, &n), 0);
+	CHECK_EQ(hotmem_policy_tick(p, 4000, &host, in, 1, out, 4, &n), -EINVAL);
+	in[0].block_size = 12345;
+	CHECK_EQ(hotmem_policy_tick(p, 6000, &host, in, 1, out, 4, &n), -EINVAL);
+	in[0] = dom(1, 3000, 0);
+	CHECK_EQ(hotmem_policy_tick(p, 6000, &host, in, 1, out, 4, &n), -EINVAL);
+	CHECK_EQ(hotmem_policy_remove_domain(p, 1), 0);
+	CHECK_EQ(hotmem_policy_remove_domain(p, 1), -ENOENT);
+	hotmem_policy_free(p);
+}
+
+int main(void)
+{
+	test_triggers();
+	test_psi();
+	test_balloon_first_and_reserve();
+	test_surplus_and_release();
+	test_no_flip();
+	test_freeze();
+	test_modes_and_max();
+	test_weighted_share();
+	test_bad_input();
+	return check_exit("test_policy");
+}

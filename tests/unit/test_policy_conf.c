@@ -1,0 +1,139 @@
+/*
+ * The config parser (policy_conf.c): a full good file from disk, inheritance
+ * from [domain *] wherever it sits, and a table of malformed inputs, each of
+ * which must fail with -EINVAL and name the right line and key.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "hotmem/policy.h"
+
+#define MIB (1ull << 20)
+
+static void test_good_file(void)
+{
+	struct hotmem_policy_conf *conf = NULL;
+	const struct hotmem_policy_domain_params *p;
+	char err[HOTMEM_POLICY_CONF_ERR_MAX] = "";
+	int r = hotmem_policy_conf_load(HOTMEM_UNIT_DIR "/policy_conf/good.conf", &conf, err,
+					sizeof(err));
+
+	CHECK_EQ(r, 0);
+	if (r) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	CHECK_EQ(conf->host.reserve_bytes, 1024 * MIB);
+	CHECK_EQ(conf->host.tick_ms, 2000);
+	CHECK_EQ(conf->host.max_ops_per_tick, 10);
+	CHECK_EQ(conf->host.ack_timeout_ms, 60000);
+	CHECK_EQ(conf->host.unfreeze_hold_ms, 20000);
+	CHECK_EQ(conf->nr_domains, 2);
+	p = hotmem_policy_conf_lookup(conf, "web");
+	CHECK_EQ(p->mode, HOTMEM_POLICY_AUTO); /* from [domain *], given after it */
+	CHECK_EQ(p->weight, 400);
+	CHECK_EQ(p->max_bytes, 8192 * MIB);
+	CHECK_EQ(p->min_bytes, 512 * MIB);
+	CHECK_EQ(p->psi_grow, 1250);
+	CHECK_EQ(p->psi_calm, 25);
+	CHECK_EQ(p->low_pct, 12);
+	CHECK_EQ(p->grow_cooldown_ms, 3000);
+	p = hotmem_policy_conf_lookup(conf, "db");
+	CHECK_EQ(p->mode, HOTMEM_POLICY_MANUAL);
+	CHECK_EQ(p->min_bytes, 2048 * MIB);
+	p = hotmem_policy_conf_lookup(conf, "other");
+	CHECK(p == &conf->defaults);
+	CHECK_EQ(p->weight, HOTMEM_POLICY_WEIGHT_DEFAULT);
+	hotmem_policy_conf_free(conf);
+}
+
+static void test_bad_file(void)
+{
+	struct hotmem_policy_conf *conf = NULL;
+	char err[HOTMEM_POLICY_CONF_ERR_MAX] = "";
+
+	CHECK_EQ(hotmem_policy_conf_load(HOTMEM_UNIT_DIR "/policy_conf/bad_value.conf", &conf, err,
+					 sizeof(err)),
+		 -EINVAL);
+	CHECK(strstr(err, "bad_value.conf:4: weight: bad value") != NULL);
+	CHECK_EQ(hotmem_policy_conf_load(HOTMEM_UNIT_DIR "/policy_conf/missing.conf", &conf, err,
+					 sizeof(err)),
+		 -ENOENT);
+	CHECK(conf == NULL);
+}
+
+static const struct {
+	const char *text;
+	const char *err; /* substring of the message */
+} bad[] = {
+	{ "[host]\nreserve = lots\n", "t:2: reserve: bad value" },
+	{ "[host]\nbogus = 1\n", "t:2: bogus: unknown key in [host]" },
+	{ "[hosts]\nreserve = 1g\n", "t:2: [hosts]: unknown section" },
+	{ "reserve = 1g\n", "t:1: reserve: key before any section" },
+	{ "[host]\nreserve 1g\n", "t:2: syntax error" },
+	{ "[host\nreserve = 1g\n", "t:1: syntax error" },
+	{ "[host]\ntick = 5x\n", "t:2: tick: bad value" },
+	{ "[host]\ntick = 0\n", "[host]: tick" },
+	{ "[host]\nreserve = 1g\nreserve = 2g\n", "t:3: reserve: given twice" },
+	{ "[host]\nreserve = 1g\n[domain *]\nmode = auto\n[host]\ntick = 1s\n",
+	  "t:6: [host]: section given twice" },
+	{ "[domain *]\nmode = sometimes\n", "t:2: mode: bad value, want off, manual or auto" },
+	{ "[domain *]\nweight = 0\n", "t:2: weight: bad value" },
+	{ "[domain *]\nweight = 10001\n", "t:2: weight: bad value" },
+	{ "[domain *]\nlow-watermark = 10\n", "t:2: low-watermark: bad value" },
+	{ "[domain *]\nlow-watermark = 101%\n", "t:2: low-watermark: bad value" },
+	{ "[domain *]\npsi-grow = 12.345\n", "t:2: psi-grow: bad value" },
+	{ "[domain *]\npsi-grow = 100.01\n", "t:2: psi-grow: bad value" },
+	{ "[domain *]\nmax-step-blocks = 0\n", "t:2: max-step-blocks: bad value" },
+	{ "[domain *]\nlow-watermark = 40%\n", "t:2: [domain *]: high-watermark must be above" },
+	{ "[domain a]\nmin = 2g\nmax = 1g\n", "t:2: [domain a]: max must not be below min" },
+	{ "[domain *]\npsi-calm = 20\n", "[domain *]: psi-calm must be below psi-grow" },
+	{ "[domain ]\nmode = auto\n", "bad domain name" },
+	{ "[domain a]\nmode = auto\n[domain b]\nmode = auto\n[domain a]\nweight = 1\n",
+	  "t:6: [domain a]: section given twice" },
+};
+
+static void test_bad_strings(void)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct hotmem_policy_conf *conf = NULL;
+		char err[HOTMEM_POLICY_CONF_ERR_MAX] = "";
+		int r = hotmem_policy_conf_parse(bad[i].text, "t", &conf, err, sizeof(err));
+
+		CHECK_EQ(r, -EINVAL);
+		CHECK(conf == NULL);
+		if (!strstr(err, bad[i].err)) {
+			fprintf(stderr, "case %zu: got \"%s\", want \"%s\"\n", i, err, bad[i].err);
+			CHECK(false);
+		}
+	}
+}
+
+static void test_empty(void)
+{
+	struct hotmem_policy_conf *conf = NULL;
+	struct hotmem_policy_domain_params def;
+
+	CHECK_EQ(hotmem_policy_conf_parse("# nothing\n", "t", &conf, NULL, 0), 0);
+	hotmem_policy_domain_defaults(&def);
+	CHECK(conf != NULL);
+	if (!conf)
+		return;
+	CHECK_EQ(conf->defaults.mode, def.mode);
+	CHECK_EQ(conf->defaults.weight, def.weight);
+	CHECK_EQ(conf->defaults.low_pct, def.low_pct);
+	CHECK_EQ(conf->defaults.release_hold_ms, def.release_hold_ms);
+	CHECK_EQ(conf->host.reserve_bytes, 256 << 20);
+	hotmem_policy_conf_free(conf);
+}
+
+int main(void)
+{
+	test_good_file();
+	test_bad_file();
+	test_bad_strings();
+	test_empty();
+	return check_exit("test_policy_conf");
+}

@@ -1,0 +1,1027 @@
+/*
+ * The autoscaling policy (hotmem/policy.h): each tick it judges every domain
+ * from its stats (pressure, surplus, responsiveness), turns that into the size
+ * the domain asks for (its demand), divides the host's memory among the
+ * demands by weight above each min when they do not all fit (water-filling),
+ * and emits the few operations that move domains toward their share: balloon
+ * deflation before block grows, balloon reclaim before block removal, idle
+ * domains reclaimed before busy ones, every action behind cooldowns and
+ * rate limits. Pure: no clock, no I/O, no logging, no globals; the same
+ * inputs always give the same decisions, which the simulation relies on.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hotmem/policy.h"
+
+#define MIB   (1ull << 20)
+#define NEVER UINT64_MAX
+
+/* A balloon move smaller than this is churn, not a decision. */
+#define BALLOON_MIN_STEP (32 * MIB)
+/* PSI-only pressure without a window still asks for this much. */
+#define PSI_STEP_NO_WINDOW (128 * MIB)
+
+/* One domain's state across ticks. */
+struct pol_dom {
+	uint32_t domid;
+	struct hotmem_policy_domain_params params;
+	bool seen_stats;	   /* published stats once: losing them now means stale */
+	bool frozen;		   /* unresponsive: held at its size */
+	uint64_t responsive_since; /* frozen and responsive again since (NEVER: not) */
+	uint64_t psi_high_since;   /* PSI >= psi_grow since */
+	uint64_t surplus_since;	   /* above the high watermark and calm since */
+	uint64_t ballooned_since;  /* a block's worth or more ballooned since */
+	uint64_t last_grow_ms;	   /* last grow or deflate issued */
+	uint64_t last_reclaim_ms;  /* last reclaim (balloon or blocks) issued */
+	bool pressure, surplus;
+	uint64_t demand, share;
+	bool have_last;
+	struct hotmem_policy_decision last;
+	char why[HOTMEM_POLICY_REASON_MAX];
+};
+
+/* How a domain takes part in one tick. */
+enum pol_class {
+	POL_FIXED = 0, /* off, manual, frozen, busy, no stats: its size is not ours */
+	POL_ACTIVE,    /* auto and judged: takes part in arbitration */
+};
+
+/* One domain during one tick. */
+struct pol_work {
+	struct pol_dom *dom;
+	const struct hotmem_policy_domain_input *in;
+	enum pol_class cls;
+	uint64_t cur;	  /* memory/target */
+	uint64_t hot_max; /* boot + granted: where deflation stops */
+	uint64_t min, max;
+	uint64_t total, avail, wm_low, wm_mid, wm_high;
+	uint64_t demand_hold; /* demand honouring surplus_hold */
+	uint64_t demand_idle; /* demand if surplus is reclaimed now (contention) */
+	uint64_t demand, share;
+	bool pressure, psi_pressure, idle;
+	bool acted;
+};
+
+struct hotmem_policy {
+	struct hotmem_policy_host_params host;
+	struct hotmem_policy_domain_params defaults;
+	struct pol_dom *doms; /* sorted by domid */
+	size_t nr_doms, cap_doms;
+	struct pol_work *work; /* scratch, reused every tick */
+	struct pol_work **order;
+	size_t cap_work;
+	uint64_t last_now;
+	bool ticked;
+};
+
+void hotmem_policy_host_defaults(struct hotmem_policy_host_params *params)
+{
+	*params = (struct hotmem_policy_host_params){
+		/* Same as the engine's admission reserve: dom0 must not starve. */
+		.reserve_bytes = 256 * MIB,
+		.tick_ms = 1000,
+		/* 64 operations a tick keeps a 1,000-guest host moving without a burst of
+		 * xenstore traffic; the engine runs them concurrently. */
+		.max_ops_per_tick = 64,
+		.max_grow_bytes_per_tick = 8ull << 30,
+		/* Ten missed publications at the default 1 s stats interval. */
+		.stale_stats_ms = 10000,
+		/* Twice the engine's ack timeout: by then it reported -ETIMEDOUT. */
+		.ack_timeout_ms = 60000,
+		.unfreeze_hold_ms = 10000,
+	};
+}
+
+void hotmem_policy_domain_defaults(struct hotmem_policy_domain_params *params)
+{
+	*params = (struct hotmem_policy_domain_params){
+		.mode = HOTMEM_POLICY_MANUAL,
+		.weight = HOTMEM_POLICY_WEIGHT_DEFAULT,
+		/* 10 % of MemTotal, at least 64 MiB: below that Linux is reclaiming hard. */
+		.low_pct = 10,
+		.low_bytes = 64 * MIB,
+		/* The band between the watermarks is where nothing happens (hysteresis). */
+		.high_pct = 25,
+		.high_bytes = 192 * MIB,
+		/* 10 % of time with some task stalled on memory is user-visible slowness. */
+		.psi_grow = 1000,
+		.psi_calm = 100,
+		.psi_hold_ms = 3000,
+		/* A block grow takes about a second; stats need a publication to show it. */
+		.grow_cooldown_ms = 5000,
+		.shrink_cooldown_ms = 60000,
+		.surplus_hold_ms = 30000,
+		.release_hold_ms = 300000,
+		.max_step_blocks = 8,
+	};
+}
+
+int hotmem_policy_host_params_valid(const struct hotmem_policy_host_params *p)
+{
+	if (!p || !p->tick_ms || !p->max_ops_per_tick || !p->max_grow_bytes_per_tick ||
+	    !p->stale_stats_ms || !p->ack_timeout_ms)
+		return -EINVAL;
+	return 0;
+}
+
+int hotmem_policy_domain_params_valid(const struct hotmem_policy_domain_params *p)
+{
+	if (!p)
+		return -EINVAL;
+	if (p->mode != HOTMEM_POLICY_OFF && p->mode != HOTMEM_POLICY_MANUAL &&
+	    p->mode != HOTMEM_POLICY_AUTO)
+		return -EINVAL;
+	if (p->weight < HOTMEM_POLICY_WEIGHT_MIN || p->weight > HOTMEM_POLICY_WEIGHT_MAX)
+		return -EINVAL;
+	if (p->low_pct > 100 || p->high_pct > 100 || p->high_pct <= p->low_pct ||
+	    p->high_bytes < p->low_bytes)
+		return -EINVAL;
+	if (p->psi_grow > 10000 || p->psi_calm >= p->psi_grow)
+		return -EINVAL;
+	if (p->max_bytes && p->max_bytes < p->min_bytes)
+		return -EINVAL;
+	if (!p->max_step_blocks)
+		return -EINVAL;
+	return 0;
+}
+
+int hotmem_policy_new(const struct hotmem_policy_host_params *host,
+		      const struct hotmem_policy_domain_params *defaults,
+		      struct hotmem_policy **ret_policy)
+{
+	struct hotmem_policy *policy;
+
+	if (!ret_policy || (host && hotmem_policy_host_params_valid(host)) ||
+	    (defaults && hotmem_policy_domain_params_valid(defaults)))
+		return -EINVAL;
+	policy = calloc(1, sizeof(*policy));
+	if (!policy)
+		return -ENOMEM;
+	if (host)
+		policy->host = *host;
+	else
+		hotmem_policy_host_defaults(&policy->host);
+	if (defaults)
+		policy->defaults = *defaults;
+	else
+		hotmem_policy_domain_defaults(&policy->defaults);
+	*ret_policy = policy;
+	return 0;
+}
+
+void hotmem_policy_free(struct hotmem_policy *policy)
+{
+	if (!policy)
+		return;
+	free(policy->doms);
+	free(policy->work);
+	free(policy->order);
+	free(policy);
+}
+
+int hotmem_policy_set_host(struct hotmem_policy *policy,
+			   const struct hotmem_policy_host_params *params)
+{
+	if (!policy || hotmem_policy_host_params_valid(params))
+		return -EINVAL;
+	policy->host = *params;
+	return 0;
+}
+
+int hotmem_policy_get_host(const struct hotmem_policy *policy,
+			   struct hotmem_policy_host_params *ret_params)
+{
+	if (!policy || !ret_params)
+		return -EINVAL;
+	*ret_params = policy->host;
+	return 0;
+}
+
+/* Index of domid in the sorted array, or where it would go (*found false). */
+static size_t dom_index(const struct hotmem_policy *policy, uint32_t domid, bool *found)
+{
+	size_t lo = 0, hi = policy->nr_doms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (policy->doms[mid].domid < domid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < policy->nr_doms && policy->doms[lo].domid == domid;
+	return lo;
+}
+
+static struct pol_dom *dom_find(const struct hotmem_policy *policy, uint32_t domid)
+{
+	bool found;
+	size_t i = dom_index(policy, domid, &found);
+
+	return found ? &policy->doms[i] : NULL;
+}
+
+/* Find or insert (with the defaults) a domain. Pointers into doms die on insert. */
+static int dom_get(struct hotmem_policy *policy, uint32_t domid, struct pol_dom **ret_dom)
+{
+	bool found;
+	size_t i = dom_index(policy, domid, &found);
+	struct pol_dom *dom;
+
+	if (!found) {
+		if (policy->nr_doms == policy->cap_doms) {
+			size_t cap = policy->cap_doms ? 2 * policy->cap_doms : 16;
+			struct pol_dom *doms = realloc(policy->doms, cap * sizeof(*doms));
+
+			if (!doms)
+				return -ENOMEM;
+			policy->doms = doms;
+			policy->cap_doms = cap;
+		}
+		memmove(&policy->doms[i + 1], &policy->doms[i],
+			(policy->nr_doms - i) * sizeof(*policy->doms));
+		policy->nr_doms++;
+		dom = &policy->doms[i];
+		memset(dom, 0, sizeof(*dom));
+		dom->domid = domid;
+		dom->params = policy->defaults;
+		dom->responsive_since = NEVER;
+		dom->psi_high_since = NEVER;
+		dom->surplus_since = NEVER;
+		dom->ballooned_since = NEVER;
+		dom->last_grow_ms = NEVER;
+		dom->last_reclaim_ms = NEVER;
+		snprintf(dom->why, sizeof(dom->why), "new");
+	}
+	*ret_dom = &policy->doms[i];
+	return 0;
+}
+
+int hotmem_policy_set_domain(struct hotmem_policy *policy, uint32_t domid,
+			     const struct hotmem_policy_domain_params *params)
+{
+	struct pol_dom *dom;
+	int r;
+
+	if (!policy || hotmem_policy_domain_params_valid(params))
+		return -EINVAL;
+	r = dom_get(policy, domid, &dom);
+	if (r < 0)
+		return r;
+	dom->params = *params;
+	return 0;
+}
+
+int hotmem_policy_remove_domain(struct hotmem_policy *policy, uint32_t domid)
+{
+	bool found;
+	size_t i;
+
+	if (!policy)
+		return -EINVAL;
+	i = dom_index(policy, domid, &found);
+	if (!found)
+		return -ENOENT;
+	memmove(&policy->doms[i], &policy->doms[i + 1],
+		(policy->nr_doms - i - 1) * sizeof(*policy->doms));
+	policy->nr_doms--;
+	return 0;
+}
+
+int hotmem_policy_domain_status(const struct hotmem_policy *policy, uint32_t domid,
+				struct hotmem_policy_domain_status *ret_status)
+{
+	const struct pol_dom *dom;
+
+	if (!policy || !ret_status)
+		return -EINVAL;
+	dom = dom_find(policy, domid);
+	if (!dom)
+		return -ENOENT;
+	memset(ret_status, 0, sizeof(*ret_status));
+	ret_status->domid = domid;
+	ret_status->params = dom->params;
+	ret_status->frozen = dom->frozen;
+	ret_status->pressure = dom->pressure;
+	ret_status->surplus = dom->surplus;
+	ret_status->demand_bytes = dom->demand;
+	ret_status->share_bytes = dom->share;
+	ret_status->have_last = dom->have_last;
+	ret_status->last = dom->last;
+	memcpy(ret_status->why, dom->why, sizeof(ret_status->why));
+	return 0;
+}
+
+const char *hotmem_policy_action_name(enum hotmem_policy_action action)
+{
+	switch (action) {
+	case HOTMEM_POLICY_NONE:
+		return "none";
+	case HOTMEM_POLICY_GROW:
+		return "grow";
+	case HOTMEM_POLICY_SHRINK:
+		return "shrink";
+	case HOTMEM_POLICY_SET_TARGET:
+		return "target";
+	case HOTMEM_POLICY_FREEZE:
+		return "freeze";
+	case HOTMEM_POLICY_UNFREEZE:
+		return "unfreeze";
+	}
+	return "?";
+}
+
+const char *hotmem_policy_mode_name(enum hotmem_policy_mode mode)
+{
+	switch (mode) {
+	case HOTMEM_POLICY_OFF:
+		return "off";
+	case HOTMEM_POLICY_MANUAL:
+		return "manual";
+	case HOTMEM_POLICY_AUTO:
+		return "auto";
+	}
+	return "?";
+}
+
+int hotmem_policy_parse_mode(const char *text, enum hotmem_policy_mode *ret_mode)
+{
+	static const enum hotmem_policy_mode modes[] = { HOTMEM_POLICY_OFF, HOTMEM_POLICY_MANUAL,
+							 HOTMEM_POLICY_AUTO };
+
+	if (!text || !ret_mode)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(text, hotmem_policy_mode_name(modes[i])) == 0) {
+			*ret_mode = modes[i];
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static uint64_t u64_min(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t u64_max(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Whether at least hold_ms passed since `since` (NEVER: the condition is not on). */
+static bool held(uint64_t since, uint64_t now, uint32_t hold_ms)
+{
+	return since != NEVER && now - since >= hold_ms;
+}
+
+/* Whether `last` (NEVER: never happened) is at least gap_ms ago. */
+static bool quiet_since(uint64_t last, uint64_t now, uint32_t gap_ms)
+{
+	return last == NEVER || now - last >= gap_ms;
+}
+
+/* Time left until `last` + gap_ms, in whole seconds rounded up (for reasons). */
+static unsigned int wait_s(uint64_t last, uint64_t now, uint32_t gap_ms)
+{
+	return (unsigned int)((last + gap_ms - now + 999) / 1000);
+}
+
+static unsigned long long mib(uint64_t bytes)
+{
+	return (unsigned long long)(bytes / MIB);
+}
+
+/* Append a decision; false when the buffer is full (acts as a rate limit). */
+static bool emit(struct hotmem_policy_decision *out, size_t max, size_t *count, struct pol_dom *dom,
+		 uint64_t now, enum hotmem_policy_action action, uint32_t blocks, uint64_t bytes,
+		 uint64_t target, const char *reason)
+{
+	struct hotmem_policy_decision *d;
+
+	if (*count >= max)
+		return false;
+	d = &out[(*count)++];
+	memset(d, 0, sizeof(*d));
+	d->domid = dom->domid;
+	d->action = action;
+	d->blocks = blocks;
+	d->bytes = bytes;
+	d->target_bytes = target;
+	d->at_ms = now;
+	snprintf(d->reason, sizeof(d->reason), "%s", reason);
+	dom->last = *d;
+	dom->have_last = true;
+	snprintf(dom->why, sizeof(dom->why), "%s", reason);
+	return true;
+}
+
+static int cmp_work_domid(const void *a, const void *b)
+{
+	const struct pol_work *x = *(struct pol_work *const *)a;
+	const struct pol_work *y = *(struct pol_work *const *)b;
+
+	return (x->in->domid > y->in->domid) - (x->in->domid < y->in->domid);
+}
+
+/* Input checks; also sorts order[] by domid to find duplicates. */
+static int check_inputs(struct hotmem_policy *policy, const struct hotmem_policy_domain_input *in,
+			size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (in[i].block_size && !hotmem_block_size_valid(in[i].block_size))
+			return -EINVAL;
+		if (in[i].have_stats && in[i].stats.memavail_kib > in[i].stats.memtotal_kib)
+			return -EINVAL;
+		policy->work[i].in = &in[i];
+		policy->order[i] = &policy->work[i];
+	}
+	qsort(policy->order, n, sizeof(*policy->order), cmp_work_domid);
+	for (size_t i = 1; i < n; i++) {
+		if (policy->order[i]->in->domid == policy->order[i - 1]->in->domid)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int reserve_work(struct hotmem_policy *policy, size_t n)
+{
+	if (n <= policy->cap_work)
+		return 0;
+	struct pol_work *work = realloc(policy->work, n * sizeof(*work));
+	if (!work)
+		return -ENOMEM;
+	policy->work = work;
+	struct pol_work **order = realloc(policy->order, n * sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	policy->order = order;
+	policy->cap_work = n;
+	return 0;
+}
+
+/*
+ * Responsiveness, the squeezed "inactive domain" rule: a guest that broke the
+ * protocol, stopped publishing stats or sat on a request past the ack timeout
+ * is frozen at its size; it unfreezes only after unfreeze_hold_ms of good
+ * behaviour so a flapping guest stays frozen.
+ */
+static void judge_responsive(struct hotmem_policy *policy, struct pol_work *w, uint64_t now,
+			     struct hotmem_policy_decision *out, size_t max, size_t *count)
+{
+	const struct hotmem_policy_domain_input *in = w->in;
+	struct pol_dom *dom = w->dom;
+	char reason[HOTMEM_POLICY_REASON_MAX];
+	bool stale =
+		in->have_stats ? in->stats_age_ms > policy->host.stale_stats_ms : dom->seen_stats;
+	bool timed_out = in->op_busy && in->op_age_ms > policy->host.ack_timeout_ms;
+
+	if (in->have_stats)
+		dom->seen_stats = true;
+	if (in->broken || stale || timed_out) {
+		dom->responsive_since = NEVER;
+		if (in->broken)
+			snprintf(reason, sizeof(reason),
+				 "frozen: guest broken or violated protocol");
+		else if (timed_out)
+			snprintf(reason, sizeof(reason), "frozen: no ack for %llus",
+				 (unsigned long long)(in->op_age_ms / 1000));
+		else
+			snprintf(reason, sizeof(reason), "frozen: stats stale %llus",
+				 (unsigned long long)(in->stats_age_ms / 1000));
+		if (!dom->frozen) {
+			dom->frozen = true;
+			/* A full buffer only delays the notice; the freeze holds anyway. */
+			emit(out, max, count, dom, now, HOTMEM_POLICY_FREEZE, 0, 0, w->cur, reason);
+		}
+		snprintf(dom->why, sizeof(dom->why), "%s", reason);
+		return;
+	}
+	if (!dom->frozen)
+		return;
+	if (dom->responsive_since == NEVER)
+		dom->responsive_since = now;
+	if (held(dom->responsive_since, now, policy->host.unfreeze_hold_ms)) {
+		dom->frozen = false;
+		dom->responsive_since = NEVER;
+		emit(out, max, count, dom, now, HOTMEM_POLICY_UNFREEZE, 0, 0, w->cur,
+		     "unfrozen: responsive again");
+	} else {
+		snprintf(dom->why, sizeof(dom->why), "frozen: responsive for %llus",
+			 (unsigned long long)((now - dom->responsive_since) / 1000));
+	}
+}
+
+/*
+ * Pressure and surplus from the stats, with their timers, and the demand:
+ * under pressure the size that puts MemAvailable back in the middle of the
+ * band between the watermarks (at least one block when only PSI says so);
+ * with surplus, the size that brings it down to that middle; otherwise the
+ * current size. Aiming at the middle, not at a watermark, is the hysteresis:
+ * a grown guest lands inside the band and does not look like surplus.
+ */
+static void judge_demand(struct pol_work *w, uint64_t now)
+{
+	const struct hotmem_policy_domain_params *p = &w->dom->params;
+	const struct hotmem_stats *st = &w->in->stats;
+	struct pol_dom *dom = w->dom;
+	uint64_t want = 0;
+
+	w->total = st->memtotal_kib << 10;
+	w->avail = st->memavail_kib << 10;
+	w->wm_low = u64_max(w->total / 100 * p->low_pct, p->low_bytes);
+	w->wm_high = u64_max(w->total / 100 * p->high_pct, p->high_bytes);
+	if (w->wm_high <= w->wm_low)
+		w->wm_high = w->wm_low + w->wm_low / 2;
+	w->wm_mid = w->wm_low + (w->wm_high - w->wm_low) / 2;
+
+	if (st->psi_some_avg10 >= p->psi_grow) {
+		if (dom->psi_high_since == NEVER)
+			dom->psi_high_since = now;
+	} else {
+		dom->psi_high_since = NEVER;
+	}
+	w->psi_pressure = held(dom->psi_high_since, now, p->psi_hold_ms);
+	w->pressure = w->avail < w->wm_low || w->psi_pressure;
+	w->idle = !w->pressure && w->avail > w->wm_high && st->psi_some_avg10 <= p->psi_calm;
+	if (w->idle) {
+		if (dom->surplus_since == NEVER)
+			dom->surplus_since = now;
+	} else {
+		dom->surplus_since = NEVER;
+	}
+
+	w->demand_hold = w->cur;
+	w->demand_idle = w->cur;
+	if (w->pressure) {
+		if (w->avail < w->wm_mid)
+			want = w->wm_mid - w->avail;
+		if (w->psi_pressure) {
+			uint64_t step = w->in->block_size ? w->in->block_size : PSI_STEP_NO_WINDOW;
+
+			want = u64_max(want, step);
+		}
+		w->demand_hold = w->demand_idle = sat_add(w->cur, want);
+	} else if (w->idle) {
+		uint64_t surplus = u64_min(w->avail - w->wm_mid, w->cur);
+
+		w->demand_idle = w->cur - surplus;
+		if (held(dom->surplus_since, now, p->surplus_hold_ms))
+			w->demand_hold = w->demand_idle;
+	}
+	w->demand_hold = u64_min(u64_max(w->demand_hold, w->min), w->max);
+	w->demand_idle = u64_min(u64_max(w->demand_idle, w->min), w->max);
+}
+
+static int cmp_level(const void *a, const void *b)
+{
+	const struct pol_work *x = *(struct pol_work *const *)a;
+	const struct pol_work *y = *(struct pol_work *const *)b;
+	/* Level at which a domain's demand is met: (demand - min) / weight. */
+	double lx = (double)(x->demand - x->min) / x->dom->params.weight;
+	double ly = (double)(y->demand - y->min) / y->dom->params.weight;
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return (x->in->domid > y->in->domid) - (x->in->domid < y->in->domid);
+}
+
+/*
+ * Weighted max-min fairness above min (water-filling): every active domain
+ * gets min + weight * L, capped at its demand, with L the largest level whose
+ * total fits in `budget`. Domains are taken in order of the level at which
+ * they are satisfied; each satisfied one returns its unused share to the rest.
+ */
+static void water_fill(struct pol_work **act, size_t n, uint64_t budget)
+{
+	uint64_t sum_min = 0, sum_demand = 0, left;
+	double weights = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sum_min = sat_add(sum_min, act[i]->min);
+		sum_demand = sat_add(sum_demand, act[i]->demand);
+		weights += act[i]->dom->params.weight;
+	}
+	if (sum_demand <= budget) {
+		for (i = 0; i < n; i++)
+			act[i]->share = act[i]->demand;
+		return;
+	}
+	if (sum_min >= budget) {
+		/* Even the mins do not fit: nobody goes below min, nobody grows. */
+		for (i = 0; i < n; i++)
+			act[i]->share = act[i]->min;
+		return;
+	}
+	qsort(act, n, sizeof(*act), cmp_level);
+	left = budget - sum_min;
+	for (i = 0; i < n; i++) {
+		double w = act[i]->dom->params.weight;
+		uint64_t above = act[i]->demand - act[i]->min;
+
+		if ((double)above > (double)left * w / weights)
+			break;
+		act[i]->share = act[i]->demand;
+		left -= above;
+		weights -= w;
+	}
+	for (; i < n; i++) {
+		double w = act[i]->dom->params.weight;
+		uint64_t give = (uint64_t)((double)left * w / weights);
+
+		act[i]->share = act[i]->min + give;
+		left -= give;
+		weights -= w;
+	}
+}
+
+/* Grows first: the domain below its min, then the one furthest under its watermark. */
+static int cmp_grower(const void *a, const void *b)
+{
+	const struct pol_work *x = *(struct pol_work *const *)a;
+	const struct pol_work *y = *(struct pol_work *const *)b;
+	bool xm = x->cur < x->min, ym = y->cur < y->min;
+	double ux, uy;
+
+	if (xm != ym)
+		return xm ? -1 : 1;
+	/* Urgency: the share of its comfort point it is missing. */
+	ux = x->avail >= x->wm_mid ? 0 : (double)(x->wm_mid - x->avail) / (double)x->wm_mid;
+	uy = y->avail >= y->wm_mid ? 0 : (double)(y->wm_mid - y->avail) / (double)y->wm_mid;
+	if (x->psi_pressure)
+		ux += 1;
+	if (y->psi_pressure)
+		uy += 1;
+	if (ux != uy)
+		return ux > uy ? -1 : 1;
+	return (x->in->domid > y->in->domid) - (x->in->domid < y->in->domid);
+}
+
+/* Reclaims: idle domains first, then the one with the most MemAvailable to spare. */
+static int cmp_donor(const void *a, const void *b)
+{
+	const struct pol_work *x = *(struct pol_work *const *)a;
+	const struct pol_work *y = *(struct pol_work *const *)b;
+	double fx, fy;
+
+	if (x->idle != y->idle)
+		return x->idle ? -1 : 1;
+	fx = x->total ? (double)x->avail / (double)x->total : 0;
+	fy = y->total ? (double)y->avail / (double)y->total : 0;
+	if (fx != fy)
+		return fx > fy ? -1 : 1;
+	return (x->in->domid > y->in->domid) - (x->in->domid < y->in->domid);
+}
+
+/* Shared by the passes of one tick. */
+struct pol_budget {
+	int64_t pool;	     /* free above reserve, minus what is promised */
+	uint64_t grow_bytes; /* max_grow_bytes_per_tick left */
+	uint32_t ops;	     /* max_ops_per_tick left */
+};
+
+/* Deflate the balloon, else grow blocks, toward the share. */
+static void act_grow(struct pol_work *w, uint64_t now, struct pol_budget *b,
+		     struct hotmem_policy_decision *out, size_t max, size_t *count)
+{
+	const struct hotmem_policy_domain_params *p = &w->dom->params;
+	struct pol_dom *dom = w->dom;
+	uint64_t need = w->share - w->cur, bs = w->in->block_size;
+	uint64_t deflatable = w->hot_max > w->cur ? w->hot_max - w->cur : 0;
+	uint64_t pool = b->pool > 0 ? (uint64_t)b->pool : 0;
+	char reason[HOTMEM_POLICY_REASON_MAX];
+	char why[48];
+
+	if (w->cur < w->min)
+		snprintf(why, sizeof(why), "below min %lluM", mib(w->min));
+	else if (w->avail < w->wm_low)
+		snprintf(why, sizeof(why), "avail %lluM < low %lluM", mib(w->avail),
+			 mib(w->wm_low));
+	else
+		snprintf(why, sizeof(why), "psi %u.%02u%%", w->in->stats.psi_some_avg10 / 100,
+			 w->in->stats.psi_some_avg10 % 100);
+
+	if (!quiet_since(dom->last_grow_ms, now, p->grow_cooldown_ms) ||
+	    !quiet_since(dom->last_reclaim_ms, now, p->grow_cooldown_ms)) {
+		uint64_t last =
+			dom->last_grow_ms == NEVER
+				? dom->last_reclaim_ms
+				: (dom->last_reclaim_ms == NEVER
+					   ? dom->last_grow_ms
+					   : u64_max(dom->last_grow_ms, dom->last_reclaim_ms));
+
+		snprintf(dom->why, sizeof(dom->why), "%s; cooldown %us", why,
+			 wait_s(last, now, p->grow_cooldown_ms));
+		return;
+	}
+	if (!b->ops) {
+		snprintf(dom->why, sizeof(dom->why), "%s; host rate limit", why);
+		return;
+	}
+	if (deflatable) {
+		/* The balloon first: it is fast and needs no guest hot-add. */
+		uint64_t d = u64_min(u64_min(need, deflatable), u64_min(pool, b->grow_bytes));
+
+		if (d < need && d < deflatable)
+			d &= ~(MIB - 1);
+		if (!d) {
+			snprintf(dom->why, sizeof(dom->why), "%s; host short", why);
+			return;
+		}
+		snprintf(reason, sizeof(reason), "deflate +%lluM: %s", mib(d), why);
+		if (!emit(out, max, count, dom, now, HOTMEM_POLICY_SET_TARGET, 0, 0, w->cur + d,
+			  reason))
+			return;
+		b->pool -= (int64_t)d;
+		b->grow_bytes -= d;
+		b->ops--;
+		dom->last_grow_ms = now;
+		w->acted = true;
+		return;
+	}
+	if (!bs) {
+		snprintf(dom->why, sizeof(dom->why), "%s; no window yet", why);
+		return;
+	}
+	uint64_t blocks = (need + bs - 1) / bs;
+	blocks = u64_min(blocks, p->max_step_blocks);
+	blocks = u64_min(blocks, pool / bs);
+	blocks = u64_min(blocks, b->grow_bytes / bs);
+	blocks = u64_min(blocks, w->max > w->cur ? (w->max - w->cur) / bs : 0);
+	if (!blocks) {
+		snprintf(dom->why, sizeof(dom->why), "%s; %s", why,
+			 pool < bs ? "host short" : "at max");
+		return;
+	}
+	snprintf(reason, sizeof(reason), "grow %llu: %s", (unsigned long long)blocks, why);
+	if (!emit(out, max, count, dom, now, HOTMEM_POLICY_GROW, (uint32_t)blocks, blocks * bs, 0,
+		  reason))
+		return;
+	b->pool -= (int64_t)(blocks * bs);
+	b->grow_bytes -= blocks * bs;
+	b->ops--;
+	dom->last_grow_ms = now;
+	w->acted = true;
+}
+
+/* Balloon down to the share (short-term reclaim). */
+static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, struct pol_budget *b,
+			struct hotmem_policy_decision *out, size_t max, size_t *count)
+{
+	const struct hotmem_policy_domain_params *p = &w->dom->params;
+	struct pol_dom *dom = w->dom;
+	uint64_t take = (w->cur - w->share) & ~(MIB - 1);
+	char reason[HOTMEM_POLICY_REASON_MAX];
+	const char *why;
+
+	if (take < BALLOON_MIN_STEP)
+		return;
+	if (w->cur > w->max)
+		why = "above max";
+	else if (contention)
+		why = w->idle ? "contention, idle" : "contention, over share";
+	else
+		why = "sustained surplus";
+	if (!quiet_since(dom->last_grow_ms, now, p->shrink_cooldown_ms)) {
+		snprintf(dom->why, sizeof(dom->why), "%s; cooldown %us after grow", why,
+			 wait_s(dom->last_grow_ms, now, p->shrink_cooldown_ms));
+		return;
+	}
+	if (!quiet_since(dom->last_reclaim_ms, now, p->grow_cooldown_ms)) {
+		snprintf(dom->why, sizeof(dom->why), "%s; cooldown %us", why,
+			 wait_s(dom->last_reclaim_ms, now, p->grow_cooldown_ms));
+		return;
+	}
+	if (!b->ops) {
+		snprintf(dom->why, sizeof(dom->why), "%s; host rate limit", why);
+		return;
+	}
+	snprintf(reason, sizeof(reason), "balloon -%lluM: %s", mib(take), why);
+	if (!emit(out, max, count, dom, now, HOTMEM_POLICY_SET_TARGET, 0, 0, w->cur - take, reason))
+		return;
+	b->ops--;
+	dom->last_reclaim_ms = now;
+	w->acted = true;
+}
+
+/*
+ * Long-term reclaim: a block's worth that stayed ballooned for release_hold_ms
+ * is turned into removed blocks. memory/target does not move (the daemon
+ * writes it back after the engine lowered it), so the guest keeps its size and
+ * the host gets the blocks' memmap heads, P2M pool and address space back.
+ */
+static void act_release(struct pol_work *w, uint64_t now, struct pol_budget *b,
+			struct hotmem_policy_decision *out, size_t max, size_t *count)
+{
+	const struct hotmem_policy_domain_params *p = &w->dom->params;
+	struct pol_dom *dom = w->dom;
+	uint64_t bs = w->in->block_size;
+	char reason[HOTMEM_POLICY_REASON_MAX];
+
+	if (w->acted || w->pressure || !bs || !b->ops ||
+	    !held(dom->ballooned_since, now, p->release_hold_ms) ||
+	    !quiet_since(dom->last_grow_ms, now, p->shrink_cooldown_ms) ||
+	    !quiet_since(dom->last_reclaim_ms, now, p->grow_cooldown_ms))
+		return;
+	uint64_t blocks = u64_min((w->hot_max - w->cur) / bs, w->in->granted_bytes / bs);
+	blocks = u64_min(blocks, p->max_step_blocks);
+	if (!blocks)
+		return;
+	snprintf(reason, sizeof(reason), "shrink %llu: ballooned %lluM for %us",
+		 (unsigned long long)blocks, mib(w->hot_max - w->cur),
+		 (unsigned int)((now - dom->ballooned_since) / 1000));
+	if (!emit(out, max, count, dom, now, HOTMEM_POLICY_SHRINK, (uint32_t)blocks, blocks * bs,
+		  w->cur, reason))
+		return;
+	b->ops--;
+	dom->last_reclaim_ms = now;
+	w->acted = true;
+}
+
+/* Sort a subset of order[] with cmp and run act on each. */
+static size_t pick(struct pol_work **all, size_t n, struct pol_work **sel, bool grow)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct pol_work *w = all[i];
+
+		if (w->cls != POL_ACTIVE)
+			continue;
+		if (grow ? w->share > w->cur : w->share < w->cur)
+			sel[k++] = w;
+	}
+	qsort(sel, k, sizeof(*sel), grow ? cmp_grower : cmp_donor);
+	return k;
+}
+
+int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
+		       const struct hotmem_policy_host_input *host,
+		       const struct hotmem_policy_domain_input *domains, size_t nr_domains,
+		       struct hotmem_policy_decision *ret_decisions, size_t max_decisions,
+		       size_t *ret_count)
+{
+	struct pol_budget budget;
+	uint64_t pending_out = 0, incoming = 0, fixed = 0, active_sum = 0;
+	size_t count = 0, nr_active = 0, i, k;
+	bool contention;
+	int r;
+
+	if (!policy || !host || (!domains && nr_domains) || (!ret_decisions && max_decisions) ||
+	    !ret_count || (policy->ticked && now_ms < policy->last_now))
+		return -EINVAL;
+	r = reserve_work(policy, nr_domains * 2 + 1);
+	if (r < 0)
+		return r;
+	r = check_inputs(policy, domains, nr_domains);
+	if (r < 0)
+		return r;
+	/* Insert new domains first: inserting moves the array under the pointers. */
+	for (i = 0; i < nr_domains; i++) {
+		struct pol_dom *dom;
+
+		r = dom_get(policy, domains[i].domid, &dom);
+		if (r < 0)
+			return r;
+	}
+	policy->ticked = true;
+	policy->last_now = now_ms;
+
+	/* Judge every domain, in domid order so decisions are reproducible. */
+	for (i = 0; i < nr_domains; i++) {
+		struct pol_work *w = policy->order[i];
+		const struct hotmem_policy_domain_input *in = w->in;
+		uint64_t actual = in->actual_bytes ? in->actual_bytes : in->target_bytes;
+
+		w->dom = dom_find(policy, in->domid);
+		w->cls = POL_FIXED;
+		w->cur = in->target_bytes;
+		w->hot_max = sat_add(in->boot_bytes, in->granted_bytes);
+		w->acted = false;
+		w->pressure = w->idle = w->psi_pressure = false;
+		w->total = w->avail = w->wm_low = w->wm_mid = w->wm_high = 0;
+		w->min = w->dom->params.min_bytes ? w->dom->params.min_bytes : in->boot_bytes;
+		w->max = w->dom->params.max_bytes ? w->dom->params.max_bytes : UINT64_MAX;
+		w->min = u64_min(w->min, w->max);
+		w->demand = w->share = w->cur;
+		/* Frames promised but not yet taken, and frames on their way back. */
+		if (in->target_bytes > actual)
+			pending_out = sat_add(pending_out, in->target_bytes - actual);
+		else
+			incoming = sat_add(incoming, actual - in->target_bytes);
+		pending_out = sat_add(pending_out, in->inflight_bytes);
+
+		struct pol_dom *dom = w->dom;
+		dom->pressure = dom->surplus = false;
+		if (dom->params.mode != HOTMEM_POLICY_AUTO) {
+			dom->frozen = false;
+			dom->psi_high_since = dom->surplus_since = dom->ballooned_since = NEVER;
+			snprintf(dom->why, sizeof(dom->why), "mode %s",
+				 hotmem_policy_mode_name(dom->params.mode));
+		} else {
+			judge_responsive(policy, w, now_ms, ret_decisions, max_decisions, &count);
+			if (dom->frozen) {
+				dom->psi_high_since = dom->surplus_since = NEVER;
+			} else if (!in->have_stats) {
+				snprintf(dom->why, sizeof(dom->why), "waiting for stats");
+			} else {
+				judge_demand(w, now_ms);
+				dom->pressure = w->pressure;
+				dom->surplus = w->idle;
+				if (in->block_size &&
+				    w->hot_max >= sat_add(w->cur, in->block_size)) {
+					if (dom->ballooned_since == NEVER)
+						dom->ballooned_since = now_ms;
+				} else {
+					dom->ballooned_since = NEVER;
+				}
+				if (in->op_busy) {
+					snprintf(dom->why, sizeof(dom->why), "operation running");
+				} else {
+					w->cls = POL_ACTIVE;
+					snprintf(dom->why, sizeof(dom->why), "%s",
+						 w->pressure ? "pressure"
+						 : w->idle   ? "surplus"
+							     : "steady");
+				}
+			}
+		}
+		if (w->cls == POL_FIXED)
+			fixed = sat_add(fixed, w->cur);
+		else
+			active_sum = sat_add(active_sum, w->cur);
+	}
+	(void)fixed;
+
+	/* Memory the active domains may hold between them: what they hold plus the
+	 * free memory above the reserve that nobody was promised, plus what is on
+	 * its way back from earlier reclaims (so it is not reclaimed twice). */
+	int64_t pool_now = (int64_t)host->free_bytes - (int64_t)policy->host.reserve_bytes -
+			   (int64_t)pending_out;
+	int64_t pool_expected = pool_now + (int64_t)incoming;
+	int64_t budget_bytes = (int64_t)active_sum + pool_expected;
+	uint64_t sum_demand = 0;
+	struct pol_work **act = policy->order + nr_domains;
+
+	for (i = 0; i < nr_domains; i++) {
+		struct pol_work *w = policy->order[i];
+
+		if (w->cls != POL_ACTIVE)
+			continue;
+		act[nr_active++] = w;
+		w->demand = w->demand_hold;
+		sum_demand = sat_add(sum_demand, w->demand);
+	}
+	contention = budget_bytes < 0 || sum_demand > (uint64_t)budget_bytes;
+	if (contention) {
+		/* Memory is short: idle surplus is reclaimed now, not after surplus_hold. */
+		for (k = 0; k < nr_active; k++)
+			act[k]->demand = act[k]->demand_idle;
+	}
+	water_fill(act, nr_active, budget_bytes > 0 ? (uint64_t)budget_bytes : 0);
+	for (k = 0; k < nr_active; k++) {
+		act[k]->dom->demand = act[k]->demand;
+		act[k]->dom->share = act[k]->share;
+	}
+
+	budget.pool = pool_now;
+	budget.grow_bytes = policy->host.max_grow_bytes_per_tick;
+	budget.ops = policy->host.max_ops_per_tick;
+
+	/* Growers may use at most three quarters of the operations while someone
+	 * must give memory back, or the reclaims that fund them never start. */
+	struct pol_work **sel = act; /* act[] is no longer needed in its order */
+	size_t nr_donors = 0;
+	for (k = 0; k < nr_active; k++)
+		nr_donors += act[k]->share < act[k]->cur;
+	uint32_t held_back = (uint32_t)u64_min(nr_donors, budget.ops / 4);
+	size_t nr_growers = pick(policy->order, nr_domains, sel, true);
+
+	budget.ops -= held_back;
+	for (k = 0; k < nr_growers; k++)
+		act_grow(sel[k], now_ms, &budget, ret_decisions, max_decisions, &count);
+	budget.ops += held_back;
+	nr_donors = pick(policy->order, nr_domains, sel, false);
+	for (k = 0; k < nr_donors; k++)
+		act_reclaim(sel[k], now_ms, contention, &budget, ret_decisions, max_decisions,
+			    &count);
+	for (i = 0; i < nr_domains; i++) {
+		struct pol_work *w = policy->order[i];
+
+		if (w->cls == POL_ACTIVE)
+			act_release(w, now_ms, &budget, ret_decisions, max_decisions, &count);
+	}
+	*ret_count = count;
+	return 0;
+}
