@@ -436,7 +436,8 @@ static int xen_xs_read(struct hv *hv, hv_xs_txn txn, const char *path, char **re
 		return hv_xen_xs_errno(errno);
 
 	*ret_value = value;
-	*ret_len = len;
+	if (ret_len) /* optional (hv.h) */
+		*ret_len = len;
 	return 0;
 }
 

@@ -87,7 +87,8 @@ struct hv_ops {
 			const uint64_t *gfns, size_t nr_extents, size_t *ret_done);
 
 	/* Xenstore. Values are byte strings (not NUL-terminated on the wire);
-	 * xs_read returns a NUL-terminated copy and its length. */
+	 * xs_read returns a NUL-terminated copy and its length (ret_len may be
+	 * NULL: callers that want a C string need no length). */
 	int (*xs_txn_start)(struct hv *hv, hv_xs_txn *ret_txn);
 	/* Commit (abort=false) or abort a transaction; -EAGAIN: conflict, retry. */
 	int (*xs_txn_end)(struct hv *hv, hv_xs_txn txn, bool abort);
