@@ -309,7 +309,8 @@ static void xhm_stats_interval_changed(struct xenbus_watch *watch, const char *p
 	kfree(value);
 }
 
-static void xhm_version_changed(struct xenbus_watch *watch, const char *path, const char *token)
+/* H/version or H/window appeared or changed: the handshake may go on. */
+static void xhm_toolstack_changed(struct xenbus_watch *watch, const char *path, const char *token)
 {
 	struct xhm *x = &xhm;
 
@@ -320,7 +321,8 @@ static void xhm_version_changed(struct xenbus_watch *watch, const char *path, co
 }
 
 static struct xenbus_watch xhm_watches[] = {
-	{ .node = HOTMEM_KEY_VERSION, .callback = xhm_version_changed },
+	{ .node = HOTMEM_KEY_VERSION, .callback = xhm_toolstack_changed },
+	{ .node = HOTMEM_KEY_WINDOW, .callback = xhm_toolstack_changed },
 	{ .node = HOTMEM_KEY_REQUEST, .callback = xhm_request_changed },
 	{ .node = HOTMEM_KEY_STATS_INTERVAL, .callback = xhm_stats_interval_changed },
 };

@@ -364,12 +364,46 @@ static bool core_handshake_violation(struct hotmem_core *core, const char *key, 
 }
 
 /*
+ * core_publish_identity - write H/guest/{version, features, block-size,
+ * memmap-bytes}: what the toolstack needs to choose the window. Returns the
+ * first write error.
+ */
+static int core_publish_identity(struct hotmem_core *core, uint32_t version)
+{
+	int rc;
+
+	rc = hotmem_format_version(core->buf, sizeof(core->buf), version);
+	if (rc >= 0)
+		rc = core_write(core, HOTMEM_KEY_GUEST_VERSION, core->buf);
+	if (!rc)
+		rc = hotmem_format_features(core->buf, sizeof(core->buf), core->guest_features);
+	if (rc >= 0)
+		rc = core_write(core, HOTMEM_KEY_GUEST_FEATURES, core->buf);
+	if (!rc)
+		rc = hotmem_format_block_size(core->buf, sizeof(core->buf),
+					      core->mm.geo.block_size);
+	if (rc >= 0)
+		rc = core_write(core, HOTMEM_KEY_GUEST_BLOCK_SIZE, core->buf);
+	if (!rc)
+		rc = core_format_memmap_bytes(core->buf, sizeof(core->buf), core->memmap_bytes,
+					      core->mm.geo.block_size);
+	if (rc >= 0)
+		rc = core_write(core, HOTMEM_KEY_GUEST_MEMMAP_BYTES, core->buf);
+	return rc;
+}
+
+/*
  * core_handshake - section 6.2 of docs/protocol.md, guest side.
  * Reads H/version, H/features, H/window and H/guest/ack, checks them, adopts
  * leftover blocks and writes the guest keys with H/guest/state last ("ready").
- * Returns 0 when done or when the toolstack is not attached yet (then waits
- * for H/version to appear); the read's error otherwise. A present but
- * unusable toolstack value breaks the device (diagram of section 6.1).
+ * The toolstack chooses the window from our block size, so it writes
+ * H/window only after it has read H/guest/block-size: while H/window is
+ * absent this publishes version, features, block size and memmap bytes with
+ * state "init" and waits for H/window's watch to bring it back.
+ * Returns 0 when done, when the toolstack is not attached yet (then waits for
+ * H/version to appear) or has no window yet; the read's error otherwise. A
+ * present but unusable toolstack value breaks the device (diagram of section
+ * 6.1).
  */
 static int core_handshake(struct hotmem_core *core)
 {
@@ -403,6 +437,11 @@ static int core_handshake(struct hotmem_core *core)
 		return rc;
 
 	rc = core_read(core, HOTMEM_KEY_WINDOW, &len);
+	if (rc == -ENOENT) {
+		/* No window yet: give the toolstack what it chooses one from. */
+		hotmem_version_negotiate(offered, HOTMEM_PROTO_VERSION, &core->version);
+		return core_publish_identity(core, core->version);
+	}
 	if (!rc && hotmem_parse_window(core->buf, len, &window))
 		rc = -EINVAL;
 	if (!rc)
@@ -426,23 +465,7 @@ static int core_handshake(struct hotmem_core *core)
 	core->handshake_done = true;
 	core_rescan(core);
 
-	rc = hotmem_format_version(core->buf, sizeof(core->buf), core->version);
-	if (rc >= 0)
-		rc = core_write(core, HOTMEM_KEY_GUEST_VERSION, core->buf);
-	if (!rc)
-		rc = hotmem_format_features(core->buf, sizeof(core->buf), core->guest_features);
-	if (rc >= 0)
-		rc = core_write(core, HOTMEM_KEY_GUEST_FEATURES, core->buf);
-	if (!rc)
-		rc = hotmem_format_block_size(core->buf, sizeof(core->buf),
-					      core->mm.geo.block_size);
-	if (rc >= 0)
-		rc = core_write(core, HOTMEM_KEY_GUEST_BLOCK_SIZE, core->buf);
-	if (!rc)
-		rc = core_format_memmap_bytes(core->buf, sizeof(core->buf), core->memmap_bytes,
-					      core->mm.geo.block_size);
-	if (rc >= 0)
-		rc = core_write(core, HOTMEM_KEY_GUEST_MEMMAP_BYTES, core->buf);
+	rc = core_publish_identity(core, core->version);
 	if (!rc)
 		rc = core_publish_blocks(core);
 	if (!rc)

@@ -44,6 +44,57 @@ static void test_handshake(void)
 	free(fx);
 }
 
+/*
+ * The toolstack's order (docs/toolstack.md section 3): it attaches without a
+ * window, chooses one from H/guest/block-size and writes H/window only then.
+ * The guest must publish what the choice needs, stay "init" (not break), and
+ * go ready when H/window's watch fires.
+ */
+static void test_handshake_window_later(void)
+{
+	struct fake *fx = fake_new();
+	struct hotmem_inbox inbox = { 0 };
+	struct fake_key *window;
+	char value[64];
+
+	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+	fake_attach(fx);
+	window = fake_key_find(fx, "hotmem/window", false);
+	snprintf(value, sizeof(value), "%s", window->value);
+	window->present = false;
+	hotmem_inbox_toolstack_changed(&inbox);
+	hotmem_core_deliver(&fx->core, &inbox);
+	fake_run(fx, 10);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "init");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/version"), "1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
+		    "memmap-on-memory online-movable shrink stats");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/block-size"), "0x8000000");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/memmap-bytes"), "0x200000");
+	CHECK_EQ(fx->events[HOTMEM_EVENT_VIOLATION], 0);
+	CHECK_EQ(fx->events[HOTMEM_EVENT_BROKEN], 0);
+	CHECK_EQ(fx->events[HOTMEM_EVENT_HANDSHAKE], 0);
+	/* Requests wait for the window. */
+	fake_request(fx, "1 grow 0 1");
+	CHECK_EQ(fx->nr_add, 0);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "(absent)");
+
+	/* The toolstack read the block size and wrote the window. */
+	fake_set(fx, "hotmem/window", value, -1);
+	hotmem_inbox_toolstack_changed(&inbox);
+	hotmem_core_deliver(&fx->core, &inbox);
+	fake_run(fx, 100);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "ready");
+	CHECK_EQ(fake_last_write(fx, "hotmem/guest/state"), (int)fx->nr_journal - 1);
+	CHECK_EQ(fx->events[HOTMEM_EVENT_HANDSHAKE], 1);
+	CHECK_EQ(fx->core.nr_blocks, FAKE_BLOCKS);
+	/* The request that waited is served once ready. */
+	CHECK_EQ(fx->nr_add, 1);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "0");
+	free(fx);
+}
+
 /* Newer toolstack: higher version and unknown feature tokens. */
 static void test_handshake_newer_toolstack(void)
 {
@@ -774,6 +825,7 @@ static void test_names(void)
 int main(void)
 {
 	test_handshake();
+	test_handshake_window_later();
 	test_handshake_newer_toolstack();
 	test_handshake_hostile();
 	test_grow();
