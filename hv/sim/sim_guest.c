@@ -5,7 +5,8 @@
  * parsers and formatters, and it reacts to watch events. The one thing it
  * does that a guest cannot is ask the sim whether a GFN is mapped, to catch a
  * dom0 that forgot a memmap head or populated the usable part of a block.
- * The engine tests and `hotmemd --hv sim` both run it.
+ * The engine tests and `hotmemd --hv sim` both run it; the stats it publishes
+ * are computed from the frames its balloon holds and the load a test set.
  */
 #include "sim_guest.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifndef HOTMEM_KEY_GUEST_MEMMAP_BYTES
 #define HOTMEM_KEY_GUEST_MEMMAP_BYTES "hotmem/guest/memmap-bytes"
 #endif
@@ -42,6 +44,11 @@ struct sim_guest {
 	uint32_t filled[HOTMEM_MAX_BLOCKS]; /* usable pages the balloon populated */
 	uint64_t added_at[HOTMEM_MAX_BLOCKS];
 	uint64_t add_counter;
+	uint64_t boot_pages; /* RAM at creation: bank 0, then bank 1 */
+	struct sim_guest_load load;
+	uint32_t stats_interval_ms; /* H/stats-interval-ms as last read; 0 = off */
+	uint64_t last_target_kib;   /* memory/target when the balloon last looked */
+	uint64_t next_stats_ms;
 	struct sim_guest_stats stats;
 };
 
@@ -189,6 +196,71 @@ static uint64_t balloon_deflate(struct sim_guest *g, uint64_t want)
 	return gave;
 }
 
+/* GFN of boot page k: the domain builder fills bank 0, then bank 1. */
+static uint64_t boot_gfn(uint64_t k)
+{
+	return k < HV_SIM_RAM0_PAGES ? HV_SIM_RAM0_GFN + k
+				     : HV_SIM_RAM1_GFN + k - HV_SIM_RAM0_PAGES;
+}
+
+/*
+ * Balloon boot RAM out, from its top down, until want pages went or only
+ * SG_BOOT_FLOOR_BYTES are left. A failed call stops at the page it names,
+ * which stays counted as the guest's.
+ */
+static uint64_t boot_deflate(struct sim_guest *g, uint64_t want)
+{
+	uint64_t floor = SG_BOOT_FLOOR_BYTES >> PAGE_SHIFT, gave = 0, gfns[BATCH];
+
+	while (gave < want && g->boot_pages > floor + g->stats.boot_ballooned) {
+		uint64_t room = g->boot_pages - floor - g->stats.boot_ballooned;
+		size_t n, done = 0;
+		int r;
+
+		for (n = 0; n < BATCH && n < room && gave + n < want; n++)
+			gfns[n] = boot_gfn(g->boot_pages - 1 - g->stats.boot_ballooned - n);
+		r = g->hv->ops->decrease(g->hv, g->domid, 0, gfns, n, &done);
+		g->stats.boot_ballooned += done;
+		g->stats.self_decreased += done;
+		gave += done;
+		if (r < 0)
+			break;
+	}
+	return gave;
+}
+
+/* Refill ballooned boot RAM, the page ballooned last first. */
+static uint64_t boot_inflate(struct sim_guest *g, uint64_t want)
+{
+	uint64_t got = 0, gfns[BATCH];
+
+	while (got < want && g->stats.boot_ballooned) {
+		size_t n, done = 0;
+		int r;
+
+		for (n = 0; n < BATCH && n < g->stats.boot_ballooned && got + n < want; n++)
+			gfns[n] = boot_gfn(g->boot_pages - g->stats.boot_ballooned + n);
+		r = g->hv->ops->populate(g->hv, g->domid, 0, gfns, n, &done);
+		g->stats.boot_ballooned -= done;
+		g->stats.self_populated += done;
+		got += done;
+		if (r < 0)
+			break; /* at max_pages: the rest waits */
+	}
+	return got;
+}
+
+/* Pages the balloon holds ballooned: it can populate this many without hot-add. */
+static uint64_t balloon_room(const struct sim_guest *g)
+{
+	uint64_t room = g->stats.boot_ballooned;
+
+	for (uint32_t block = 0; block < g->nr_blocks; block++)
+		if (usable_block(g, block))
+			room += usable_pages(g) - g->filled[block];
+	return room;
+}
+
 static int balloon(struct sim_guest *g)
 {
 	char *value = NULL;
@@ -199,14 +271,30 @@ static int balloon(struct sim_guest *g)
 		goto out;
 	target_kib = strtoull(value, NULL, 10);
 	want = target_kib >> 2;
+	/*
+	 * Only a new target counts: while a shrink is booked the old one stays
+	 * above what is left for a moment (the toolstack lowers it at the ack).
+	 */
+	if (target_kib != g->last_target_kib) {
+		if (g->params.balloon_boot && want > g->stats.balloon_current + balloon_room(g))
+			g->stats.balloon_hotplugs++;
+		g->last_target_kib = target_kib;
+	}
 	if (want > g->stats.balloon_current) {
-		uint64_t got = balloon_inflate(g, want - g->stats.balloon_current);
+		uint64_t got = 0;
 
+		if (g->params.balloon_boot)
+			got = boot_inflate(g, want - g->stats.balloon_current);
+		got += balloon_inflate(g, want - g->stats.balloon_current - got);
 		g->stats.balloon_current += got;
 		acted = got != 0;
 	} else if (want < g->stats.balloon_current) {
-		uint64_t gave = balloon_deflate(g, g->stats.balloon_current - want);
+		uint64_t gave = 0;
 
+		/* Linux's balloon allocates non-movable pages: boot RAM, not the blocks. */
+		if (g->params.balloon_boot)
+			gave = boot_deflate(g, g->stats.balloon_current - want);
+		gave += balloon_deflate(g, g->stats.balloon_current - want - gave);
 		g->stats.balloon_current -= gave;
 		acted = gave != 0;
 	}
@@ -438,6 +526,89 @@ static int handle_request(struct sim_guest *g)
 	return write_answer(g, req.seq, status, done) == 0;
 }
 
+/* ---- stats --------------------------------------------------------------- */
+
+static uint64_t guest_now_ms(const struct sim_guest *g)
+{
+	struct timespec ts;
+
+	if (g->params.clock_ms)
+		return g->params.clock_ms(g->params.clock_opaque);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Re-read H/stats-interval-ms (after a watch event); a new interval starts now. */
+static void read_stats_interval(struct sim_guest *g)
+{
+	uint32_t interval = 0;
+	char *value = NULL;
+
+	if (g->hv->ops->xs_read(g->hv, 0, HOTMEM_KEY_STATS_INTERVAL, &value, NULL) == 0 &&
+	    hotmem_parse_stats_interval(value, strlen(value), &interval) < 0)
+		interval = 0;
+	free(value);
+	if (interval != g->stats_interval_ms) {
+		g->stats_interval_ms = interval;
+		g->next_stats_ms = guest_now_ms(g);
+	}
+}
+
+static bool stats_due(const struct sim_guest *g, uint64_t now)
+{
+	return g->stats_interval_ms && !g->load.stats_off &&
+	       (g->state == SG_INIT || g->state == SG_READY) && now >= g->next_stats_ms;
+}
+
+/* MemTotal and MemAvailable as the load and the balloon's frames make them. */
+static void compute_stats(const struct sim_guest *g, struct hotmem_stats *st)
+{
+	uint64_t pages = g->stats.balloon_current, total, reserved, avail;
+	uint64_t heads =
+		(uint64_t)hotmem_blocks_weight(g->plugged, 0, HOTMEM_MAX_BLOCKS) * head_pages(g);
+
+	if (g->params.memmap_in_target)
+		pages = pages > heads ? pages - heads : 0;
+	total = pages << PAGE_SHIFT;
+	reserved = total / 16 < SG_KERNEL_RESERVED_BYTES ? total / 16 : SG_KERNEL_RESERVED_BYTES;
+	total -= reserved;
+	avail = total > SG_KERNEL_USED_BYTES + g->load.working_set_bytes
+			? total - SG_KERNEL_USED_BYTES - g->load.working_set_bytes
+			: 0;
+	st->memtotal_kib = total >> 10;
+	st->memavail_kib = avail >> 10;
+	st->psi_some_avg10 = g->load.psi_some_avg10;
+	st->psi_full_avg10 = g->load.psi_full_avg10;
+}
+
+static int publish_stats(struct sim_guest *g, uint64_t now)
+{
+	struct hotmem_stats st = { .counter = g->stats.stats_published + 1 };
+	char text[HOTMEM_XS_VALUE_MAX + 1];
+	int r;
+
+	compute_stats(g, &st);
+	r = hotmem_format_stats(text, sizeof(text), &st);
+	if (r >= 0)
+		r = put(g, 0, HOTMEM_KEY_GUEST_STATS, text);
+	if (r < 0)
+		return 0; /* retried at the next step: the interval has passed */
+	g->stats.stats_published++;
+	g->stats.last_stats = st;
+	g->next_stats_ms = now + g->stats_interval_ms;
+	return 1;
+}
+
+void sim_guest_set_load(struct sim_guest *g, const struct sim_guest_load *load)
+{
+	g->load = *load;
+}
+
+void sim_guest_get_load(struct sim_guest *g, struct sim_guest_load *ret_load)
+{
+	*ret_load = g->load;
+}
+
 /* ---- the guest's main loop ----------------------------------------------- */
 
 bool sim_guest_pending(struct sim_guest *g)
@@ -451,24 +622,36 @@ int sim_guest_step(struct sim_guest *g)
 {
 	char *path, *token;
 	int events = 0, acted = 0;
+	uint64_t now;
 
 	while (g->hv->ops->xs_read_watch(g->hv, &path, &token) == 0) {
 		free(path);
 		free(token);
 		events++;
 	}
-	if (!events && !g->retry)
-		return 0;
+	if (!events && !g->retry) {
+		now = guest_now_ms(g);
+		return stats_due(g, now) ? publish_stats(g, now) : 0;
+	}
 	g->retry = false;
 	/* Each stage may complete at once and let the next one run. */
 	if (g->state == SG_WAIT_H && publish(g) == 0)
 		acted++;
 	if (g->state == SG_INIT && try_ready(g) == 0)
 		acted++;
+	/* Linux runs the balloon's target watch before the driver sees a request
+	 * written after it (one xenwatch thread, in order). */
+	if (g->state == SG_READY && g->params.balloon_boot)
+		acted += balloon(g);
 	if (g->state == SG_READY)
 		acted += handle_request(g);
 	if (g->state != SG_DEAD)
 		acted += balloon(g);
+	if (g->state == SG_INIT || g->state == SG_READY)
+		read_stats_interval(g);
+	now = guest_now_ms(g);
+	if (stats_due(g, now))
+		acted += publish_stats(g, now);
 	return events + acted;
 }
 
@@ -502,6 +685,7 @@ int sim_guest_new(struct hv_sim *sim, uint32_t domid, const struct sim_guest_par
 {
 	struct hv_sim_domain_stats ds;
 	struct sim_guest *g = calloc(1, sizeof(*g));
+	char *target = NULL;
 	int r = -ENOMEM;
 
 	if (!g)
@@ -522,9 +706,22 @@ int sim_guest_new(struct hv_sim *sim, uint32_t domid, const struct sim_guest_par
 	if (r < 0)
 		goto out;
 	g->stats.balloon_current = ds.tot_pages;
+	g->boot_pages = ds.tot_pages;
 	r = hv_sim_open(sim, domid, &g->hv);
 	if (r < 0)
 		goto out;
+	/*
+	 * Like Linux's balloon, count the RAM the domain booted with (its
+	 * memory/target), not the pages libxl adds besides it (rings).
+	 */
+	if (g->hv->ops->xs_read(g->hv, HV_XS_NO_TXN, "memory/target", &target, NULL) == 0) {
+		uint64_t kib = strtoull(target, NULL, 10);
+
+		if (kib && kib / 4 <= ds.tot_pages)
+			g->stats.balloon_current = g->boot_pages = kib / 4;
+		g->last_target_kib = kib;
+	}
+	free(target);
 	r = g->hv->ops->xs_watch(g->hv, "hotmem", TOKEN_HOTMEM);
 	if (!r)
 		r = g->hv->ops->xs_watch(g->hv, "memory/target", TOKEN_TARGET);

@@ -2031,6 +2031,60 @@ int hotmem_set_stats_interval(struct hotmem *hm, uint32_t domid, uint32_t interv
 	return r;
 }
 
+struct target_ctx {
+	uint32_t domid;
+	uint64_t target_kib;
+	uint64_t heads_kib; /* granted memmap heads memory/target leaves out */
+};
+
+static int target_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct target_ctx *ctx = arg;
+	uint64_t target_kib, static_kib;
+	char path[HM_PATH_MAX];
+	int r;
+
+	/*
+	 * The ceiling is memory/static-max, read with the write: libxl sets it
+	 * to the boot memory= and every grant adds its blocks in the transaction
+	 * that books them. Not tot_pages: it also counts the pages libxl gives
+	 * the domain besides its RAM (console, xenstore rings), and a target
+	 * above what the balloon holds makes Linux's balloon hot-add memory of
+	 * its own (lab notes: that crashes arm64 guests).
+	 */
+	r = read_memory_keys(hm, txn, ctx->domid, &target_kib, &static_kib);
+	if (r < 0)
+		return r;
+	if (ctx->target_kib > static_kib || static_kib - ctx->target_kib < ctx->heads_kib)
+		return -ERANGE;
+	r = hm_dom_path(path, sizeof(path), ctx->domid, "memory/target");
+	return r < 0 ? r : hm_xs_write_dec(hm, txn, path, ctx->target_kib);
+}
+
+int hotmem_set_target(struct hotmem *hm, uint32_t domid, uint64_t target_bytes)
+{
+	struct target_ctx ctx = { .domid = domid, .target_kib = target_bytes >> KIB_SHIFT };
+	struct hm_domain *dom;
+	int r;
+
+	if (!hm || !target_bytes || (target_bytes & ((1ull << KIB_SHIFT) - 1)))
+		return -EINVAL;
+	r = dom_get(hm, domid, &dom);
+	if (r < 0)
+		return r;
+	/*
+	 * Grows and shrinks move memory/target relative to its value in their
+	 * ack transaction; a write in the middle of one would be lost or counted
+	 * twice, so only a domain at rest may be moved.
+	 */
+	if (dom->op || dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE)
+		return -EBUSY;
+	/* A target that follows usable bytes never covers the granted heads. */
+	ctx.heads_kib = (uint64_t)dom->block_count[HM_BLOCK_GRANTED] *
+			(block_kib(&dom->book) - target_kib(&dom->book));
+	return hm_txn(hm, target_txn, &ctx);
+}
+
 int hotmem_list(struct hotmem *hm, uint32_t *ret_domids, size_t max_domids, size_t *ret_count)
 {
 	const struct hm_domain *dom;
@@ -2060,6 +2114,7 @@ int hotmem_domain_info(struct hotmem *hm, uint32_t domid, struct hotmem_domain_i
 	memset(&info, 0, sizeof(info));
 	info.domid = domid;
 	info.max_bytes = book->max_bytes;
+	info.boot_bytes = book->boot_bytes;
 	info.have_window = book->have_window;
 	info.window = book->window;
 	info.block_size = book->block_size;

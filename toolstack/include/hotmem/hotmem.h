@@ -249,6 +249,33 @@ int hotmem_set_max(struct hotmem *hm, uint32_t domid, uint64_t max_bytes);
 int hotmem_set_stats_interval(struct hotmem *hm, uint32_t domid, uint32_t interval_ms);
 
 /**
+ * hotmem_set_target - move a domain's balloon target outside grow and shrink
+ * @target_bytes: the new memory/target, bytes (a whole number of KiB)
+ *
+ * Grows and shrinks move memory/target by their blocks, relative to its value,
+ * in the transaction that books their ack; between operations the target is
+ * the balloon's (xl mem-set's, an autoscaler's). This writes it in one
+ * transaction, only while nothing is running, recovering or outstanding on
+ * the domain (so the next operation moves it from this value), and never
+ * above memory/static-max (read in that transaction: the boot memory= plus
+ * every granted block), less the granted memmap heads when the target
+ * follows usable bytes only (memmap_in_target false): the balloon then
+ * always has ballooned pages for the difference, never hot-adds memory of
+ * its own, and never asks Xen for a frame max memory does not cover.
+ * Nothing is journalled: the books do not depend on the target's absolute
+ * value.
+ *
+ * returns:
+ *	0, on success
+ *	-EINVAL, NULL hm, target_bytes 0 or not a multiple of 1 KiB
+ *	-ENOENT, not attached
+ *	-EBUSY, an operation is running, recovering or outstanding
+ *	-ERANGE, above that ceiling
+ *	other negative errno from xenstore
+ */
+int hotmem_set_target(struct hotmem *hm, uint32_t domid, uint64_t target_bytes);
+
+/**
  * hotmem_list - attached domains, in ascending order
  * @ret_domids: up to max_domids ids
  * @ret_count: how many were written
@@ -263,6 +290,8 @@ int hotmem_list(struct hotmem *hm, uint32_t *ret_domids, size_t max_domids, size
 struct hotmem_domain_info {
 	uint32_t domid;
 	uint64_t max_bytes;	       /* hotmem maximum */
+	uint64_t boot_bytes;	       /* RAM at attach (tot_pages or static-max, the larger:
+					* where the window may start) */
 	bool have_window;	       /* the guest published a block size, window chosen */
 	struct hotmem_window window;   /* valid if have_window */
 	uint64_t block_size;	       /* locked with the window */
