@@ -8,7 +8,8 @@ it with xl-hotmem: argument errors (one line on stderr, exit 1), list, info,
 grow, shrink, set, journal and dtb with --json parsed and asserted, the engine
 lock (a second engine is refused while the daemon holds it), domain death
 (the daemon releases the books and logs it), an in-process run of the CLI
-when no daemon answers, and SIGTERM in the middle of a grow (the operation
+when no daemon answers, a guest that never loads its driver (the CLI gives
+up with one line instead of waiting forever), and SIGTERM in the middle of a grow (the operation
 ends, the daemon exits 0 and the sim's invariant checker, run at exit, passes).
 Every wait is on an output or an event with a timeout, never a bare sleep.
 Exit 0 pass, 1 fail, 77 skipped.
@@ -87,13 +88,13 @@ class Daemon:
         return rc
 
 
-def run(xl, sock, *args, env_extra=None):
+def run(xl, sock, *args, env_extra=None, timeout=120):
     env = dict(os.environ)
     env.pop("HOTMEM_SOCKET", None)
     if env_extra:
         env.update(env_extra)
     p = subprocess.run([xl, "--hv", "sim", "--socket", sock] + list(args), capture_output=True,
-                       text=True, timeout=120, env=env)
+                       text=True, timeout=timeout, env=env)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -124,6 +125,7 @@ def test_arg_errors(xl, sock):
         (["info", "4242"], "no such domain"),
         (["grow", "0", "1g"], "dom0"),
         (["attach", "--max", "abc", "web"], "invalid --max"),
+        (["--sim-domain", "x:256m:bogus", "list"], "unknown flag 'bogus'"),
     ]
     for args, needle in cases:
         rc, _, err = run(xl, sock, *args)
@@ -188,6 +190,23 @@ def test_reads_and_ops(xl, sock, tmp):
     rc, doc, err = run_json(xl, sock, "set", "web", "0")
     check(rc == 0 and doc and doc["granted_bytes"] == 0, "set web 0 takes everything back")
 
+    # --json and --progress as global options (before the command).
+    rc, out, err = run(xl, sock, "--json", "info", "web")
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        doc = None
+    check(rc == 0 and doc and doc["name"] == "web", "xl-hotmem --json info web prints the JSON (%r)" % err)
+    rc, out, err = run(xl, sock, "--progress", "grow", "web", "256m")
+    lines = out.splitlines()
+    check(rc == 0 and len([l for l in lines if l.endswith(" populated")]) == 2
+          and len([l for l in lines if l.endswith(" online")]) == 2,
+          "--progress grow through a pipe: a line per head populated and per block online (%r)" % out)
+    rc, out, err = run(xl, sock, "grow", "web", "256m")
+    check(rc == 0 and "populated" not in out, "without --progress a pipe gets only the summary (%r)" % out)
+    rc, doc, err = run_json(xl, sock, "set", "web", "0")
+    check(rc == 0 and doc and doc["granted_bytes"] == 0, "set web 0 again")
+
     rc, out, err = run(xl, sock, "list")
     check(rc == 0 and "web" in out and "Hotmem(MiB)" in out, "list prints a table")
 
@@ -227,6 +246,21 @@ def test_in_process(xl, tmp):
     check(rc == 0 and doc and doc["blocks_done"] == 2,
           "in-process --hv sim grow when no daemon answers (%r)" % (err,))
     check(not os.path.exists(sock), "the in-process run created no socket")
+
+
+def test_guest_never_ready(xl, tmp):
+    """A guest without the driver: the implicit attach waits for it (10 s),
+    then the CLI fails with one line; it must never wait forever."""
+    sock = os.path.join(tmp, "nobody.sock")
+    t = time.monotonic()
+    try:
+        rc, _, err = run(xl, sock, "--sim-domain", "mute:256m:nodriver", "grow", "mute", "256m",
+                         timeout=60)
+    except subprocess.TimeoutExpired:
+        rc, err = None, "(still running after 60 s)"
+    check(one_line_failure(rc, err) and "not ready" in err,
+          "grow of a guest without the driver fails with one line after the ready wait "
+          "(%r %r, %.1f s)" % (rc, err, time.monotonic() - t))
 
 
 def test_sigterm_mid_grow(sock, daemon):
@@ -278,6 +312,7 @@ def main():
         test_lock(xl, hotmemd, sock, tmp)
         test_domain_death(xl, sock, daemon)
         test_in_process(xl, tmp)
+        test_guest_never_ready(xl, tmp)
         test_sigterm_mid_grow(sock, daemon)
     finally:
         if daemon.proc.poll() is None:

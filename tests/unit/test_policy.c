@@ -2,8 +2,8 @@
  * The decision function (policy.c) case by case: one or a few domains in a
  * chosen state, one or more ticks, and the decision expected (action, blocks,
  * target) or none. Covers the triggers and their hysteresis, cooldowns, the
- * host reserve, freezing, modes, max, block release, weighted shares and bad
- * input.
+ * host reserve, freezing, modes, max, block release, weighted shares,
+ * contention counted in whole blocks, and bad input.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -171,6 +171,34 @@ static void test_surplus_and_release(void)
 	hotmem_policy_free(p);
 }
 
+/*
+ * A guest needs 68 MiB, the host has 100 MiB above its reserve: the bytes
+ * fit, a block does not. Growing means a whole block, so that is contention
+ * and the idle guest is reclaimed at once (not only once the bytes run out).
+ */
+static void test_block_contention(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = NULL;
+	struct hotmem_policy_domain_params d;
+	struct hotmem_policy_domain_input in[2] = { dom(1, 60, 0), dom(2, 1200, 0) };
+	struct hotmem_policy_domain_status st;
+
+	hotmem_policy_domain_defaults(&d);
+	d.mode = HOTMEM_POLICY_AUTO;
+	d.low_pct = 1; /* low 64 MiB, high 192 MiB, middle 128 MiB */
+	d.high_pct = 2;
+	CHECK_EQ(hotmem_policy_new(NULL, &d, &p), 0);
+	CHECK_EQ(tick(p, 0, 256 * MIB + 100 * MIB, in, 2, out), 1);
+	CHECK_EQ(out[0].domid, 2);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_SET_TARGET);
+	CHECK(strstr(out[0].reason, "contention") != NULL);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK_EQ(st.demand_bytes, 2 * GIB + BS);
+	CHECK(strstr(st.why, "host short") != NULL);
+	hotmem_policy_free(p);
+}
+
 static void test_no_flip(void)
 {
 	struct hotmem_policy_decision out[4];
@@ -298,6 +326,7 @@ int main(void)
 	test_freeze();
 	test_modes_and_max();
 	test_weighted_share();
+	test_block_contention();
 	test_bad_input();
 	return check_exit("test_policy");
 }

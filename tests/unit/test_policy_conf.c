@@ -1,7 +1,8 @@
 /*
  * The config parser (policy_conf.c): a full good file from disk, inheritance
  * from [domain *] wherever it sits, and a table of malformed inputs, each of
- * which must fail with -EINVAL and name the right line and key.
+ * which must fail with -EINVAL and name the right line and key; and run-time
+ * changes of one domain's keys (hotmem_policy_conf_apply), all or nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -129,11 +130,61 @@ static void test_empty(void)
 	hotmem_policy_conf_free(conf);
 }
 
+/* Run-time changes (xl-hotmem policy DOM key=value): all or nothing. */
+static void test_apply(void)
+{
+	struct hotmem_policy_domain_params p, before;
+	const char *good_k[] = { "mode", "min", "max", "weight", "low-watermark", "psi-grow" };
+	const char *good_v[] = { "auto", "1g", "4g", "250", "5%", "12.5" };
+	const char *bad_pairs[][2] = {
+		{ "reserve", "1g" },	    /* a [host] key */
+		{ "nosuch", "1" },	    /* unknown */
+		{ "min", "lots" },	    /* not a size */
+		{ "weight", "0" },	    /* out of range */
+		{ "mode", "Auto" },	    /* case matters */
+		{ "low-watermark", "5" },   /* a percentage needs % */
+		{ "grow-cooldown", "1y" },  /* bad unit */
+		{ "psi-grow", "100.001" },  /* three decimals */
+		{ "high-watermark", "1%" }, /* below low: does not validate */
+		{ "", "" },
+	};
+	const char *twice_k[] = { "min", "min" }, *twice_v[] = { "1g", "2g" };
+	const char *minmax_k[] = { "min", "max" }, *minmax_v[] = { "2g", "1g" };
+	char err[HOTMEM_POLICY_CONF_ERR_MAX];
+
+	hotmem_policy_domain_defaults(&p);
+	CHECK_EQ(hotmem_policy_conf_apply(&p, good_k, good_v, 6, err, sizeof(err)), 0);
+	CHECK_EQ(p.mode, HOTMEM_POLICY_AUTO);
+	CHECK_EQ(p.min_bytes, 1ull << 30);
+	CHECK_EQ(p.max_bytes, 4ull << 30);
+	CHECK_EQ(p.weight, 250);
+	CHECK_EQ(p.low_pct, 5);
+	CHECK_EQ(p.psi_grow, 1250);
+	before = p;
+	for (size_t i = 0; i < sizeof(bad_pairs) / sizeof(bad_pairs[0]); i++) {
+		err[0] = '\0';
+		CHECK_EQ(hotmem_policy_conf_apply(&p, &bad_pairs[i][0], &bad_pairs[i][1], 1, err,
+						  sizeof(err)),
+			 -EINVAL);
+		CHECK(err[0] != '\0');
+		CHECK(memcmp(&p, &before, sizeof(p)) == 0);
+	}
+	CHECK_EQ(hotmem_policy_conf_apply(&p, twice_k, twice_v, 2, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "twice") != NULL);
+	CHECK_EQ(hotmem_policy_conf_apply(&p, minmax_k, minmax_v, 2, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "max must not be below min") != NULL);
+	CHECK(memcmp(&p, &before, sizeof(p)) == 0);
+	CHECK_EQ(hotmem_policy_conf_apply(NULL, good_k, good_v, 1, NULL, 0), -EINVAL);
+	CHECK_EQ(hotmem_policy_conf_apply(&p, NULL, NULL, 1, NULL, 0), -EINVAL);
+	CHECK_EQ(hotmem_policy_conf_apply(&p, NULL, NULL, 0, NULL, 0), 0);
+}
+
 int main(void)
 {
 	test_good_file();
 	test_bad_file();
 	test_bad_strings();
 	test_empty();
+	test_apply();
 	return check_exit("test_policy_conf");
 }

@@ -1,9 +1,10 @@
 /*
  * Internal interface of the xl-hotmem CLI: the command table entry every
  * subcommand provides, the global options (backend, socket, simulated host),
- * and the helpers they share: one-line errors, and cli_run(), which sends a
- * request to hotmemd or, when no daemon answers, takes the engine lock and
- * runs it in-process. Exit codes follow xl: 0 success, 1 any failure.
+ * and the helpers they share: one-line errors, reading and printing replies,
+ * and cli_run(), which sends a request to hotmemd or, when no daemon answers,
+ * takes the engine lock and runs it in-process (except policy and top, which
+ * only the daemon answers). Exit codes follow xl: 0 success, 1 any failure.
  */
 #ifndef HOTMEM_CLI_H
 #define HOTMEM_CLI_H
@@ -28,6 +29,7 @@ struct cli_global {
 	const char *hv;		    /* "xen" (default) or "sim" */
 	const char *socket;	    /* --socket, else $HOTMEM_SOCKET, else the backend's default */
 	struct sim_host_config sim; /* --hv sim run in-process */
+	bool progress;		    /* --progress: block events even when stdout is no TTY */
 };
 
 extern struct cli_global cli_global;
@@ -50,6 +52,22 @@ void cli_usage(const struct cli_command *cmd, bool to_stderr);
 int cli_run(const struct cli_command *cmd, const struct ctl_request *req, bool progress,
 	    yajl_val *ret_reply);
 
+/* Members of a reply object (0, fallback or false when absent or mistyped). */
+yajl_val cli_jget(yajl_val obj, const char *key);
+uint64_t cli_ju64(yajl_val obj, const char *key);
+const char *cli_jstr(yajl_val obj, const char *key, const char *fallback);
+bool cli_jbool(yajl_val obj, const char *key);
+/* A reply's result, beautified, on stdout. 0 or the failure exit code. */
+int cli_print_json(const struct cli_command *cmd, yajl_val result);
+/* "1.5 GiB": hotmem_format_size() into buf, returned. */
+const char *cli_fmt_size(char *buf, size_t size, uint64_t bytes);
+/*
+ * Run req and print its result: JSON with json, else through render (may be
+ * NULL). 0 when the reply is ok, else 1 after its error line.
+ */
+int cli_cmd_run(const struct cli_command *cmd, const struct ctl_request *req, bool json,
+		void (*render)(yajl_val result));
+
 int cmd_plan(const struct cli_command *cmd, int argc, char **argv);
 int cmd_list(const struct cli_command *cmd, int argc, char **argv);
 int cmd_info(const struct cli_command *cmd, int argc, char **argv);
@@ -59,5 +77,8 @@ int cmd_detach(const struct cli_command *cmd, int argc, char **argv);
 int cmd_journal(const struct cli_command *cmd, int argc, char **argv);
 int cmd_dtb(const struct cli_command *cmd, int argc, char **argv);
 int cmd_sim(const struct cli_command *cmd, int argc, char **argv); /* sim-destroy, sim-check */
+int cmd_policy(const struct cli_command *cmd, int argc, char **argv);
+int cmd_top(const struct cli_command *cmd, int argc, char **argv);
+int cmd_sim_guest(const struct cli_command *cmd, int argc, char **argv);
 
 #endif /* HOTMEM_CLI_H */

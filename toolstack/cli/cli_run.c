@@ -6,6 +6,7 @@
  * the engine in-process (open, reconcile, the request), the way xl runs
  * libxl in-process; the lock is what keeps two engines off one journal. Both
  * paths produce the same reply object, so the commands render one thing.
+ * policy and top have no in-process path: the policy exists only in hotmemd.
  */
 #include <errno.h>
 #include <poll.h>
@@ -155,12 +156,16 @@ out:
 	return r;
 }
 
-/* Wait for the guest of a just-attached domain, dispatching the engine meanwhile. */
+/*
+ * Wait for the guest of a just-attached domain, dispatching the engine
+ * meanwhile. -EAGAIN means "still waiting" only while op->error is unset: a
+ * guest that never got ready ends the wait with op->error = -EAGAIN.
+ */
 static int cli_wait_ready(struct ctl_host *host, struct ctl_op *op)
 {
 	int r = -EAGAIN;
 
-	while (r == -EAGAIN) {
+	while (r == -EAGAIN && !op->error) {
 		struct pollfd pfd = { .fd = hotmem_fd(host->hm), .events = POLLIN };
 		int timeout = hotmem_timeout_ms(host->hm);
 
@@ -183,7 +188,7 @@ static int cli_exec(const struct cli_command *cmd, struct ctl_host *host,
 	if (!ctl_cmd_is_op(req->cmd))
 		return ctl_exec_now(host, req, gen);
 	r = ctl_op_begin(host, req, ctl_now_ms(), &op);
-	if (r == -EAGAIN)
+	if (r == -EAGAIN && !op.error)
 		r = cli_wait_ready(host, &op);
 	if (r == 0 && !hotmem_op_done(op.op)) {
 		r = hotmem_op_wait(host->hm, op.op, -1);
@@ -289,5 +294,10 @@ int cli_run(const struct cli_command *cmd, const struct ctl_request *req, bool p
 		return cli_run_remote(cmd, fd, req, progress, ret_reply);
 	if (fd != -ENOENT && fd != -ECONNREFUSED)
 		return cli_fail(cmd, "cannot connect to hotmemd at %s: %s", path, strerror(-fd));
+	if (ctl_cmd_needs_daemon(req->cmd))
+		return cli_fail(cmd,
+				"no hotmemd answers on %s: %s needs the daemon, the autoscaling "
+				"policy lives there (systemctl start hotmemd)",
+				path, cmd->name);
 	return cli_run_local(cmd, path, req, progress, ret_reply);
 }

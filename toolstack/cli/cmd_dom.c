@@ -95,32 +95,32 @@ static int cmd_size_arg(const struct cli_command *cmd, const char *text, uint64_
 	return 0;
 }
 
-/* ---- reading replies ---------------------------------------------------- */
+/* ---- reading replies (shared with cmd_policy.c through cli.h) ----------- */
 
-static yajl_val jget(yajl_val obj, const char *key)
+yajl_val cli_jget(yajl_val obj, const char *key)
 {
 	const char *path[] = { key, NULL };
 
 	return obj ? yajl_tree_get(obj, path, yajl_t_any) : NULL;
 }
 
-static uint64_t ju64(yajl_val obj, const char *key)
+uint64_t cli_ju64(yajl_val obj, const char *key)
 {
-	yajl_val v = jget(obj, key);
+	yajl_val v = cli_jget(obj, key);
 
 	return YAJL_IS_INTEGER(v) ? (uint64_t)YAJL_GET_INTEGER(v) : 0;
 }
 
-static const char *jstr(yajl_val obj, const char *key, const char *fallback)
+const char *cli_jstr(yajl_val obj, const char *key, const char *fallback)
 {
-	yajl_val v = jget(obj, key);
+	yajl_val v = cli_jget(obj, key);
 
 	return YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : fallback;
 }
 
-static bool jbool(yajl_val obj, const char *key)
+bool cli_jbool(yajl_val obj, const char *key)
 {
-	return YAJL_IS_TRUE(jget(obj, key));
+	return YAJL_IS_TRUE(cli_jget(obj, key));
 }
 
 static void json_out(yajl_gen gen, yajl_val v)
@@ -154,7 +154,7 @@ static void json_out(yajl_gen gen, yajl_val v)
 }
 
 /* The reply's result, beautified, on stdout (as xl list -l prints libxl's JSON). */
-static int print_json(const struct cli_command *cmd, yajl_val result)
+int cli_print_json(const struct cli_command *cmd, yajl_val result)
 {
 	yajl_gen gen = yajl_gen_alloc(NULL);
 	const unsigned char *text;
@@ -172,7 +172,7 @@ static int print_json(const struct cli_command *cmd, yajl_val result)
 	return r;
 }
 
-static const char *fmt_size(char *buf, size_t size, uint64_t bytes)
+const char *cli_fmt_size(char *buf, size_t size, uint64_t bytes)
 {
 	hotmem_format_size(buf, size, bytes);
 	return buf;
@@ -182,24 +182,24 @@ static const char *fmt_size(char *buf, size_t size, uint64_t bytes)
  * Run the request and hand the result to render (or print it as JSON).
  * Exit code: 0 when the reply is ok, else 1 after its error line.
  */
-static int cmd_run(const struct cli_command *cmd, const struct ctl_request *req, bool json,
-		   void (*render)(yajl_val result))
+int cli_cmd_run(const struct cli_command *cmd, const struct ctl_request *req, bool json,
+		void (*render)(yajl_val result))
 {
 	yajl_val reply = NULL, result;
 	bool ok;
 	int r;
 
-	r = cli_run(cmd, req, !json && isatty(STDOUT_FILENO), &reply);
+	r = cli_run(cmd, req, !json && (cli_global.progress || isatty(STDOUT_FILENO)), &reply);
 	if (r)
 		return r;
-	ok = jbool(reply, "ok");
-	result = jget(reply, "result");
+	ok = cli_jbool(reply, "ok");
+	result = cli_jget(reply, "result");
 	if (result && json)
-		r = print_json(cmd, result);
+		r = cli_print_json(cmd, result);
 	else if (result && render)
 		render(result);
 	if (!ok)
-		r = cli_fail(cmd, "%s", jstr(reply, "error", "failed (no reason given)"));
+		r = cli_fail(cmd, "%s", cli_jstr(reply, "error", "failed (no reason given)"));
 	yajl_tree_free(reply);
 	return r;
 }
@@ -208,57 +208,61 @@ static int cmd_run(const struct cli_command *cmd, const struct ctl_request *req,
 
 static void render_list(yajl_val result)
 {
-	yajl_val domains = jget(result, "domains");
+	yajl_val domains = cli_jget(result, "domains");
 
 	printf("%-24s %5s %10s %11s %10s %-8s\n", "Name", "ID", "Mem(MiB)", "Hotmem(MiB)",
 	       "Max(MiB)", "Guest");
 	for (size_t i = 0; YAJL_IS_ARRAY(domains) && i < domains->u.array.len; i++) {
 		yajl_val d = domains->u.array.values[i];
-		yajl_val guest = jget(d, "guest");
+		yajl_val guest = cli_jget(d, "guest");
 
-		if (jbool(d, "attached"))
+		if (cli_jbool(d, "attached"))
 			printf("%-24s %5" PRIu64 " %10" PRIu64 " %11" PRIu64 " %10" PRIu64
 			       " %-8s\n",
-			       jstr(d, "name", "-"), ju64(d, "domid"), ju64(d, "tot_bytes") >> 20,
-			       ju64(d, "granted_bytes") >> 20, ju64(d, "max_bytes") >> 20,
-			       jstr(guest, "state", "-"));
+			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),
+			       cli_ju64(d, "tot_bytes") >> 20, cli_ju64(d, "granted_bytes") >> 20,
+			       cli_ju64(d, "max_bytes") >> 20, cli_jstr(guest, "state", "-"));
 		else
 			printf("%-24s %5" PRIu64 " %10" PRIu64 " %11s %10s %-8s\n",
-			       jstr(d, "name", "-"), ju64(d, "domid"), ju64(d, "tot_bytes") >> 20,
-			       "-", "-", "detached");
+			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),
+			       cli_ju64(d, "tot_bytes") >> 20, "-", "-", "detached");
 	}
 }
 
 static void render_info(yajl_val d)
 {
-	yajl_val window = jget(d, "window"), guest = jget(d, "guest");
+	yajl_val window = cli_jget(d, "window"), guest = cli_jget(d, "guest");
 	char a[32], b[32];
 
-	printf("domain:        %s (d%" PRIu64 ")\n", jstr(d, "name", "?"), ju64(d, "domid"));
-	printf("memory:        %s owned, max %s\n", fmt_size(a, sizeof(a), ju64(d, "tot_bytes")),
-	       fmt_size(b, sizeof(b), ju64(d, "max_mem_bytes")));
-	if (!jbool(d, "attached")) {
+	printf("domain:        %s (d%" PRIu64 ")\n", cli_jstr(d, "name", "?"),
+	       cli_ju64(d, "domid"));
+	printf("memory:        %s owned, max %s\n",
+	       cli_fmt_size(a, sizeof(a), cli_ju64(d, "tot_bytes")),
+	       cli_fmt_size(b, sizeof(b), cli_ju64(d, "max_mem_bytes")));
+	if (!cli_jbool(d, "attached")) {
 		printf("hotmem:        not attached\n");
 		return;
 	}
 	printf("granted:       %s in %" PRIu64 " blocks (maximum %s)\n",
-	       fmt_size(a, sizeof(a), ju64(d, "granted_bytes")), ju64(d, "granted_blocks"),
-	       fmt_size(b, sizeof(b), ju64(d, "max_bytes")));
+	       cli_fmt_size(a, sizeof(a), cli_ju64(d, "granted_bytes")),
+	       cli_ju64(d, "granted_blocks"), cli_fmt_size(b, sizeof(b), cli_ju64(d, "max_bytes")));
 	if (window)
 		printf("window:        %#" PRIx64 "-%#" PRIx64 " (%" PRIu64 " blocks of %s)\n",
-		       ju64(window, "base"), ju64(window, "base") + ju64(window, "size") - 1,
-		       ju64(d, "window_blocks"), fmt_size(a, sizeof(a), ju64(d, "block_size")));
+		       cli_ju64(window, "base"),
+		       cli_ju64(window, "base") + cli_ju64(window, "size") - 1,
+		       cli_ju64(d, "window_blocks"),
+		       cli_fmt_size(a, sizeof(a), cli_ju64(d, "block_size")));
 	else
 		printf("window:        not yet (the guest has not published its block size)\n");
-	if (jget(d, "memmap_bytes"))
+	if (cli_jget(d, "memmap_bytes"))
 		printf("memmap head:   %s per block\n",
-		       fmt_size(a, sizeof(a), ju64(d, "memmap_bytes")));
-	printf("guest:         %s%s\n", jstr(guest, "state", "no driver"),
-	       jbool(guest, "ready") ? " (ready)" : "");
-	printf("engine:        %s%s%s%s\n", jbool(d, "busy") ? "busy " : "",
-	       jbool(d, "outstanding") ? "outstanding-request " : "",
-	       jbool(d, "recovering") ? "recovering " : "",
-	       jbool(d, "violation") ? "protocol-violation" : "idle");
+		       cli_fmt_size(a, sizeof(a), cli_ju64(d, "memmap_bytes")));
+	printf("guest:         %s%s\n", cli_jstr(guest, "state", "no driver"),
+	       cli_jbool(guest, "ready") ? " (ready)" : "");
+	printf("engine:        %s%s%s%s\n", cli_jbool(d, "busy") ? "busy " : "",
+	       cli_jbool(d, "outstanding") ? "outstanding-request " : "",
+	       cli_jbool(d, "recovering") ? "recovering " : "",
+	       cli_jbool(d, "violation") ? "protocol-violation" : "idle");
 }
 
 static void render_op(yajl_val r)
@@ -266,24 +270,25 @@ static void render_op(yajl_val r)
 	char a[32], b[32];
 
 	printf("d%" PRIu64 " (%s): %s %s: %" PRIu64 "/%" PRIu64 " blocks%s, %s %s; hotmem now %s\n",
-	       ju64(r, "domid"), jstr(r, "name", "?"), jstr(r, "op", "?"),
-	       fmt_size(a, sizeof(a), ju64(r, "requested_bytes")), ju64(r, "blocks_done"),
-	       ju64(r, "blocks_requested"), jbool(r, "attached_now") ? " (attached now)" : "",
-	       fmt_size(b, sizeof(b), ju64(r, "bytes_done")),
-	       !strcmp(jstr(r, "done_as", ""), "shrink") ? "reclaimed" : "granted",
-	       fmt_size(a, sizeof(a), ju64(r, "granted_bytes")));
+	       cli_ju64(r, "domid"), cli_jstr(r, "name", "?"), cli_jstr(r, "op", "?"),
+	       cli_fmt_size(a, sizeof(a), cli_ju64(r, "requested_bytes")),
+	       cli_ju64(r, "blocks_done"), cli_ju64(r, "blocks_requested"),
+	       cli_jbool(r, "attached_now") ? " (attached now)" : "",
+	       cli_fmt_size(b, sizeof(b), cli_ju64(r, "bytes_done")),
+	       !strcmp(cli_jstr(r, "done_as", ""), "shrink") ? "reclaimed" : "granted",
+	       cli_fmt_size(a, sizeof(a), cli_ju64(r, "granted_bytes")));
 }
 
 static void render_journal(yajl_val result)
 {
-	yajl_val domains = jget(result, "domains");
+	yajl_val domains = cli_jget(result, "domains");
 
-	printf("journal %s: %zu record(s)\n", jstr(result, "journal_dir", "?"),
+	printf("journal %s: %zu record(s)\n", cli_jstr(result, "journal_dir", "?"),
 	       YAJL_IS_ARRAY(domains) ? domains->u.array.len : 0);
 	for (size_t i = 0; YAJL_IS_ARRAY(domains) && i < domains->u.array.len; i++) {
-		yajl_val d = domains->u.array.values[i], rec = jget(d, "records");
+		yajl_val d = domains->u.array.values[i], rec = cli_jget(d, "records");
 
-		printf("d%" PRIu64 " %s\n", ju64(d, "domid"), jstr(d, "name", ""));
+		printf("d%" PRIu64 " %s\n", cli_ju64(d, "domid"), cli_jstr(d, "name", ""));
 		for (size_t k = 0; YAJL_IS_OBJECT(rec) && k < rec->u.object.len; k++)
 			printf("  %-13s %s\n", rec->u.object.keys[k],
 			       YAJL_IS_STRING(rec->u.object.values[k])
@@ -307,7 +312,7 @@ int cmd_list(const struct cli_command *cmd, int argc, char **argv)
 
 	if (r || help)
 		return r;
-	return cmd_run(cmd, &req, args.json, render_list);
+	return cli_cmd_run(cmd, &req, args.json, render_list);
 }
 
 int cmd_journal(const struct cli_command *cmd, int argc, char **argv)
@@ -319,7 +324,7 @@ int cmd_journal(const struct cli_command *cmd, int argc, char **argv)
 
 	if (r || help)
 		return r;
-	return cmd_run(cmd, &req, args.json, render_journal);
+	return cli_cmd_run(cmd, &req, args.json, render_journal);
 }
 
 int cmd_info(const struct cli_command *cmd, int argc, char **argv)
@@ -332,7 +337,7 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv)
 	if (r || help)
 		return r;
 	r = cmd_domain_arg(cmd, args.pos[0], &req);
-	return r ? r : cmd_run(cmd, &req, args.json, render_info);
+	return r ? r : cli_cmd_run(cmd, &req, args.json, render_info);
 }
 
 int cmd_attach(const struct cli_command *cmd, int argc, char **argv)
@@ -346,7 +351,7 @@ int cmd_attach(const struct cli_command *cmd, int argc, char **argv)
 		return r;
 	req.max_bytes = args.max_bytes;
 	r = cmd_domain_arg(cmd, args.pos[0], &req);
-	return r ? r : cmd_run(cmd, &req, args.json, render_info);
+	return r ? r : cli_cmd_run(cmd, &req, args.json, render_info);
 }
 
 int cmd_detach(const struct cli_command *cmd, int argc, char **argv)
@@ -359,7 +364,7 @@ int cmd_detach(const struct cli_command *cmd, int argc, char **argv)
 	if (r || help)
 		return r;
 	r = cmd_domain_arg(cmd, args.pos[0], &req);
-	return r ? r : cmd_run(cmd, &req, args.json, render_done);
+	return r ? r : cli_cmd_run(cmd, &req, args.json, render_done);
 }
 
 int cmd_op(const struct cli_command *cmd, int argc, char **argv)
@@ -379,7 +384,7 @@ int cmd_op(const struct cli_command *cmd, int argc, char **argv)
 		r = cmd_size_arg(cmd, args.pos[1], &req.bytes);
 	if (!r && !req.bytes && req.cmd != CTL_CMD_SET)
 		r = cli_fail(cmd, "size must be greater than zero");
-	return r ? r : cmd_run(cmd, &req, args.json, render_op);
+	return r ? r : cli_cmd_run(cmd, &req, args.json, render_op);
 }
 
 int cmd_sim(const struct cli_command *cmd, int argc, char **argv)
@@ -396,7 +401,7 @@ int cmd_sim(const struct cli_command *cmd, int argc, char **argv)
 		return cli_fail(cmd, "only with --hv sim");
 	if (destroy)
 		r = cmd_domain_arg(cmd, args.pos[0], &req);
-	return r ? r : cmd_run(cmd, &req, args.json, render_done);
+	return r ? r : cli_cmd_run(cmd, &req, args.json, render_done);
 }
 
 /* dtb DOM FILE: the domain's window as a partial device tree for xl's device_tree=. */
@@ -419,22 +424,22 @@ int cmd_dtb(const struct cli_command *cmd, int argc, char **argv)
 		r = cli_run(cmd, &req, false, &reply);
 	if (r)
 		return r;
-	if (!jbool(reply, "ok")) {
-		r = cli_fail(cmd, "%s", jstr(reply, "error", "failed"));
+	if (!cli_jbool(reply, "ok")) {
+		r = cli_fail(cmd, "%s", cli_jstr(reply, "error", "failed"));
 		goto out;
 	}
-	d = jget(reply, "result");
-	w = jget(d, "window");
-	if (!jbool(d, "attached") || !w) {
+	d = cli_jget(reply, "result");
+	w = cli_jget(d, "window");
+	if (!cli_jbool(d, "attached") || !w) {
 		r = cli_fail(cmd,
 			     "domain '%s' has no window yet: attach it and let its guest "
 			     "driver publish its block size first",
 			     args.pos[0]);
 		goto out;
 	}
-	window.base = ju64(w, "base");
-	window.size = ju64(w, "size");
-	block_size = ju64(d, "block_size");
+	window.base = cli_ju64(w, "base");
+	window.size = cli_ju64(w, "size");
+	block_size = cli_ju64(d, "block_size");
 	len = hotmem_dt_fragment(&window, block_size, NULL, 0);
 	blob = len > 0 ? malloc((size_t)len) : NULL;
 	if (len > 0 && blob)
@@ -454,7 +459,7 @@ int cmd_dtb(const struct cli_command *cmd, int argc, char **argv)
 	if (args.json) {
 		printf("{\n    \"domid\": %" PRIu64
 		       ",\n    \"file\": \"%s\",\n    \"bytes\": %d\n}\n",
-		       ju64(d, "domid"), args.pos[1], len);
+		       cli_ju64(d, "domid"), args.pos[1], len);
 	}
 out:
 	if (out)

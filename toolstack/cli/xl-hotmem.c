@@ -102,11 +102,48 @@ static const struct cli_command cli_commands[] = {
 		.options = "  --json      print JSON\n  -h, --help  this help\n",
 	},
 	{
+		.name = "policy",
+		.handler = cmd_policy,
+		.usage = "[--json] DOM [KEY=VALUE...]",
+		.summary = "Show DOM's autoscaling policy and what it decided, or set keys of it "
+			   "(needs hotmemd)",
+		.options = "  --json      print JSON\n  -h, --help  this help\n"
+			   "KEY=VALUE: a domain key of hotmem.conf, e.g. mode=auto min=1g max=8g\n"
+			   "weight=200 low-watermark=10% low-watermark-min=64m high-watermark=25%\n"
+			   "psi-grow=10 grow-cooldown=5s (docs/policy.md); kept until the domain "
+			   "goes.\n",
+	},
+	{
+		.name = "top",
+		.handler = cmd_top,
+		.usage = "[-d SECONDS] [-n ITERATIONS] [--json]",
+		.summary = "Show every domain's memory, guest pressure and the policy's last "
+			   "decision, refreshing (needs hotmemd)",
+		.options =
+			"  -d, --delay SECONDS      between refreshes (default 1, at least 0.1)\n"
+			"  -n, --iterations N       stop after N tables (default: until ^C)\n"
+			"  --json                   print one snapshot as JSON\n"
+			"  -h, --help               this help\n"
+			"On a terminal the table is redrawn in place; otherwise one table per "
+			"refresh.\n",
+	},
+	{
 		.name = "sim-destroy",
 		.handler = cmd_sim,
 		.usage = "DOM",
 		.summary = "(--hv sim) destroy a simulated domain as xl destroy would",
 		.options = "  -h, --help  this help\n",
+	},
+	{
+		.name = "sim-guest",
+		.handler = cmd_sim_guest,
+		.usage = "[--json] DOM [ws=SIZE] [psi=PCT] [psi-full=PCT] [stats=on|off] "
+			 "[mem-set=SIZE]",
+		.summary = "(--hv sim) set what a simulated guest's stats show (its load)",
+		.options = "  --json      print JSON\n  -h, --help  this help\n"
+			   "ws: memory its programs use (MemAvailable = MemTotal - kernel - ws);\n"
+			   "psi: memory PSI some avg10 in percent; stats=off: stop publishing;\n"
+			   "mem-set: write memory/target as xl mem-set does.\n",
 	},
 	{
 		.name = "sim-check",
@@ -150,8 +187,11 @@ static void cli_help(FILE *out)
 		"  --socket PATH          hotmemd's socket (default $HOTMEM_SOCKET, else\n"
 		"                         /run/hotmem/hotmemd.sock; for sim\n"
 		"                         $XDG_RUNTIME_DIR/hotmem-sim.sock)\n"
-		"  --sim-config FILE, --sim-host SIZE, --sim-domain NAME:SIZE\n"
-		"                         the simulated host when no sim daemon answers\n\n"
+		"  --sim-config FILE, --sim-host SIZE, --sim-domain NAME:SIZE[:nodriver]\n"
+		"                         the simulated host when no sim daemon answers\n"
+		"  --json                 print JSON (the command's own --json, for any command)\n"
+		"  --progress             grow/shrink/set: a line per block event even when\n"
+		"                         stdout is not a terminal (it is flushed per line)\n\n"
 		"Commands (any unambiguous prefix works; COMMAND -h for details):\n");
 	for (size_t i = 0; i < CLI_NR_COMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
@@ -179,6 +219,9 @@ static const struct cli_command *cli_lookup(const char *name, bool *ret_ambiguou
 	return match;
 }
 
+/* --json before the command: passed on to the command as its own --json. */
+static bool global_json;
+
 /* Global options; returns the index of the command or -1 after an error line. */
 static int cli_global_options(int argc, char **argv)
 {
@@ -188,6 +231,8 @@ static int cli_global_options(int argc, char **argv)
 		{ "sim-config", required_argument, NULL, 'c' },
 		{ "sim-host", required_argument, NULL, 'o' },
 		{ "sim-domain", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "progress", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -219,6 +264,12 @@ static int cli_global_options(int argc, char **argv)
 			break;
 		case 'd':
 			r = ctl_sim_add_domain(&cli_global.sim, optarg, msg, sizeof(msg));
+			break;
+		case 'j':
+			global_json = true;
+			break;
+		case 'p':
+			cli_global.progress = true;
 			break;
 		case 'h':
 			cli_help(stdout);
@@ -256,5 +307,18 @@ int main(int argc, char **argv)
 	if (!cmd)
 		return cli_fail(NULL, "%s command '%s' (try xl-hotmem -h)",
 				ambiguous ? "ambiguous" : "unknown", argv[first]);
+	if (global_json) {
+		/* The command's arguments plus its own --json (argv has room for its NULL). */
+		char **args = calloc((size_t)(argc - first) + 2, sizeof(*args));
+		int rc;
+
+		if (!args)
+			return cli_fail(cmd, "out of memory");
+		memcpy(args, argv + first, (size_t)(argc - first) * sizeof(*args));
+		args[argc - first] = "--json";
+		rc = cmd->handler(cmd, argc - first + 1, args);
+		free(args);
+		return rc;
+	}
 	return cmd->handler(cmd, argc - first, argv + first);
 }

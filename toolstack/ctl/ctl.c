@@ -3,7 +3,8 @@
  * the read commands (ping, list, info, journal), attach/detach, the sim-only
  * levers, and grow/shrink/set as a small state machine that any loop can
  * drive (begin, step while the guest of a just-attached domain gets ready,
- * reply when the engine says the operation is done). Every reply is one JSON
+ * reply when the engine says the operation is done), and the wire form of
+ * the policy requests that only hotmemd answers. Every reply is one JSON
  * object: {"ok":true,"result":{...}} or {"ok":false,"errno":N,"error":"..."}
  * (an ended operation that failed carries both its result and its error).
  */
@@ -41,6 +42,9 @@ static const char *const ctl_cmd_names[CTL_CMD_COUNT] = {
 	[CTL_CMD_SET] = "set",
 	[CTL_CMD_SIM_DESTROY] = "sim-destroy",
 	[CTL_CMD_SIM_CHECK] = "sim-check",
+	[CTL_CMD_POLICY] = "policy",
+	[CTL_CMD_TOP] = "top",
+	[CTL_CMD_SIM_GUEST] = "sim-guest",
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
@@ -53,10 +57,15 @@ bool ctl_cmd_is_op(enum ctl_cmd cmd)
 	return cmd == CTL_CMD_GROW || cmd == CTL_CMD_SHRINK || cmd == CTL_CMD_SET;
 }
 
+bool ctl_cmd_needs_daemon(enum ctl_cmd cmd)
+{
+	return cmd == CTL_CMD_POLICY || cmd == CTL_CMD_TOP;
+}
+
 static bool ctl_cmd_needs_domain(enum ctl_cmd cmd)
 {
 	return cmd != CTL_CMD_PING && cmd != CTL_CMD_LIST && cmd != CTL_CMD_JOURNAL &&
-	       cmd != CTL_CMD_SIM_CHECK;
+	       cmd != CTL_CMD_SIM_CHECK && cmd != CTL_CMD_TOP;
 }
 
 const char *ctl_kind_name(enum hotmem_op_kind kind)
@@ -109,6 +118,26 @@ static void j_bool(yajl_gen gen, const char *key, bool value)
 	yajl_gen_bool(gen, value);
 }
 
+void ctl_gen_str(yajl_gen gen, const char *key, const char *value)
+{
+	j_str(gen, key, value);
+}
+
+void ctl_gen_u64(yajl_gen gen, const char *key, uint64_t value)
+{
+	j_u64(gen, key, value);
+}
+
+void ctl_gen_bool(yajl_gen gen, const char *key, bool value)
+{
+	j_bool(gen, key, value);
+}
+
+void ctl_gen_key(yajl_gen gen, const char *key)
+{
+	j_key(gen, key);
+}
+
 void ctl_gen_error(yajl_gen gen, int err, const char *msg)
 {
 	yajl_gen_map_open(gen);
@@ -148,6 +177,23 @@ int ctl_request_format(const struct ctl_request *req, char **ret_line)
 		j_u64(gen, "bytes", req->bytes);
 	if (req->max_bytes)
 		j_u64(gen, "max_bytes", req->max_bytes);
+	if (req->nr_set) {
+		j_key(gen, "set");
+		yajl_gen_map_open(gen);
+		for (unsigned int i = 0; i < req->nr_set; i++)
+			j_str(gen, req->set_keys[i], req->set_values[i]);
+		yajl_gen_map_close(gen);
+	}
+	if (req->load_mask & CTL_LOAD_WORKING_SET)
+		j_u64(gen, "working_set_bytes", req->load.working_set_bytes);
+	if (req->load_mask & CTL_LOAD_PSI_SOME)
+		j_u64(gen, "psi_some_avg10", req->load.psi_some_avg10);
+	if (req->load_mask & CTL_LOAD_PSI_FULL)
+		j_u64(gen, "psi_full_avg10", req->load.psi_full_avg10);
+	if (req->load_mask & CTL_LOAD_STATS_OFF)
+		j_bool(gen, "stats_off", req->load.stats_off);
+	if (req->load_mask & CTL_LOAD_MEM_SET)
+		j_u64(gen, "mem_set_bytes", req->mem_set_bytes);
 	yajl_gen_map_close(gen);
 	yajl_gen_get_buf(gen, &text, &len);
 	line = malloc(len + 2);
@@ -174,6 +220,93 @@ static int tree_u64(yajl_val obj, const char *key, uint64_t *ret_value)
 	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0)
 		return -EINVAL;
 	*ret_value = (uint64_t)YAJL_GET_INTEGER(v);
+	return 0;
+}
+
+/* "set": {"key": "value", ...} of a policy request, in order. */
+static int parse_set(yajl_val tree, struct ctl_request *req, char *msg, size_t msg_size)
+{
+	const char *path[] = { "set", NULL };
+	yajl_val set = yajl_tree_get(tree, path, yajl_t_any);
+
+	if (!set)
+		return 0;
+	if (!YAJL_IS_OBJECT(set) || req->cmd != CTL_CMD_POLICY) {
+		msgf(msg, msg_size, "\"set\" must be an object of strings, in a policy request");
+		return -EINVAL;
+	}
+	if (set->u.object.len > CTL_POLICY_SET_MAX) {
+		msgf(msg, msg_size, "at most %d settings per policy request", CTL_POLICY_SET_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < set->u.object.len; i++) {
+		const char *key = set->u.object.keys[i];
+		yajl_val v = set->u.object.values[i];
+		const char *value = YAJL_IS_STRING(v) ? v->u.string : NULL;
+
+		if (!value || !key[0] || strlen(key) > CTL_POLICY_KEY_MAX ||
+		    strlen(value) > CTL_POLICY_VALUE_MAX) {
+			msgf(msg, msg_size,
+			     "setting '%.32s': want a key of at most %d bytes, a string value of "
+			     "at "
+			     "most %d",
+			     key, CTL_POLICY_KEY_MAX, CTL_POLICY_VALUE_MAX);
+			return -EINVAL;
+		}
+		strcpy(req->set_keys[i], key);
+		strcpy(req->set_values[i], value);
+	}
+	req->nr_set = (unsigned int)set->u.object.len;
+	return 0;
+}
+
+/* The load fields of a sim-guest request (each optional). */
+static int parse_load(yajl_val tree, struct ctl_request *req, char *msg, size_t msg_size)
+{
+	static const struct {
+		const char *key;
+		uint32_t bit;
+		uint64_t max;
+	} fields[] = {
+		{ "working_set_bytes", CTL_LOAD_WORKING_SET, UINT64_MAX },
+		{ "psi_some_avg10", CTL_LOAD_PSI_SOME, HOTMEM_PSI_MAX },
+		{ "psi_full_avg10", CTL_LOAD_PSI_FULL, HOTMEM_PSI_MAX },
+		{ "mem_set_bytes", CTL_LOAD_MEM_SET, UINT64_MAX },
+	};
+	const char *off_path[] = { "stats_off", NULL };
+	yajl_val off = yajl_tree_get(tree, off_path, yajl_t_any);
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		uint64_t value;
+		int r = tree_u64(tree, fields[i].key, &value);
+
+		if (r == -ENOENT)
+			continue;
+		if (r < 0 || value > fields[i].max || req->cmd != CTL_CMD_SIM_GUEST) {
+			msgf(msg, msg_size,
+			     "\"%s\" must be an integer up to %" PRIu64 ", in a sim-guest request",
+			     fields[i].key, fields[i].max);
+			return -EINVAL;
+		}
+		req->load_mask |= fields[i].bit;
+		if (fields[i].bit == CTL_LOAD_WORKING_SET)
+			req->load.working_set_bytes = value;
+		else if (fields[i].bit == CTL_LOAD_MEM_SET)
+			req->mem_set_bytes = value;
+		else if (fields[i].bit == CTL_LOAD_PSI_SOME)
+			req->load.psi_some_avg10 = (uint32_t)value;
+		else
+			req->load.psi_full_avg10 = (uint32_t)value;
+	}
+	if (off) {
+		if ((!YAJL_IS_TRUE(off) && !YAJL_IS_FALSE(off)) || req->cmd != CTL_CMD_SIM_GUEST) {
+			msgf(msg, msg_size,
+			     "\"stats_off\" must be a boolean, in a sim-guest request");
+			return -EINVAL;
+		}
+		req->load_mask |= CTL_LOAD_STATS_OFF;
+		req->load.stats_off = YAJL_IS_TRUE(off);
+	}
 	return 0;
 }
 
@@ -225,6 +358,8 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *ret_req,
 		msgf(msg, msg_size, "\"max_bytes\" must be a non-negative integer");
 		goto out;
 	}
+	if (parse_set(tree, &req, msg, msg_size) < 0 || parse_load(tree, &req, msg, msg_size) < 0)
+		goto out;
 	*ret_req = req;
 	r = 0;
 out:
@@ -543,6 +678,82 @@ static const char *attach_strerror(int err)
 	return strerror(-err);
 }
 
+/* sim-guest: change the fields given, reply with the load and what the guest did. */
+static int exec_sim_guest(struct ctl_host *host, const struct ctl_request *req, uint32_t domid,
+			  yajl_gen gen)
+{
+	struct sim_guest_load load;
+	struct sim_guest_stats stats;
+	char msg[CTL_MESSAGE_MAX], name[CTL_DOMAIN_MAX + 1];
+	int r = -EOPNOTSUPP;
+
+	if (host->sim_host)
+		r = sim_host_get_guest(host->sim_host, domid, &load, NULL);
+	if (r == 0) {
+		if (req->load_mask & CTL_LOAD_WORKING_SET)
+			load.working_set_bytes = req->load.working_set_bytes;
+		if (req->load_mask & CTL_LOAD_PSI_SOME)
+			load.psi_some_avg10 = req->load.psi_some_avg10;
+		if (req->load_mask & CTL_LOAD_PSI_FULL)
+			load.psi_full_avg10 = req->load.psi_full_avg10;
+		if (req->load_mask & CTL_LOAD_STATS_OFF)
+			load.stats_off = req->load.stats_off;
+		r = sim_host_set_load(host->sim_host, domid, &load);
+	}
+	if (r == 0 && (req->load_mask & CTL_LOAD_MEM_SET)) {
+		/* What xl mem-set writes (KiB); the guest's balloon follows. */
+		char path[64], value[32];
+
+		snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/memory/target", domid);
+		snprintf(value, sizeof(value), "%" PRIu64, req->mem_set_bytes >> 10);
+		r = -EINVAL;
+		if (req->mem_set_bytes >= 1024)
+			r = host->hv->ops->xs_write(host->hv, HV_XS_NO_TXN, path, value,
+						    strlen(value));
+	}
+	if (r == 0)
+		r = sim_host_get_guest(host->sim_host, domid, &load, &stats);
+	if (r < 0) {
+		if (r == -EOPNOTSUPP)
+			msgf(msg, sizeof(msg), "sim-guest works only on a hotmemd --hv sim");
+		else
+			msgf(msg, sizeof(msg), "domain '%s' (d%" PRIu32 "): no simulated guest",
+			     req->domain, domid);
+		ctl_gen_error(gen, r, msg);
+		return r;
+	}
+	ctl_domain_name(host, domid, name, sizeof(name));
+	yajl_gen_map_open(gen);
+	j_bool(gen, "ok", true);
+	j_key(gen, "result");
+	yajl_gen_map_open(gen);
+	j_u64(gen, "domid", domid);
+	j_str(gen, "name", name);
+	j_key(gen, "load");
+	yajl_gen_map_open(gen);
+	j_u64(gen, "working_set_bytes", load.working_set_bytes);
+	j_u64(gen, "psi_some_avg10", load.psi_some_avg10);
+	j_u64(gen, "psi_full_avg10", load.psi_full_avg10);
+	j_bool(gen, "stats_off", load.stats_off);
+	yajl_gen_map_close(gen);
+	j_u64(gen, "stats_published", stats.stats_published);
+	if (stats.stats_published) {
+		j_key(gen, "last_stats");
+		yajl_gen_map_open(gen);
+		j_u64(gen, "counter", stats.last_stats.counter);
+		j_u64(gen, "memtotal_bytes", stats.last_stats.memtotal_kib * 1024);
+		j_u64(gen, "memavail_bytes", stats.last_stats.memavail_kib * 1024);
+		j_u64(gen, "psi_some_avg10", stats.last_stats.psi_some_avg10);
+		j_u64(gen, "psi_full_avg10", stats.last_stats.psi_full_avg10);
+		yajl_gen_map_close(gen);
+	}
+	j_u64(gen, "balloon_pages", stats.balloon_current);
+	j_u64(gen, "boot_ballooned_pages", stats.boot_ballooned);
+	yajl_gen_map_close(gen);
+	yajl_gen_map_close(gen);
+	return 0;
+}
+
 int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen gen)
 {
 	char msg[CTL_MESSAGE_MAX];
@@ -588,6 +799,15 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 	case CTL_CMD_SIM_DESTROY:
 		r = host->sim_host ? sim_host_destroy_domain(host->sim_host, domid) : -EOPNOTSUPP;
 		break;
+	case CTL_CMD_POLICY:
+	case CTL_CMD_TOP:
+		msgf(msg, sizeof(msg),
+		     "%s needs hotmemd: the autoscaling policy lives in the daemon (hotmemd(8))",
+		     ctl_cmd_name(req->cmd));
+		ctl_gen_error(gen, -EOPNOTSUPP, msg);
+		return -EOPNOTSUPP;
+	case CTL_CMD_SIM_GUEST:
+		return exec_sim_guest(host, req, domid, gen);
 	case CTL_CMD_SIM_CHECK:
 		if (!host->sim_host) {
 			r = -EOPNOTSUPP;

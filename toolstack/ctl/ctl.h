@@ -17,6 +17,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "hotmem/hotmem.h"
+#include "sim_guest.h"
 
 #define CTL_DOMAIN_MAX	64   /* a domain name (xl's limit) or a domid */
 #define CTL_MESSAGE_MAX 256  /* one error line */
@@ -41,20 +42,45 @@ enum ctl_cmd {
 	CTL_CMD_SET,
 	CTL_CMD_SIM_DESTROY, /* --hv sim only: xl destroy a simulated domain */
 	CTL_CMD_SIM_CHECK,   /* --hv sim only: the sim's invariant checker */
+	CTL_CMD_POLICY,	     /* hotmemd only: a domain's policy, shown or set */
+	CTL_CMD_TOP,	     /* hotmemd only: every domain's memory, stats and decision */
+	CTL_CMD_SIM_GUEST,   /* --hv sim only: a simulated guest's load (stats) */
 	CTL_CMD_COUNT
 };
+
+/* `policy DOM key=value...`: pairs in the config file's syntax (policy.h). */
+#define CTL_POLICY_SET_MAX   16
+#define CTL_POLICY_KEY_MAX   31
+#define CTL_POLICY_VALUE_MAX 63
+
+/* Which fields of a sim-guest request were given (the others stay as they were). */
+#define CTL_LOAD_WORKING_SET (1u << 0)
+#define CTL_LOAD_PSI_SOME    (1u << 1)
+#define CTL_LOAD_PSI_FULL    (1u << 2)
+#define CTL_LOAD_STATS_OFF   (1u << 3)
+#define CTL_LOAD_MEM_SET     (1u << 4) /* write memory/target, as xl mem-set does */
 
 struct ctl_request {
 	enum ctl_cmd cmd;
 	char domain[CTL_DOMAIN_MAX + 1]; /* name or id, as typed */
 	uint64_t bytes;			 /* grow/shrink/set */
 	uint64_t max_bytes;		 /* attach: hotmem maximum, 0 = default */
+	/* policy: the pairs to set, in order; none = show */
+	unsigned int nr_set;
+	char set_keys[CTL_POLICY_SET_MAX][CTL_POLICY_KEY_MAX + 1];
+	char set_values[CTL_POLICY_SET_MAX][CTL_POLICY_VALUE_MAX + 1];
+	/* sim-guest: the fields named in load_mask */
+	uint32_t load_mask;
+	struct sim_guest_load load;
+	uint64_t mem_set_bytes; /* CTL_LOAD_MEM_SET */
 };
 
 /* "grow", "list", ...; NULL for an unknown value. */
 const char *ctl_cmd_name(enum ctl_cmd cmd);
 /* Whether the command is an operation that runs in the engine's loop. */
 bool ctl_cmd_is_op(enum ctl_cmd cmd);
+/* Whether only a running hotmemd can answer it (the policy lives there). */
+bool ctl_cmd_needs_daemon(enum ctl_cmd cmd);
 
 /* One request as one JSON line with '\n'; malloc()ed. -ENOMEM. */
 int ctl_request_format(const struct ctl_request *req, char **ret_line);
@@ -88,6 +114,8 @@ void ctl_domain_name(struct ctl_host *host, uint32_t domid, char *buf, size_t si
  * ctl_exec_now - run a request that finishes at once (everything but the
  * operations) and write its reply object into gen. Returns 0 or a negative
  * errno; the reply is written either way ({"ok":false,...} on failure).
+ * policy and top need the daemon's policy: here they fail with -EOPNOTSUPP
+ * (hotmemd answers them itself).
  */
 int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen gen);
 
@@ -105,14 +133,17 @@ struct ctl_op {
 
 /*
  * ctl_op_begin - resolve the domain and start the operation.
- * returns 0, started (or finished at once); -EAGAIN, the guest of a domain
- * this call attached is not ready yet: call ctl_op_step() after the next
- * dispatch; any other negative errno: refused (op->error/msg set, nothing
- * changed except, maybe, an implicit attach, which stays).
+ * returns 0, started (or finished at once); -EAGAIN with op->error still 0,
+ * the guest of a domain this call attached is not ready yet: call
+ * ctl_op_step() after the next dispatch; any other negative errno, or -EAGAIN
+ * with op->error set (the guest is not ready and this call did not attach
+ * it, or it did not get ready in CTL_READY_TIMEOUT_MS): refused (op->error/msg
+ * set, nothing changed except, maybe, an implicit attach, which stays).
  */
 int ctl_op_begin(struct ctl_host *host, const struct ctl_request *req, uint64_t now_ms,
 		 struct ctl_op *op);
-/* Retry a begin that returned -EAGAIN: 0 started, -EAGAIN still waiting, or a final error. */
+/* Retry a begin that is waiting: 0 started, -EAGAIN with op->error 0 still waiting, or a
+ * final error (op->error set, possibly -EAGAIN). */
 int ctl_op_step(struct ctl_host *host, struct ctl_op *op, uint64_t now_ms);
 /* Whether the operation has ended (refused, or the engine says it is done). */
 bool ctl_op_done(const struct ctl_op *op);
@@ -125,6 +156,12 @@ void ctl_op_release(struct ctl_op *op);
 void ctl_gen_progress(yajl_gen gen, const struct hotmem_progress *progress);
 /* {"ok":false,"errno":N,"error":"message"} into gen. */
 void ctl_gen_error(yajl_gen gen, int err, const char *msg);
+
+/* JSON members for code that builds replies ("key": value). */
+void ctl_gen_str(yajl_gen gen, const char *key, const char *value);
+void ctl_gen_u64(yajl_gen gen, const char *key, uint64_t value);
+void ctl_gen_bool(yajl_gen gen, const char *key, bool value);
+void ctl_gen_key(yajl_gen gen, const char *key);
 
 /* Operator text for an engine error of an operation (never NULL). */
 const char *ctl_op_strerror(enum ctl_cmd cmd, int err);

@@ -25,8 +25,9 @@ static int parse_bytes(const char *text, uint64_t *ret_bytes)
 	return 0;
 }
 
-static int add_domain(struct sim_host_config *cfg, const char *name, const char *size, char *msg,
-		      size_t msg_size)
+/* flag: NULL, or "nodriver" (a guest that never loads xen_hotmem.ko). */
+static int add_domain(struct sim_host_config *cfg, const char *name, const char *size,
+		      const char *flag, char *msg, size_t msg_size)
 {
 	uint64_t bytes;
 	int r = parse_bytes(size, &bytes);
@@ -35,26 +36,43 @@ static int add_domain(struct sim_host_config *cfg, const char *name, const char 
 		snprintf(msg, msg_size, "sim domain '%s': invalid size '%s'", name, size);
 		return -EINVAL;
 	}
+	if (flag && strcmp(flag, "nodriver") != 0) {
+		snprintf(msg, msg_size, "sim domain '%s': unknown flag '%s' (nodriver)", name,
+			 flag);
+		return -EINVAL;
+	}
 	r = sim_host_config_add(cfg, name, bytes);
 	if (r < 0)
 		snprintf(msg, msg_size, "sim domain '%s': %s", name,
 			 r == -EEXIST	? "name given twice"
 			 : r == -ENOSPC ? "too many domains"
 					: "invalid name");
+	else
+		cfg->domains[cfg->nr_domains - 1].no_driver = flag != NULL;
 	return r;
 }
 
 int ctl_sim_add_domain(struct sim_host_config *cfg, const char *spec, char *msg, size_t msg_size)
 {
-	char name[SIM_HOST_NAME_MAX + 2];
+	char name[SIM_HOST_NAME_MAX + 2], rest[64], *flag;
 	const char *colon = strchr(spec, ':');
 
 	if (!colon || colon == spec || (size_t)(colon - spec) > SIM_HOST_NAME_MAX) {
-		snprintf(msg, msg_size, "invalid --sim-domain '%s': expected NAME:SIZE", spec);
+		snprintf(msg, msg_size, "invalid --sim-domain '%s': expected NAME:SIZE[:nodriver]",
+			 spec);
 		return -EINVAL;
 	}
 	snprintf(name, sizeof(name), "%.*s", (int)(colon - spec), spec);
-	return add_domain(cfg, name, colon + 1, msg, msg_size);
+	if (strlen(colon + 1) >= sizeof(rest)) {
+		snprintf(msg, msg_size, "sim domain '%s': invalid size '%s'", name, colon + 1);
+		return -EINVAL;
+	}
+	strcpy(rest, colon + 1);
+	/* SIZE[:FLAG] */
+	flag = strchr(rest, ':');
+	if (flag)
+		*flag++ = '\0';
+	return add_domain(cfg, name, rest, flag, msg, msg_size);
 }
 
 int ctl_sim_set_host(struct sim_host_config *cfg, const char *size, char *msg, size_t msg_size)
@@ -68,7 +86,7 @@ int ctl_sim_set_host(struct sim_host_config *cfg, const char *size, char *msg, s
 
 int ctl_sim_load(struct sim_host_config *cfg, const char *path, char *msg, size_t msg_size)
 {
-	char line[256], what[32], a[128], b[128];
+	char line[256], what[32], a[128], b[128], c[32];
 	unsigned int lineno = 0;
 	FILE *f = fopen(path, "re");
 	int r = 0;
@@ -80,27 +98,30 @@ int ctl_sim_load(struct sim_host_config *cfg, const char *path, char *msg, size_
 	}
 	while (r == 0 && fgets(line, sizeof(line), f)) {
 		char *hash = strchr(line, '#');
+		bool known;
 		int n;
 
 		lineno++;
 		if (hash)
 			*hash = '\0';
-		n = sscanf(line, "%31s %127s %127s", what, a, b);
+		n = sscanf(line, "%31s %127s %127s %31s", what, a, b, c);
 		if (n <= 0)
 			continue;
-		if (!strcmp(what, "host") && n == 2)
-			r = ctl_sim_set_host(cfg, a, msg, msg_size);
-		else if (!strcmp(what, "domain") && n == 3)
-			r = add_domain(cfg, a, b, msg, msg_size);
-		else
+		known = (!strcmp(what, "host") && n == 2) ||
+			(!strcmp(what, "domain") && (n == 3 || n == 4));
+		if (!known)
 			r = -EINVAL;
+		else if (!strcmp(what, "host"))
+			r = ctl_sim_set_host(cfg, a, msg, msg_size);
+		else
+			r = add_domain(cfg, a, b, n == 4 ? c : NULL, msg, msg_size);
 		if (r < 0) {
 			char inner[128];
 
 			snprintf(inner, sizeof(inner), "%s", msg);
 			snprintf(msg, msg_size, "%s:%u: %s", path, lineno,
-				 n == 2 || n == 3 ? inner
-						  : "expected 'host SIZE' or 'domain NAME SIZE'");
+				 known ? inner
+				       : "expected 'host SIZE' or 'domain NAME SIZE [nodriver]'");
 		}
 	}
 	fclose(f);

@@ -1,7 +1,8 @@
 /*
  * Options that describe a simulated host (`--hv sim`), shared by hotmemd and
- * xl-hotmem: --sim-host SIZE, --sim-domain NAME:SIZE (repeatable) and
- * --sim-config FILE (lines "host SIZE" and "domain NAME SIZE", '#' comments),
+ * xl-hotmem: --sim-host SIZE, --sim-domain NAME:SIZE[:nodriver] (repeatable)
+ * and --sim-config FILE (lines "host SIZE" and "domain NAME SIZE [nodriver]",
+ * '#' comments; "nodriver": a guest that never loads xen_hotmem.ko),
  * plus the default socket of a sim daemon, so that a sim never meets the
  * real /run/hotmem/hotmemd.sock. Sizes as in units.h (no suffix = MiB).
  */
@@ -12,7 +13,7 @@
 
 #include "sim_host.h"
 
-/* "NAME:SIZE" into cfg. -EINVAL/-EEXIST/-ENOSPC with msg. */
+/* "NAME:SIZE[:nodriver]" into cfg. -EINVAL/-EEXIST/-ENOSPC with msg. */
 int ctl_sim_add_domain(struct sim_host_config *cfg, const char *spec, char *msg, size_t msg_size);
 /* "SIZE" as the host's memory. -EINVAL with msg. */
 int ctl_sim_set_host(struct sim_host_config *cfg, const char *size, char *msg, size_t msg_size);

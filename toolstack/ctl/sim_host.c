@@ -27,6 +27,15 @@
  */
 #define SIM_HOST_IDLE_STEP_MS 20
 
+/*
+ * libxl gives an arm64 guest pages besides its RAM at GUEST_MAGIC_BASE
+ * (console and xenstore rings, ...): tot_pages is that much above
+ * memory/static-max on real Xen, and the toolstack must not mistake them for
+ * RAM (a balloon target above static-max makes Linux hot-add memory).
+ */
+#define SIM_HOST_MAGIC_GFN   (0x39000000ull >> 12)
+#define SIM_HOST_MAGIC_PAGES 4
+
 struct sim_host {
 	struct hv_sim *sim;
 	pthread_mutex_t lock; /* guards guests[] against the toolstack thread */
@@ -87,6 +96,23 @@ static void *sim_host_thread(void *opaque)
 	return NULL;
 }
 
+/* The ring pages libxl populates besides the RAM (within its max_pages slack). */
+static int populate_magic(struct sim_host *host, uint32_t domid)
+{
+	uint64_t gfns[SIM_HOST_MAGIC_PAGES];
+	struct hv *dom0 = NULL;
+	size_t done = 0;
+	int r;
+
+	for (unsigned int i = 0; i < SIM_HOST_MAGIC_PAGES; i++)
+		gfns[i] = SIM_HOST_MAGIC_GFN + i;
+	r = hv_sim_open(host->sim, 0, &dom0);
+	if (r == 0)
+		r = dom0->ops->populate(dom0, domid, 0, gfns, SIM_HOST_MAGIC_PAGES, &done);
+	hv_close(dom0);
+	return r;
+}
+
 int sim_host_new(const struct sim_host_config *cfg, struct sim_host **ret_host)
 {
 	struct hv_sim_config sim_cfg;
@@ -108,13 +134,19 @@ int sim_host_new(const struct sim_host_config *cfg, struct sim_host **ret_host)
 			.boot_pages = cfg->domains[i].boot_bytes / HV_PAGE_SIZE,
 			.max_slack_kib = HV_SIM_LIBXL_MAXMEM_SLACK_KIB,
 		};
-		struct sim_guest_params guest_params = { .memmap_in_target = true };
+		/* Like a Linux guest's balloon: it may give back boot RAM too. */
+		struct sim_guest_params guest_params = { .memmap_in_target = true,
+							 .balloon_boot = true };
 		uint32_t domid;
 
 		r = hv_sim_domain_create(host->sim, &params, &domid);
+		if (r == 0)
+			r = populate_magic(host, domid);
 		if (r < 0)
 			goto out;
-		r = sim_guest_new(host->sim, domid, &guest_params, &host->guests[i]);
+		if (cfg->domains[i].no_driver)
+			continue;
+		r = sim_guest_new(host->sim, domid, &guest_params, &host->guests[host->nr_guests]);
 		if (r < 0)
 			goto out;
 		host->nr_guests++;
@@ -161,8 +193,6 @@ int sim_host_open_dom0(struct sim_host *host, struct hv **ret_hv)
 
 int sim_host_destroy_domain(struct sim_host *host, uint32_t domid)
 {
-	int r = -ESRCH;
-
 	pthread_mutex_lock(&host->lock);
 	for (unsigned int i = 0; i < host->nr_guests; i++) {
 		if (sim_guest_domid(host->guests[i]) != domid)
@@ -170,13 +200,47 @@ int sim_host_destroy_domain(struct sim_host *host, uint32_t domid)
 		/* The guest goes first: a destroyed domain's connection is dead. */
 		sim_guest_free(host->guests[i]);
 		host->guests[i] = host->guests[--host->nr_guests];
-		r = 0;
 		break;
 	}
 	pthread_mutex_unlock(&host->lock);
-	if (r == 0)
-		r = hv_sim_domain_destroy(host->sim, domid);
-	return r;
+	/* A domain without a driver has no guest; -ESRCH if there is no such domain. */
+	return hv_sim_domain_destroy(host->sim, domid);
+}
+
+/* The guest of domid, under host->lock; NULL if none. */
+static struct sim_guest *guest_of(struct sim_host *host, uint32_t domid)
+{
+	for (unsigned int i = 0; i < host->nr_guests; i++)
+		if (sim_guest_domid(host->guests[i]) == domid)
+			return host->guests[i];
+	return NULL;
+}
+
+int sim_host_set_load(struct sim_host *host, uint32_t domid, const struct sim_guest_load *load)
+{
+	struct sim_guest *g;
+
+	pthread_mutex_lock(&host->lock);
+	g = guest_of(host, domid);
+	if (g)
+		sim_guest_set_load(g, load);
+	pthread_mutex_unlock(&host->lock);
+	return g ? 0 : -ESRCH;
+}
+
+int sim_host_get_guest(struct sim_host *host, uint32_t domid, struct sim_guest_load *ret_load,
+		       struct sim_guest_stats *ret_stats)
+{
+	struct sim_guest *g;
+
+	pthread_mutex_lock(&host->lock);
+	g = guest_of(host, domid);
+	if (g && ret_load)
+		sim_guest_get_load(g, ret_load);
+	if (g && ret_stats)
+		sim_guest_get_stats(g, ret_stats);
+	pthread_mutex_unlock(&host->lock);
+	return g ? 0 : -ESRCH;
 }
 
 int sim_host_check(struct sim_host *host, char *why, size_t why_size)
@@ -195,6 +259,14 @@ int sim_host_check(struct sim_host *host, char *why, size_t why_size)
 				 "guest d%u saw %u dom0 errors (head missing or "
 				 "usable pages populated)",
 				 sim_guest_domid(host->guests[i]), stats.dom0_errors);
+			r = -EUCLEAN;
+			break;
+		}
+		if (stats.balloon_hotplugs) {
+			snprintf(why, why_size,
+				 "guest d%u was given %u target(s) above what its balloon holds "
+				 "(Linux's balloon would hot-add memory of its own)",
+				 sim_guest_domid(host->guests[i]), stats.balloon_hotplugs);
 			r = -EUCLEAN;
 			break;
 		}

@@ -10,10 +10,12 @@
 #ifndef HOTMEM_CTL_SIM_HOST_H
 #define HOTMEM_CTL_SIM_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hotmem/hv.h"
+#include "sim_guest.h"
 
 #define SIM_HOST_MAX_DOMAINS 64
 #define SIM_HOST_NAME_MAX    64
@@ -21,6 +23,7 @@
 struct sim_host_domain_spec {
 	char name[SIM_HOST_NAME_MAX + 1];
 	uint64_t boot_bytes; /* whole 4 KiB pages */
+	bool no_driver;	     /* no simulated guest: xen_hotmem.ko never loaded */
 };
 
 struct sim_host_config {
@@ -51,6 +54,15 @@ int sim_host_open_dom0(struct sim_host *host, struct hv **ret_hv);
 
 /* xl destroy: the guest stops, the domain goes, @releaseDomain fires. -ESRCH unknown. */
 int sim_host_destroy_domain(struct sim_host *host, uint32_t domid);
+
+/*
+ * Set what a simulated guest's stats show from now on (working set, PSI,
+ * stats stopped), as a test drives a policy. -ESRCH no such guest.
+ */
+int sim_host_set_load(struct sim_host *host, uint32_t domid, const struct sim_guest_load *load);
+/* A guest's load and its own counters (either may be NULL). -ESRCH no such guest. */
+int sim_host_get_guest(struct sim_host *host, uint32_t domid, struct sim_guest_load *ret_load,
+		       struct sim_guest_stats *ret_stats);
 
 /*
  * The sim's invariant checker (hv_sim_check()) plus every guest's own view:

@@ -6,10 +6,12 @@
  * the reply come back one JSON object per line; docs/toolstack.md). One
  * single-threaded poll loop drives everything without blocking: the engine's
  * fd and timeout (guest protocol keys, @releaseDomain, ack and fill timers),
- * the listening socket and its clients, a signalfd for SIGTERM/SIGINT, and a
- * once-a-second tick for an autoscaling policy (hotmemd.h; none by default).
- * It logs once per decision (operation started, ended, domain released,
- * reconcile), to stderr with -F and to syslog otherwise. On SIGTERM it stops
+ * the listening socket and its clients, a signalfd for SIGTERM/SIGINT, and,
+ * when /etc/hotmem/hotmem.conf (--config) exists, the autoscaler's tick
+ * (autoscale.c), whose grows and shrinks run as operations like an
+ * operator's. A config that does not parse stops the start. It logs once per
+ * decision (operation started, ended, domain released, reconcile, policy
+ * decision), to stderr with -F and to syslog otherwise. On SIGTERM it stops
  * accepting, lets in-flight operations end (the engine bounds each by its ack
  * and fill timeouts; what is still outstanding stays journalled) and exits.
  */
@@ -30,6 +32,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "autoscale.h"
 #include "ctl.h"
 #include "ctl_sim.h"
 #include "hotmem/units.h"
@@ -52,6 +55,9 @@ struct client {
 	struct ctl_op op;
 	uint64_t lo_gpa, hi_gpa; /* range the operation touched, for its log line */
 	uint32_t blocks_seen;
+	/* A policy request (fd -1): why, and the target a release ends at (0: none). */
+	char why[2 * HOTMEM_POLICY_REASON_MAX];
+	uint64_t target_after;
 };
 
 struct hotmemd {
@@ -70,32 +76,44 @@ struct hotmemd {
 	uint32_t attached[HOTMEMD_MAX_DOMAINS];
 	uint32_t attached_granted[HOTMEMD_MAX_DOMAINS];
 	size_t nr_attached;
-	const struct hotmemd_policy_ops *policy;
-	void *policy_opaque;
+	const char *config_path; /* the policy's file */
+	bool config_given;	 /* --config: its absence is an error */
+	struct autoscale *as;	 /* NULL: no policy, nothing automatic */
 	uint64_t next_tick_ms;
-};
-
-struct hotmemd_policy_ctx {
-	struct hotmemd *d;
 };
 
 static struct hotmemd daemon_state;
 
-static void hlog(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hlog(int priority, const char *fmt, ...)
+static void vhlog(int priority, const char *fmt, va_list args)
+{
+	if (daemon_state.foreground) {
+		/* One write per line, so lines of a busy daemon never interleave. */
+		char line[1024];
+		int n = vsnprintf(line, sizeof(line) - 1, fmt, args);
+
+		if (n < 0)
+			return;
+		if ((size_t)n > sizeof(line) - 2)
+			n = (int)sizeof(line) - 2;
+		line[n++] = '\n';
+		fputs("hotmemd: ", stderr);
+		fwrite(line, 1, (size_t)n, stderr);
+		fflush(stderr);
+	} else {
+		vsyslog(priority, fmt, args);
+	}
+}
+
+void hotmemd_log(int priority, const char *fmt, ...)
 {
 	va_list args;
 
 	va_start(args, fmt);
-	if (daemon_state.foreground) {
-		fputs("hotmemd: ", stderr);
-		vfprintf(stderr, fmt, args);
-		fputc('\n', stderr);
-	} else {
-		vsyslog(priority, fmt, args);
-	}
+	vhlog(priority, fmt, args);
 	va_end(args);
 }
+
+#define hlog hotmemd_log
 
 /* ---- replies ------------------------------------------------------------ */
 
@@ -224,6 +242,12 @@ static void ops_settle(struct hotmemd *d)
 			return;
 		err = ctl_op_reply(&d->host, &c->op, gen);
 		op_log_end(d, c, err);
+		if (c->fd < 0 && d->as) {
+			struct hotmem_result res;
+			bool have = c->op.op && hotmem_op_result(c->op.op, &res) == 0;
+
+			autoscale_op_ended(d->as, c->op.domid, have ? &res : NULL, c->target_after);
+		}
 		client_send(c, gen);
 		client_close(c);
 	}
@@ -262,17 +286,23 @@ static int op_begin(struct hotmemd *d, struct client *c, const struct ctl_reques
 		hlog(LOG_INFO, "d%" PRIu32 " (%s): attached (implicitly, by %s)", c->op.domid,
 		     c->op.name, ctl_cmd_name(req->cmd));
 	if (r == 0)
-		hlog(LOG_INFO, "%sd%" PRIu32 " (%s): %s %s %s started", c->fd < 0 ? "policy: " : "",
-		     c->op.domid, c->op.name, ctl_cmd_name(req->cmd),
-		     req->cmd == CTL_CMD_SET ? "to" : "by", size);
+		hlog(LOG_INFO, "%sd%" PRIu32 " (%s): %s %s %s started%s%s%s",
+		     c->fd < 0 ? "policy: " : "", c->op.domid, c->op.name, ctl_cmd_name(req->cmd),
+		     req->cmd == CTL_CMD_SET ? "to" : "by", size, c->why[0] ? " (" : "", c->why,
+		     c->why[0] ? ")" : "");
+	if ((r == 0 || r == -EAGAIN) && d->as)
+		autoscale_op_begun(d->as, c->op.domid,
+				   req->cmd == CTL_CMD_GROW	? HOTMEM_OP_KIND_GROW
+				   : req->cmd == CTL_CMD_SHRINK ? HOTMEM_OP_KIND_SHRINK
+								: HOTMEM_OP_KIND_SET,
+				   req->bytes, ctl_now_ms());
 	return r == -EAGAIN ? 0 : r;
 }
 
-int hotmemd_policy_request(struct hotmemd_policy_ctx *ctx, uint32_t domid, enum hotmem_op_kind kind,
-			   uint64_t bytes)
+int hotmemd_policy_request(struct hotmemd *d, uint32_t domid, enum hotmem_op_kind kind,
+			   uint64_t bytes, const char *why, uint64_t target_after)
 {
 	struct ctl_request req = { .bytes = bytes };
-	struct hotmemd *d = ctx->d;
 	struct client *c;
 	int r;
 
@@ -285,6 +315,8 @@ int hotmemd_policy_request(struct hotmemd_policy_ctx *ctx, uint32_t domid, enum 
 	c = client_new(d, -1);
 	if (!c)
 		return -EBUSY;
+	snprintf(c->why, sizeof(c->why), "%s", why ? why : "");
+	c->target_after = target_after;
 	r = op_begin(d, c, &req);
 	if (r < 0) {
 		op_log_end(d, c, r);
@@ -313,6 +345,15 @@ static void handle_request(struct hotmemd *d, struct client *c, size_t len)
 	}
 	if (r < 0) {
 		ctl_gen_error(gen, r, msg);
+	} else if (ctl_cmd_needs_daemon(req.cmd) && !d->as) {
+		r = -EOPNOTSUPP;
+		snprintf(msg, sizeof(msg),
+			 "the policy is off: hotmemd started without a config file (%s); see "
+			 "hotmemd --config",
+			 d->config_path);
+		ctl_gen_error(gen, r, msg);
+	} else if (ctl_cmd_needs_daemon(req.cmd)) {
+		autoscale_request(d->as, &req, ctl_now_ms(), gen);
 	} else if (ctl_cmd_is_op(req.cmd)) {
 		if (op_begin(d, c, &req) == 0) {
 			yajl_gen_free(gen);
@@ -428,38 +469,6 @@ static void track_releases(struct hotmemd *d)
 	d->nr_attached = nr;
 }
 
-static void policy_tick(struct hotmemd *d)
-{
-	struct hotmemd_policy_ctx ctx = { .d = d };
-	struct hotmemd_sample *samples;
-	size_t nr = 0;
-	int r;
-
-	if (!d->policy || !d->policy->tick || d->stopping)
-		return;
-	samples = calloc(d->nr_attached ? d->nr_attached : 1, sizeof(*samples));
-	if (!samples)
-		return;
-	for (size_t i = 0; i < d->nr_attached; i++) {
-		struct hotmemd_sample *s = &samples[nr];
-		struct hv_domain_info hvi;
-
-		s->domid = d->attached[i];
-		s->now_ms = ctl_now_ms();
-		if (hotmem_domain_info(d->host.hm, s->domid, &s->info) < 0 || s->info.busy ||
-		    s->info.outstanding || s->info.recovering)
-			continue;
-		if (d->host.hv->ops->domain_info(d->host.hv, s->domid, &hvi) == 0)
-			s->tot_bytes = hvi.tot_pages * HV_PAGE_SIZE;
-		s->guest_valid = hotmem_guest_status(d->host.hm, s->domid, &s->guest) == 0;
-		nr++;
-	}
-	r = d->policy->tick(d->policy_opaque, &ctx, samples, nr);
-	if (r < 0)
-		hlog(LOG_WARNING, "policy %s: tick failed: %s", d->policy->name, strerror(-r));
-	free(samples);
-}
-
 /* ---- setup and the loop ------------------------------------------------- */
 
 static int open_backend(struct hotmemd *d)
@@ -555,7 +564,8 @@ static int loop_timeout(struct hotmemd *d)
 	int timeout = hotmem_timeout_ms(d->host.hm);
 	uint64_t now = ctl_now_ms();
 
-	if (d->policy && (timeout < 0 || (uint64_t)timeout > d->next_tick_ms - now))
+	if (d->as && !d->stopping &&
+	    (timeout < 0 || d->next_tick_ms <= now || (uint64_t)timeout > d->next_tick_ms - now))
 		timeout = d->next_tick_ms > now ? (int)(d->next_tick_ms - now) : 0;
 	if (ops_waiting_ready(d) && (timeout < 0 || timeout > HOTMEMD_READY_POLL_MS))
 		timeout = HOTMEMD_READY_POLL_MS;
@@ -569,7 +579,8 @@ static int run(struct hotmemd *d)
 	struct pollfd pfds[3 + HOTMEMD_MAX_CLIENTS];
 	struct client *pclients[3 + HOTMEMD_MAX_CLIENTS];
 
-	d->next_tick_ms = ctl_now_ms() + HOTMEMD_TICK_MS;
+	/* The first tick at once: attach auto domains, show them in top. */
+	d->next_tick_ms = ctl_now_ms();
 	for (;;) {
 		int nr = 0, r;
 
@@ -608,9 +619,10 @@ static int run(struct hotmemd *d)
 				handle_client_input(d, pclients[i]);
 		ops_settle(d);
 		track_releases(d);
-		if (d->policy && ctl_now_ms() >= d->next_tick_ms) {
-			d->next_tick_ms = ctl_now_ms() + HOTMEMD_TICK_MS;
-			policy_tick(d);
+		if (d->as && !d->stopping && ctl_now_ms() >= d->next_tick_ms) {
+			d->next_tick_ms = ctl_now_ms() + autoscale_tick_ms(d->as);
+			autoscale_tick(d->as, ctl_now_ms());
+			ops_settle(d); /* a policy request refused at once is answered now */
 		}
 	}
 }
@@ -622,6 +634,8 @@ static void usage(FILE *out)
 		"Own hotmem's journal and serve xl-hotmem over a unix socket.\n\n"
 		"Options:\n"
 		"  -F, --foreground       log to stderr instead of syslog\n"
+		"  --config FILE          autoscaling policy (default /etc/hotmem/hotmem.conf;\n"
+		"                         that file absent: no policy, nothing automatic)\n"
 		"  --hv xen|sim           backend (default xen)\n"
 		"  --socket PATH          listening socket (default $HOTMEM_SOCKET, else\n"
 		"                         /run/hotmem/hotmemd.sock; sim: $XDG_RUNTIME_DIR/\n"
@@ -639,6 +653,7 @@ static int parse_options(struct hotmemd *d, int argc, char **argv)
 {
 	static const struct option long_options[] = {
 		{ "foreground", no_argument, NULL, 'F' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "hv", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "sim-config", required_argument, NULL, 'c' },
@@ -658,6 +673,10 @@ static int parse_options(struct hotmemd *d, int argc, char **argv)
 		switch (opt) {
 		case 'F':
 			d->foreground = true;
+			break;
+		case 'C':
+			d->config_path = optarg;
+			d->config_given = true;
 			break;
 		case 'H':
 			if (strcmp(optarg, "xen") && strcmp(optarg, "sim")) {
@@ -731,9 +750,12 @@ int main(int argc, char **argv)
 {
 	struct hotmemd *d = &daemon_state;
 	struct hotmem_reconcile_report report = { 0 };
+	struct hotmem_policy_conf *conf = NULL;
+	char err[HOTMEM_POLICY_CONF_ERR_MAX];
 	int r, exit_code = 1;
 
 	d->hv_name = "xen";
+	d->config_path = HOTMEM_POLICY_CONF_PATH;
 	d->lock_fd = d->listen_fd = d->signal_fd = -1;
 	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++)
 		d->clients[i].fd = -1;
@@ -743,6 +765,19 @@ int main(int argc, char **argv)
 		return 1;
 	if (!d->foreground)
 		openlog("hotmemd", LOG_PID, LOG_DAEMON);
+
+	/* Before anything else: a config that does not parse must not half-start. */
+	r = hotmem_policy_conf_load(d->config_path, &conf, err, sizeof(err));
+	if (r == -ENOENT && !d->config_given) {
+		hlog(LOG_INFO, "no %s: no autoscaling policy, nothing is resized automatically",
+		     d->config_path);
+	} else if (r < 0) {
+		hlog(LOG_ERR, "%s", err);
+		goto out;
+	} else {
+		/* The host reserve is never given to guests, by the policy or an operator. */
+		d->cfg.host_reserve_bytes = conf->host.reserve_bytes;
+	}
 
 	d->lock_fd = ctl_lock(d->lock_path);
 	if (d->lock_fd < 0) {
@@ -775,6 +810,16 @@ int main(int argc, char **argv)
 	     report.domains, report.released, report.rolled_back, report.finished,
 	     report.outstanding, report.failed, r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
 	track_releases(d);
+	if (conf) {
+		r = autoscale_new(conf, d->config_path, d, &d->host, &d->as);
+		conf = NULL; /* taken over, also on failure */
+		if (r < 0) {
+			hlog(LOG_ERR, "cannot start the autoscaler: %s", strerror(-r));
+			goto out;
+		}
+		hlog(LOG_INFO, "policy from %s: tick %" PRIu32 " ms, reserve %" PRIu64 " MiB",
+		     d->config_path, autoscale_tick_ms(d->as), d->cfg.host_reserve_bytes >> 20);
+	}
 	d->listen_fd = open_socket(d);
 	if (d->listen_fd < 0) {
 		hlog(LOG_ERR, "cannot listen on %s: %s", d->socket_path, strerror(-d->listen_fd));
@@ -802,8 +847,8 @@ out:
 	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++)
 		if (d->clients[i].used)
 			client_close(&d->clients[i]);
-	if (d->policy && d->policy->free)
-		d->policy->free(d->policy_opaque);
+	autoscale_free(d->as);
+	hotmem_policy_conf_free(conf);
 	hotmem_close(d->host.hm);
 	hv_close(d->host.hv);
 	sim_host_free(d->host.sim_host);

@@ -572,6 +572,17 @@ static void judge_demand(struct pol_work *w, uint64_t now)
 			want = u64_max(want, step);
 		}
 		w->demand_hold = w->demand_idle = sat_add(w->cur, want);
+		/*
+		 * Past what the balloon can give back, memory comes in whole
+		 * blocks: ask for them, so arbitration sees contention as soon as
+		 * a block does not fit, not only once the bytes do not.
+		 */
+		if (w->in->block_size && w->demand_hold > w->hot_max) {
+			uint64_t bs = w->in->block_size;
+			uint64_t blocks = (w->demand_hold - w->hot_max + bs - 1) / bs;
+
+			w->demand_hold = w->demand_idle = sat_add(w->hot_max, blocks * bs);
+		}
 	} else if (w->idle) {
 		uint64_t surplus = u64_min(w->avail - w->wm_mid, w->cur);
 

@@ -548,6 +548,53 @@ int hotmem_policy_conf_load(const char *path, struct hotmem_policy_conf **ret_co
 	return r;
 }
 
+int hotmem_policy_conf_apply(struct hotmem_policy_domain_params *params, const char *const *keys,
+			     const char *const *values, size_t nr, char *err, size_t err_size)
+{
+	struct hotmem_policy_domain_params next;
+	const char *expect = "", *problem;
+	uint32_t set = 0;
+
+	if (!params || (nr && (!keys || !values)))
+		return -EINVAL;
+	next = *params;
+	for (size_t k = 0; k < nr; k++) {
+		size_t i;
+
+		for (i = 0; i < NR_CONF_KEYS; i++) {
+			if (!conf_keys[i].host && keys[k] &&
+			    strcmp(conf_keys[i].name, keys[k]) == 0)
+				break;
+		}
+		if (i == NR_CONF_KEYS) {
+			if (err && err_size)
+				snprintf(err, err_size, "%s: unknown domain key",
+					 keys[k] ? keys[k] : "");
+			return -EINVAL;
+		}
+		if (set & (1u << i)) {
+			if (err && err_size)
+				snprintf(err, err_size, "%s: given twice", keys[k]);
+			return -EINVAL;
+		}
+		set |= 1u << i;
+		if (!values[k] || parse_value(&conf_keys[i], values[k], &next, &expect) < 0) {
+			if (err && err_size)
+				snprintf(err, err_size, "%s: bad value '%s', want %s", keys[k],
+					 values[k] ? values[k] : "", expect);
+			return -EINVAL;
+		}
+	}
+	problem = domain_problem(&next);
+	if (problem) {
+		if (err && err_size)
+			snprintf(err, err_size, "%s", problem);
+		return -EINVAL;
+	}
+	*params = next;
+	return 0;
+}
+
 void hotmem_policy_conf_free(struct hotmem_policy_conf *conf)
 {
 	if (!conf)

@@ -102,7 +102,7 @@ struct hotmem_policy_domain_input {
 enum hotmem_policy_action {
 	HOTMEM_POLICY_NONE = 0,	  /* nothing (only in status.last before any decision) */
 	HOTMEM_POLICY_GROW,	  /* hotmem_op_start(GROW, bytes) */
-	HOTMEM_POLICY_SHRINK,	  /* hotmem_op_start(SHRINK, bytes); then memory/target = target */
+	HOTMEM_POLICY_SHRINK,	  /* hotmem_op_start(SHRINK, bytes); memory/target ends at target */
 	HOTMEM_POLICY_SET_TARGET, /* write memory/target = target_bytes (balloon) */
 	HOTMEM_POLICY_FREEZE,	  /* unresponsive: held at its size (log it) */
 	HOTMEM_POLICY_UNFREEZE,	  /* responsive again (log it) */
@@ -278,6 +278,25 @@ int hotmem_policy_conf_load(const char *path, struct hotmem_policy_conf **ret_co
 int hotmem_policy_conf_parse(const char *text, const char *origin,
 			     struct hotmem_policy_conf **ret_conf, char *err, size_t err_size);
 void hotmem_policy_conf_free(struct hotmem_policy_conf *conf);
+
+/**
+ * hotmem_policy_conf_apply - change domain parameters with the config file's
+ * keys and values ("min" "1g", "mode" "auto"), as `xl-hotmem policy DOM
+ * key=value...` does at run time
+ * @params: in, the parameters now; out, with every pair applied
+ * @keys, @values: @nr pairs, values in the file's syntax
+ * @err: on failure, "key: what is wrong" (may be NULL)
+ *
+ * All or nothing: params is untouched unless every pair parses and the
+ * result validates as a [domain] section would.
+ *
+ * returns:
+ *	0, on success
+ *	-EINVAL, NULL arguments, an unknown key (or a [host] key), a key given
+ *		 twice, a bad value, or a result that does not validate
+ */
+int hotmem_policy_conf_apply(struct hotmem_policy_domain_params *params, const char *const *keys,
+			     const char *const *values, size_t nr, char *err, size_t err_size);
 
 /* The parameters of domain @name: its section, else the defaults. Never NULL. */
 const struct hotmem_policy_domain_params *

@@ -1,0 +1,63 @@
+/*
+ * hotmemd's autoscaler: the policy of toolstack/include/hotmem/policy.h wired
+ * to the engine (autoscale.c). The daemon creates it from hotmem.conf, calls
+ * autoscale_tick() every tick, tells it when operations begin and end, and
+ * hands it the `policy` and `top` requests of xl-hotmem. Single-threaded: the
+ * daemon's loop is its only caller. docs/policy.md section 2 describes it.
+ */
+#ifndef HOTMEM_AUTOSCALE_H
+#define HOTMEM_AUTOSCALE_H
+
+#include <stdint.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "ctl.h"
+#include "hotmem/policy.h"
+#include "hotmemd.h"
+
+struct autoscale;
+
+/**
+ * autoscale_new - an autoscaler over an open engine
+ * @conf: the parsed config (taken over: freed with the autoscaler, also on failure)
+ * @conf_path: where it came from, for replies and logs
+ * @daemon: who starts operations (hotmemd_policy_request())
+ * @host: the engine and its hypervisor connection
+ *
+ * returns 0; -EINVAL, a parameter the policy refuses; -ENOMEM
+ */
+int autoscale_new(struct hotmem_policy_conf *conf, const char *conf_path, struct hotmemd *daemon,
+		  struct ctl_host *host, struct autoscale **ret_as);
+void autoscale_free(struct autoscale *as);
+
+/* The tick period ([host] tick). */
+uint32_t autoscale_tick_ms(const struct autoscale *as);
+
+/*
+ * autoscale_tick - one round: list the domains, give new ones their
+ * parameters, attach those in mode auto, gather every attached domain's
+ * figures, run the policy, carry out and log its decisions. Failures are
+ * logged (once per cause) and retried at the next tick.
+ */
+void autoscale_tick(struct autoscale *as, uint64_t now_ms);
+
+/* An operation began on domid (an operator's or the policy's): it is busy. */
+void autoscale_op_begun(struct autoscale *as, uint32_t domid, enum hotmem_op_kind kind,
+			uint64_t bytes, uint64_t now_ms);
+/*
+ * A policy operation ended (@res NULL: it never started). For a release
+ * (@target_after not 0), memory/target ends at @target_after: the engine's
+ * lowering put it there if every block went, else this does.
+ */
+void autoscale_op_ended(struct autoscale *as, uint32_t domid, const struct hotmem_result *res,
+			uint64_t target_after);
+
+/*
+ * autoscale_request - answer a policy (show or set) or top request into gen
+ * ({"ok":...}). Returns 0 or the negative errno the reply carries.
+ */
+int autoscale_request(struct autoscale *as, const struct ctl_request *req, uint64_t now_ms,
+		      yajl_gen gen);
+
+#endif /* HOTMEM_AUTOSCALE_H */
