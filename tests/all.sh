@@ -17,7 +17,7 @@ fuzz_seconds=${HOTMEM_FUZZ_SECONDS:-60}
 jobs=${HOTMEM_JOBS:-$(nproc)}
 
 host_packages=(cmake make gcc clang pkg-config libxen-dev libfdt-dev libyajl-dev libinih-dev binutils
-	       python3 go-md2man)
+	       python3 go-md2man gnuplot-nox)
 lab_packages=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
 	      device-tree-compiler xz-utils zstd bc flex bison kmod)
 

@@ -4,8 +4,9 @@
 # arm64, Linux 6.12 arm64 and busybox from Debian into the lab cache (fetch.sh),
 # cross-builds hotmem's dom0 programs and builds the boot images (mkimages.sh),
 # then boots Xen + dom0 under QEMU, creates a 256 MiB guest and shows `xl list`
-# and the guest's memory (lab.py run demo; growing and shrinking the guest is a
-# hook in scenarios/demo.py), powers off and prints a summary with timings.
+# and the guest's memory, grows the guest by 1 GiB with xl-hotmem and shrinks
+# it back (lab.py run demo, scenarios/demo.py), powers off and prints a summary
+# with timings.
 # Everything after the first run comes from the cache. Exit 0 on success.
 set -euo pipefail
 
@@ -46,6 +47,8 @@ t_lab=$((SECONDS - t))
 
 # value KEY: the KEY=value of the lab's final "HOTMEM scenario=demo status=..." line.
 value() { grep '^HOTMEM scenario=demo status=' "$out" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# gs KEY: the KEY=value of the grow/shrink line.
+gs() { grep '^HOTMEM scenario=demo step=grow_shrink' "$out" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 step "summary"
 printf '  %-28s %s\n' \
@@ -55,6 +58,9 @@ printf '  %-28s %s\n' \
 	"cross build + images" "${t_images} s" \
 	"QEMU start -> dom0 ready" "$(value boot_s) s" \
 	"xl create -> guest ready" "$(value create_guest_s) s" \
+	"guest MemTotal before" "$(gs memtotal_before_kb) kB" \
+	"after xl-hotmem grow 1g" "$(gs memtotal_grown_kb) kB in $(gs grow_s) s" \
+	"after xl-hotmem set 0" "$(gs memtotal_after_kb) kB in $(gs shrink_s) s" \
 	"whole lab run (to power-off)" "${t_lab} s" \
 	"demo total" "$((SECONDS - t_all)) s"
 exit "$rc"

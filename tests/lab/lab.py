@@ -13,6 +13,12 @@ SIGHUP, and PR_SET_PDEATHSIG in case the harness is SIGKILLed.
   lab.py list                 scenarios, from tests/lab/scenarios/*.py
   lab.py run SCENARIO         boot, run it, power off; exit 0 pass, 1 fail, 77 skip
   lab.py shell                boot and hand dom0's console to a human (Ctrl-\\ quits)
+  lab.py session start SOCK [--setup SCENARIO]
+                              boot once, run SCENARIO, then serve scenarios on
+                              the unix socket SOCK in the background (ctest
+                              fixture: one boot for several tests)
+  lab.py session run SOCK SCENARIO    run a scenario on that machine
+  lab.py session stop SOCK            power it off
 
 Python 3 standard library only.
 """
@@ -230,6 +236,7 @@ class Lab:
         self.agent = False
         self.results = []
         self.timings = {}
+        self.state = {}  # what scenarios sharing one session pass on to each other
         self._seq = 0
         self._t0 = None
         self._qemu_err = None
@@ -561,11 +568,26 @@ def cmd_list(args):
     return 0
 
 
+def run_one(lab, name):
+    """Run scenario NAME on the booted LAB: "pass", "skip" or "fail" (a
+    failure prints the last lines of every console)."""
+    func, _ = SCENARIOS[name]
+    try:
+        func(lab)
+        return "pass"
+    except Skip as e:
+        log(f"SKIP {name}: {e}")
+        return "skip"
+    except (LabError, AssertionError) as e:
+        log(f"FAIL {name}: {e}")
+        lab.dump(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return "fail"
+
+
 def cmd_run(args):
     if args.scenario not in SCENARIOS:
         log(f"no scenario named {args.scenario!r}; try: lab.py list")
         return 2
-    func, _ = SCENARIOS[args.scenario]
     log_dir = Path(args.log_dir or Path(args.cache) / "runs" / args.scenario)
     t0 = time.monotonic()
     lab = None
@@ -573,12 +595,11 @@ def cmd_run(args):
     try:
         lab = Lab(args.cache, log_dir, args.boot_timeout, args.verbose)
         lab.boot()
-        func(lab)
-        status = "pass"
+        status = run_one(lab, args.scenario)
     except Skip as e:
         log(f"SKIP {args.scenario}: {e}")
         status = "skip"
-    except (LabError, AssertionError) as e:
+    except LabError as e:
         log(f"FAIL {args.scenario}: {e}")
         if lab:
             lab.dump(str(e).splitlines()[0] if str(e) else type(e).__name__)
@@ -602,6 +623,287 @@ def cmd_run(args):
                 for line in lab.results:
                     f.write(line + "\n")
     return {"pass": 0, "skip": SKIP}.get(status, 1)
+
+
+# --------------------------------------------------------------------------
+# Sessions: one boot shared by several ctest tests. `session start` forks a
+# server that boots the machine, runs the setup scenario, then serves requests
+# on a unix socket: "run SCENARIO" (output streamed back, last line
+# HOTMEM-SESSION-RC <n>) and "stop" (power off). The start command relays the
+# server's output until the machine is ready and exits with the setup's code.
+# The server (and with it QEMU, through PR_SET_PDEATHSIG) goes away when the
+# owner process (ctest: the start command's parent) dies, after
+# SESSION_IDLE_S seconds without a request, or after SESSION_MAX_S in all.
+
+SESSION_IDLE_S = 900
+SESSION_MAX_S = 3600
+SESSION_RC = re.compile(r"HOTMEM-SESSION-RC (\d+)$")
+
+
+def session_socket_path(path):
+    """A unix socket path short enough for sun_path (108 bytes)."""
+    path = str(Path(path).resolve())
+    if len(path.encode()) < 100:
+        return path
+    import hashlib
+    return f"/tmp/hotmem-lab-{hashlib.sha1(path.encode()).hexdigest()[:12]}.sock"
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+class _Tolerant:
+    """A text stream over a client socket that ignores a vanished client (the
+    scenario goes on; its result still lands in the session log)."""
+
+    def __init__(self, conn, log_file):
+        self.conn = conn
+        self.log_file = log_file
+
+    def write(self, text):
+        try:
+            self.log_file.write(text)
+            self.log_file.flush()
+        except (OSError, ValueError):
+            pass
+        if self.conn is not None:
+            try:
+                self.conn.sendall(text.encode(errors="replace"))
+            except OSError:
+                self.conn = None
+        return len(text)
+
+    def flush(self):
+        pass
+
+    @property
+    def buffer(self):  # Console echo (verbose) writes bytes
+        return self
+
+
+def session_start(args):
+    import socket
+    sock_path = session_socket_path(args.socket)
+    if args.setup and args.setup not in SCENARIOS:
+        log(f"no scenario named {args.setup!r}; try: lab.py list")
+        return 2
+    if os.path.exists(sock_path):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(sock_path)
+            log(f"a session already answers on {sock_path}")
+            return 1
+        except OSError:
+            os.unlink(sock_path)  # left by a dead session
+        finally:
+            probe.close()
+    owner = args.owner_pid or os.getppid()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(w)
+        rc = 1
+        with os.fdopen(r, errors="replace") as f:
+            for line in f:
+                m = re.match(r"HOTMEM-SESSION-START rc=(\d+)", line)
+                if m:
+                    rc = int(m.group(1))
+                else:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+        return rc
+    # The server: its own session, output into the relay pipe until ready.
+    os.close(r)
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(w, 1)
+    os.dup2(w, 2)
+    os.close(w)
+    os.close(devnull)
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    rc = 1
+    try:
+        rc = session_serve(args, sock_path, owner)
+    except BaseException as e:  # noqa: B036: the server must never return into main()
+        log(f"session server: {type(e).__name__}: {e}")
+    finally:
+        _kill_all()
+        try:
+            os.unlink(sock_path)
+        except OSError:
+            pass
+        os._exit(rc)
+
+
+def session_serve(args, sock_path, owner):
+    import json
+    import socket
+    log_dir = Path(args.log_dir or Path(args.cache) / "runs" / "session")
+    t0 = time.monotonic()
+    busy = [False, time.monotonic()]  # a request runs; when the last one ended
+    lab = Lab(args.cache, log_dir, args.boot_timeout, args.verbose)
+
+    def watchdog():
+        while True:
+            time.sleep(2)
+            why = None
+            if not pid_alive(owner):
+                why = f"owner process {owner} is gone"
+            elif not busy[0] and time.monotonic() - busy[1] > args.idle_timeout:
+                why = f"no request for {args.idle_timeout:.0f} s"
+            elif time.monotonic() - t0 > SESSION_MAX_S:
+                why = f"session older than {SESSION_MAX_S} s"
+            if why:
+                log(f"session watchdog: {why}; killing QEMU")
+                _kill_all()
+                try:
+                    os.unlink(sock_path)
+                except OSError:
+                    pass
+                os._exit(1)
+
+    threading.Thread(target=watchdog, daemon=True).start()
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(4)
+    srv.settimeout(1)
+    status = "fail"
+    try:
+        lab.boot()
+        status = run_one(lab, args.setup) if args.setup else "pass"
+    except Skip as e:
+        log(f"SKIP session: {e}")
+        status = "skip"
+    except LabError as e:
+        log(f"FAIL session boot: {e}")
+        lab.dump(str(e).splitlines()[0])
+    lab.report(scenario=args.setup or "session", status=status, **lab.timings)
+    if args.results:
+        with open(args.results, "a") as f:
+            f.writelines(line + "\n" for line in lab.results)
+    rc = {"pass": 0, "skip": SKIP}.get(status, 1)
+    print(f"HOTMEM-SESSION-START rc={rc}", flush=True)
+    if rc != 0:
+        return rc
+    # Ready: from now on our own output goes to the session log.
+    log_file = open(log_dir / "session.log", "a", buffering=1, errors="replace")
+    os.dup2(log_file.fileno(), 1)
+    os.dup2(log_file.fileno(), 2)
+    busy[1] = time.monotonic()
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            continue
+        busy[0] = True
+        try:
+            conn.settimeout(30)
+            req = json.loads(conn.makefile("r").readline() or "{}")
+            conn.settimeout(None)
+            if session_request(lab, req, conn, log_file, log_dir):
+                return 0
+        except (OSError, ValueError) as e:
+            log(f"session: bad request: {e}")
+        finally:
+            conn.close()
+            busy[0] = False
+            busy[1] = time.monotonic()
+
+
+def session_request(lab, req, conn, log_file, log_dir):
+    """Serve one request; True when the session is over."""
+    out = _Tolerant(conn, log_file)
+    saved = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = out
+    rc = 1
+    try:
+        alive = lab.proc is not None and lab.proc.poll() is None
+        if req.get("cmd") == "stop":
+            if alive:
+                try:
+                    lab.save_guest_logs()
+                except LabError:
+                    pass
+                lab.poweroff()
+            lab.close()
+            rc = 0 if alive else 1
+            if not alive:
+                log("the session's QEMU was already gone")
+            return True
+        name = req.get("run", "")
+        load_scenarios()  # edited scenario files take effect without a reboot
+        if name not in SCENARIOS:
+            log(f"no scenario named {name!r}")
+            return False
+        if not alive:
+            log(f"FAIL {name}: the session's machine is gone (QEMU exited with {lab.proc.poll()}); "
+                f"see {log_dir}")
+            return False
+        t = time.monotonic()
+        first = len(lab.results)
+        lab.timings = {}
+        status = run_one(lab, name)
+        lab.report(scenario=name, status=status, total_s=time.monotonic() - t)
+        if req.get("results"):
+            with open(req["results"], "a") as f:
+                f.writelines(line + "\n" for line in lab.results[first:])
+        rc = {"pass": 0, "skip": SKIP}.get(status, 1)
+        return False
+    finally:
+        out.write(f"HOTMEM-SESSION-RC {rc}\n")
+        sys.stdout, sys.stderr = saved
+
+
+def session_client(args, req):
+    import json
+    import socket
+    sock_path = session_socket_path(args.socket)
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(sock_path)
+    except OSError as e:
+        if req.get("cmd") == "stop":
+            log(f"no lab session on {sock_path} ({e}): nothing to stop")
+            return 0
+        log(f"no lab session on {sock_path} ({e}): did the session's start test pass?")
+        return 1
+    conn.sendall((json.dumps(req) + "\n").encode())
+    rc = 1
+    with conn.makefile("r", errors="replace") as f:
+        for line in f:
+            m = SESSION_RC.match(line.rstrip("\n"))
+            if m:
+                rc = int(m.group(1))
+                break
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        else:
+            log("the lab session hung up before answering (it died?)")
+    conn.close()
+    return rc
+
+
+def cmd_session(args):
+    if args.action == "start":
+        return session_start(args)
+    if args.action == "run":
+        if not args.scenario:
+            log("session run needs a SCENARIO")
+            return 2
+        return session_client(args, {"run": args.scenario,
+                                     "results": str(Path(args.results).resolve()) if args.results else ""})
+    return session_client(args, {"cmd": "stop"})
 
 
 def interactive(lab):
@@ -670,6 +972,17 @@ def main(argv=None):
     r.add_argument("--results", help="append the HOTMEM lines to this file")
     r.add_argument("--shell", action="store_true", help="stay on dom0's console afterwards")
     r.set_defaults(func=cmd_run)
+    se = sub.add_parser("session", parents=[common], help="one boot shared by several runs (see above)")
+    se.add_argument("action", choices=("start", "run", "stop"))
+    se.add_argument("socket", help="the session's unix socket")
+    se.add_argument("scenario", nargs="?", help="run: the scenario")
+    se.add_argument("--setup", help="start: scenario to run once booted (its failure fails the start)")
+    se.add_argument("--results", help="append the HOTMEM lines to this file")
+    se.add_argument("--owner-pid", type=int, help="start: end the session when this process dies "
+                    "(default: the parent of lab.py, e.g. ctest)")
+    se.add_argument("--idle-timeout", type=float, default=SESSION_IDLE_S,
+                    help="start: end the session after this many seconds without a request (default: %(default)s)")
+    se.set_defaults(func=cmd_session)
     sub.add_parser("shell", parents=[common],
                    help="boot and give dom0's console to the terminal").set_defaults(func=cmd_shell)
     args = p.parse_args(argv)

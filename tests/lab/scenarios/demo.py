@@ -1,26 +1,48 @@
 """Scenario "demo" (run by tests/lab/demo.sh): shows the lab to a human. Boots
 Xen and dom0, shows `xl info` and `xl list`, creates the 256 MiB domU, and shows
-the guest's /proc/meminfo and memory blocks. Growing and shrinking the guest is
-a hook (grow_shrink) for the issues that bring them."""
+the guest's /proc/meminfo and memory blocks, then grows the guest by 1 GiB with
+xl-hotmem, shows its memory again, shrinks it back and prints a summary
+(grow_shrink)."""
+
+import time
 
 from lab import scenario, show
 
 
 def grow_shrink(lab):
-    """HOOK: grow the guest (xl-hotmem + xen_hotmem.ko), check that MemTotal
-    grows and a workload can use it, then shrink it back. Not written yet: the
-    toolstack and the guest module come from other issues. Replace this body
-    (keep the name) when they land."""
-    have_cli = lab.dom0("command -v xl-hotmem", check=False).rc == 0
+    """Load xen_hotmem.ko, grow the guest by 1 GiB with xl-hotmem, show its
+    memory before and after, shrink it back and print a short summary."""
+    have_cli = lab.dom0("xl-hotmem -h 2>&1 | grep -qw grow", check=False).rc == 0
     have_mod = lab.domu("test -f /lib/modules/xen_hotmem.ko", check=False).rc == 0
-    show("grow/shrink", "not implemented yet (hook: tests/lab/scenarios/demo.py grow_shrink)\n"
-         f"xl-hotmem in dom0: {'yes' if have_cli else 'no'}; "
-         f"xen_hotmem.ko in the guest: {'yes' if have_mod else 'no'}")
-    lab.report(scenario="demo", step="grow_shrink", status="todo", xl_hotmem=int(have_cli),
-               guest_module=int(have_mod))
+    if not (have_cli and have_mod):
+        show("grow/shrink", f"skipped: xl-hotmem grow in dom0: {'yes' if have_cli else 'no'}; "
+             f"xen_hotmem.ko in the guest: {'yes' if have_mod else 'no'}")
+        lab.report(scenario="demo", step="grow_shrink", status="skipped")
+        return
+    meminfo = "grep -E '^(MemTotal|MemFree):' /proc/meminfo"
+    lab.domu("insmod /lib/modules/xen_hotmem.ko")
+    before = lab.meminfo("guest")["MemTotal"]
+    show("guest memory before", lab.domu(meminfo).out + lab.dom0("xl list guest").out)
+    t = time.monotonic()
+    show("xl-hotmem grow guest 1g", lab.dom0("xl-hotmem grow guest 1g", timeout=600).out)
+    lab.domu("d=/sys/devices/system/xen_memory/xen_memory0; i=0; while [ $i -lt 1800 ] && "
+             "[ $(cat $d/info/current_kb) != $(cat $d/target_kb) ]; do usleep 100000; i=$((i+1)); done",
+             timeout=240)
+    grow_s = time.monotonic() - t
+    after = lab.meminfo("guest")["MemTotal"]
+    show("guest memory after", lab.domu(meminfo).out + lab.dom0("xl list guest").out +
+         lab.domu("grep xen_hotmem /proc/iomem | head -n 3; echo ...").out)
+    t = time.monotonic()
+    show("xl-hotmem set guest 0", lab.dom0("xl-hotmem set guest 0", timeout=600).out)
+    shrink_s = time.monotonic() - t
+    back = lab.meminfo("guest")["MemTotal"]
+    show("summary", f"MemTotal {before} kB -> {after} kB (+{(after - before) >> 10} MiB) in {grow_s:.1f} s; "
+         f"back to {back} kB in {shrink_s:.1f} s")
+    lab.report(scenario="demo", step="grow_shrink", memtotal_before_kb=before, memtotal_grown_kb=after,
+               memtotal_after_kb=back, grow_s=grow_s, shrink_s=shrink_s)
 
 
-@scenario("demo", "show xl info/xl list and the guest's memory (grow/shrink: hook)")
+@scenario("demo", "show the lab, grow the guest by 1 GiB with xl-hotmem, shrink it back")
 def demo(lab):
     info = lab.dom0("xl info | grep -E '^(xen_version|total_memory|free_memory|nr_cpus)'").out
     show("xl info", info)

@@ -22,8 +22,8 @@ the hotmem-lab-mem helper), so the guest driver is proven on its own:
    raised yet) refuses to go (acked busy after the retries) and goes once the
    balloon populated it;
 7. with 100 MB of tmpfs on the block, a 10 ms offline_timeout_ms interrupts
-   every offline attempt (acked busy, block kept), the default one lets the
-   data migrate and the block go; with 250 MB of tmpfs that has nowhere else
+   the offline attempt (acked busy with retry_limit=0, block kept), the
+   default one lets the data migrate and the block go; with 250 MB of tmpfs that has nowhere else
    to go, the shrink is refused before offlining (acked nomem): trying would
    drive the guest out of memory.
 
@@ -47,12 +47,20 @@ TOOLSTACK_FEATURES = "memmap-on-memory online-movable shrink stats"
 
 
 def xs_wait(lab, path, want, timeout=120):
-    """Poll a xenstore key in dom0 until it equals WANT; return (value, seconds)."""
-    script = (f"t0=$(cut -d' ' -f1 /proc/uptime); v=; i=0; "
-              f"while [ $i -lt {timeout * 20} ]; do v=$(xenstore-read {path} 2>/dev/null); "
-              f"[ \"$v\" = \"{want}\" ] && break; usleep 50000; i=$((i+1)); done; "
+    """Poll a xenstore key in dom0 until it equals WANT; return (value, seconds).
+
+    For an ack ("<seq> <status> <done>") it also stops at any other answer to
+    the same request, so a wrong status fails at once with the value it had
+    instead of running into the timeout. The deadline is on dom0's clock, not
+    a count of polls, which under a loaded host take longer than 50 ms each."""
+    seq = want.split(" ", 1)[0] + " " if path.endswith("/ack") and " " in want else ""
+    other = f" || {{ [ -n \"{seq}\" ] && [ \"${{v#{seq}}}\" != \"$v\" ]; }}" if seq else ""
+    script = (f"t0=$(cut -d' ' -f1 /proc/uptime); end=${{t0%.*}}; end=$((end + {timeout})); v=; "
+              f"while :; do v=$(xenstore-read {path} 2>/dev/null); "
+              f"{{ [ \"$v\" = \"{want}\" ]{other}; }} && break; "
+              f"now=$(cut -d' ' -f1 /proc/uptime); [ ${{now%.*}} -ge $end ] && break; usleep 50000; done; "
               f"t1=$(cut -d' ' -f1 /proc/uptime); echo \"$v\"; echo \"$t0 $t1\"")
-    out = lab.dom0(script, timeout=timeout + 30).out.strip().splitlines()
+    out = lab.dom0(script, timeout=timeout + 60).out.strip().splitlines()
     t0, t1 = (float(x) for x in out[-1].split())
     return out[0] if len(out) > 1 else "", t1 - t0
 
@@ -344,7 +352,11 @@ def driver(lab):
 
     # -- 7. shrink with data on the block: migrated when it fits elsewhere,
     # interrupted by offline_timeout_ms (and acked busy) when it does not
-    lab.domu("insmod /lib/modules/xen_hotmem.ko offline_timeout_ms=3000 retry_limit=1 "
+    # retry_limit=0: one attempt per request. The signal that ends an attempt
+    # is only seen between migration rounds, and one round moves everything
+    # it isolated, so a retry of an interrupted attempt finds the data gone
+    # and succeeds: that would make "interrupted" a race with the retry.
+    lab.domu("insmod /lib/modules/xen_hotmem.ko offline_timeout_ms=3000 retry_limit=0 "
              "retry_min_ms=100 retry_max_ms=200")
     xs_wait(lab, f"{h}/guest/state", "ready", timeout=60)
     ack, _, _ = grow_block(lab, domid, 2, 6, block_size, memmap)
@@ -361,7 +373,7 @@ def driver(lab):
                         timeout=120).out.strip()
 
     # ~100 MB of tmpfs (movable allocations go to ZONE_MOVABLE first). With a
-    # 10 ms offline timeout every attempt is interrupted: acked busy.
+    # 10 ms offline timeout the attempt is interrupted: acked busy.
     params = "/sys/module/xen_hotmem/parameters"
     mem = fill(100)
     lab.domu(f"echo 10 > {params}/offline_timeout_ms")
@@ -371,7 +383,10 @@ def driver(lab):
                    "grep '^2 ' /sys/kernel/xen_hotmem/blocks").out
     show("shrink with a 10 ms offline timeout", f"ack {ack!r} after {interrupted_s:.1f} s\n{out}")
     check(ack == "7 busy 0" and " plugged Movable " in out, f"interrupted shrink: ack {ack!r}")
-    # With the default timeout the data migrates and the block goes.
+    # With the default timeout the data migrates and the block goes. The
+    # interrupted attempt moved the file out of the block already: write it
+    # again (the block is the only ZONE_MOVABLE memory, where it goes first).
+    mem = fill(100)
     lab.domu(f"echo 30000 > {params}/offline_timeout_ms")
     lab.dom0(f"xenstore-write {h}/request '8 shrink 1'")
     ack, migrate_s = xs_wait(lab, f"{h}/guest/ack", "8 ok 1", timeout=120)

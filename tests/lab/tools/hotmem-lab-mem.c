@@ -5,8 +5,11 @@
  * maximum, populate or give back a guest-physical range in extents of a
  * given order. One line on stderr and exit 1 on failure, xl style.
  *
- *   hotmem-lab-mem DOMID info                    tot_pages=N max_pages=M
+ *   hotmem-lab-mem DOMID info                    tot_pages=N max_pages=M free_pages=F
+ *                                                (F: Xen's free host frames)
  *   hotmem-lab-mem DOMID maxmem KIB              xc_domain_setmaxmem
+ *   hotmem-lab-mem DOMID p2m BYTES               raise the Arm P2M pool to BYTES
+ *                                                (never lowers it; prints p2m_bytes=)
  *   hotmem-lab-mem DOMID populate GPA BYTES ORDER
  *   hotmem-lab-mem DOMID decrease GPA BYTES ORDER
  */
@@ -80,19 +83,22 @@ static int memop(struct hv *hv, uint32_t domid, bool populate, uint64_t gpa, uin
 int main(int argc, char **argv)
 {
 	struct hv_domain_info info;
+	struct hv_physinfo phys;
+	uint64_t pool;
 	uint64_t domid, a = 0, b = 0, order = 0;
 	struct hv *hv = NULL;
 	const char *cmd;
 	int rc;
 
 	if (argc < 3 || parse_u64(argv[1], &domid) || domid > 0x7fef) {
-		fprintf(stderr,
-			"usage: hotmem-lab-mem DOMID info|maxmem KIB|populate GPA BYTES ORDER|"
-			"decrease GPA BYTES ORDER\n");
+		fprintf(stderr, "usage: hotmem-lab-mem DOMID info|maxmem KIB|p2m BYTES|populate "
+				"GPA BYTES ORDER|"
+				"decrease GPA BYTES ORDER\n");
 		return 2;
 	}
 	cmd = argv[2];
-	if ((!strcmp(cmd, "maxmem") && (argc != 4 || parse_u64(argv[3], &a))) ||
+	if (((!strcmp(cmd, "maxmem") || !strcmp(cmd, "p2m")) &&
+	     (argc != 4 || parse_u64(argv[3], &a))) ||
 	    ((!strcmp(cmd, "populate") || !strcmp(cmd, "decrease")) &&
 	     (argc != 6 || parse_u64(argv[3], &a) || parse_u64(argv[4], &b) ||
 	      parse_u64(argv[5], &order))) ||
@@ -108,8 +114,19 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "info")) {
 		rc = hv->ops->domain_info(hv, (uint32_t)domid, &info);
 		if (!rc)
-			printf("tot_pages=%" PRIu64 " max_pages=%" PRIu64 "\n", info.tot_pages,
-			       info.max_pages);
+			rc = hv->ops->physinfo(hv, &phys);
+		if (!rc)
+			printf("tot_pages=%" PRIu64 " max_pages=%" PRIu64 " free_pages=%" PRIu64
+			       "\n",
+			       info.tot_pages, info.max_pages, phys.free_pages);
+	} else if (!strcmp(cmd, "p2m")) {
+		rc = hv->ops->get_p2m_pool(hv, (uint32_t)domid, &pool);
+		if (!rc && pool < a) {
+			rc = hv->ops->set_p2m_pool(hv, (uint32_t)domid, a);
+			pool = a;
+		}
+		if (!rc)
+			printf("p2m_bytes=%" PRIu64 "\n", pool);
 	} else if (!strcmp(cmd, "maxmem")) {
 		rc = hv->ops->set_max_mem(hv, (uint32_t)domid, a);
 	} else if (!strcmp(cmd, "populate") || !strcmp(cmd, "decrease")) {

@@ -1,0 +1,316 @@
+"""Scenario "autoscale" (ctest lab.autoscale, issue #6): hotmemd's policy on
+real Xen. Two domUs from the lab's guest.cfg, autoa (256 MiB) and autob
+(512 MiB), both in mode auto (hotmemd attaches them itself), on a host made
+too small for both peaks: a paused third domain, "filler" (mode off, never
+touched), holds what Xen has free beyond the reserve and AUTOSCALE_ROOM_MIB.
+autoa runs hotmem-memload ramping a checksummed working set up to
+WORKLOAD_MIB at RAMP_MIB_S, holds it, and exits; autob stays idle. hotmemd
+must grow autoa block by block as its MemAvailable falls (PSI from the
+sysfs file an agent feeds), take autob's surplus through its balloon when
+the host runs short (contention: autob's own surplus-hold is long), and give
+autoa's blocks back once the workload is gone (its reclaim removes whole
+blocks: a Linux balloon cannot take the movable hot-added memory).
+Checked: autoa grew by more than the host had free above its reserve,
+autob was ballooned down and never below its min, autoa ended with no
+block granted, no OOM kill in either guest, the working set verified after
+every grow, the filler untouched. A dom0 sampler records per second each
+guest's memory, target, MemAvailable and PSI and the host's free memory;
+the timeline goes out as HOTMEM lines, as autoscale-timeline.csv (with
+autoscale-decisions.txt, hotmemd's decisions with their dom0 time) in the
+test's log folder, and bench/policy_lab_timeline.py draws it into
+autoscale-timeline.png there when gnuplot is installed (docs/policy.md)."""
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lab import Skip, check, scenario, show
+
+MIB = 1 << 20
+BLOCK_MIB = 128
+RESERVE_MIB = 256          # [host] reserve below
+AUTOSCALE_ROOM_MIB = 256   # free above the reserve at the start: two blocks
+WORKLOAD_MIB = 416         # autoa's peak working set: needs more than the room
+RAMP_MIB_S = 8             # slow enough for a grow (and a reclaim to fund it) to follow
+HOLD_S = 8                 # the plateau
+B_MIN_MIB = 192
+CONF_PATH = "/etc/hotmem/autoscale.conf"
+LOG = "/var/log/hotmemd-autoscale.log"
+SAMPLES = "/var/log/autoscale.samples"
+REPO = Path(__file__).resolve().parent.parent.parent.parent
+
+# Timers short enough for a four-minute run, long against the 1 s tick.
+CONF = f"""\
+# lab.autoscale (tests/lab/scenarios/autoscale.py)
+[host]
+reserve = {RESERVE_MIB}m
+tick = 1s
+stale-stats = 15s
+
+[domain *]
+mode = off
+# Wide margins: under TCG a grow funded by a reclaim takes seconds.
+low-watermark = 10%
+low-watermark-min = 128m
+high-watermark = 30%
+high-watermark-min = 256m
+psi-hold = 2s
+grow-cooldown = 2s
+shrink-cooldown = 12s
+surplus-hold = 6s
+release-hold = 8s
+max-step-blocks = 8
+
+[domain autoa]
+mode = auto
+max = 1g
+
+[domain autob]
+mode = auto
+min = {B_MIN_MIB}m
+# Idle surplus is only taken early when the host is short (contention).
+surplus-hold = 10m
+"""
+
+# One sample a second in dom0 (on dom0's clock, catching up when a round
+# took longer): Xen's books of both guests, their targets and the stats their
+# drivers published, the host's free frames. Few processes per round: each
+# costs real time under TCG.
+SAMPLER = r"""
+A=$(xl domid autoa) B=$(xl domid autob)
+while :; do
+  t=$(cut -d' ' -f1 /proc/uptime)
+  ia=$(hotmem-lab-mem $A info 2>/dev/null); ib=$(hotmem-lab-mem $B info 2>/dev/null)
+  x=$(xenstore-read /local/domain/$A/memory/target /local/domain/$B/memory/target \
+      /local/domain/$A/hotmem/guest/stats /local/domain/$B/hotmem/guest/stats 2>/dev/null | tr '\n' ';')
+  echo "$t;$ia;$ib;$x"
+  t2=$(cut -d' ' -f1 /proc/uptime)
+  left=$(( (${t%.*} + 1) * 100 - ${t2%.*}${t2#*.} ))
+  [ $left -gt 0 ] && usleep $((left * 10000))
+done
+"""
+
+PSI_AGENT = ("(while :; do cat /proc/pressure/memory > /sys/kernel/xen_hotmem/psi 2>/dev/null; "
+             "sleep 1; done) >/dev/null 2>&1 &")
+
+
+def free_mib(lab):
+    return int(re.search(r"free_memory\s*:\s*(\d+)", lab.dom0("xl info").out).group(1))
+
+
+def guest_cfg(lab, name, mib, extra_sed=""):
+    lab.dom0(f"sed -e 's/^name = .*/name = \"{name}\"/' -e 's/^memory = .*/memory = {mib}/' "
+             f"{extra_sed} /etc/xen/guest.cfg > /etc/xen/{name}.cfg")
+
+
+def create_guests(lab, names, timeout=240):
+    """xl create every guest, then wait for all of them (they boot in parallel)."""
+    t = time.monotonic()
+    for n in names:
+        log = f"/var/log/xen/console/guest-{n}.log"
+        lab.dom0(f"[ ! -f {log} ] || mv {log} {log}.old; xl create /etc/xen/{n}.cfg", timeout=120)
+    for n in names:
+        res = lab.dom0(f"hotmem-guest wait {n} HOTMEM-DOMU-READY {timeout}", timeout=timeout + 30,
+                       check=False)
+        check(res.rc == 0, f"domU {n} did not boot: {res.out.strip()}")
+    lab.timings["create_guests_s"] = time.monotonic() - t
+
+
+def oom_kills(lab, name):
+    out = lab.domu("dmesg | grep -c -e 'invoked oom-killer' -e 'Out of memory'; true", name=name).out
+    return int(out.split()[-1])
+
+
+def parse_sample(line):
+    """One sampler line -> dict (MiB, percent), or None if a field is missing."""
+    f = line.split(";")
+    if len(f) < 7:
+        return None
+    try:
+        t = float(f[0])
+        a = dict(re.findall(r"(\w+)=(\d+)", f[1]))
+        b = dict(re.findall(r"(\w+)=(\d+)", f[2]))
+        sa, sb = f[5].split(), f[6].split()
+        return dict(t=t,
+                    a_mib=int(a["tot_pages"]) * 4096 / MIB, a_target_mib=int(f[3]) / 1024,
+                    a_avail_mib=int(sa[2]) / 1024 if len(sa) == 5 else float("nan"),
+                    a_psi=int(sa[3]) / 100 if len(sa) == 5 else float("nan"),
+                    b_mib=int(b["tot_pages"]) * 4096 / MIB, b_target_mib=int(f[4]) / 1024,
+                    b_avail_mib=int(sb[2]) / 1024 if len(sb) == 5 else float("nan"),
+                    b_psi=int(sb[3]) / 100 if len(sb) == 5 else float("nan"),
+                    free_mib=int(a["free_pages"]) * 4096 / MIB)
+    except (KeyError, ValueError, IndexError):
+        return None
+
+
+def wait_dom0(lab, cond, what, timeout):
+    """Poll a dom0 shell condition on dom0's clock; seconds it took."""
+    res = lab.dom0(f"t0=$(cut -d' ' -f1 /proc/uptime); i=0; while [ $i -lt {timeout * 5} ]; do "
+                   f"{cond} && break; usleep 200000; i=$((i+1)); done; "
+                   f"echo \"$(cut -d' ' -f1 /proc/uptime) $t0\"; {cond}", timeout=timeout + 60,
+                   check=False)
+    t1, t0 = (float(x) for x in res.out.split()[-2:])
+    check(res.rc == 0, f"dom0: {what} not reached within {timeout} s")
+    return t1 - t0
+
+
+def render(lab, csv, decisions):
+    """The PNG, with bench/policy_lab_timeline.py (needs gnuplot on the host)."""
+    png = lab.log_dir / "autoscale-timeline.png"
+    script = REPO / "bench" / "policy_lab_timeline.py"
+    res = subprocess.run([sys.executable, str(script), str(csv), str(png), "--decisions",
+                          str(decisions)], capture_output=True, text=True, timeout=120)
+    print(res.stdout, end="")
+    if res.returncode == 77:
+        print(f"lab: no PNG: {res.stderr.strip()}", file=sys.stderr)
+        return None
+    check(res.returncode == 0 and png.is_file(), f"policy_lab_timeline.py failed: {res.stderr.strip()}")
+    return png
+
+
+@scenario("autoscale", "hotmemd grows a busy guest, reclaims an idle one, gives memory back; no OOM")
+def autoscale(lab):
+    if lab.dom0("command -v hotmemd && command -v xl-hotmem && command -v hotmem-lab-mem", check=False).rc:
+        raise Skip("dom0 image lacks hotmemd, xl-hotmem or hotmem-lab-mem")
+    guest_cfg(lab, "autoa", 256)
+    guest_cfg(lab, "autob", 512)
+    create_guests(lab, ["autoa", "autob"])
+    for n in ("autoa", "autob"):
+        if lab.domu("test -f /lib/modules/xen_hotmem.ko && test -x /usr/local/bin/hotmem-memload",
+                    name=n, check=False).rc:
+            raise Skip("guest image lacks xen_hotmem.ko or hotmem-memload")
+        lab.domu(f"insmod /lib/modules/xen_hotmem.ko && {PSI_AGENT}", name=n)
+
+    # The host: what is free beyond the reserve and the room goes to a paused filler.
+    free0 = free_mib(lab)
+    filler = free0 - RESERVE_MIB - AUTOSCALE_ROOM_MIB
+    if filler >= 64:
+        guest_cfg(lab, "filler", filler)
+        lab.dom0("xl create -p /etc/xen/filler.cfg", timeout=180)
+    free1 = free_mib(lab)
+    room = free1 - RESERVE_MIB
+    lab.report(scenario="autoscale", step="host", free_before_filler_mib=free0, filler_mib=max(filler, 0),
+               free_mib=free1, reserve_mib=RESERVE_MIB, room_mib=room, workload_mib=WORKLOAD_MIB)
+
+    lab.dom0(f"cat > {CONF_PATH} <<'EOF'\n{CONF}EOF")
+    lab.dom0(f"rm -f /run/hd.fifo && mkfifo /run/hd.fifo && "
+             f"(while IFS= read -r l; do echo \"$(cut -d' ' -f1 /proc/uptime) $l\"; done "
+             f"</run/hd.fifo >{LOG} 2>/dev/null &) && "
+             f"(hotmemd -F --config {CONF_PATH} 2>/run/hd.fifo >/dev/null & echo $! >/run/hotmemd-as.pid)")
+    try:
+        wait_dom0(lab, f"grep -q 'autob): attached implicitly' {LOG} && "
+                       f"grep -q 'autoa): attached implicitly' {LOG}", "both guests attached", 60)
+        # Stats flow (the driver publishes every tick once hotmemd asked).
+        wait_dom0(lab, "A=$(xl domid autoa); B=$(xl domid autob); "
+                       "xenstore-read /local/domain/$A/hotmem/guest/stats >/dev/null 2>&1 && "
+                       "xenstore-read /local/domain/$B/hotmem/guest/stats >/dev/null 2>&1",
+                  "stats from both guests", 60)
+        lab.dom0(f"cat > /run/sampler.sh <<'EOF'\n{SAMPLER}EOF\n"
+                 f"(sh /run/sampler.sh >{SAMPLES} 2>/dev/null & echo $! >/run/sampler.pid)")
+        t_start = time.monotonic()
+
+        # The workload: a working set that grows, holds, and goes.
+        lab.domu(f"rm -f /tmp/ramp.status; hotmem-memload ramp {WORKLOAD_MIB} /tmp/ramp.status {RAMP_MIB_S} "
+                 f">/tmp/ramp.log 2>&1 & echo $! >/tmp/ramp.pid", name="autoa")
+        res = lab.domu("i=0; while [ $i -lt 1800 ]; do grep -q -e '^filled' -e '^error' /tmp/ramp.status "
+                       "2>/dev/null && break; kill -0 $(cat /tmp/ramp.pid) 2>/dev/null || break; "
+                       "usleep 100000; i=$((i+1)); done; cat /tmp/ramp.status; "
+                       "kill -0 $(cat /tmp/ramp.pid) && echo alive", name="autoa", timeout=240, check=False)
+        ramp_s = time.monotonic() - t_start
+        show("autoa: the working set ramps up", res.out)
+        check("filled" in res.out and "alive" in res.out,
+              f"the workload did not reach {WORKLOAD_MIB} MiB alive (OOM?): {res.out.strip()}")
+        lab.domu(f"sleep {HOLD_S}; kill -TERM $(cat /tmp/ramp.pid); i=0; "
+                 "while [ $i -lt 600 ] && kill -0 $(cat /tmp/ramp.pid) 2>/dev/null; do usleep 100000; i=$((i+1)); done",
+                 name="autoa", timeout=HOLD_S + 120)
+        verify = lab.domu("cat /tmp/ramp.status", name="autoa").out
+        t_end = time.monotonic()
+
+        # Memory back: autoa holds its boot size again (blocks removed; what is
+        # left under a block may be ballooned out of its boot memory).
+        back_s = wait_dom0(lab, "A=$(xl domid autoa); t=$(hotmem-lab-mem $A info | "
+                                "sed 's/tot_pages=\\([0-9]*\\).*/\\1/'); "
+                                f"[ $t -le {(256 + 16) * 256} ] && "
+                                "xl-hotmem info --json autoa | grep -q '\"busy\": false'",
+                           "autoa back at its boot size", 150)
+        t_back = time.monotonic()
+        # A few more samples of the quiet end.
+        lab.dom0("sleep 3")
+    except BaseException:
+        # What hotmemd decided and the last samples say why it went wrong.
+        res = lab.dom0(f"tail -n 60 {LOG}; echo ----; tail -n 15 {SAMPLES}", timeout=60, check=False)
+        show("hotmemd's log and the last samples", res.out)
+        raise
+    finally:
+        lab.dom0("kill $(cat /run/sampler.pid) 2>/dev/null; kill $(cat /run/hotmemd-as.pid) 2>/dev/null; "
+                 "i=0; while [ $i -lt 100 ] && kill -0 $(cat /run/hotmemd-as.pid) 2>/dev/null; do "
+                 "usleep 100000; i=$((i+1)); done; true", timeout=60, check=False)
+
+    raw = lab.dom0(f"cat {SAMPLES}", timeout=120).out
+    log = lab.dom0(f"cat {LOG}", timeout=60).out
+    ooms = {n: oom_kills(lab, n) for n in ("autoa", "autob")}
+    psi = lab.domu("cat /sys/kernel/xen_hotmem/psi", name="autoa", check=False).out.strip()
+    filler_books = lab.dom0("xl list filler 2>/dev/null | tail -n 1; true").out.strip()
+    show("hotmemd (dom0 uptime, log)", "\n".join(l for l in log.splitlines() if "policy" in l or "exit" in l))
+
+    samples = [s for s in (parse_sample(l) for l in raw.splitlines()) if s]
+    check(len(samples) > 20, f"only {len(samples)} timeline samples")
+    t0 = samples[0]["t"]
+    cols = ["t_s", "a_mib", "a_target_mib", "a_avail_mib", "a_psi", "b_mib", "b_target_mib", "b_avail_mib",
+            "b_psi", "free_mib"]
+    csv = lab.log_dir / "autoscale-timeline.csv"
+    with open(csv, "w") as f:
+        f.write(",".join(cols) + "\n")
+        for s in samples:
+            s["t_s"] = s["t"] - t0
+            f.write(",".join(f"{s[c]:.1f}" if c in ("t_s", "a_psi", "b_psi") else f"{s[c]:.0f}"
+                             for c in cols) + "\n")
+            lab.report(scenario="autoscale", step="sample", t_s=round(s["t_s"], 1), a_mib=round(s["a_mib"]),
+                       a_target_mib=round(s["a_target_mib"]), b_mib=round(s["b_mib"]),
+                       b_target_mib=round(s["b_target_mib"]), free_mib=round(s["free_mib"]))
+    decisions = lab.log_dir / "autoscale-decisions.txt"
+    with open(decisions, "w") as f:
+        for line in log.splitlines():
+            m = re.match(r"([\d.]+) hotmemd: policy: (.*)", line)
+            if m and float(m.group(1)) >= t0 - 5:
+                f.write(f"{float(m.group(1)) - t0:.1f} {m.group(2)}\n")
+    png = render(lab, csv, decisions)
+
+    a_boot = samples[0]["a_mib"]
+    a_peak = max(s["a_mib"] for s in samples)
+    a_end = samples[-1]["a_mib"]
+    b_boot = max(s["b_mib"] for s in samples[:3])
+    b_low = min(s["b_target_mib"] for s in samples)
+    free_min = min(s["free_mib"] for s in samples)
+    grows = [l for l in log.splitlines() if "(autoa): grow by" in l and "started" in l]
+    b_reclaims = [l for l in log.splitlines() if "(autob): target" in l]
+    a_reclaims = [l for l in log.splitlines() if "(autoa): target" in l or "(autoa): shrink by" in l]
+    vm = re.search(r"^verify (ok|bad) pages=(\d+) bad=(\d+)", verify, re.M)
+    lab.report(scenario="autoscale", step="result", a_boot_mib=round(a_boot), a_peak_mib=round(a_peak),
+               a_end_mib=round(a_end), a_grew_mib=round(a_peak - a_boot), room_mib=room,
+               b_boot_mib=round(b_boot), b_lowest_target_mib=round(b_low),
+               b_reclaimed_mib=round(b_boot - b_low), free_min_mib=round(free_min),
+               grows=len(grows), a_reclaims=len(a_reclaims), b_reclaims=len(b_reclaims),
+               ramp_s=round(ramp_s, 1), workload_s=round(t_end - t_start, 1),
+               give_back_s=round(back_s, 1), total_timeline_s=round(t_back - t_start, 1),
+               ooms_a=ooms["autoa"], ooms_b=ooms["autob"], verify=vm.group(1) if vm else "none",
+               png=str(png) if png else "none")
+    show("result", f"autoa {a_boot:.0f} -> peak {a_peak:.0f} -> {a_end:.0f} MiB ({len(grows)} grows); "
+         f"autob {b_boot:.0f} -> lowest target {b_low:.0f} MiB; host free min {free_min:.0f} MiB; "
+         f"filler: {filler_books}")
+
+    check(ooms == {"autoa": 0, "autob": 0}, f"OOM kills: {ooms}")
+    check(psi and "age_ms -1" not in psi, f"autoa's PSI agent never fed the driver: {psi!r}")
+    check(vm is not None and vm.group(1) == "ok" and vm.group(3) == "0",
+          f"the working set did not verify after the grows: {verify.strip()}")
+    check(grows, "hotmemd never grew autoa")
+    check(a_peak - a_boot >= 2 * BLOCK_MIB, f"autoa grew by only {a_peak - a_boot:.0f} MiB")
+    check(a_peak - a_boot > room, f"autoa grew by {a_peak - a_boot:.0f} MiB, within the {room} MiB the host "
+          "had free: no overcommit was shown")
+    check(b_reclaims and b_low <= b_boot - 64, f"autob was not reclaimed (lowest target {b_low:.0f} MiB)")
+    check(b_low >= B_MIN_MIB, f"autob's target went to {b_low:.0f} MiB, below its min {B_MIN_MIB}")
+    check(a_end <= a_boot + 16, f"autoa ended at {a_end:.0f} MiB, booted with {a_boot:.0f}")
+    check(free_min >= RESERVE_MIB // 2, f"the host's free memory fell to {free_min:.0f} MiB")
+    check("filler" in filler_books and not re.search(r"\(filler\)", log), "the filler was touched")

@@ -1,0 +1,582 @@
+"""Scenarios of issues #4 (guest driver) and #5 (toolstack), run in order on
+one shared lab session (ctest fixture lab-session, see tests/lab/CMakeLists.txt
+and `lab.py session`): `hotmem-setup` creates the 256 MiB domU, loads
+xen_hotmem.ko and records the baseline (Xen's free frames, the domain's
+tot_pages, MemTotal, free memory outside ZONE_MOVABLE) in lab.state; then
+`grow` (xl-hotmem grow guest 1g: 8 blocks online movable, memmap inside each,
+MemTotal, xl list, xl-hotmem info agree), `stress-shrink` (hotmem-memload
+fills half the added memory with checksummed data, a shrink migrates it off
+the removed blocks, every checksum verifies), `shrink` (back to 256 MiB, Xen's
+free frames as before to the page), `notifiers` (MEM_GOING_ONLINE -> MEM_ONLINE
+and MEM_GOING_OFFLINE -> MEM_OFFLINE in order per block, from the driver's
+sysfs), `xl` (plain xl mem-set down and up after a grow), `crash` (hotmemd
+SIGKILLed mid-grow, once while it populates the heads and once while the ack
+is awaited, and restarted: fully grown or as before, every frame Xen lost
+accounted for by the domain or its P2M pool) and `grow-under-pressure` (a
+guest squeezed below 8 MiB free grows without OOM kills; the classic memmap
+is recorded for comparison). Waits poll on the machine's own clock with a
+deadline; helpers stop leftover workloads by pid (busybox has no pkill). Each scenario puts
+the guest back at its boot size when it can, checks its own claims and fails
+on its own; every figure is a HOTMEM line."""
+
+import json
+import re
+import time
+
+from lab import LabError, Skip, check, scenario, show
+
+GIB = 1 << 30
+MIB = 1 << 20
+BALLOON = "/sys/devices/system/xen_memory/xen_memory0"
+SYSFS = "/sys/kernel/xen_hotmem"
+
+
+# ---------------------------------------------------------------- helpers
+
+def domid(lab, name="guest"):
+    return int(lab.dom0(f"xl domid {name}").out.strip())
+
+
+def xen_books(lab):
+    """Xen's view: the domain's tot_pages/max_pages, the host's free frames,
+    xl list's MiB."""
+    out = lab.dom0(f"hotmem-lab-mem {domid(lab)} info").out
+    books = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", out)}
+    books["xl_mib"] = lab.xl_list()["guest"]["mem"]
+    return books
+
+
+def guest_mem(lab):
+    """MemTotal/MemFree (kB), free kB outside ZONE_MOVABLE, the balloon's books."""
+    out = lab.domu("grep -E '^(MemTotal|MemFree|MemAvailable):' /proc/meminfo; "
+                   "awk '/^Node/ { z = $4 } /^  pages free/ { f[z] += $3 } "
+                   "END { for (z in f) print \"zone_free_\" z \": \" f[z] * 4 }' /proc/zoneinfo; "
+                   f"echo \"balloon_current: $(cat {BALLOON}/info/current_kb)\"; "
+                   f"echo \"balloon_target: $(cat {BALLOON}/target_kb)\"").out
+    mem = {k: int(v) for k, v in re.findall(r"^(\w+):\s+(\d+)", out, re.M)}
+    mem["outside_free_kb"] = sum(v for k, v in mem.items()
+                                 if k.startswith("zone_free_") and k != "zone_free_Movable")
+    return mem
+
+
+def blocks(lab):
+    """The driver's per-block lines: {index: dict(range, start, end, state,
+    zone, memmap, notes, order)}."""
+    out = lab.domu(f"cat {SYSFS}/blocks").out
+    res = {}
+    for m in re.finditer(r"^(\d+) (0x[0-9a-f]+)-(0x[0-9a-f]+) (\S+) (\S+) (\d+) (\S+) (ok|bad)$", out, re.M):
+        res[int(m.group(1))] = dict(start=int(m.group(2), 16), end=int(m.group(3), 16), state=m.group(4),
+                                    zone=m.group(5), memmap=int(m.group(6)), notes=m.group(7).split(","),
+                                    order=m.group(8))
+    return res
+
+
+def plugged(lab):
+    return {i: b for i, b in blocks(lab).items() if b["state"] == "plugged"}
+
+
+def xl_hotmem(lab, args, timeout=300, check=True):
+    """Run xl-hotmem ARGS in dom0; (Result, seconds)."""
+    t = time.monotonic()
+    res = lab.dom0(f"xl-hotmem {args}", timeout=timeout, check=check)
+    return res, time.monotonic() - t
+
+
+def info_json(lab):
+    """`xl-hotmem --json info guest`, parsed."""
+    return json.loads(lab.dom0("xl-hotmem --json info guest").out)
+
+
+def flat(obj, prefix=""):
+    """A JSON value as {dotted.key: leaf}."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            out.update(flat(v, f"{prefix}{k}."))
+        return out
+    if isinstance(obj, list):
+        out = {}
+        for i, v in enumerate(obj):
+            out.update(flat(v, f"{prefix}{i}."))
+        return out
+    return {prefix.rstrip("."): obj}
+
+
+def granted_bytes(info):
+    """The hotmem size the toolstack has booked for the domain, from its
+    `info --json` (key granted_bytes, at any depth)."""
+    for key, value in flat(info).items():
+        if key.split(".")[-1] == "granted_bytes":
+            return value
+    raise AssertionError(f"xl-hotmem info --json has no granted_bytes: {info}")
+
+
+def wait_guest(lab, cond, what, timeout=180, name="guest"):
+    """Poll a shell condition in guest NAME until true (deadline on the
+    guest's clock); seconds it took."""
+    script = (f"ok() {{ {cond} ; }} >/dev/null 2>&1; t0=$(cut -d' ' -f1 /proc/uptime); "
+              f"end=$((${{t0%.*}} + {timeout})); rc=1; while :; do ok && rc=0 && break; "
+              f"[ $(cut -d' ' -f1 /proc/uptime | cut -d. -f1) -ge $end ] && break; usleep 100000; done; "
+              f"echo \"WAITED $(cut -d' ' -f1 /proc/uptime) $t0\"; exit $rc")
+    res = lab.domu(script, name=name, timeout=timeout + 30, check=False)
+    m = re.search(r"^WAITED (\S+) (\S+)$", res.out, re.M)
+    check(res.rc == 0 and m, f"{name}: {what} not reached in {timeout} s: {res.out.strip()[-300:]}")
+    return float(m.group(1)) - float(m.group(2))
+
+
+def wait_memtotal(lab, kb, timeout=180):
+    return wait_guest(lab, f"[ $(awk '/^MemTotal:/ {{ print $2 }}' /proc/meminfo) -ge {kb} ]",
+                      f"MemTotal >= {kb} kB", timeout)
+
+
+def wait_balloon(lab, timeout=120, name="guest"):
+    """The balloon of guest NAME took memory/target as dom0 has it now (its
+    watch fired) and reached it; seconds it took."""
+    target_kb = int(lab.dom0(f"xenstore-read /local/domain/{domid(lab, name)}/memory/target").out)
+    return wait_guest(lab, f"[ $(cat {BALLOON}/target_kb) = {target_kb} ] && "
+                           f"[ $(cat {BALLOON}/info/current_kb) = {target_kb} ]",
+                      f"balloon current == target == {target_kb} kB", timeout, name)
+
+
+def stop_workloads(lab, name="guest", timeout=120):
+    """SIGTERM every hotmem-memload in guest NAME (each verifies, then exits)
+    and wait until they are gone and their memory is back."""
+    ps = "ps | awk '/[h]otmem-memload/ { print $1 }'"
+    lab.domu(f"for p in $({ps}); do kill $p; done; true", name=name)
+    wait_guest(lab, f"[ -z \"$({ps})\" ]", "no hotmem-memload left", timeout, name)
+
+
+def need(lab):
+    if "baseline" not in lab.state:
+        raise LabError("no baseline: the session's hotmem-setup did not run (lab.session-start)")
+    return lab.state["baseline"]
+
+
+def back_to_boot_size(lab):
+    """Shrink the guest's hotmem to 0 if anything is granted (best effort)."""
+    if plugged(lab):
+        xl_hotmem(lab, "set guest 0", check=False)
+
+
+# ---------------------------------------------------------------- setup
+
+@scenario("hotmem-setup", "session setup: domU + xen_hotmem.ko + baseline books")
+def hotmem_setup(lab):
+    if lab.dom0("command -v xl-hotmem && command -v hotmem-lab-mem", check=False).rc != 0:
+        raise Skip("dom0 image lacks xl-hotmem or hotmem-lab-mem (see <cache>/build-aarch64.log)")
+    lab.create_domu()
+    if lab.domu("test -f /lib/modules/xen_hotmem.ko && test -x /usr/local/bin/hotmem-memload", check=False).rc:
+        raise Skip("guest image lacks xen_hotmem.ko or hotmem-memload")
+    lab.domu("insmod /lib/modules/xen_hotmem.ko")
+    base = dict(xen=xen_books(lab), guest=guest_mem(lab))
+    lab.state["baseline"] = base
+    show("baseline", f"xen {base['xen']}\nguest {base['guest']}")
+    lab.report(scenario="hotmem-setup", tot_pages=base["xen"]["tot_pages"], free_pages=base["xen"]["free_pages"],
+               xl_mib=base["xen"]["xl_mib"], memtotal_kb=base["guest"]["MemTotal"])
+
+
+# ---------------------------------------------------------------- grow
+
+@scenario("grow", "xl-hotmem grow guest 1g: 8 blocks online movable, memmap inside, books agree")
+def grow(lab):
+    base = need(lab)
+    g0 = guest_mem(lab)
+    x0 = xen_books(lab)
+    before = set(plugged(lab))
+    res, grow_s = xl_hotmem(lab, "grow guest 1g")
+    show("xl-hotmem grow guest 1g", res.out)
+    fill_s = wait_memtotal(lab, g0["MemTotal"] + int(1008 * 1024 * 0.99))
+    wait_balloon(lab)
+    g1 = guest_mem(lab)
+    x1 = xen_books(lab)
+    now = plugged(lab)
+    new = {i: b for i, b in now.items() if i not in before}
+    out = lab.domu("grep -i xen_hotmem /proc/iomem; "
+                   "for b in /sys/devices/system/memory/memory*; do echo \"${b##*/} $(cat $b/phys_index) "
+                   "$(cat $b/state) $(cat $b/valid_zones)\"; done").out
+    show("guest after the grow", f"{lab.domu(f'cat {SYSFS}/blocks').out}\n{out}")
+    block_size = int(lab.domu("cat /sys/devices/system/memory/block_size_bytes").out.strip(), 16)
+    memblocks = {int(m.group(2), 16): (m.group(3), m.group(4))
+                 for m in re.finditer(r"^memory(\d+) (\S+) (\S+) (\S+)", out, re.M)}
+    check(len(new) == 8, f"{len(new)} new plugged blocks, expected 8: {sorted(new)}")
+    for i, b in new.items():
+        check(b["zone"] == "Movable", f"block {i} online in {b['zone']}")
+        check(b["memmap"] == 512, f"block {i}: {b['memmap']} memmap pages, expected 512")
+        idx = b["start"] // block_size
+        check(memblocks.get(idx, ("?", "?"))[0] == "online", f"memory block {idx:#x} (block {i}) is not online")
+        check(memblocks[idx][1] == "Movable", f"memory block {idx:#x} zones {memblocks[idx][1]}")
+        check(re.search(rf"^\s*0*{b['start']:x}-0*{b['end']:x} : System RAM \(xen_hotmem\)", out, re.M),
+              f"/proc/iomem has no System RAM (xen_hotmem) for {b['start']:#x}-{b['end']:#x}")
+    grew_kb = g1["MemTotal"] - g0["MemTotal"]
+    check(grew_kb >= 1008 * 1024 * 0.99, f"MemTotal grew by {grew_kb} kB, expected >= 1008 MiB - 1 %")
+    check(x1["xl_mib"] == x0["xl_mib"] + 1024, f"xl list: {x0['xl_mib']} -> {x1['xl_mib']} MiB")
+    check(x1["xl_mib"] == base["xen"]["xl_mib"] + 1024, f"xl list {x1['xl_mib']} MiB, expected 1280")
+    check(x1["tot_pages"] - x0["tot_pages"] == GIB >> 12, f"tot_pages grew by {x1['tot_pages'] - x0['tot_pages']}")
+    info = info_json(lab)
+    show("xl-hotmem --json info guest", json.dumps(info, indent=1))
+    check(granted_bytes(info) == GIB, f"xl-hotmem info says {granted_bytes(info)} bytes granted, expected 1 GiB")
+    outside_kb = g0["outside_free_kb"] - g1["outside_free_kb"]
+    lab.state["grown"] = dict(g0=g0, g1=g1, x0=x0, x1=x1)
+    lab.report(scenario="grow", grow_s=grow_s, fill_after_cli_s=fill_s, s_per_gib=grow_s + fill_s,
+               memtotal_before_kb=g0["MemTotal"], memtotal_after_kb=g1["MemTotal"], memtotal_grew_kb=grew_kb,
+               memmap_pages_per_block=",".join(str(b["memmap"]) for b in new.values()),
+               xl_mib=x1["xl_mib"], tot_pages_before=x0["tot_pages"], tot_pages_after=x1["tot_pages"],
+               free_pages_before=x0["free_pages"], free_pages_after=x1["free_pages"],
+               xen_free_used_pages=x0["free_pages"] - x1["free_pages"],
+               outside_window_consumed_kb_per_gib=outside_kb, granted_bytes=granted_bytes(info))
+
+
+# ---------------------------------------------------------------- stress-shrink
+
+@scenario("stress-shrink", "half the added memory holds checksummed data; a shrink migrates it, all verify")
+def stress_shrink(lab):
+    need(lab)
+    if len(plugged(lab)) < 8:
+        log_out = xl_hotmem(lab, "set guest 1g")[0].out
+        show("xl-hotmem set guest 1g (grow did not leave 8 blocks)", log_out)
+        wait_balloon(lab)
+    p0 = plugged(lab)
+    check(len(p0) == 8, f"{len(p0)} blocks plugged before the fill, expected 8")
+    stop_workloads(lab)
+    ooms0 = oom_kills(lab)
+    g0 = guest_mem(lab)
+    status = "/tmp/memload.status"
+    lab.domu(f"rm -f {status}; hotmem-memload fill 512 {status} >/tmp/memload.log 2>&1 & echo $! > /tmp/memload.pid")
+    fill_s = wait_guest(lab, f"grep -q '^filled' {status}", "hotmem-memload filled 512 MiB", timeout=300)
+    g1 = guest_mem(lab)
+    movable_used_kb = g0.get("zone_free_Movable", 0) - g1.get("zone_free_Movable", 0)
+    show("after the fill", lab.domu(f"cat {status}; grep -E '^(MemFree|AnonPages):' /proc/meminfo").out)
+    # Three blocks go: ~378 MiB of the data must move (ZONE_MOVABLE is filled first).
+    res, shrink_s = xl_hotmem(lab, "shrink guest 384m", timeout=600)
+    show("xl-hotmem shrink guest 384m", res.out)
+    p1 = plugged(lab)
+    lab.domu(f"kill -USR1 $(cat /tmp/memload.pid)")
+    wait_guest(lab, f"grep -q '^verify' {status}", "hotmem-memload verify", timeout=300)
+    out = lab.domu(f"cat {status}").out
+    ooms = oom_kills(lab) - ooms0
+    stop_workloads(lab)
+    show("verify after the shrink", out)
+    m = re.search(r"^verify (ok|bad) pages=(\d+) bad=(\d+)", out, re.M)
+    lab.report(scenario="stress-shrink", fill_mib=512, fill_s=fill_s, movable_used_kb=movable_used_kb,
+               shrink_s=shrink_s, blocks_before=len(p0), blocks_after=len(p1),
+               verify=m.group(1) if m else "none", bad_pages=m.group(3) if m else -1,
+               pages=m.group(2) if m else 0, oom_kills=ooms)
+    check(movable_used_kb > 400 * 1024, f"only {movable_used_kb} kB of the data went to ZONE_MOVABLE")
+    check(len(p0) - len(p1) == 3, f"the shrink removed {len(p0) - len(p1)} blocks, expected 3")
+    check(m is not None, "hotmem-memload printed no verify line")
+    check(m.group(1) == "ok" and m.group(3) == "0", f"checksums after the shrink: {m.group(0)}")
+    check(ooms == 0, f"{ooms} OOM kills during the fill and the shrink")
+
+
+# ---------------------------------------------------------------- shrink
+
+@scenario("shrink", "back to 256 MiB; Xen's free frames return to the page; the guest still runs")
+def shrink(lab):
+    base = need(lab)
+    x0 = xen_books(lab)
+    g0 = guest_mem(lab)
+    granted = len(plugged(lab))
+    if not granted:
+        xl_hotmem(lab, "grow guest 1g")
+        wait_balloon(lab)
+        granted = len(plugged(lab))
+        x0, g0 = xen_books(lab), guest_mem(lab)
+    stop_workloads(lab)
+    res, shrink_s = xl_hotmem(lab, "set guest 0", timeout=600)
+    show("xl-hotmem set guest 0", res.out)
+    wait_balloon(lab, timeout=60)
+    x1 = xen_books(lab)
+    g1 = guest_mem(lab)
+    alive = lab.domu("echo still-here; uname -r", check=False)
+    b = base["xen"]
+    lab.report(scenario="shrink", blocks=granted, shrink_s=shrink_s,
+               s_per_gib=shrink_s * GIB / max(granted * 128 * MIB, 1),
+               memtotal_before_kb=g0["MemTotal"], memtotal_after_kb=g1["MemTotal"],
+               memtotal_boot_kb=base["guest"]["MemTotal"], xl_mib=x1["xl_mib"],
+               tot_pages_boot=b["tot_pages"], tot_pages_after=x1["tot_pages"],
+               free_pages_boot=b["free_pages"], free_pages_after=x1["free_pages"],
+               free_pages_diff=x1["free_pages"] - b["free_pages"])
+    check(not plugged(lab), f"blocks still plugged: {sorted(plugged(lab))}")
+    check(x1["xl_mib"] == b["xl_mib"], f"xl list {x1['xl_mib']} MiB, at boot {b['xl_mib']}")
+    check(x1["tot_pages"] == b["tot_pages"], f"tot_pages {x1['tot_pages']}, at boot {b['tot_pages']}")
+    check(x1["free_pages"] == b["free_pages"],
+          f"Xen free frames {x1['free_pages']}, before the grow {b['free_pages']} "
+          f"({x1['free_pages'] - b['free_pages']:+d} pages)")
+    check(g1["MemTotal"] == base["guest"]["MemTotal"], f"MemTotal {g1['MemTotal']}, at boot {base['guest']['MemTotal']}")
+    check(alive.rc == 0 and "still-here" in alive.out, "the guest does not answer after the shrink")
+
+
+# ---------------------------------------------------------------- notifiers
+
+ONLINE = ["going-online", "online"]
+OFFLINE = ["going-offline", "offline"]
+
+
+def in_order(notes, seq):
+    """SEQ occurs in NOTES as a subsequence, in order."""
+    it = iter(notes)
+    return all(any(n == s for n in it) for s in seq)
+
+
+@scenario("notifiers", "MEM_GOING_ONLINE -> MEM_ONLINE and MEM_GOING_OFFLINE -> MEM_OFFLINE per block")
+def notifiers(lab):
+    need(lab)
+    seen = {i: b for i, b in blocks(lab).items() if in_order(b["notes"], ONLINE + OFFLINE)}
+    if not seen:  # grow/shrink did not leave a full cycle: make one
+        xl_hotmem(lab, "grow guest 256m")
+        wait_balloon(lab)
+        xl_hotmem(lab, "set guest 0")
+        seen = {i: b for i, b in blocks(lab).items() if in_order(b["notes"], ONLINE + OFFLINE)}
+    allb = blocks(lab)
+    status = lab.domu(f"grep notifier_order_violations {SYSFS}/status").out
+    show("driver notifier history", "\n".join(f"{i} {b['state']} {','.join(b['notes'])} {b['order']}"
+                                              for i, b in sorted(allb.items())) + "\n" + status)
+    violations = int(re.search(r"(\d+)", status).group(1))
+    lab.report(scenario="notifiers", blocks_with_cycle=len(seen), blocks_listed=len(allb),
+               order_violations=violations)
+    check(len(seen) >= 2, f"only {len(seen)} blocks show a full online/offline notifier cycle")
+    for i, b in allb.items():
+        check(b["order"] == "ok", f"block {i}: notifier order bad: {b['notes']}")
+        if b["state"] == "plugged":
+            check(b["notes"][-2:] == ONLINE, f"plugged block {i} ends with {b['notes']}")
+        # Every online (offline) note is directly preceded by its going-* note.
+        for k, n in enumerate(b["notes"]):
+            if n in ("online", "offline"):
+                check(k > 0 and b["notes"][k - 1] == f"going-{n}", f"block {i}: {n} without going-{n}: {b['notes']}")
+    check(violations == 0, f"driver counted {violations} notifier order violations")
+
+
+# ---------------------------------------------------------------- xl
+
+@scenario("xl", "after xl-hotmem grow, plain xl mem-set down and up and xl list stay coherent")
+def xl(lab):
+    base = need(lab)
+    back_to_boot_size(lab)
+    xl_hotmem(lab, "grow guest 512m")
+    wait_balloon(lab)
+    x0 = xen_books(lab)
+    top = x0["xl_mib"]
+    check(top == base["xen"]["xl_mib"] + 512, f"xl list {top} MiB after grow 512m")
+    lab.dom0(f"xl mem-set guest {top - 64}m")
+    down_s = wait_balloon(lab, timeout=120)
+    x1 = xen_books(lab)
+    lab.dom0(f"xl mem-set guest {top}m")
+    up_s = wait_balloon(lab, timeout=120)
+    x2 = xen_books(lab)
+    g2 = guest_mem(lab)
+    over = int(lab.dom0("xl dmesg | grep -ci 'over-allocation'; true").out.strip() or 0)
+    show("xl list after mem-set -64m / +64m", lab.dom0("xl list").out)
+    res, _ = xl_hotmem(lab, "set guest 0", check=False)
+    wait_balloon(lab, timeout=60)
+    x3 = xen_books(lab)
+    lab.report(scenario="xl", xl_mib_grown=top, xl_mib_down=x1["xl_mib"], xl_mib_up=x2["xl_mib"],
+               tot_pages_grown=x0["tot_pages"], tot_pages_down=x1["tot_pages"], tot_pages_up=x2["tot_pages"],
+               down_s=down_s, up_s=up_s, balloon_short_kb=g2["balloon_target"] - g2["balloon_current"],
+               over_allocation_lines=over, shrink_rc=res.rc, xl_mib_after_shrink=x3["xl_mib"],
+               tot_pages_after_shrink=x3["tot_pages"], free_pages_diff=x3["free_pages"] - base["xen"]["free_pages"])
+    check(x1["xl_mib"] == top - 64, f"xl list {x1['xl_mib']} MiB after mem-set {top - 64}m")
+    check(x0["tot_pages"] - x1["tot_pages"] == (64 * MIB) >> 12,
+          f"tot_pages fell by {x0['tot_pages'] - x1['tot_pages']} for 64 MiB")
+    check(x2["xl_mib"] == top and x2["tot_pages"] == x0["tot_pages"],
+          f"after mem-set back up: {x2['xl_mib']} MiB, tot_pages {x2['tot_pages']} (grown: {x0['tot_pages']})")
+    check(g2["balloon_current"] == g2["balloon_target"], f"balloon short after mem-set: {g2}")
+    check(res.rc == 0 and x3["xl_mib"] == base["xen"]["xl_mib"], f"xl-hotmem set 0 after mem-set: rc {res.rc}, "
+          f"{x3['xl_mib']} MiB\n{res.out}")
+    check(x3["tot_pages"] == base["xen"]["tot_pages"] and x3["free_pages"] == base["xen"]["free_pages"],
+          f"after the round trip: tot_pages {x3['tot_pages']} (boot {base['xen']['tot_pages']}), Xen free "
+          f"{x3['free_pages']} (before the grows {base['xen']['free_pages']})")
+
+
+# ---------------------------------------------------------------- crash
+
+JOURNAL = "/local/domain/0/hotmem/journal"
+
+
+def p2m_pages(lab):
+    """The domain's Arm P2M pool, pages (hotmem-lab-mem p2m 0 never changes it)."""
+    out = lab.dom0(f"hotmem-lab-mem {domid(lab)} p2m 0").out
+    return int(re.search(r"p2m_bytes=(\d+)", out).group(1)) >> 12
+
+
+def start_hotmemd(lab, log):
+    """hotmemd -F in dom0's background; returns once it answers xl-hotmem.
+    Waits for its socket before asking anything: an xl-hotmem that finds no
+    socket runs the engine in-process and takes the engine lock, which would
+    make the starting daemon refuse to run. A socket left by a SIGKILLed
+    daemon is removed first, or it would count as the new one's."""
+    lab.dom0(f"rm -f /run/hotmem/hotmemd.sock; (hotmemd -F >{log} 2>&1 & echo $! >/run/hotmemd.pid); t0=$(cut -d. -f1 /proc/uptime); "
+             "until [ -S /run/hotmem/hotmemd.sock ]; do kill -0 $(cat /run/hotmemd.pid) || { cat " + log + "; exit 1; }; "
+             "[ $(cut -d. -f1 /proc/uptime) -ge $((t0 + 60)) ] && { cat " + log + "; exit 1; }; usleep 100000; done; "
+             "xl-hotmem list >/dev/null", timeout=90)
+
+
+def crash_round(lab, base, where):
+    """One SIGKILL of hotmemd in a 1 GiB grow, WHERE: "populate" (while it
+    populates the heads: the restart must roll back) or "ack" (request
+    written, the guest paused so that no ack can come: the restarted daemon
+    finds it outstanding, and books the ack once the guest runs again).
+    Checks the books against Xen, then shrinks back through the daemon."""
+    d = domid(lab)
+    x0, pool0 = xen_books(lab), p2m_pages(lab)
+    start_hotmemd(lab, f"/var/log/hotmemd-{where}.log")
+    if where == "ack":
+        lab.dom0("xl pause guest")
+    # One dom0 script starts the grow in the background (its client sees the
+    # daemon die) and polls the journal from then on: at the first record
+    # that shows the grow at WHERE it SIGKILLs hotmemd.
+    want = ("prepare) [ \"${7:-0}\" -ge 1 ] && break;; requested|acked) break;;" if where == "populate"
+            else "requested) break;; acked) break;;")
+    res = lab.dom0("(xl-hotmem grow guest 1g >/var/log/grow.log 2>&1; echo rc=$? >>/var/log/grow.log) & "
+                   f"t0=$(cut -d. -f1 /proc/uptime); while :; do v=$(xenstore-read {JOURNAL}/{d}/op 2>/dev/null); "
+                   f"set -- $v; case \"$1\" in {want} esac; "
+                   "[ $(cut -d. -f1 /proc/uptime) -ge $((t0 + 60)) ] && { echo never; exit 1; }; done; "
+                   "kill -9 $(cat /run/hotmemd.pid); echo \"killed_in=$1 progress=$7\"; "
+                   f"hotmem-lab-mem {d} info", timeout=120)
+    killed = res.out.strip()
+    grow_log = lab.dom0("t0=$(cut -d. -f1 /proc/uptime); until grep -q '^rc=' /var/log/grow.log; do "
+                        "[ $(cut -d. -f1 /proc/uptime) -ge $((t0 + 60)) ] && break; usleep 100000; done; "
+                        "cat /var/log/grow.log", timeout=90).out
+    t = time.monotonic()
+    start_hotmemd(lab, f"/var/log/hotmemd-{where}-restarted.log")
+    if where == "ack":
+        lab.dom0("xl unpause guest")
+    # Settled: the restarted engine finished or rolled back what the journal
+    # said (no record left), and a grow's blocks were filled.
+    settle = lab.dom0(f"t0=$(cut -d. -f1 /proc/uptime); while xenstore-read {JOURNAL}/{d}/op >/dev/null 2>&1; do "
+                      "[ $(cut -d. -f1 /proc/uptime) -ge $((t0 + 300)) ] && break; usleep 200000; done; "
+                      "xl-hotmem --json info guest", timeout=330).out
+    settle_s = time.monotonic() - t
+    info = json.loads(settle)
+    n = len(plugged(lab))
+    if n:
+        wait_balloon(lab)
+    x1, pool1 = xen_books(lab), p2m_pages(lab)
+    logs = lab.dom0(f"tail -n 15 /var/log/hotmemd-{where}.log /var/log/hotmemd-{where}-restarted.log",
+                    check=False).out
+    show(f"hotmemd killed mid-grow ({where}), restarted", f"{killed}\ngrow client: {grow_log}\n{logs}")
+    grown = x1["tot_pages"] - x0["tot_pages"]
+    # Books == hypervisor: every frame Xen lost went to the domain or its pool.
+    unaccounted = (x0["free_pages"] - x1["free_pages"]) - grown - (pool1 - pool0)
+    lab.report(scenario="crash", where=where, killed=killed.splitlines()[0], settle_s=settle_s, blocks_after=n,
+               granted_bytes=info.get("granted_bytes"), tot_pages_before=x0["tot_pages"],
+               tot_pages_after=x1["tot_pages"], free_pages_before=x0["free_pages"],
+               free_pages_after=x1["free_pages"], pool_pages_before=pool0, pool_pages_after=pool1,
+               unaccounted_pages=unaccounted, outcome="grown" if n == 8 else "as-before" if n == 0 else "partial")
+    check("killed_in=" in killed, f"the grow was not caught at {where}: {killed}")
+    check(n in (0, 8), f"{n} blocks plugged after the restart: neither before nor fully grown")
+    if where == "ack":
+        check(n == 8, f"killed while the ack was awaited: {n} blocks, expected the grow to finish")
+    check(info.get("granted_bytes") == n * 128 * MIB, f"xl-hotmem books {info.get('granted_bytes')} bytes, guest has {n} blocks")
+    check(not info.get("busy") and not info.get("outstanding"), f"engine still busy after the restart: {info}")
+    check(grown == n * ((128 * MIB) >> 12), f"tot_pages moved by {grown} with {n} blocks plugged")
+    check(x1["max_pages"] - x0["max_pages"] == n * ((128 * MIB) >> 12),
+          f"max_pages moved by {x1['max_pages'] - x0['max_pages']} with {n} blocks plugged")
+    check(n or pool1 == pool0, f"rolled back but the P2M pool is {pool1} pages, {pool0} before")
+    check(unaccounted == 0, f"{unaccounted} Xen frames neither free nor the domain's nor its pool's")
+    # Back to the boot size, through the restarted daemon; then stop it.
+    res = lab.dom0("xl-hotmem set guest 0", timeout=300, check=False)
+    lab.dom0("kill $(cat /run/hotmemd.pid); t0=$(cut -d. -f1 /proc/uptime); "
+             "while [ -S /run/hotmem/hotmemd.sock ]; do [ $(cut -d. -f1 /proc/uptime) -ge $((t0 + 60)) ] && exit 1; "
+             "usleep 100000; done", timeout=90)
+    wait_balloon(lab)
+    x2 = xen_books(lab)
+    check(res.rc == 0 and x2["xl_mib"] == base["xen"]["xl_mib"], f"set guest 0 after the crash: {res.out}")
+    check(x2["free_pages"] == x0["free_pages"] and x2["tot_pages"] == x0["tot_pages"],
+          f"after shrinking back: Xen free {x2['free_pages']} (before {x0['free_pages']}), "
+          f"tot_pages {x2['tot_pages']} (before {x0['tot_pages']})")
+
+
+@scenario("crash", "hotmemd SIGKILLed mid-grow and restarted: fully grown or as before, frames conserved")
+def crash(lab):
+    base = need(lab)
+    if lab.dom0("command -v hotmemd", check=False).rc:
+        raise Skip("dom0 image has no hotmemd")
+    back_to_boot_size(lab)
+    wait_balloon(lab)
+    try:
+        crash_round(lab, base, "populate")
+        crash_round(lab, base, "ack")
+    finally:
+        lab.dom0("xl unpause guest 2>/dev/null; [ -f /run/hotmemd.pid ] && kill $(cat /run/hotmemd.pid) 2>/dev/null; "
+                 "rm -f /run/hotmemd.pid; true", check=False)
+
+
+# ---------------------------------------------------------------- grow under pressure
+
+def oom_kills(lab, name="guest"):
+    return int(lab.domu("dmesg | grep -c 'invoked oom-killer'; true", name=name).out.split()[-1])
+
+
+def squeeze_and_grow(lab, name):
+    """Squeeze guest NAME below 8 MiB free, grow it by 1 GiB; what happened.
+
+    Watermark boosting is off in the guest meanwhile: after the allocator
+    steals a pageblock it raises the min watermark by up to 4 MiB for a while,
+    which at 6 MiB free makes any allocation (the harness's own shell) OOM
+    before the grow even starts. The squeeze then measures the grow, not that
+    heuristic."""
+    status = "/tmp/squeeze.status"
+    boost = lab.domu("cat /proc/sys/vm/watermark_boost_factor", name=name).out.strip()
+    lab.domu("echo 0 > /proc/sys/vm/watermark_boost_factor", name=name)
+    m0 = lab.domu("grep -E '^MemTotal:' /proc/meminfo", name=name).out
+    ooms0 = oom_kills(lab, name)
+    try:
+        lab.domu(f"rm -f {status}; hotmem-memload squeeze 6144 {status} >/dev/null 2>&1 & echo $! >/tmp/squeeze.pid",
+                 name=name)
+        wait_guest(lab, f"grep -q '^squeezed\\|^error' {status}", "the squeeze", 300, name)
+        sq = lab.domu(f"cat {status}; grep -E '^(MemFree|MemAvailable):' /proc/meminfo", name=name).out
+        free_kb = int(re.search(r"MemFree:\s+(\d+)", sq).group(1))
+        ooms_squeeze = oom_kills(lab, name) - ooms0
+        res, grow_s = xl_hotmem(lab, f"grow {name} 1g", timeout=600, check=False)
+        if res.rc == 0:
+            wait_balloon(lab, name=name)
+        out = lab.domu(f"grep -E '^MemTotal:' /proc/meminfo; kill -0 $(cat /tmp/squeeze.pid) && echo squeeze-alive; "
+                       "dmesg | grep -i xen_hotmem | tail -n 5", name=name, check=False).out
+        ooms = oom_kills(lab, name) - ooms0 - ooms_squeeze
+    finally:
+        lab.domu(f"echo {boost or 15000} > /proc/sys/vm/watermark_boost_factor", name=name, check=False)
+    return dict(rc=res.rc, grow_s=grow_s, free_kb=free_kb, ooms=ooms, ooms_squeeze=ooms_squeeze,
+                alive="squeeze-alive" in out, squeezed=sq.splitlines()[0] if sq else "",
+                memtotal0=int(re.search(r"MemTotal:\s+(\d+)", m0).group(1)),
+                memtotal=int(re.search(r"MemTotal:\s+(\d+)", out).group(1)) if "MemTotal" in out else 0,
+                cli=res.out.strip().splitlines()[-1:] or [""], log=out)
+
+
+@scenario("grow-under-pressure", "a guest with < 8 MiB free grows by 1 GiB without OOM kills (classic: recorded)")
+def grow_under_pressure(lab):
+    need(lab)
+    back_to_boot_size(lab)
+    g0 = guest_mem(lab)
+    r = squeeze_and_grow(lab, "guest")
+    show("memmap on memory, squeezed", f"{r['log']}\nxl-hotmem: {r['cli']}")
+    grew_kb = r["memtotal"] - r["memtotal0"]
+    lab.report(scenario="grow-under-pressure", mode="memmap-on-memory", squeezed=r["squeezed"],
+               free_before_grow_kb=r["free_kb"], grow_rc=r["rc"], grow_s=r["grow_s"], oom_kills=r["ooms"],
+               oom_kills_squeeze=r["ooms_squeeze"], workload_alive=int(r["alive"]),
+               memtotal_before_kb=r["memtotal0"], memtotal_after_kb=r["memtotal"], memtotal_grew_kb=grew_kb)
+    stop_workloads(lab)
+    xl_hotmem(lab, "set guest 0", check=False)
+    check(r["ooms_squeeze"] == 0, f"the squeeze itself caused {r['ooms_squeeze']} OOM kills")
+    check(r["free_kb"] < 8192, f"the squeeze left {r['free_kb']} kB free, not below 8 MiB")
+    check(r["rc"] == 0, f"xl-hotmem grow under pressure failed: {r['cli']}")
+    check(r["ooms"] == 0, f"{r['ooms']} OOM kills during the grow")
+    check(r["alive"], "the squeezing workload did not survive the grow")
+    check(grew_kb >= 1008 * 1024 * 0.99, f"MemTotal grew by {grew_kb} kB under pressure, expected >= 1008 MiB - 1 %")
+
+    # The classic fallback: a second guest booted without memmap_on_memory,
+    # the module loaded with allow_classic=1. Recorded, not asserted.
+    try:
+        lab.dom0("sed -e 's/^name = .*/name = \"classic\"/' -e 's/ memory_hotplug.memmap_on_memory=1//' "
+                 "/etc/xen/guest.cfg > /etc/xen/classic.cfg")
+        lab.create_domu("/etc/xen/classic.cfg", name="classic")
+        lab.domu("insmod /lib/modules/xen_hotmem.ko allow_classic=1", name="classic")
+        c = squeeze_and_grow(lab, "classic")
+        show("classic memmap, squeezed", f"{c['log']}\nxl-hotmem: {c['cli']}")
+        lab.report(scenario="grow-under-pressure", mode="classic", squeezed=c["squeezed"],
+                   free_before_grow_kb=c["free_kb"], grow_rc=c["rc"], grow_s=c["grow_s"], oom_kills=c["ooms"],
+                   oom_kills_squeeze=c["ooms_squeeze"], workload_alive=int(c["alive"]),
+                   memtotal_before_kb=c["memtotal0"], memtotal_after_kb=c["memtotal"], cli=c["cli"][0])
+    except (LabError, AssertionError) as e:
+        lab.report(scenario="grow-under-pressure", mode="classic", error=str(e).splitlines()[0])
+    finally:
+        lab.dom0("xl destroy classic; true", timeout=120, check=False)

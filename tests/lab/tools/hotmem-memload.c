@@ -1,0 +1,260 @@
+/*
+ * hotmem-memload: the lab guest's memory workload (static arm64, shipped in
+ * the domU image by tests/lab/mkimages.sh). It fills anonymous memory with
+ * pseudo-random data, keeps one 64-bit checksum per page in a separate table,
+ * and stays resident so that the scenarios can shrink the guest under it (the
+ * kernel has to migrate the pages off the movable blocks); SIGUSR1 makes it
+ * verify every page against its checksum and against the generator, SIGTERM
+ * verifies and exits. Results go to a status file, one "key=value" line per
+ * event, so the harness can wait for them.
+ *
+ *   hotmem-memload fill MIB STATUS     fill MIB MiB, then wait for signals
+ *   hotmem-memload squeeze KIB STATUS  allocate (and touch) until MemFree is
+ *                                      below KIB kB, then wait for signals
+ *   hotmem-memload ramp MIB STATUS RATE
+ *                                      fill MIB MiB at RATE MiB/s (a working
+ *                                      set that grows, for an autoscaler to
+ *                                      follow), then wait for signals
+ *
+ * STATUS lines: "ramp mib=N ms=N" (every 64 MiB), "filled mib=N pages=N ms=N",
+ * "squeezed mib=N memfree_kb=N", "verify ok|bad pages=N bad=N ms=N". Exit 0
+ * if the last verify was good, 1 on a bad page or an error, 2 on bad
+ * arguments. The memory goes back to the kernel when the process exits
+ * (SIGTERM: verify, then exit).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE  4096UL
+#define WORDS (PAGE / sizeof(uint64_t))
+#define CHUNK (4UL << 20) /* squeeze allocates 4 MiB at a time, then 64 KiB */
+
+static volatile sig_atomic_t got_usr1, got_term;
+static const char *status_path;
+static uint8_t **chunks;
+static size_t *chunk_pages;
+static size_t nr_chunks;
+static uint64_t *sums; /* one per page, all chunks in order */
+static size_t nr_pages;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_term = 1;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void status(const char *fmt, ...)
+{
+	FILE *f = fopen(status_path, "a");
+	va_list ap;
+
+	if (!f) {
+		perror(status_path);
+		exit(1);
+	}
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	fclose(f);
+}
+
+/* splitmix64: the data of word w of page p is a pure function of (p, w). */
+static uint64_t gen(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static uint64_t page_sum(const uint64_t *w)
+{
+	uint64_t s = 0;
+
+	for (size_t i = 0; i < WORDS; i++)
+		s = (s ^ w[i]) * 0x100000001b3ULL;
+	return s;
+}
+
+static void fill_page(uint64_t *w, size_t page)
+{
+	for (size_t i = 0; i < WORDS; i++)
+		w[i] = gen(((uint64_t)page << 9) ^ i);
+}
+
+static int add_chunk(size_t bytes)
+{
+	uint8_t *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t pages = bytes / PAGE;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	chunks = realloc(chunks, (nr_chunks + 1) * sizeof(*chunks));
+	chunk_pages = realloc(chunk_pages, (nr_chunks + 1) * sizeof(*chunk_pages));
+	sums = realloc(sums, (nr_pages + pages) * sizeof(*sums));
+	if (!chunks || !chunk_pages || !sums)
+		return -ENOMEM;
+	for (size_t i = 0; i < pages; i++) {
+		fill_page((uint64_t *)(p + i * PAGE), nr_pages + i);
+		sums[nr_pages + i] = page_sum((uint64_t *)(p + i * PAGE));
+	}
+	chunks[nr_chunks] = p;
+	chunk_pages[nr_chunks++] = pages;
+	nr_pages += pages;
+	return 0;
+}
+
+/* Check every page against its stored checksum and its generator. */
+static size_t verify(void)
+{
+	uint64_t want[WORDS];
+	size_t page = 0, bad = 0;
+	double t0 = now_ms();
+
+	for (size_t c = 0; c < nr_chunks; c++) {
+		for (size_t i = 0; i < chunk_pages[c]; i++, page++) {
+			const uint64_t *w = (const uint64_t *)(chunks[c] + i * PAGE);
+
+			fill_page(want, page);
+			if (page_sum(w) != sums[page] || memcmp(w, want, PAGE))
+				bad++;
+		}
+	}
+	status("verify %s pages=%zu bad=%zu ms=%.0f", bad ? "bad" : "ok", nr_pages, bad,
+	       now_ms() - t0);
+	return bad;
+}
+
+static long memfree_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: hotmem-memload fill MIB STATUS | squeeze KIB STATUS | "
+			"ramp MIB STATUS MIB_PER_S\n");
+	return 2;
+}
+
+/* Sleep until t0_ms + ms on the monotonic clock (at once if that passed). */
+static void sleep_until(double t0_ms, double ms)
+{
+	double left = t0_ms + ms - now_ms();
+	struct timespec ts;
+
+	if (left <= 0)
+		return;
+	ts.tv_sec = (time_t)(left / 1e3);
+	ts.tv_nsec = (long)((left - (double)ts.tv_sec * 1e3) * 1e6);
+	nanosleep(&ts, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	size_t bad = 0;
+	char *end;
+	long n;
+	int rc;
+
+	if (argc != 4 && !(argc == 5 && !strcmp(argv[1], "ramp")))
+		return usage();
+	n = strtol(argv[2], &end, 10);
+	if (*end || n <= 0)
+		return usage();
+	status_path = argv[3];
+	sigset_t block, old;
+
+	/* Signals wait until sigsuspend(): none is lost between check and sleep. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!strcmp(argv[1], "fill")) {
+		double t0 = now_ms();
+
+		for (long mib = 0; mib < n; mib += 4) {
+			rc = add_chunk((n - mib < 4 ? (size_t)(n - mib) : 4) << 20);
+			if (rc) {
+				status("error fill at mib=%ld: %s", mib, strerror(-rc));
+				return 1;
+			}
+		}
+		status("filled mib=%ld pages=%zu ms=%.0f", n, nr_pages, now_ms() - t0);
+	} else if (!strcmp(argv[1], "ramp")) {
+		double t0 = now_ms();
+		long rate = strtol(argv[4], &end, 10);
+
+		if (*end || rate <= 0)
+			return usage();
+		/* 4 MiB at a time, each on its slot of the schedule: MIB / RATE seconds. */
+		for (long mib = 0; mib < n; mib += 4) {
+			sleep_until(t0, (double)mib * 1e3 / (double)rate);
+			rc = add_chunk((n - mib < 4 ? (size_t)(n - mib) : 4) << 20);
+			if (rc) {
+				status("error ramp at mib=%ld: %s", mib, strerror(-rc));
+				return 1;
+			}
+			if (mib && mib % 64 == 0)
+				status("ramp mib=%ld ms=%.0f", mib, now_ms() - t0);
+		}
+		status("filled mib=%ld pages=%zu ms=%.0f", n, nr_pages, now_ms() - t0);
+	} else if (!strcmp(argv[1], "squeeze")) {
+		long free_kb;
+
+		/* Big steps while far from the goal, 64 KiB ones near it. */
+		while ((free_kb = memfree_kb()) > n) {
+			rc = add_chunk(free_kb - n > 16384 ? CHUNK : 64 << 10);
+			if (rc) {
+				status("error squeeze: %s", strerror(-rc));
+				return 1;
+			}
+		}
+		status("squeezed mib=%zu memfree_kb=%ld", nr_pages * PAGE >> 20, memfree_kb());
+	} else {
+		return usage();
+	}
+	while (!got_term) {
+		sigsuspend(&old);
+		if (got_usr1) {
+			got_usr1 = 0;
+			bad = verify();
+		}
+	}
+	bad = verify();
+	return bad ? 1 : 0;
+}
