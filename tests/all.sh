@@ -3,15 +3,19 @@
 # not: installs what is missing with apt-get (as root, or through sudo),
 # configures an ASan+UBSan, -Werror build with clang (which also builds the
 # libFuzzer targets), builds it, and runs ctest over the unit, sim, fuzz and lab
-# labels. .ci/run calls exactly this.
+# labels. Before the tests it also builds the tree as the README's plain
+# `cmake --build` does (gcc, -Werror, no sanitizers), since gcc warns where
+# clang does not. .ci/run calls exactly this.
 #
-# Knobs (environment): HOTMEM_BUILD_DIR (default build/test), HOTMEM_LAB=0 to
+# Knobs (environment): HOTMEM_BUILD_DIR (default build/test),
+# HOTMEM_GCC_BUILD_DIR (default build/gcc), HOTMEM_LAB=0 to
 # leave out the lab (it boots Xen under QEMU), HOTMEM_FUZZ_SECONDS (default 60
 # per parser), HOTMEM_JOBS (default: number of CPUs).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${HOTMEM_BUILD_DIR:-$repo/build/test}
+gcc_build_dir=${HOTMEM_GCC_BUILD_DIR:-$repo/build/gcc}
 with_lab=${HOTMEM_LAB:-1}
 fuzz_seconds=${HOTMEM_FUZZ_SECONDS:-60}
 jobs=${HOTMEM_JOBS:-$(nproc)}
@@ -53,5 +57,7 @@ cmake -S "$repo" -B "$build_dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Deb
 	-DHOTMEM_SANITIZE=ON -DHOTMEM_WERROR=ON -DHOTMEM_FUZZ=ON \
 	-DHOTMEM_FUZZ_SECONDS="$fuzz_seconds" -DHOTMEM_LAB="$lab_flag"
 cmake --build "$build_dir" -j "$jobs"
+cmake -S "$repo" -B "$gcc_build_dir" -DCMAKE_C_COMPILER=gcc -DHOTMEM_WERROR=ON -DHOTMEM_LAB=OFF
+cmake --build "$gcc_build_dir" -j "$jobs"
 cd "$build_dir"
 ctest --output-on-failure -j "$jobs"

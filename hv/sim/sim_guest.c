@@ -17,9 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifndef HOTMEM_KEY_GUEST_MEMMAP_BYTES
-#define HOTMEM_KEY_GUEST_MEMMAP_BYTES "hotmem/guest/memmap-bytes"
-#endif
 
 #define PAGE_SHIFT   12
 #define BATCH	     512
@@ -322,7 +319,7 @@ static int publish(struct sim_guest *g)
 	hotmem_format_version(version, sizeof(version), negotiated);
 	hotmem_format_features(features, sizeof(features), g->params.features);
 	hotmem_format_block_size(block_size, sizeof(block_size), g->params.block_size);
-	snprintf(memmap, sizeof(memmap), "0x%" PRIx64, g->params.memmap_bytes);
+	hotmem_format_memmap_bytes(memmap, sizeof(memmap), g->params.memmap_bytes);
 	{
 		const char *pairs[] = {
 			HOTMEM_KEY_GUEST_VERSION,      version,

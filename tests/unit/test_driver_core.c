@@ -55,12 +55,12 @@ static void test_handshake_window_later(void)
 	struct fake *fx = fake_new();
 	struct hotmem_inbox inbox = { 0 };
 	struct fake_key *window;
-	char value[64];
+	char value[sizeof(((struct fake_key *)0)->value)];
 
 	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
 	fake_attach(fx);
 	window = fake_key_find(fx, "hotmem/window", false);
-	snprintf(value, sizeof(value), "%s", window->value);
+	memcpy(value, window->value, sizeof(value));
 	window->present = false;
 	hotmem_inbox_toolstack_changed(&inbox);
 	hotmem_core_deliver(&fx->core, &inbox);

@@ -59,6 +59,8 @@ const char *cli_jstr(yajl_val obj, const char *key, const char *fallback);
 bool cli_jbool(yajl_val obj, const char *key);
 /* A reply's result, beautified, on stdout. 0 or the failure exit code. */
 int cli_print_json(const struct cli_command *cmd, yajl_val result);
+/* DOM (a name or an id, as xl takes it) into req->domain; 0 or the exit code. */
+int cli_domain_arg(const struct cli_command *cmd, const char *text, struct ctl_request *req);
 /* "1.5 GiB": hotmem_format_size() into buf, returned. */
 const char *cli_fmt_size(char *buf, size_t size, uint64_t bytes);
 /*

@@ -73,7 +73,7 @@ bad:
 	return 0;
 }
 
-static int cmd_domain_arg(const struct cli_command *cmd, const char *text, struct ctl_request *req)
+int cli_domain_arg(const struct cli_command *cmd, const char *text, struct ctl_request *req)
 {
 	if (!text[0] || strlen(text) > CTL_DOMAIN_MAX)
 		return cli_fail(cmd, "invalid domain '%s': expected a name or an id", text);
@@ -336,7 +336,7 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv)
 
 	if (r || help)
 		return r;
-	r = cmd_domain_arg(cmd, args.pos[0], &req);
+	r = cli_domain_arg(cmd, args.pos[0], &req);
 	return r ? r : cli_cmd_run(cmd, &req, args.json, render_info);
 }
 
@@ -350,7 +350,7 @@ int cmd_attach(const struct cli_command *cmd, int argc, char **argv)
 	if (r || help)
 		return r;
 	req.max_bytes = args.max_bytes;
-	r = cmd_domain_arg(cmd, args.pos[0], &req);
+	r = cli_domain_arg(cmd, args.pos[0], &req);
 	return r ? r : cli_cmd_run(cmd, &req, args.json, render_info);
 }
 
@@ -363,7 +363,7 @@ int cmd_detach(const struct cli_command *cmd, int argc, char **argv)
 
 	if (r || help)
 		return r;
-	r = cmd_domain_arg(cmd, args.pos[0], &req);
+	r = cli_domain_arg(cmd, args.pos[0], &req);
 	return r ? r : cli_cmd_run(cmd, &req, args.json, render_done);
 }
 
@@ -379,7 +379,7 @@ int cmd_op(const struct cli_command *cmd, int argc, char **argv)
 	req.cmd = !strcmp(cmd->name, "grow")	 ? CTL_CMD_GROW
 		  : !strcmp(cmd->name, "shrink") ? CTL_CMD_SHRINK
 						 : CTL_CMD_SET;
-	r = cmd_domain_arg(cmd, args.pos[0], &req);
+	r = cli_domain_arg(cmd, args.pos[0], &req);
 	if (!r)
 		r = cmd_size_arg(cmd, args.pos[1], &req.bytes);
 	if (!r && !req.bytes && req.cmd != CTL_CMD_SET)
@@ -400,7 +400,7 @@ int cmd_sim(const struct cli_command *cmd, int argc, char **argv)
 	if (strcmp(cli_global.hv, "sim"))
 		return cli_fail(cmd, "only with --hv sim");
 	if (destroy)
-		r = cmd_domain_arg(cmd, args.pos[0], &req);
+		r = cli_domain_arg(cmd, args.pos[0], &req);
 	return r ? r : cli_cmd_run(cmd, &req, args.json, render_done);
 }
 
@@ -419,7 +419,7 @@ int cmd_dtb(const struct cli_command *cmd, int argc, char **argv)
 
 	if (r || help)
 		return r;
-	r = cmd_domain_arg(cmd, args.pos[0], &req);
+	r = cli_domain_arg(cmd, args.pos[0], &req);
 	if (!r)
 		r = cli_run(cmd, &req, false, &reply);
 	if (r)

@@ -79,14 +79,6 @@ static int parse_json_opt(const struct cli_command *cmd, int argc, char **argv, 
 	return 0;
 }
 
-static int domain_arg(const struct cli_command *cmd, const char *text, struct ctl_request *req)
-{
-	if (!text[0] || strlen(text) > CTL_DOMAIN_MAX)
-		return cli_fail(cmd, "invalid domain '%s': expected a name or an id", text);
-	strcpy(req->domain, text);
-	return 0;
-}
-
 /* "1.5 s" from milliseconds. */
 static const char *fmt_ms(char *buf, size_t size, uint64_t ms)
 {
@@ -182,7 +174,7 @@ int cmd_policy(const struct cli_command *cmd, int argc, char **argv)
 		return r;
 	if (optind >= argc)
 		return cli_fail(cmd, "expected %s (try -h)", cmd->usage);
-	r = domain_arg(cmd, argv[optind], &req);
+	r = cli_domain_arg(cmd, argv[optind], &req);
 	if (r)
 		return r;
 	for (int i = optind + 1; i < argc; i++) {
@@ -356,7 +348,7 @@ int cmd_sim_guest(const struct cli_command *cmd, int argc, char **argv)
 		return cli_fail(cmd, "only with --hv sim");
 	if (optind >= argc)
 		return cli_fail(cmd, "expected %s (try -h)", cmd->usage);
-	r = domain_arg(cmd, argv[optind], &req);
+	r = cli_domain_arg(cmd, argv[optind], &req);
 	for (int i = optind + 1; !r && i < argc; i++) {
 		const char *arg = argv[i];
 

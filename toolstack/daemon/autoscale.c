@@ -140,7 +140,7 @@ static struct as_dom *dom_get(struct autoscale *as, uint32_t domid)
 	dom = &as->doms[i];
 	memset(dom, 0, sizeof(*dom));
 	dom->domid = domid;
-	snprintf(dom->name, sizeof(dom->name), "%s", name);
+	memcpy(dom->name, name, strlen(name) + 1); /* fits: checked above */
 	dom->busy_since_ms = NEVER;
 	conf_params(as, dom);
 	/* Valid by construction (the file validated); a failure would be -ENOMEM. */

@@ -223,10 +223,15 @@ static void ops_settle(struct hotmemd *d)
 			continue;
 		if (!c->op.op && !c->op.error) {
 			if (d->stopping) {
-				c->op.error = -ECANCELED;
-				snprintf(c->op.msg, sizeof(c->op.msg),
+				char msg[sizeof(c->op.msg)];
+
+				/* Through a local: gcc's -Wrestrict takes op.name and
+				 * op.msg for one object. */
+				snprintf(msg, sizeof(msg),
 					 "domain '%s' (d%" PRIu32 "): hotmemd is stopping",
 					 c->op.name, c->op.domid);
+				memcpy(c->op.msg, msg, sizeof(msg));
+				c->op.error = -ECANCELED;
 			} else if (ctl_op_step(&d->host, &c->op, now) == -EAGAIN) {
 				continue;
 			} else if (c->op.op) {
