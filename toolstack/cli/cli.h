@@ -38,6 +38,23 @@ extern struct cli_global cli_global;
 int cli_fail(const struct cli_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+struct option;
+/**
+ * cli_bad_option - the error line for an option getopt_long() did not take
+ * @cmd: the command, NULL for the global options
+ * @opt: what getopt_long() returned: '?' (unknown, or a value where none is
+ *	 allowed), ':' (value missing: every optstring starts with ':' after
+ *	 any '+'), or the value of a known option this command does not take
+ * @long_options: the table getopt_long() was given
+ *
+ * Names the option as the user typed it. argv[optind - 1] is not always it:
+ * glibc leaves optind on a cluster like "-5m" and has permuted operands
+ * before it, so "grow web -5m" would otherwise blame "web".
+ * returns the failure exit code
+ */
+int cli_bad_option(const struct cli_command *cmd, int opt, char **argv,
+		   const struct option *long_options);
+
 /* Print the command's usage block on stdout (for -h) or stderr (misuse). */
 void cli_usage(const struct cli_command *cmd, bool to_stderr);
 

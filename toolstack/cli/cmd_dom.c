@@ -41,7 +41,7 @@ static int cmd_parse(const struct cli_command *cmd, int argc, char **argv, int n
 	*ret_help = false;
 	optind = 0; /* 0, not 1: glibc then re-reads the optstring (main used "+") */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			args->json = true;
@@ -61,8 +61,7 @@ static int cmd_parse(const struct cli_command *cmd, int argc, char **argv, int n
 			return 0;
 		default:
 bad:
-			return cli_fail(cmd, "unknown or incomplete option '%s' (try -h)",
-					argv[optind - 1]);
+			return cli_bad_option(cmd, opt, argv, long_options);
 		}
 	}
 	if (argc - optind != nr_pos)

@@ -164,7 +164,7 @@ int cmd_plan(const struct cli_command *cmd, int argc, char **argv)
 
 	optind = 0; /* 0, not 1: glibc then re-reads the optstring (main used "+") */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			plan.page_size_name = optarg;
@@ -187,8 +187,7 @@ int cmd_plan(const struct cli_command *cmd, int argc, char **argv)
 			cli_usage(cmd, false);
 			return 0;
 		default:
-			return cli_fail(cmd, "unknown or incomplete option '%s' (try -h)",
-					argv[optind - 1]);
+			return cli_bad_option(cmd, opt, argv, long_options);
 		}
 	}
 	if (optind != argc - 1)

@@ -64,7 +64,7 @@ static int parse_json_opt(const struct cli_command *cmd, int argc, char **argv, 
 	*ret_help = false;
 	optind = 0; /* glibc re-reads the optstring (main used "+") */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		if (opt == 'j') {
 			*ret_json = true;
 		} else if (opt == 'h') {
@@ -72,8 +72,7 @@ static int parse_json_opt(const struct cli_command *cmd, int argc, char **argv, 
 			*ret_help = true;
 			return 0;
 		} else {
-			return cli_fail(cmd, "unknown or incomplete option '%s' (try -h)",
-					argv[optind - 1]);
+			return cli_bad_option(cmd, opt, argv, long_options);
 		}
 	}
 	return 0;
@@ -253,7 +252,7 @@ static int parse_top_options(const struct cli_command *cmd, int argc, char **arg
 	*help = false;
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "hd:n:", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":hd:n:", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			*json = true;
@@ -275,8 +274,7 @@ static int parse_top_options(const struct cli_command *cmd, int argc, char **arg
 			*help = true;
 			return 0;
 		default:
-			return cli_fail(cmd, "unknown or incomplete option '%s' (try -h)",
-					argv[optind - 1]);
+			return cli_bad_option(cmd, opt, argv, long_options);
 		}
 	}
 	if (optind != argc)

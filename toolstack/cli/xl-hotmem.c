@@ -168,6 +168,65 @@ int cli_fail(const struct cli_command *cmd, const char *fmt, ...)
 	return CLI_EXIT_FAILURE;
 }
 
+/*
+ * The long option arg ("--name" or "--name=value") names as getopt_long()
+ * reads it: the exact name, else the one option it abbreviates ("--ma" is
+ * --max); NULL when it names none or is ambiguous.
+ */
+static const struct option *long_option_of(const struct option *long_options, const char *arg)
+{
+	size_t len = strcspn(arg + 2, "=");
+	const struct option *found = NULL;
+	int matches = 0;
+
+	for (const struct option *o = long_options; o->name && len; o++) {
+		if (strncmp(o->name, arg + 2, len))
+			continue;
+		if (strlen(o->name) == len)
+			return o;
+		found = o;
+		matches++;
+	}
+	return matches == 1 ? found : NULL;
+}
+
+int cli_bad_option(const struct cli_command *cmd, int opt, char **argv,
+		   const struct option *long_options)
+{
+	const char *prev = optind > 0 ? argv[optind - 1] : "";
+	const char *hint = cmd ? "-h" : "xl-hotmem -h";
+	const struct option *known = NULL;
+	char name[64];
+
+	if (opt != '?' && opt != ':') {
+		/* A valid option of the table, but not one this command takes. */
+		for (const struct option *o = long_options; o->name; o++)
+			if (o->val == opt)
+				return cli_fail(cmd,
+						"option '--%s' is not for this command (try %s)",
+						o->name, hint);
+	}
+	if (strncmp(prev, "--", 2) == 0)
+		known = long_option_of(long_options, prev);
+	/*
+	 * A long option has been passed over when getopt_long() returns, so
+	 * prev is it, unless an unknown short option (optopt) came after it.
+	 * A known one is named in full ("--page" is --page-size).
+	 */
+	if (known && (!optopt || known->val == optopt))
+		snprintf(name, sizeof(name), "--%s", known->name);
+	else if (strncmp(prev, "--", 2) == 0 && !optopt)
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(prev, "="), prev);
+	else if (optopt > ' ' && optopt < 0x7f)
+		snprintf(name, sizeof(name), "-%c", optopt);
+	else
+		snprintf(name, sizeof(name), "%s", prev);
+	if (opt == ':')
+		return cli_fail(cmd, "option '%s' needs a value (try %s)", name, hint);
+	return cli_fail(cmd, "unknown option '%s', or a value it does not take (try %s)", name,
+			hint);
+}
+
 void cli_usage(const struct cli_command *cmd, bool to_stderr)
 {
 	FILE *out = to_stderr ? stderr : stdout;
@@ -242,7 +301,7 @@ static int cli_global_options(int argc, char **argv)
 	sim_host_config_defaults(&cli_global.sim);
 	opterr = 0;
 	/* "+": stop at the command, whose own options come after it. */
-	while ((opt = getopt_long(argc, argv, "+h", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:h", long_options, NULL)) != -1) {
 		int r = 0;
 
 		switch (opt) {
@@ -275,8 +334,7 @@ static int cli_global_options(int argc, char **argv)
 			cli_help(stdout);
 			exit(0);
 		default:
-			cli_fail(NULL, "unknown or incomplete option '%s' (try xl-hotmem -h)",
-				 argv[optind - 1]);
+			cli_bad_option(NULL, opt, argv, long_options);
 			return -1;
 		}
 		if (r < 0) {
