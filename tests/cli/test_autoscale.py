@@ -17,7 +17,10 @@ domain in mode manual is watched but never resized, until `xl-hotmem
 policy DOM mode=auto` hands it over. Also `policy` get and set (good and
 malformed settings), `top --json -n 1` and a plain `top`, a config that
 does not parse or does not exist (hotmemd refuses to start), and policy/top
-without a daemon. Every wait is on a log line or a reply with a timeout,
+without a daemon; SIGHUP re-reading the file (new [host] tick and reserve,
+the engine admitting by the new reserve, a domain's new section, what
+`xl-hotmem policy` set kept, a file that does not parse or is gone changing
+nothing). Every wait is on a log line or a reply with a timeout,
 never a bare sleep; decision times are when the daemon logged them.
 Exit 0 pass, 1 fail.
 """
@@ -222,6 +225,92 @@ def test_policy_off(xl, hotmemd, tmp):
               "policy on a daemon without a config: one clear line (%r)" % err)
     finally:
         d.stop()
+
+
+RELOAD_CONFIG = """\
+[host]
+reserve = %s
+tick = %s
+
+[domain *]
+mode = off
+weight = %d
+
+[domain solo]
+mode = manual
+weight = %d
+"""
+
+
+def test_reload(xl, hotmemd, tmp):
+    """SIGHUP: the file again; parameters set at run time stay; a bad file changes nothing."""
+    conf = os.path.join(tmp, "reload.conf")
+    with open(conf, "w") as f:
+        f.write(RELOAD_CONFIG % ("1800m", "200ms", 100, 100))
+    sock = os.path.join(tmp, "reload.sock")
+    d = Daemon([hotmemd, "-F", "--hv", "sim", "--socket", sock, "--config", conf,
+                "--sim-host", "2g", "--sim-domain", "solo:256m", "--sim-domain", "other:256m"])
+    cli = Cli(xl, sock)
+
+    def params(name):
+        rc, doc, err = cli.json("policy", name)
+        return (doc["source"], doc["params"]) if rc == 0 and doc else (None, {"error": err})
+
+    def hup_and_wait(needle):
+        mark = d.mark()
+        d.proc.send_signal(signal.SIGHUP)
+        return d.wait_log(needle, mark)
+
+    try:
+        if not check(d.wait_log("serving on") is not None, "reload: hotmemd starts"):
+            return
+        # The reserve leaves less than a block: the engine refuses a grow.
+        rc, _, err = cli.run("grow", "solo", "128m")
+        check(one_line_failure(rc, err), "reserve 1800m of 2g: grow refused (%r)" % err)
+        rc, _, err = cli.run("policy", "other", "mode=manual", "weight=700")
+        check(rc == 0, "other set at run time (%r)" % err)
+
+        with open(conf, "w") as f:
+            f.write(RELOAD_CONFIG % ("256m", "300ms", 50, 300))
+        hit = hup_and_wait("SIGHUP: policy reloaded")
+        check(hit is not None and "tick 300 ms, reserve 256 MiB" in hit[1],
+              "SIGHUP reloads the file: new tick and reserve logged (%r)" % (hit,))
+        source, p = params("solo")
+        check(source == "[domain solo]" and p.get("weight") == 300 and p.get("mode") == "manual",
+              "solo takes its new section (%r %r)" % (source, p))
+        source, p = params("other")
+        check(source == "xl-hotmem policy" and p.get("weight") == 700,
+              "other keeps what xl-hotmem policy set, not [domain *] (%r %r)" % (source, p))
+        rc, doc, err = cli.json("top", "-n", "1")
+        check(rc == 0 and doc and doc["tick_ms"] == 300
+              and doc["host"]["reserve_bytes"] == 256 * MIB,
+              "top shows the new tick and reserve (%r)"
+              % ((doc and (doc["tick_ms"], doc["host"])),))
+        rc, _, err = cli.run("grow", "solo", "128m")
+        check(rc == 0, "the engine admits with the new reserve (%r)" % err)
+
+        with open(conf, "w") as f:
+            f.write((RELOAD_CONFIG % ("256m", "1s", 50, 300)).replace("weight = 50", "weight = 0"))
+        hit = hup_and_wait("SIGHUP: ")
+        check(hit is not None and (conf + ":7: weight:") in hit[1]
+              and "the policy stays as it was" in hit[1],
+              "a file that does not parse: file:line, nothing changed (%r)" % (hit,))
+        source, p = params("solo")
+        check(p.get("weight") == 300, "... solo's parameters stay (%r)" % (p,))
+        rc, doc, _ = cli.json("top", "-n", "1")
+        check(rc == 0 and doc and doc["tick_ms"] == 300, "... and the tick (%r)"
+              % (doc and doc["tick_ms"]))
+
+        os.unlink(conf)
+        hit = hup_and_wait("SIGHUP: ")
+        check(hit is not None and conf in hit[1] and "the policy stays as it was" in hit[1],
+              "a file that is gone: named, nothing changed (%r)" % (hit,))
+        rc, _, err = cli.run("set", "solo", "0")
+        check(rc == 0, "hotmemd still serves after the failed reloads (%r)" % err)
+    finally:
+        rc = d.stop()
+        check(rc == 0 and d.grep("sim check at exit: ok"),
+              "reload: hotmemd exits 0, the books match the simulated host (rc %d)" % rc)
 
 
 def grows_of(daemon, name, since=0):
@@ -458,6 +547,7 @@ def main():
     try:
         test_refusals(xl, hotmemd, tmp)
         test_policy_off(xl, hotmemd, tmp)
+        test_reload(xl, hotmemd, tmp)
         d = test_autoscale(xl, hotmemd, tmp)
         rc = d.stop()
         check(rc == 0 and d.grep("sim check at exit: ok"),

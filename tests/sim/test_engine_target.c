@@ -10,7 +10,8 @@
  * tot_pages above it. Also the simulated guest's stats, which drive the policy in
  * `hotmemd --hv sim`: published every H/stats-interval-ms on the harness's
  * fake clock, computed from the balloon's frames and the load a test sets,
- * silent when told to go stale.
+ * silent when told to go stale. And hotmem_set_host_reserve(): admission
+ * follows a reserve changed at run time, which takes nothing back.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -202,6 +203,60 @@ static void test_ceiling_is_static_max(void)
 	harness_fini(&h);
 }
 
+static uint64_t host_free_bytes(struct harness *h)
+{
+	struct hv_physinfo pi = { 0 };
+	struct hv *dom0 = NULL;
+
+	if (hv_sim_open(h->sim, 0, &dom0) == 0)
+		dom0->ops->physinfo(dom0, &pi);
+	hv_close(dom0);
+	return pi.free_pages << 12;
+}
+
+/*
+ * hotmem_set_host_reserve (hotmemd's SIGHUP): admission follows the new
+ * reserve both ways at once, and raising it takes nothing granted back.
+ */
+static void test_host_reserve(void)
+{
+	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_in_target = true };
+	struct hotmem_domain_info info;
+	struct hotmem_result res;
+	struct harness h;
+	uint64_t free_bytes;
+	uint32_t domid;
+
+	harness_init(&h, 0);
+	h.cfg.memmap_in_target = true;
+	harness_restart(&h, 0, NULL);
+	domid = harness_add_guest(&h, "web", 256 * MIB >> 12, &gp, NULL);
+	CHECK_EQ(hotmem_set_host_reserve(NULL, 0), -EINVAL);
+
+	/* Less than a block above the reserve: refused, nothing changed. */
+	free_bytes = host_free_bytes(&h);
+	CHECK_EQ(hotmem_set_host_reserve(h.hm, free_bytes - BLOCK / 2), 0);
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, BLOCK, &res), -ENOMEM);
+	CHECK_EQ(host_free_bytes(&h), free_bytes);
+	CHECK_EQ(harness_check(&h, "reserve raised"), 0);
+
+	/* Lowered again: the same grow is admitted. */
+	CHECK_EQ(hotmem_set_host_reserve(h.hm, 256 * MIB), 0);
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, BLOCK, &res), 0);
+	CHECK_EQ(res.blocks_done, 1);
+
+	/* Raised above everything: the grant stays, a shrink still works. */
+	CHECK_EQ(hotmem_set_host_reserve(h.hm, UINT64_MAX), 0);
+	CHECK_EQ(hotmem_domain_info(h.hm, domid, &info), 0);
+	CHECK_EQ(info.granted_bytes, BLOCK);
+	CHECK_EQ(harness_check(&h, "reserve above the host"), 0);
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, BLOCK, &res), -ENOMEM);
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_SHRINK, BLOCK, &res), 0);
+	CHECK_EQ(res.blocks_done, 1);
+	CHECK_EQ(harness_check(&h, "shrunk under a full reserve"), 0);
+	harness_fini(&h);
+}
+
 static uint64_t fake_clock(void *opaque)
 {
 	return ((struct harness *)opaque)->now_ms;
@@ -296,6 +351,7 @@ int main(void)
 {
 	test_set_target();
 	test_ceiling_is_static_max();
+	test_host_reserve();
 	test_stats();
 	return check_exit("test_engine_target");
 }

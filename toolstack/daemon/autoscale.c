@@ -33,6 +33,8 @@
 
 #define AS_MAX_DOMAINS 1024
 #define NEVER	       UINT64_MAX
+/* as_dom.source of parameters set at run time: a reload keeps them. */
+#define SOURCE_RUNTIME "xl-hotmem policy"
 
 /* One domain of the host, as the last tick saw it. */
 struct as_dom {
@@ -706,7 +708,7 @@ static int policy_request(struct autoscale *as, const struct ctl_request *req, u
 					   "domain '%s' (d%" PRIu32 "): policy unchanged: %s",
 					   dom->name, domid, r == -EINVAL ? err : strerror(-r));
 		dom->params = params;
-		snprintf(dom->source, sizeof(dom->source), "xl-hotmem policy");
+		snprintf(dom->source, sizeof(dom->source), SOURCE_RUNTIME);
 		hotmemd_log(LOG_INFO, "policy: d%" PRIu32 " (%s): set%s (mode now %s)", domid,
 			    dom->name, line, hotmem_policy_mode_name(params.mode));
 	}
@@ -760,6 +762,16 @@ uint32_t autoscale_tick_ms(const struct autoscale *as)
 	return as->conf->host.tick_ms;
 }
 
+/* The guests publish once per tick: the policy never looks more often. */
+static uint32_t stats_interval_for(const struct hotmem_policy_host_params *host)
+{
+	if (host->tick_ms < HOTMEM_STATS_INTERVAL_MIN_MS)
+		return HOTMEM_STATS_INTERVAL_MIN_MS;
+	if (host->tick_ms > HOTMEM_STATS_INTERVAL_MAX_MS)
+		return HOTMEM_STATS_INTERVAL_MAX_MS;
+	return host->tick_ms;
+}
+
 int autoscale_new(struct hotmem_policy_conf *conf, const char *conf_path, struct hotmemd *daemon,
 		  struct ctl_host *host, struct autoscale **ret_as)
 {
@@ -773,12 +785,7 @@ int autoscale_new(struct hotmem_policy_conf *conf, const char *conf_path, struct
 	as->daemon = daemon;
 	as->host = host;
 	snprintf(as->conf_path, sizeof(as->conf_path), "%s", conf_path);
-	/* The guests publish once per tick: the policy never looks more often. */
-	as->stats_interval_ms = as->conf->host.tick_ms;
-	if (as->stats_interval_ms < HOTMEM_STATS_INTERVAL_MIN_MS)
-		as->stats_interval_ms = HOTMEM_STATS_INTERVAL_MIN_MS;
-	if (as->stats_interval_ms > HOTMEM_STATS_INTERVAL_MAX_MS)
-		as->stats_interval_ms = HOTMEM_STATS_INTERVAL_MAX_MS;
+	as->stats_interval_ms = stats_interval_for(&as->conf->host);
 	as->doms = calloc(AS_MAX_DOMAINS, sizeof(*as->doms));
 	as->inputs = calloc(AS_MAX_DOMAINS, sizeof(*as->inputs));
 	as->decisions = calloc(2 * AS_MAX_DOMAINS, sizeof(*as->decisions));
@@ -793,6 +800,39 @@ fail:
 	hotmem_policy_conf_free(conf);
 	autoscale_free(as);
 	return r;
+}
+
+int autoscale_reload(struct autoscale *as, struct hotmem_policy_conf *conf)
+{
+	struct hotmem_policy_conf *old_conf = as->conf;
+	uint32_t interval = stats_interval_for(&conf->host);
+	int r;
+
+	/* Every parameter is checked before anything changes: all or nothing. */
+	r = hotmem_policy_host_params_valid(&conf->host);
+	for (size_t i = 0; !r && i < as->nr_doms; i++)
+		r = hotmem_policy_domain_params_valid(
+			hotmem_policy_conf_lookup(conf, as->doms[i].name));
+	if (!r)
+		r = hotmem_policy_set_host(as->policy, &conf->host);
+	if (r < 0) {
+		hotmem_policy_conf_free(conf);
+		return r;
+	}
+	as->conf = conf;
+	for (size_t i = 0; i < as->nr_doms; i++) {
+		struct as_dom *dom = &as->doms[i];
+
+		if (strcmp(dom->source, SOURCE_RUNTIME) != 0)
+			conf_params(as, dom);
+		/* Valid (checked above) for a domain the policy knows: cannot fail. */
+		hotmem_policy_set_domain(as->policy, dom->domid, &dom->params);
+		if (interval != as->stats_interval_ms)
+			dom->stats_interval_set = false; /* manage() asks again */
+	}
+	as->stats_interval_ms = interval;
+	hotmem_policy_conf_free(old_conf);
+	return 0;
 }
 
 void autoscale_free(struct autoscale *as)

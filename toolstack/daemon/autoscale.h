@@ -31,6 +31,23 @@ int autoscale_new(struct hotmem_policy_conf *conf, const char *conf_path, struct
 		  struct ctl_host *host, struct autoscale **ret_as);
 void autoscale_free(struct autoscale *as);
 
+/**
+ * autoscale_reload - take a newly parsed hotmem.conf (hotmemd's SIGHUP)
+ * @conf: the parsed config (taken over: freed with the autoscaler, or here
+ *	  on failure)
+ *
+ * Its [host] parameters replace the running ones; every known domain whose
+ * parameters came from the file gets its section of the new one (or
+ * [domain *]), one set with `xl-hotmem policy` keeps what was set; guests
+ * are asked for stats at the new tick. What the policy remembers of each
+ * domain (cooldowns, surplus and freeze timers, last decision) stays, and so
+ * does everything granted: a mode turned off stops decisions, it takes
+ * nothing back.
+ *
+ * returns 0; -EINVAL, parameters the policy refuses (nothing changed)
+ */
+int autoscale_reload(struct autoscale *as, struct hotmem_policy_conf *conf);
+
 /* The tick period ([host] tick). */
 uint32_t autoscale_tick_ms(const struct autoscale *as);
 

@@ -6,10 +6,11 @@
  * the reply come back one JSON object per line; docs/toolstack.md). One
  * single-threaded poll loop drives everything without blocking: the engine's
  * fd and timeout (guest protocol keys, @releaseDomain, ack and fill timers),
- * the listening socket and its clients, a signalfd for SIGTERM/SIGINT, and,
- * when /etc/hotmem/hotmem.conf (--config) exists, the autoscaler's tick
- * (autoscale.c), whose grows and shrinks run as operations like an
- * operator's. A config that does not parse stops the start. It logs once per
+ * the listening socket and its clients, a signalfd for SIGTERM, SIGINT and
+ * SIGHUP, and, when /etc/hotmem/hotmem.conf (--config) exists, the
+ * autoscaler's tick (autoscale.c), whose grows and shrinks run as operations
+ * like an operator's. A config that does not parse stops the start; SIGHUP reads it
+ * again, and one that does not parse then changes nothing. It logs once per
  * decision (operation started, ended, domain released, reconcile, policy
  * decision), to stderr with -F and to syslog otherwise. On SIGTERM it stops
  * accepting, lets in-flight operations end (the engine bounds each by its ack
@@ -353,8 +354,8 @@ static void handle_request(struct hotmemd *d, struct client *c, size_t len)
 	} else if (ctl_cmd_needs_daemon(req.cmd) && !d->as) {
 		r = -EOPNOTSUPP;
 		snprintf(msg, sizeof(msg),
-			 "the policy is off: hotmemd started without a config file (%s); see "
-			 "hotmemd --config",
+			 "the policy is off: hotmemd has no config file (%s); write it and "
+			 "reload hotmemd (SIGHUP)",
 			 d->config_path);
 		ctl_gen_error(gen, r, msg);
 	} else if (ctl_cmd_needs_daemon(req.cmd)) {
@@ -541,6 +542,7 @@ static int open_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -562,6 +564,47 @@ static void begin_stop(struct hotmemd *d, const char *why)
 		d->listen_fd = -1;
 		unlink(d->socket_path);
 	}
+}
+
+/*
+ * SIGHUP: read the config file again (systemctl reload). A file that does
+ * not parse, or is gone, changes nothing (logged with file:line); a daemon
+ * started without one starts its autoscaler now. The file's [host] reserve
+ * becomes the engine's admission reserve too, as at start.
+ */
+static void reload_config(struct hotmemd *d)
+{
+	struct hotmem_policy_conf *conf = NULL;
+	char err[HOTMEM_POLICY_CONF_ERR_MAX];
+	const char *kept = d->as ? "the policy stays as it was" : "still no policy";
+	bool started = !d->as;
+	uint64_t reserve;
+	int r;
+
+	if (d->stopping)
+		return;
+	r = hotmem_policy_conf_load(d->config_path, &conf, err, sizeof(err));
+	if (r < 0) {
+		hlog(LOG_ERR, "SIGHUP: %s; %s", err, kept);
+		return;
+	}
+	reserve = conf->host.reserve_bytes;
+	if (d->as)
+		r = autoscale_reload(d->as, conf);
+	else
+		r = autoscale_new(conf, d->config_path, d, &d->host, &d->as);
+	/* conf is taken over by either, also on failure. */
+	if (r < 0) {
+		hlog(LOG_ERR, "SIGHUP: %s: %s; %s", d->config_path, strerror(-r), kept);
+		return;
+	}
+	hotmem_set_host_reserve(d->host.hm, reserve);
+	d->cfg.host_reserve_bytes = reserve;
+	if (started)
+		d->next_tick_ms = ctl_now_ms();
+	hlog(LOG_INFO, "SIGHUP: policy %s from %s: tick %" PRIu32 " ms, reserve %" PRIu64 " MiB",
+	     started ? "started" : "reloaded", d->config_path, autoscale_tick_ms(d->as),
+	     reserve >> 20);
 }
 
 static int loop_timeout(struct hotmemd *d)
@@ -610,8 +653,11 @@ static int run(struct hotmemd *d)
 		}
 		if (pfds[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
+			ssize_t got = read(d->signal_fd, &si, sizeof(si));
 
-			if (read(d->signal_fd, &si, sizeof(si)) == sizeof(si))
+			if (got == sizeof(si) && si.ssi_signo == SIGHUP)
+				reload_config(d);
+			else if (got == sizeof(si))
 				begin_stop(d, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 		}
 		r = hotmem_dispatch(d->host.hm);

@@ -2014,6 +2014,15 @@ out:
 	return r;
 }
 
+int hotmem_set_host_reserve(struct hotmem *hm, uint64_t reserve_bytes)
+{
+	if (!hm)
+		return -EINVAL;
+	/* Read by admission only (grow_begin_txn), never kept in a book. */
+	hm->cfg.host_reserve_bytes = reserve_bytes;
+	return 0;
+}
+
 int hotmem_set_stats_interval(struct hotmem *hm, uint32_t domid, uint32_t interval_ms)
 {
 	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];

@@ -238,6 +238,19 @@ int hotmem_detach(struct hotmem *hm, uint32_t domid);
 int hotmem_set_max(struct hotmem *hm, uint32_t domid, uint64_t max_bytes);
 
 /**
+ * hotmem_set_host_reserve - change hotmem_config.host_reserve_bytes
+ *
+ * For a daemon that re-reads its configuration. Admissions from now on
+ * leave that much host memory free; operations already admitted keep what
+ * they were given, and nothing granted is taken back.
+ *
+ * returns:
+ *	0, on success
+ *	-EINVAL, NULL hm
+ */
+int hotmem_set_host_reserve(struct hotmem *hm, uint64_t reserve_bytes);
+
+/**
  * hotmem_set_stats_interval - write H/stats-interval-ms
  *
  * returns:
