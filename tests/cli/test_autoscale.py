@@ -34,6 +34,9 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree (clicheck)
+from clicheck import check, exit_code, one_line_failure
+
 MIB = 1 << 20
 RINGS = 4 * 4096  # the pages libxl (and the simulated host) gives a domain besides its RAM
 TIMEOUT = 30.0
@@ -75,18 +78,6 @@ DOMAINS = ["web:512m", "db:1g", "stale:512m", "man:256m", "idle:256m"]
 COOLDOWN_S = 3.0     # shrink-cooldown of every domain
 UNFREEZE_S = 2.0     # unfreeze-hold
 SLACK_S = 0.25       # log lines are timestamped when read, not when written
-
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if cond:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what)
-    return cond
 
 
 class Daemon:
@@ -179,10 +170,6 @@ class Cli:
             time.sleep(0.2)
         print("     (timed out waiting for %s: %r)" % (what, self.top().get(name)))
         return None
-
-
-def one_line_failure(rc, err):
-    return rc == 1 and err.count("\n") == 1 and err.startswith("xl-hotmem")
 
 
 def test_refusals(xl, hotmemd, tmp):
@@ -559,8 +546,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     if d:
         print("\n".join("  log: " + l for _, l in d.lines))
-    print("%d failure(s)" % failures)
-    return 1 if failures else 0
+    return exit_code()
 
 
 if __name__ == "__main__":

@@ -25,19 +25,11 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree (clicheck)
+from clicheck import check, exit_code, one_line_failure
+
 MIB = 1 << 20
 TIMEOUT = 30.0
-
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if cond:
-        print("ok   " + what)
-    else:
-        failures += 1
-        print("FAIL " + what)
 
 
 class Daemon:
@@ -105,10 +97,6 @@ def run_json(xl, sock, *args):
     except ValueError:
         doc = None
     return rc, doc, err
-
-
-def one_line_failure(rc, err):
-    return rc == 1 and err.count("\n") == 1 and err.startswith("xl-hotmem")
 
 
 def test_arg_errors(xl, sock):
@@ -330,8 +318,7 @@ def main():
             daemon.proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     print("\n".join("  log: " + l for l in daemon.lines))
-    print("%d failure(s)" % failures)
-    return 1 if failures else 0
+    return exit_code()
 
 
 if __name__ == "__main__":
