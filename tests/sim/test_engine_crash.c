@@ -45,7 +45,7 @@ static unsigned int outcome_rolled_back, outcome_finished, outcome_done_before;
 static uint32_t setup(struct harness *h, const struct scenario *sc)
 {
 	struct sim_guest_params gp = { .block_size = sc->block_size,
-					.memmap_bytes = sc->memmap_bytes };
+				       .memmap_bytes = sc->memmap_bytes };
 	struct hotmem_attach_params ap = { .window_bytes = 16 * sc->block_size };
 	struct hotmem_result res;
 	uint32_t domid;

@@ -70,7 +70,7 @@ static unsigned int points, fired, bad_runs;
 static uint32_t setup(struct harness *h, const struct scenario *sc)
 {
 	struct sim_guest_params gp = { .block_size = sc->block_size,
-					.memmap_bytes = sc->memmap_bytes };
+				       .memmap_bytes = sc->memmap_bytes };
 	struct hotmem_attach_params ap = { .window_bytes = sc->window_blocks * sc->block_size };
 	struct hotmem_result res;
 	uint32_t domid;

@@ -22,9 +22,11 @@ struct layout_case {
 	uint32_t refusals;
 };
 
-#define GEO(block, page, sp, pbo, pmd)                                                    \
-	{ .block_size = (block), .page_size = (page), .struct_page_size = (sp),          \
-	  .pageblock_order = (pbo), .pmd_size = (pmd) }
+#define GEO(block, page, sp, pbo, pmd)                                                \
+	{                                                                             \
+		.block_size = (block), .page_size = (page), .struct_page_size = (sp), \
+		.pageblock_order = (pbo), .pmd_size = (pmd)                           \
+	}
 
 static const struct layout_case layout_cases[] = {
 	{ "arm64 4K on", GEO(128 * MiB, 4 * KiB, 64, 9, 2 * MiB), HOTMEM_MEMMAP_ON, 2 * MiB, 512,
@@ -38,15 +40,14 @@ static const struct layout_case layout_cases[] = {
 	/* Forcing pads the memmap to a pageblock, but the arch PMD check still fails. */
 	{ "arm64 16K force", GEO(128 * MiB, 16 * KiB, 64, 11, 32 * MiB), HOTMEM_MEMMAP_FORCE,
 	  512 * KiB, 0, 8192, 512 * KiB, HOTMEM_REFUSE_NOT_PMD_ALIGNED },
-	{ "arm64 64K on", GEO(512 * MiB, 64 * KiB, 64, 13, 512 * MiB), HOTMEM_MEMMAP_ON,
-	  512 * KiB, 0, 8192, 512 * KiB,
-	  HOTMEM_REFUSE_NOT_PAGEBLOCK | HOTMEM_REFUSE_NOT_PMD_ALIGNED },
+	{ "arm64 64K on", GEO(512 * MiB, 64 * KiB, 64, 13, 512 * MiB), HOTMEM_MEMMAP_ON, 512 * KiB,
+	  0, 8192, 512 * KiB, HOTMEM_REFUSE_NOT_PAGEBLOCK | HOTMEM_REFUSE_NOT_PMD_ALIGNED },
 	/* Forced on 64K the padded memmap would eat the whole 512 MiB block. */
 	{ "arm64 64K force", GEO(512 * MiB, 64 * KiB, 64, 13, 512 * MiB), HOTMEM_MEMMAP_FORCE,
 	  512 * KiB, 0, 8192, 512 * KiB,
 	  HOTMEM_REFUSE_FILLS_BLOCK | HOTMEM_REFUSE_NOT_PMD_ALIGNED },
-	{ "x86_64 4K 128M", GEO(128 * MiB, 4 * KiB, 64, 9, 2 * MiB), HOTMEM_MEMMAP_ON, 2 * MiB,
-	  512, 32256, 0, 0 },
+	{ "x86_64 4K 128M", GEO(128 * MiB, 4 * KiB, 64, 9, 2 * MiB), HOTMEM_MEMMAP_ON, 2 * MiB, 512,
+	  32256, 0, 0 },
 	{ "x86_64 4K 2G", GEO(2 * GiB, 4 * KiB, 64, 9, 2 * MiB), HOTMEM_MEMMAP_ON, 32 * MiB, 8192,
 	  516096, 0, 0 },
 	/* A 56-byte struct page: whole pages (448) but not whole pageblocks, not PMDs. */
@@ -151,14 +152,13 @@ static void test_bad_input(void)
 	CHECK_EQ(hotmem_layout_block(NULL, HOTMEM_MEMMAP_ON, &layout), -EINVAL);
 	CHECK_EQ(hotmem_layout_block(&good, HOTMEM_MEMMAP_ON, NULL), -EINVAL);
 	CHECK_EQ(hotmem_layout_block(&good, (enum hotmem_memmap_mode)3, &layout), -EINVAL);
-	CHECK_EQ(hotmem_layout_block(&good, (enum hotmem_memmap_mode)-1, &layout), -EINVAL);
+	CHECK_EQ(hotmem_layout_block(&good, (enum hotmem_memmap_mode) - 1, &layout), -EINVAL);
 
 	memset(&grant_sentinel, 0x5a, sizeof(grant_sentinel));
 	grant = grant_sentinel;
 	CHECK_EQ(hotmem_layout_grant(&good, HOTMEM_MEMMAP_ON, 0, &grant), -EINVAL);
 	CHECK_EQ(hotmem_layout_grant(&good, HOTMEM_MEMMAP_ON, (1ULL << 32) + 1, &grant), -EINVAL);
-	CHECK_EQ(hotmem_layout_grant(&bad_geometries[0].geo, HOTMEM_MEMMAP_ON, 1, &grant),
-		 -EINVAL);
+	CHECK_EQ(hotmem_layout_grant(&bad_geometries[0].geo, HOTMEM_MEMMAP_ON, 1, &grant), -EINVAL);
 	CHECK(memcmp(&grant, &grant_sentinel, sizeof(grant)) == 0);
 	/* 2^32 blocks of 16 TiB overflow 64 bits. */
 	good.block_size = 1ULL << 44;

@@ -111,7 +111,7 @@ static int plan_print_json(const struct plan_request *plan)
 	size_t len;
 	int rc = -1;
 
-#define JSON_KEY(k) yajl_gen_string(gen, (const unsigned char *)(k), strlen(k))
+#define JSON_KEY(k)    yajl_gen_string(gen, (const unsigned char *)(k), strlen(k))
 #define JSON_U64(k, v) (JSON_KEY(k), yajl_gen_integer(gen, (long long)(v)))
 	if (!gen)
 		return -1;
@@ -177,8 +177,9 @@ int cmd_plan(const struct cli_command *cmd, int argc, char **argv)
 				if (!strcmp(optarg, plan_mode_names[m]))
 					plan.mode = m;
 			if (strcmp(optarg, plan_mode_names[plan.mode]))
-				return cli_fail(cmd, "invalid --memmap '%s': expected on, force or "
-						     "off", optarg);
+				return cli_fail(cmd,
+						"invalid --memmap '%s': expected on, force or off",
+						optarg);
 			break;
 		case 'j':
 			json = true;
@@ -204,20 +205,26 @@ int cmd_plan(const struct cli_command *cmd, int argc, char **argv)
 				plan.page_size_name);
 	if (block_size_text) {
 		if (hotmem_parse_size(block_size_text, &block_size))
-			return cli_fail(cmd, "invalid --block-size '%s': expected a number with "
-					     "an optional b/k/m/g/t suffix", block_size_text);
+			return cli_fail(cmd,
+					"invalid --block-size '%s': expected a number with "
+					"an optional b/k/m/g/t suffix",
+					block_size_text);
 		plan.geo.block_size = block_size;
 		if (hotmem_layout_check(&plan.geo))
-			return cli_fail(cmd, "invalid --block-size '%s': must be a power of two "
-					     "that holds whole pageblocks", block_size_text);
+			return cli_fail(cmd,
+					"invalid --block-size '%s': must be a power of two "
+					"that holds whole pageblocks",
+					block_size_text);
 	}
 
 	rc = hotmem_parse_size(argv[optind], &plan.requested_bytes);
 	if (rc == -ERANGE)
 		return cli_fail(cmd, "size '%s' is too large", argv[optind]);
 	if (rc)
-		return cli_fail(cmd, "invalid size '%s': expected a number with an optional "
-				     "b/k/m/g/t suffix (no suffix: MiB)", argv[optind]);
+		return cli_fail(cmd,
+				"invalid size '%s': expected a number with an optional "
+				"b/k/m/g/t suffix (no suffix: MiB)",
+				argv[optind]);
 	if (!plan.requested_bytes)
 		return cli_fail(cmd, "size must be greater than zero");
 	if (hotmem_layout_blocks_for(plan.geo.block_size, plan.requested_bytes,

@@ -34,10 +34,10 @@ struct hv_physinfo {
 
 struct hv_domain_info {
 	uint32_t domid;
-	uint64_t tot_pages;  /* frames the domain owns now */
-	uint64_t max_pages;  /* ceiling Xen enforces on tot_pages */
-	bool dying;          /* being destroyed: its books may be released */
-	bool shutdown;       /* shut down (crashed, powered off), not yet destroyed */
+	uint64_t tot_pages; /* frames the domain owns now */
+	uint64_t max_pages; /* ceiling Xen enforces on tot_pages */
+	bool dying;	    /* being destroyed: its books may be released */
+	bool shutdown;	    /* shut down (crashed, powered off), not yet destroyed */
 };
 
 /* Xenstore permission of one domain on one node, as in xs_permissions. */

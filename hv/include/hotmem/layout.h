@@ -25,21 +25,21 @@ enum hotmem_memmap_mode {
 
 /* What the guest kernel is built and booted with; every field is a run-time fact. */
 struct hotmem_mm_geometry {
-	uint64_t block_size;       /* memory_block_size_bytes(), power of two */
-	uint64_t page_size;        /* PAGE_SIZE, power of two, 4 KiB .. 1 MiB */
+	uint64_t block_size;	   /* memory_block_size_bytes(), power of two */
+	uint64_t page_size;	   /* PAGE_SIZE, power of two, 4 KiB .. 1 MiB */
 	uint32_t struct_page_size; /* sizeof(struct page), 1 .. 1024 */
 	uint32_t pageblock_order;  /* pageblock_order; pageblock must fit in a block */
-	uint64_t pmd_size;         /* PMD_SIZE, power of two, >= page_size */
+	uint64_t pmd_size;	   /* PMD_SIZE, power of two, >= page_size */
 };
 
 /* Why Linux refuses MHP_MEMMAP_ON_MEMORY for a block; a bitmask of all that apply,
  * listed in the order mhp_supports_memmap_on_memory() tests them. */
 enum hotmem_memmap_refusal {
-	HOTMEM_REFUSE_DISABLED = 1u << 0,          /* memmap_on_memory is off */
-	HOTMEM_REFUSE_NOT_PAGE_ALIGNED = 1u << 1,  /* memmap is not a whole number of pages */
-	HOTMEM_REFUSE_NOT_PAGEBLOCK = 1u << 2,     /* memmap pages are not whole pageblocks */
-	HOTMEM_REFUSE_FILLS_BLOCK = 1u << 3,       /* memmap would leave nothing usable */
-	HOTMEM_REFUSE_NOT_PMD_ALIGNED = 1u << 4,   /* arch: memmap does not span whole PMDs */
+	HOTMEM_REFUSE_DISABLED = 1u << 0,	  /* memmap_on_memory is off */
+	HOTMEM_REFUSE_NOT_PAGE_ALIGNED = 1u << 1, /* memmap is not a whole number of pages */
+	HOTMEM_REFUSE_NOT_PAGEBLOCK = 1u << 2,	  /* memmap pages are not whole pageblocks */
+	HOTMEM_REFUSE_FILLS_BLOCK = 1u << 3,	  /* memmap would leave nothing usable */
+	HOTMEM_REFUSE_NOT_PMD_ALIGNED = 1u << 4,  /* arch: memmap does not span whole PMDs */
 };
 #define HOTMEM_REFUSE_ALL 0x1fu
 
@@ -53,20 +53,20 @@ const char *hotmem_layout_refusal_name(uint32_t refusal_bit);
 
 /* The layout of one memory block as the 6.12 kernel would lay it out. */
 struct hotmem_block_layout {
-	uint64_t block_pages;   /* pages per block */
-	uint64_t memmap_bytes;  /* struct pages describing the block (memory_block_memmap_size) */
-	uint64_t memmap_pages;  /* pages at the block's start that hold its memmap; 0 if refused */
-	uint64_t usable_pages;  /* pages of the block handed to the buddy allocator */
+	uint64_t block_pages;	/* pages per block */
+	uint64_t memmap_bytes;	/* struct pages describing the block (memory_block_memmap_size) */
+	uint64_t memmap_pages;	/* pages at the block's start that hold its memmap; 0 if refused */
+	uint64_t usable_pages;	/* pages of the block handed to the buddy allocator */
 	uint64_t outside_bytes; /* existing memory the memmap takes when refused (else 0) */
-	uint32_t refusals;      /* 0 when MHP_MEMMAP_ON_MEMORY is honoured */
+	uint32_t refusals;	/* 0 when MHP_MEMMAP_ON_MEMORY is honoured */
 };
 
 /* Geometry presets of the kernels hotmem knows; block sizes are the 6.12 defaults. */
 enum hotmem_geometry_preset {
 	HOTMEM_GEO_ARM64_4K = 0, /* 128 MiB blocks, pageblock order 9, 2 MiB PMD */
-	HOTMEM_GEO_ARM64_16K,    /* 128 MiB blocks, pageblock order 11, 32 MiB PMD */
-	HOTMEM_GEO_ARM64_64K,    /* 512 MiB blocks, pageblock order 13, 512 MiB PMD */
-	HOTMEM_GEO_X86_64_4K,    /* 128 MiB blocks, pageblock order 9, 2 MiB PMD */
+	HOTMEM_GEO_ARM64_16K,	 /* 128 MiB blocks, pageblock order 11, 32 MiB PMD */
+	HOTMEM_GEO_ARM64_64K,	 /* 512 MiB blocks, pageblock order 13, 512 MiB PMD */
+	HOTMEM_GEO_X86_64_4K,	 /* 128 MiB blocks, pageblock order 9, 2 MiB PMD */
 	HOTMEM_GEO_PRESET_COUNT,
 };
 
@@ -96,10 +96,10 @@ int hotmem_layout_block(const struct hotmem_mm_geometry *geo, enum hotmem_memmap
 struct hotmem_grant_layout {
 	uint64_t nr_blocks;
 	uint64_t granted_bytes; /* nr_blocks * block_size: frames dom0 gives */
-	uint64_t memmap_bytes;  /* of those, holding struct pages (self-hosted) */
-	uint64_t usable_bytes;  /* of those, reaching the guest's buddy allocator */
+	uint64_t memmap_bytes;	/* of those, holding struct pages (self-hosted) */
+	uint64_t usable_bytes;	/* of those, reaching the guest's buddy allocator */
 	uint64_t outside_bytes; /* existing guest memory the memmap takes when refused */
-	uint32_t refusals;      /* as in struct hotmem_block_layout */
+	uint32_t refusals;	/* as in struct hotmem_block_layout */
 };
 
 /*
