@@ -41,8 +41,10 @@ MODULE_PARM_DESC(
 
 static bool memmap_in_target = true;
 module_param(memmap_in_target, bool, 0444);
-MODULE_PARM_DESC(memmap_in_target, "Count each block's memmap head as populated in the balloon, so "
-				   "memory/target moves by whole blocks (default: Y)");
+MODULE_PARM_DESC(memmap_in_target,
+		 "Offer feature target-blocks: when the toolstack agrees, count each "
+		 "block's memmap head as populated in the balloon, so "
+		 "memory/target moves by whole blocks (default: Y)");
 
 static unsigned int retry_min_ms = 200;
 module_param(retry_min_ms, uint, 0444);
@@ -426,7 +428,8 @@ static int __init xhm_init(void)
 	pr_info("block size %#llx, memmap head %#llx bytes (%llu pages), online into %s, memmap %s "
 		"target\n",
 		x->core->mm.geo.block_size, x->core->memmap_bytes, x->core->layout.memmap_pages,
-		hotmem_zone_name(cfg.online_zone), memmap_in_target ? "counted in" : "not in");
+		hotmem_zone_name(cfg.online_zone),
+		memmap_in_target ? "counted in (if agreed)" : "not in");
 
 	x->worker = kthread_create_worker(0, "xen_hotmem");
 	if (IS_ERR(x->worker)) {

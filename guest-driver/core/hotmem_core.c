@@ -186,13 +186,17 @@ static void core_violation(struct hotmem_core *core, const char *key, int err)
 /*
  * core_balloon_delta - the book changes for plugging (sign +1) or unplugging
  * (sign -1) one block. The balloon populates the usable pages itself; the
- * memmap head was populated by dom0 and is counted as populated only with
- * cfg.memmap_in_target (then memory/target moves by the whole block).
+ * memmap head was populated by dom0 and is counted as populated only when
+ * target-blocks is in use (cfg.memmap_in_target and the toolstack offers it:
+ * then memory/target moves by the whole block).
  */
 static struct hotmem_balloon_delta core_balloon_delta(const struct hotmem_core *core, int sign)
 {
-	int64_t memmap = core->cfg.memmap_in_target ? (int64_t)core->layout.memmap_pages : 0;
+	int64_t memmap = 0;
 	struct hotmem_balloon_delta delta;
+
+	if (core->features & HOTMEM_FEATURE_TARGET_BLOCKS)
+		memmap = (int64_t)core->layout.memmap_pages;
 
 	delta.total_pages = sign * (int64_t)core->layout.block_pages;
 	if (sign > 0) {
@@ -250,6 +254,8 @@ int hotmem_core_init(struct hotmem_core *core, const struct hotmem_platform_ops 
 		core->guest_features |= HOTMEM_FEATURE_ONLINE_MOVABLE;
 	if (mm.hotremove)
 		core->guest_features |= HOTMEM_FEATURE_SHRINK;
+	if (cfg->memmap_in_target)
+		core->guest_features |= HOTMEM_FEATURE_TARGET_BLOCKS;
 	core->grow_ok = mm.balloon_captures && (mm.memmap_on_memory || cfg->allow_classic);
 	core->state = HOTMEM_STATE_INIT;
 	core->handshake_wanted = true;

@@ -34,6 +34,8 @@ struct sim_guest {
 	bool retry; /* something failed or changed: act without an event */
 	struct hotmem_window window;
 	uint32_t nr_blocks;
+	/* memory/target moves by whole blocks: H/features and we both say so. */
+	bool target_blocks;
 	uint32_t last_seq;
 	uint32_t wrong_answered; /* SG_WRONG_SEQ: answered (wrongly) already */
 	uint64_t plugged[HOTMEM_BLOCKS_WORDS];
@@ -302,6 +304,14 @@ out:
 
 /* ---- handshake ----------------------------------------------------------- */
 
+/* What H/guest/features lists: target-blocks only with memmap_in_target. */
+static uint32_t advertised_features(const struct sim_guest *g)
+{
+	if (g->params.memmap_in_target)
+		return g->params.features;
+	return g->params.features & ~HOTMEM_FEATURE_TARGET_BLOCKS;
+}
+
 static int publish(struct sim_guest *g)
 {
 	char version[16], features[128], block_size[32], memmap[32];
@@ -317,7 +327,7 @@ static int publish(struct sim_guest *g)
 		return r;
 	hotmem_version_negotiate(toolstack_version, HOTMEM_PROTO_VERSION, &negotiated);
 	hotmem_format_version(version, sizeof(version), negotiated);
-	hotmem_format_features(features, sizeof(features), g->params.features);
+	hotmem_format_features(features, sizeof(features), advertised_features(g));
 	hotmem_format_block_size(block_size, sizeof(block_size), g->params.block_size);
 	hotmem_format_memmap_bytes(memmap, sizeof(memmap), g->params.memmap_bytes);
 	{
@@ -339,16 +349,27 @@ static int publish(struct sim_guest *g)
 
 static int try_ready(struct sim_guest *g)
 {
-	char *value = NULL;
+	char *value = NULL, *offered_text = NULL;
+	uint32_t offered = 0;
 	int r;
 
 	r = g->hv->ops->xs_read(g->hv, 0, HOTMEM_KEY_WINDOW, &value, NULL);
-	if (r < 0)
+	/* H/features as it stands with the window (the toolstack may narrow it). */
+	if (!r)
+		r = g->hv->ops->xs_read(g->hv, 0, HOTMEM_KEY_FEATURES, &offered_text, NULL);
+	if (r < 0) {
+		free(value);
 		return r;
+	}
 	r = hotmem_parse_window(value, strlen(value), &g->window);
 	free(value);
 	if (!r)
 		r = hotmem_window_check(&g->window, g->params.block_size, &g->nr_blocks);
+	if (!r)
+		r = hotmem_parse_features(offered_text, strlen(offered_text), &offered);
+	free(offered_text);
+	if (!r)
+		g->target_blocks = offered & advertised_features(g) & HOTMEM_FEATURE_TARGET_BLOCKS;
 	if (r < 0) {
 		put(g, 0, HOTMEM_KEY_GUEST_STATE, "broken");
 		g->state = SG_DEAD;
@@ -415,7 +436,7 @@ static uint32_t do_grow(struct sim_guest *g, const struct hotmem_request *req, u
 		}
 		hotmem_blocks_set(g->plugged, block, 1);
 		g->filled[block] = 0;
-		if (g->params.memmap_in_target)
+		if (g->target_blocks)
 			g->stats.balloon_current += head_pages(g);
 		g->added_at[block] = ++g->add_counter;
 		done++;
@@ -451,7 +472,7 @@ static uint32_t do_shrink(struct sim_guest *g, const struct hotmem_request *req,
 			/* The driver hands the balloon's pages of the block over:
 			 * they stay mapped until dom0 takes the frames back. */
 			g->stats.balloon_current -= g->filled[block];
-			if (g->params.memmap_in_target)
+			if (g->target_blocks)
 				g->stats.balloon_current -= head_pages(g);
 			g->filled[block] = 0;
 			hotmem_blocks_clear(g->plugged, block, 1);
@@ -564,7 +585,7 @@ static void compute_stats(const struct sim_guest *g, struct hotmem_stats *st)
 	uint64_t heads =
 		(uint64_t)hotmem_blocks_weight(g->plugged, 0, HOTMEM_MAX_BLOCKS) * head_pages(g);
 
-	if (g->params.memmap_in_target)
+	if (g->target_blocks)
 		pages = pages > heads ? pages - heads : 0;
 	total = pages << PAGE_SHIFT;
 	reserved = total / 16 < SG_KERNEL_RESERVED_BYTES ? total / 16 : SG_KERNEL_RESERVED_BYTES;

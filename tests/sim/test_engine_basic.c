@@ -498,6 +498,70 @@ static void test_memmap_in_target(void)
 	harness_fini(&h);
 }
 
+/*
+ * target-blocks is in use only when both sides list it, and is locked with
+ * the window: a guest that does not count the heads gets H/features without
+ * it (with the window) and memory/target by usable bytes; a guest that stops
+ * listing it while the book says whole blocks is refused, not mis-accounted.
+ */
+static void test_target_blocks_negotiated(void)
+{
+	struct sim_guest_params counts = { .block_size = 16 * MIB, .memmap_in_target = true };
+	struct sim_guest_params usable_only = { .block_size = 16 * MIB };
+	const uint64_t usable = 16 * MIB - 256 * 1024;
+	const char *narrow = "memmap-on-memory online-movable shrink stats";
+	const char *all = "memmap-on-memory online-movable shrink stats target-blocks";
+	struct hotmem_domain_info info;
+	struct hotmem_result res;
+	struct sim_guest_stats fs;
+	struct harness h;
+	uint32_t a, b, c;
+
+	harness_init(&h, 0);
+	h.cfg.memmap_in_target = true;
+	harness_restart(&h, 0, NULL);
+
+	/* Offered, but the guest does not count the heads. */
+	a = harness_add_guest(&h, "usable", 256 * 256, &usable_only, NULL);
+	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", a, narrow));
+	CHECK_EQ(harness_op(&h, a, HOTMEM_OP_KIND_GROW, 32 * MIB, &res), 0);
+	CHECK_EQ(res.target_bytes_done, 2 * usable);
+	CHECK_EQ(hotmem_domain_info(h.hm, a, &info), 0);
+	CHECK(!info.memmap_in_target);
+	sim_guest_get_stats(harness_guest(&h, a), &fs);
+	CHECK_EQ(fs.balloon_current, 256 * 256 + 2 * (usable >> 12));
+
+	/* Both list it. */
+	b = harness_add_guest(&h, "whole", 256 * 256, &counts, NULL);
+	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", b, all));
+	CHECK_EQ(harness_op(&h, b, HOTMEM_OP_KIND_GROW, 32 * MIB, &res), 0);
+	CHECK_EQ(res.target_bytes_done, 32 * MIB);
+	CHECK_EQ(hotmem_domain_info(h.hm, b, &info), 0);
+	CHECK(info.memmap_in_target);
+	/* It stops listing it (a driver reloaded with memmap_in_target=0). */
+	CHECK_EQ(sim_guest_write(harness_guest(&h, b), HOTMEM_KEY_GUEST_FEATURES, narrow,
+				 strlen(narrow)),
+		 0);
+	CHECK_EQ(harness_op(&h, b, HOTMEM_OP_KIND_GROW, 16 * MIB, &res), -EPROTO);
+	CHECK_EQ(harness_check(&h, "target-blocks dropped"), 0);
+	CHECK_EQ(sim_guest_write(harness_guest(&h, b), HOTMEM_KEY_GUEST_FEATURES, all, strlen(all)),
+		 0);
+	CHECK_EQ(harness_op(&h, b, HOTMEM_OP_KIND_GROW, 16 * MIB, &res), 0);
+	CHECK_EQ(res.target_bytes_done, 16 * MIB);
+
+	/* Not offered: a guest that counts the heads does not here. */
+	h.cfg.memmap_in_target = false;
+	harness_restart(&h, 0, NULL);
+	c = harness_add_guest(&h, "unoffered", 256 * 256, &counts, NULL);
+	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", c, narrow));
+	CHECK_EQ(harness_op(&h, c, HOTMEM_OP_KIND_GROW, 16 * MIB, &res), 0);
+	CHECK_EQ(res.target_bytes_done, usable);
+	sim_guest_get_stats(harness_guest(&h, c), &fs);
+	CHECK_EQ(fs.balloon_current, 256 * 256 + (usable >> 12));
+	CHECK_EQ(harness_check(&h, "target-blocks negotiated"), 0);
+	harness_fini(&h);
+}
+
 /* ---- blocking wrappers, guest in its own thread, real clock --------------- */
 
 struct guest_thread {
@@ -583,6 +647,7 @@ int main(void)
 	test_grow_shrink_set();
 	test_busy_and_not_ready();
 	test_memmap_in_target();
+	test_target_blocks_negotiated();
 	test_promises();
 	test_blocking();
 	return check_exit("test_engine_basic");

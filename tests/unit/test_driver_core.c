@@ -30,7 +30,7 @@ static void test_handshake(void)
 	fake_run(fx, 10);
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/version"), "1");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
-		    "memmap-on-memory online-movable shrink stats");
+		    "memmap-on-memory online-movable shrink stats target-blocks");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/block-size"), "0x8000000");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/memmap-bytes"), "0x200000");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "");
@@ -68,7 +68,7 @@ static void test_handshake_window_later(void)
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "init");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/version"), "1");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
-		    "memmap-on-memory online-movable shrink stats");
+		    "memmap-on-memory online-movable shrink stats target-blocks");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/block-size"), "0x8000000");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/memmap-bytes"), "0x200000");
 	CHECK_EQ(fx->events[HOTMEM_EVENT_VIOLATION], 0);
@@ -303,26 +303,41 @@ static void test_shrink_newest_first(void)
 	free(fx);
 }
 
-/* The balloon's books without memmap_in_target: memory/target moves by the usable size. */
+/*
+ * The balloon's books without target-blocks: memory/target moves by the
+ * usable size. Either side can leave it out: the guest (memmap_in_target
+ * off, then it does not list it) or the toolstack (not in H/features, then
+ * the guest lists it but does not use it).
+ */
 static void test_books_usable_only(void)
 {
-	struct fake *fx = fake_new();
-	struct hotmem_inbox inbox = { 0 };
+	for (int toolstack_refuses = 0; toolstack_refuses <= 1; toolstack_refuses++) {
+		struct fake *fx = fake_new();
+		struct hotmem_inbox inbox = { 0 };
 
-	fx->cfg.memmap_in_target = false;
-	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
-	fake_attach(fx);
-	hotmem_inbox_toolstack_changed(&inbox);
-	hotmem_core_deliver(&fx->core, &inbox);
-	fake_run(fx, 10);
-	fake_request(fx, "1 grow 0 1");
-	CHECK_EQ(fx->balloon_total, 65536 + BLOCK_PAGES);
-	CHECK_EQ(fx->balloon_current, 65536);
-	CHECK_EQ(fx->balloon_target, 65536);
-	fake_request(fx, "2 shrink 1");
-	CHECK_EQ(fx->balloon_total, 65536);
-	CHECK_EQ(fx->balloon_current, 65536 - USABLE_PAGES);
-	free(fx);
+		fx->cfg.memmap_in_target = toolstack_refuses;
+		CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+		fake_attach(fx);
+		if (toolstack_refuses)
+			fake_set(fx, "hotmem/features",
+				 "memmap-on-memory online-movable shrink stats", -1);
+		hotmem_inbox_toolstack_changed(&inbox);
+		hotmem_core_deliver(&fx->core, &inbox);
+		fake_run(fx, 10);
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
+			    toolstack_refuses
+				    ? "memmap-on-memory online-movable shrink stats target-blocks"
+				    : "memmap-on-memory online-movable shrink stats");
+		CHECK(!(fx->core.features & HOTMEM_FEATURE_TARGET_BLOCKS));
+		fake_request(fx, "1 grow 0 1");
+		CHECK_EQ(fx->balloon_total, 65536 + BLOCK_PAGES);
+		CHECK_EQ(fx->balloon_current, 65536);
+		CHECK_EQ(fx->balloon_target, 65536);
+		fake_request(fx, "2 shrink 1");
+		CHECK_EQ(fx->balloon_total, 65536);
+		CHECK_EQ(fx->balloon_current, 65536 - USABLE_PAGES);
+		free(fx);
+	}
 }
 
 /* Offline keeps failing: doubling backoff, capped, then give up with the block kept. */
@@ -529,7 +544,8 @@ static void test_features_refused(void)
 	hotmem_inbox_toolstack_changed(&inbox);
 	hotmem_core_deliver(&fx->core, &inbox);
 	fake_run(fx, 10);
-	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"), "online-movable shrink stats");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
+		    "online-movable shrink stats target-blocks");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/memmap-bytes"), "0x0");
 	fake_request(fx, "1 grow 0 1");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 unsupported 0");

@@ -349,7 +349,8 @@ static void fake_attach(struct fake *fx)
 	snprintf(window, sizeof(window), "0x%llx 0x%llx", FAKE_WINDOW_BASE,
 		 (unsigned long long)FAKE_BLOCKS << 27);
 	fake_set(fx, "hotmem/version", "1", -1);
-	fake_set(fx, "hotmem/features", "memmap-on-memory online-movable shrink stats", -1);
+	fake_set(fx, "hotmem/features",
+		 "memmap-on-memory online-movable shrink stats target-blocks", -1);
 	fake_set(fx, "hotmem/window", window, -1);
 	fake_set(fx, "hotmem/stats-interval-ms", "0", -1);
 }

@@ -285,6 +285,10 @@ static const struct text_case features_cases[] = {
 	OK("memmap-on-memory"),
 	OK("shrink stats"),
 	OK("memmap-on-memory online-movable shrink stats"),
+	OK("target-blocks"),
+	OK("stats target-blocks"),
+	OK("memmap-on-memory online-movable shrink stats target-blocks"),
+	BAD("target-blocks stats"),
 	BAD("stats shrink"),
 	BAD("stats stats"),
 	BAD("shrink  stats"),
@@ -663,8 +667,9 @@ static void test_features_negotiation(void)
 	CHECK(hotmem_feature_token(0) == NULL);
 	CHECK(hotmem_feature_token(3) == NULL);
 	CHECK(hotmem_feature_token(1u << HOTMEM_FEATURE_COUNT) == NULL);
-	CHECK_EQ(hotmem_format_features(text, sizeof(text), HOTMEM_FEATURES_KNOWN), 44);
-	CHECK_EQ(hotmem_parse_features(text, 44, &features), 0);
+	CHECK_EQ(hotmem_format_features(text, sizeof(text), HOTMEM_FEATURES_KNOWN), 58);
+	CHECK_STREQ(text, "memmap-on-memory online-movable shrink stats target-blocks");
+	CHECK_EQ(hotmem_parse_features(text, 58, &features), 0);
 	CHECK_EQ(features, HOTMEM_FEATURES_KNOWN);
 	CHECK_EQ(hotmem_format_features(text, sizeof(text), 1u << HOTMEM_FEATURE_COUNT), -EINVAL);
 	CHECK_EQ(hotmem_format_features(text, sizeof(text), 0), 0);

@@ -95,6 +95,14 @@ static uint64_t usable_kib(const struct hm_book *book)
 	return (book->block_size - book->memmap_bytes) >> KIB_SHIFT;
 }
 
+/* The features H/features offers a new domain. */
+static uint32_t offered_features(const struct hotmem *hm)
+{
+	if (hm->cfg.memmap_in_target)
+		return hm->cfg.features;
+	return hm->cfg.features & ~HOTMEM_FEATURE_TARGET_BLOCKS;
+}
+
 /* What memory/target moves by per block. */
 static uint64_t target_kib(const struct hm_book *book)
 {
@@ -429,7 +437,10 @@ static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	r = guest_read(hm, txn, ctx->dom->domid, &view);
 	if (r < 0)
 		return r;
-	if (!(view.valid & HM_GK_BIT(HM_GK_BLOCK_SIZE)))
+	if (view.present & HM_GK_BIT(HM_GK_FEATURES) & ~view.valid)
+		return -EPROTO;
+	if (!(view.valid & HM_GK_BIT(HM_GK_BLOCK_SIZE)) ||
+	    !(view.valid & HM_GK_BIT(HM_GK_FEATURES)))
 		return -EAGAIN;
 	r = hotmem_window_plan(old->boot_bytes, view.block_size, old->window_req_bytes,
 			       old->window_req_base, &window);
@@ -442,6 +453,23 @@ static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	r = hotmem_window_check(&window, view.block_size, &ctx->book.nr_blocks);
 	if (r < 0)
 		return r;
+	/*
+	 * How memory/target moves is locked with the window: by whole blocks
+	 * only if both sides do it. A guest that does not is offered the
+	 * feature no more, in the transaction that gives it the window, so the
+	 * guest's features in use and the book agree from its first request.
+	 */
+	if (ctx->book.memmap_in_target && !(view.features & HOTMEM_FEATURE_TARGET_BLOCKS)) {
+		ctx->book.memmap_in_target = false;
+		r = hotmem_format_features(text, sizeof(text),
+					   offered_features(hm) & ~HOTMEM_FEATURE_TARGET_BLOCKS);
+		if (r >= 0)
+			r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_FEATURES);
+		if (r >= 0)
+			r = hm_xs_write(hm, txn, path, text);
+		if (r < 0)
+			return r;
+	}
 	r = hotmem_format_window(text, sizeof(text), &window);
 	if (r < 0)
 		return r;
@@ -1922,7 +1950,7 @@ int hotmem_attach(struct hotmem *hm, uint32_t domid, const struct hotmem_attach_
 	if (!ctx)
 		goto out;
 	ctx->domid = domid;
-	ctx->features = hm->cfg.features;
+	ctx->features = offered_features(hm);
 	ctx->stats_interval_ms = p.stats_interval_ms;
 	ctx->book.max_bytes = p.max_bytes;
 	ctx->book.window_req_bytes = p.window_bytes;

@@ -109,6 +109,9 @@ int guest_check_ready(const struct hotmem *hm, const struct hm_book *book,
 	features = view->features & hm->cfg.features;
 	if (view->memmap_bytes && !(features & HOTMEM_FEATURE_MEMMAP_ON_MEMORY))
 		return -EPROTO;
+	/* Agreed with the window (window_txn); a reloaded driver must keep it. */
+	if (book->memmap_in_target && !(view->features & HOTMEM_FEATURE_TARGET_BLOCKS))
+		return -EPROTO;
 	if (view->state != HOTMEM_STATE_READY)
 		return -EAGAIN;
 	*ret_features = features;

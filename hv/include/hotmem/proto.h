@@ -100,10 +100,16 @@ enum hotmem_feature {
 	HOTMEM_FEATURE_SHRINK = 1u << 2,
 	/* The guest publishes H/guest/stats every H/stats-interval-ms. */
 	HOTMEM_FEATURE_STATS = 1u << 3,
+	/*
+	 * memory/target moves by whole blocks: the guest's balloon counts each
+	 * block's memmap head (populated by dom0) as populated. Without it
+	 * memory/target moves by the usable bytes of a block only.
+	 */
+	HOTMEM_FEATURE_TARGET_BLOCKS = 1u << 4,
 };
 
 /* Number of known features and the mask of all of them. */
-#define HOTMEM_FEATURE_COUNT  4
+#define HOTMEM_FEATURE_COUNT  5
 #define HOTMEM_FEATURES_KNOWN ((1u << HOTMEM_FEATURE_COUNT) - 1)
 
 /* What a request asks for. */

@@ -97,11 +97,12 @@ struct hotmem_config {
 	uint32_t txn_retries;	       /* xenstore commits retried on -EAGAIN (default 16) */
 	unsigned int max_extent_order; /* largest populate/decrease order (default 18) */
 	/*
-	 * How memory/target follows a block: true (default) moves it by the
-	 * whole block, for a guest that counts the memmap head dom0 populated
-	 * as populated too (xen_hotmem.ko's memmap_in_target=Y, its default);
-	 * false moves it by the usable bytes (block - memmap head) only. It
-	 * must match the guest. Copied into a domain's journal at attach, so a
+	 * How memory/target follows a block: true (default) offers feature
+	 * target-blocks, so memory/target moves by the whole block for a guest
+	 * that lists it too (counts the memmap head dom0 populated as populated:
+	 * xen_hotmem.ko's memmap_in_target=Y, its default); false, or a guest
+	 * that does not list it, moves it by the usable bytes (block - memmap
+	 * head) only. Decided with a domain's window and journalled, so a
 	 * restarted engine keeps what grow used.
 	 */
 	bool memmap_in_target;
@@ -314,7 +315,7 @@ struct hotmem_domain_info {
 	uint32_t granted_blocks;       /* blocks granted and online */
 	uint64_t granted_bytes;	       /* granted_blocks * block_size */
 	uint64_t granted_usable_bytes; /* granted minus the memmap heads */
-	bool memmap_in_target;	       /* memory/target follows whole blocks (attach time) */
+	bool memmap_in_target;	       /* memory/target follows whole blocks (target-blocks) */
 	uint64_t granted_target_bytes; /* what memory/target was raised by */
 	uint64_t granted[HOTMEM_BLOCKS_WORDS]; /* bitmap of granted blocks */
 	uint32_t last_seq;		       /* last request seq used */
