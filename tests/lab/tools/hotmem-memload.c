@@ -107,14 +107,31 @@ static int add_chunk(size_t bytes)
 {
 	uint8_t *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	size_t pages = bytes / PAGE;
+	uint8_t **new_chunks;
+	size_t *new_chunk_pages = NULL;
+	uint64_t *new_sums = NULL;
 
 	if (p == MAP_FAILED)
 		return -errno;
-	chunks = realloc(chunks, (nr_chunks + 1) * sizeof(*chunks));
-	chunk_pages = realloc(chunk_pages, (nr_chunks + 1) * sizeof(*chunk_pages));
-	sums = realloc(sums, (nr_pages + pages) * sizeof(*sums));
-	if (!chunks || !chunk_pages || !sums)
+	/*
+	 * Grow each table on its own: one that fails leaves the old tables (and
+	 * the chunks already written) as they were, and the new mapping is given
+	 * back, so a fill that runs out of memory still verifies what it wrote.
+	 */
+	new_chunks = realloc(chunks, (nr_chunks + 1) * sizeof(*chunks));
+	if (new_chunks) {
+		chunks = new_chunks;
+		new_chunk_pages = realloc(chunk_pages, (nr_chunks + 1) * sizeof(*chunk_pages));
+	}
+	if (new_chunk_pages) {
+		chunk_pages = new_chunk_pages;
+		new_sums = realloc(sums, (nr_pages + pages) * sizeof(*sums));
+	}
+	if (!new_sums) {
+		munmap(p, bytes);
 		return -ENOMEM;
+	}
+	sums = new_sums;
 	for (size_t i = 0; i < pages; i++) {
 		fill_page((uint64_t *)(p + i * PAGE), nr_pages + i);
 		sums[nr_pages + i] = page_sum((uint64_t *)(p + i * PAGE));
