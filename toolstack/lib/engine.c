@@ -104,7 +104,7 @@ static uint32_t offered_features(const struct hotmem *hm)
 }
 
 /* What memory/target moves by per block. */
-static uint64_t target_kib(const struct hm_book *book)
+static uint64_t target_step_kib(const struct hm_book *book)
 {
 	return book->memmap_in_target ? block_kib(book) : usable_kib(book);
 }
@@ -589,7 +589,8 @@ static int grow_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 		ctx->nr_blocks++;
 	}
 	ctx->book.rec.phase = HM_PHASE_ACKED;
-	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true, ctx->nr_blocks * target_kib(old),
+	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true,
+			       ctx->nr_blocks * target_step_kib(old),
 			       ctx->nr_blocks * block_kib(old));
 	if (!r)
 		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
@@ -612,7 +613,8 @@ static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	ctx->nr_blocks = bitmap_weight(ctx->book.rec.blocks);
 	ctx->book.rec.phase = HM_PHASE_RECLAIMING;
 	ctx->book.rec.progress = 0;
-	r = adjust_memory_keys(hm, txn, ctx->dom->domid, false, ctx->nr_blocks * target_kib(old),
+	r = adjust_memory_keys(hm, txn, ctx->dom->domid, false,
+			       ctx->nr_blocks * target_step_kib(old),
 			       ctx->nr_blocks * block_kib(old));
 	if (!r)
 		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
@@ -654,7 +656,7 @@ static int book_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_resu
 	res->blocks_done = ctx->nr_blocks;
 	res->bytes_done = (uint64_t)ctx->nr_blocks * book->block_size;
 	res->usable_bytes_done = (uint64_t)ctx->nr_blocks * (usable_kib(book) << KIB_SHIFT);
-	res->target_bytes_done = (uint64_t)ctx->nr_blocks * (target_kib(book) << KIB_SHIFT);
+	res->target_bytes_done = (uint64_t)ctx->nr_blocks * (target_step_kib(book) << KIB_SHIFT);
 	res->error = ctx->nr_blocks >= book->rec.req.count ? 0 : -EREMOTEIO;
 	if (grow) {
 		res->pages_populated =
@@ -2118,7 +2120,7 @@ int hotmem_set_target(struct hotmem *hm, uint32_t domid, uint64_t target_bytes)
 		return -EBUSY;
 	/* A target that follows usable bytes never covers the granted heads. */
 	ctx.heads_kib = (uint64_t)dom->block_count[HM_BLOCK_GRANTED] *
-			(block_kib(&dom->book) - target_kib(&dom->book));
+			(block_kib(&dom->book) - target_step_kib(&dom->book));
 	return hm_txn(hm, target_txn, &ctx);
 }
 
@@ -2164,7 +2166,7 @@ int hotmem_domain_info(struct hotmem *hm, uint32_t domid, struct hotmem_domain_i
 		info.granted_usable_bytes =
 			(uint64_t)info.granted_blocks * (book->block_size - book->memmap_bytes);
 		info.granted_target_bytes =
-			(uint64_t)info.granted_blocks * (target_kib(book) << KIB_SHIFT);
+			(uint64_t)info.granted_blocks * (target_step_kib(book) << KIB_SHIFT);
 	}
 	info.memmap_in_target = book->memmap_in_target;
 	memcpy(info.granted, book->granted, sizeof(info.granted));
