@@ -95,14 +95,6 @@ static uint64_t usable_kib(const struct hm_book *book)
 	return (book->block_size - book->memmap_bytes) >> KIB_SHIFT;
 }
 
-/* The features H/features offers a new domain. */
-static uint32_t offered_features(const struct hotmem *hm)
-{
-	if (hm->cfg.memmap_in_target)
-		return hm->cfg.features;
-	return hm->cfg.features & ~HOTMEM_FEATURE_TARGET_BLOCKS;
-}
-
 /* What memory/target moves by per block. */
 static uint64_t target_step_kib(const struct hm_book *book)
 {
@@ -462,7 +454,7 @@ static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	if (ctx->book.memmap_in_target && !(view.features & HOTMEM_FEATURE_TARGET_BLOCKS)) {
 		ctx->book.memmap_in_target = false;
 		r = hotmem_format_features(text, sizeof(text),
-					   offered_features(hm) & ~HOTMEM_FEATURE_TARGET_BLOCKS);
+					   hm->cfg.features & ~HOTMEM_FEATURE_TARGET_BLOCKS);
 		if (r >= 0)
 			r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_FEATURES);
 		if (r >= 0)
@@ -1714,6 +1706,9 @@ int hotmem_open(struct hv *hv, const struct hotmem_config *cfg, struct hotmem **
 		goto out;
 	memcpy(hm->journal_dir, hm->cfg.journal_dir, len + 1);
 	hm->cfg.journal_dir = hm->journal_dir;
+	/* cfg.features is what H/features offers: target-blocks only if we do it. */
+	if (!hm->cfg.memmap_in_target)
+		hm->cfg.features &= ~HOTMEM_FEATURE_TARGET_BLOCKS;
 	r = hv->ops->xs_watch(hv, "@releaseDomain", TOKEN_RELEASE);
 	if (r < 0)
 		goto out;
@@ -1952,7 +1947,7 @@ int hotmem_attach(struct hotmem *hm, uint32_t domid, const struct hotmem_attach_
 	if (!ctx)
 		goto out;
 	ctx->domid = domid;
-	ctx->features = offered_features(hm);
+	ctx->features = hm->cfg.features;
 	ctx->stats_interval_ms = p.stats_interval_ms;
 	ctx->book.max_bytes = p.max_bytes;
 	ctx->book.window_req_bytes = p.window_bytes;

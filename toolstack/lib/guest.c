@@ -112,6 +112,8 @@ int guest_check_ready(const struct hotmem *hm, const struct hm_book *book,
 	/* Agreed with the window (window_txn); a reloaded driver must keep it. */
 	if (book->memmap_in_target && !(view->features & HOTMEM_FEATURE_TARGET_BLOCKS))
 		return -EPROTO;
+	if (!book->memmap_in_target)
+		features &= ~HOTMEM_FEATURE_TARGET_BLOCKS;
 	if (view->state != HOTMEM_STATE_READY)
 		return -EAGAIN;
 	*ret_features = features;

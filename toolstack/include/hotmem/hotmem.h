@@ -102,8 +102,9 @@ struct hotmem_config {
 	 * that lists it too (counts the memmap head dom0 populated as populated:
 	 * xen_hotmem.ko's memmap_in_target=Y, its default); false, or a guest
 	 * that does not list it, moves it by the usable bytes (block - memmap
-	 * head) only. Decided with a domain's window and journalled, so a
-	 * restarted engine keeps what grow used.
+	 * head) only. false also takes target-blocks out of features. Decided
+	 * with a domain's window and journalled, so a restarted engine keeps
+	 * what grow used.
 	 */
 	bool memmap_in_target;
 	/* Milliseconds on a monotonic clock; NULL = CLOCK_MONOTONIC. Tests pass a fake. */
