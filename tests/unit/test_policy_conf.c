@@ -31,6 +31,8 @@ static void test_good_file(void)
 	CHECK_EQ(conf->host.max_ops_per_tick, 10);
 	CHECK_EQ(conf->host.ack_timeout_ms, 60000);
 	CHECK_EQ(conf->host.unfreeze_hold_ms, 20000);
+	CHECK_EQ(conf->host.metrics_interval_ms, 30000);
+	CHECK(strcmp(conf->host.metrics_path, "/run/hotmem/metrics.prom") == 0);
 	CHECK_EQ(conf->nr_domains, 2);
 	p = hotmem_policy_conf_lookup(conf, "web");
 	CHECK_EQ(p->mode, HOTMEM_POLICY_AUTO); /* from [domain *], given after it */
@@ -77,6 +79,8 @@ static const struct {
 	{ "[host\nreserve = 1g\n", "t:1: syntax error" },
 	{ "[host]\ntick = 5x\n", "t:2: tick: bad value" },
 	{ "[host]\ntick = 0\n", "[host]: tick" },
+	{ "[host]\nmetrics-path = hotmem.prom\n", "t:2: metrics-path: bad value" },
+	{ "[host]\nmetrics-interval = often\n", "t:2: metrics-interval: bad value" },
 	{ "[host]\nreserve = 1g\nreserve = 2g\n", "t:3: reserve: given twice" },
 	{ "[host]\nreserve = 1g\n[domain *]\nmode = auto\n[host]\ntick = 1s\n",
 	  "t:6: [host]: section given twice" },

@@ -99,5 +99,6 @@ int cmd_sim(const struct cli_command *cmd, int argc, char **argv); /* sim-destro
 int cmd_policy(const struct cli_command *cmd, int argc, char **argv);
 int cmd_top(const struct cli_command *cmd, int argc, char **argv);
 int cmd_sim_guest(const struct cli_command *cmd, int argc, char **argv);
+int cmd_metrics(const struct cli_command *cmd, int argc, char **argv);
 
 #endif /* HOTMEM_CLI_H */

@@ -128,6 +128,15 @@ static const struct cli_command cli_commands[] = {
 			"refresh.\n",
 	},
 	{
+		.name = "metrics",
+		.handler = cmd_metrics,
+		.usage = "[--openmetrics] [--json]",
+		.summary = "Print hotmem's metrics (domains, host, operations) as Prometheus text",
+		.options = "  --openmetrics  the OpenMetrics 1.0 dialect (counter families without "
+			   "_total)\n"
+			   "  --json         print the reply as JSON\n  -h, --help     this help\n",
+	},
+	{
 		.name = "sim-destroy",
 		.handler = cmd_sim,
 		.usage = "DOM",

@@ -26,6 +26,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "hotmem/units.h"
+#include "metrics.h"
 #include "sim_host.h"
 
 #define CTL_MAX_DOMAINS 1024 /* domains listed by `list` */
@@ -45,6 +46,7 @@ static const char *const ctl_cmd_names[CTL_CMD_COUNT] = {
 	[CTL_CMD_POLICY] = "policy",
 	[CTL_CMD_TOP] = "top",
 	[CTL_CMD_SIM_GUEST] = "sim-guest",
+	[CTL_CMD_METRICS] = "metrics",
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
@@ -65,7 +67,7 @@ bool ctl_cmd_needs_daemon(enum ctl_cmd cmd)
 static bool ctl_cmd_needs_domain(enum ctl_cmd cmd)
 {
 	return cmd != CTL_CMD_PING && cmd != CTL_CMD_LIST && cmd != CTL_CMD_JOURNAL &&
-	       cmd != CTL_CMD_SIM_CHECK && cmd != CTL_CMD_TOP;
+	       cmd != CTL_CMD_SIM_CHECK && cmd != CTL_CMD_TOP && cmd != CTL_CMD_METRICS;
 }
 
 const char *ctl_kind_name(enum hotmem_op_kind kind)
@@ -194,6 +196,8 @@ int ctl_request_format(const struct ctl_request *req, char **ret_line)
 		j_bool(gen, "stats_off", req->load.stats_off);
 	if (req->load_mask & CTL_LOAD_MEM_SET)
 		j_u64(gen, "mem_set_bytes", req->mem_set_bytes);
+	if (req->openmetrics)
+		j_bool(gen, "openmetrics", true);
 	yajl_gen_map_close(gen);
 	yajl_gen_get_buf(gen, &text, &len);
 	line = malloc(len + 2);
@@ -360,6 +364,7 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *ret_req,
 	}
 	if (parse_set(tree, &req, msg, msg_size) < 0 || parse_load(tree, &req, msg, msg_size) < 0)
 		goto out;
+	req.openmetrics = yajl_tree_get(tree, (const char *[]){ "openmetrics", NULL }, yajl_t_true);
 	*ret_req = req;
 	r = 0;
 out:
@@ -808,6 +813,8 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 		return -EOPNOTSUPP;
 	case CTL_CMD_SIM_GUEST:
 		return exec_sim_guest(host, req, domid, gen);
+	case CTL_CMD_METRICS:
+		return ctl_metrics_exec(host, req, gen);
 	case CTL_CMD_SIM_CHECK:
 		if (!host->sim_host) {
 			r = -EOPNOTSUPP;

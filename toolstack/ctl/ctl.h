@@ -45,6 +45,7 @@ enum ctl_cmd {
 	CTL_CMD_POLICY,	     /* hotmemd only: a domain's policy, shown or set */
 	CTL_CMD_TOP,	     /* hotmemd only: every domain's memory, stats and decision */
 	CTL_CMD_SIM_GUEST,   /* --hv sim only: a simulated guest's load (stats) */
+	CTL_CMD_METRICS,     /* every metric as Prometheus text (metrics.h) */
 	CTL_CMD_COUNT
 };
 
@@ -73,6 +74,7 @@ struct ctl_request {
 	uint32_t load_mask;
 	struct sim_guest_load load;
 	uint64_t mem_set_bytes; /* CTL_LOAD_MEM_SET */
+	bool openmetrics;	/* metrics: OpenMetrics 1.0 instead of Prometheus text */
 };
 
 /* "grow", "list", ...; NULL for an unknown value. */
@@ -89,12 +91,16 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *ret_req,
 		      size_t msg_size);
 
 /* What a request runs against. sim_host is NULL on Xen. */
+struct ctl_metrics_ops;
+
 struct ctl_host {
 	struct hv *hv;
 	struct hotmem *hm;
 	struct sim_host *sim_host;
 	const char *journal_dir;
 	const char *backend; /* "xen" or "sim" */
+	/* Operations counted for metrics (hotmemd's, metrics.h); NULL: none yet. */
+	const struct ctl_metrics_ops *op_stats;
 };
 
 /*

@@ -38,6 +38,7 @@
 #include "ctl_sim.h"
 #include "hotmem/units.h"
 #include "hotmemd.h"
+#include "observe.h"
 
 #define HOTMEMD_MAX_CLIENTS    64 /* connections served at once; more wait in listen() */
 #define HOTMEMD_MAX_DOMAINS    1024
@@ -87,6 +88,8 @@ static struct hotmemd daemon_state;
 
 static void vhlog(int priority, const char *fmt, va_list args)
 {
+	if (observe_log(priority, fmt, args))
+		return;
 	if (daemon_state.foreground) {
 		/* One write per line, so lines of a busy daemon never interleave. */
 		char line[1024];
@@ -190,6 +193,7 @@ static void op_log_end(struct hotmemd *d, struct client *c, int err)
 {
 	char size[32];
 
+	observe_op_ended(&d->host, &c->op, err);
 	hotmem_format_size(size, sizeof(size), c->op.req.bytes);
 	if (!c->op.op) {
 		hlog(LOG_WARNING, "%s%s", c->fd < 0 ? "policy: " : "", c->op.msg);
@@ -286,6 +290,7 @@ static int op_begin(struct hotmemd *d, struct client *c, const struct ctl_reques
 	int r;
 
 	c->has_op = true;
+	observe_op_begun(&c->op);
 	r = ctl_op_begin(&d->host, req, ctl_now_ms(), &c->op);
 	hotmem_format_size(size, sizeof(size), req->bytes);
 	if (c->op.attached_now)
@@ -555,6 +560,7 @@ static void begin_stop(struct hotmemd *d, const char *why)
 	if (d->stopping)
 		return;
 	d->stopping = true;
+	observe_stopping();
 	d->stop_deadline_ms = ctl_now_ms() + d->cfg.ack_timeout_ms + d->cfg.fill_timeout_ms +
 			      HOTMEMD_STOP_SLACK_MS;
 	hlog(LOG_INFO, "%s: stopping; no new requests, %s", why,
@@ -577,6 +583,7 @@ static void reload_config(struct hotmemd *d)
 	struct hotmem_policy_conf *conf = NULL;
 	char err[HOTMEM_POLICY_CONF_ERR_MAX];
 	const char *kept = d->as ? "the policy stays as it was" : "still no policy";
+	struct hotmem_policy_host_params host_params;
 	bool started = !d->as;
 	uint64_t reserve;
 	int r;
@@ -589,6 +596,7 @@ static void reload_config(struct hotmemd *d)
 		return;
 	}
 	reserve = conf->host.reserve_bytes;
+	host_params = conf->host;
 	if (d->as)
 		r = autoscale_reload(d->as, conf);
 	else
@@ -599,6 +607,7 @@ static void reload_config(struct hotmemd *d)
 		return;
 	}
 	hotmem_set_host_reserve(d->host.hm, reserve);
+	observe_configure(&host_params);
 	d->cfg.host_reserve_bytes = reserve;
 	if (started)
 		d->next_tick_ms = ctl_now_ms();
@@ -619,7 +628,7 @@ static int loop_timeout(struct hotmemd *d)
 		timeout = HOTMEMD_READY_POLL_MS;
 	if (d->stopping && (timeout < 0 || timeout > 100))
 		timeout = 100;
-	return timeout;
+	return observe_timeout(timeout);
 }
 
 static int run(struct hotmemd *d)
@@ -670,6 +679,7 @@ static int run(struct hotmemd *d)
 				handle_client_input(d, pclients[i]);
 		ops_settle(d);
 		track_releases(d);
+		observe_loop(&d->host);
 		if (d->as && !d->stopping && ctl_now_ms() >= d->next_tick_ms) {
 			d->next_tick_ms = ctl_now_ms() + autoscale_tick_ms(d->as);
 			autoscale_tick(d->as, ctl_now_ms());
@@ -816,6 +826,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (!d->foreground)
 		openlog("hotmemd", LOG_PID, LOG_DAEMON);
+	observe_init(&d->host);
 
 	/* Before anything else: a config that does not parse must not half-start. */
 	r = hotmem_policy_conf_load(d->config_path, &conf, err, sizeof(err));
@@ -828,6 +839,7 @@ int main(int argc, char **argv)
 	} else {
 		/* The host reserve is never given to guests, by the policy or an operator. */
 		d->cfg.host_reserve_bytes = conf->host.reserve_bytes;
+		observe_configure(&conf->host);
 	}
 
 	d->lock_fd = ctl_lock(d->lock_path);
@@ -878,6 +890,7 @@ int main(int argc, char **argv)
 	}
 	hlog(LOG_INFO, "serving on %s (backend %s, lock %s)", d->socket_path, d->hv_name,
 	     d->lock_path);
+	observe_ready(&d->host);
 	if (run(d) < 0)
 		goto out;
 	if (ops_active(d))

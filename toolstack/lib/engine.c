@@ -2039,6 +2039,15 @@ out:
 	return r;
 }
 
+int hotmem_host_books(struct hotmem *hm, struct hotmem_host_books *ret_books)
+{
+	if (!hm || !ret_books)
+		return -EINVAL;
+	ret_books->reserve_bytes = hm->cfg.host_reserve_bytes;
+	ret_books->promised_bytes = promised_bytes(hm);
+	return 0;
+}
+
 int hotmem_set_host_reserve(struct hotmem *hm, uint64_t reserve_bytes)
 {
 	if (!hm)

@@ -92,6 +92,9 @@ void hotmem_policy_host_defaults(struct hotmem_policy_host_params *params)
 		/* Twice the engine's ack timeout: by then it reported -ETIMEDOUT. */
 		.ack_timeout_ms = 60000,
 		.unfreeze_hold_ms = 10000,
+		/* node_exporter's default scrape interval. */
+		.metrics_interval_ms = 15000,
+		.metrics_path = HOTMEM_POLICY_METRICS_PATH,
 	};
 }
 
@@ -122,7 +125,7 @@ void hotmem_policy_domain_defaults(struct hotmem_policy_domain_params *params)
 int hotmem_policy_host_params_valid(const struct hotmem_policy_host_params *p)
 {
 	if (!p || !p->tick_ms || !p->max_ops_per_tick || !p->max_grow_bytes_per_tick ||
-	    !p->stale_stats_ms || !p->ack_timeout_ms)
+	    !p->stale_stats_ms || !p->ack_timeout_ms || p->metrics_path[0] != '/')
 		return -EINVAL;
 	return 0;
 }

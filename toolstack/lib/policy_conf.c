@@ -25,6 +25,7 @@ enum conf_type {
 	CONF_PCT,      /* uint32_t 0..100, written "10%" */
 	CONF_PSI,      /* uint32_t hundredths of a percent: "10", "2.5", "0.25" */
 	CONF_MODE,     /* enum hotmem_policy_mode */
+	CONF_PATH,     /* char[HOTMEM_POLICY_PATH_MAX + 1], an absolute path */
 };
 
 struct conf_key {
@@ -69,6 +70,8 @@ static const struct conf_key conf_keys[] = {
 	HOST_KEY("stale-stats", CONF_DURATION, stale_stats_ms, 0, 0),
 	HOST_KEY("ack-timeout", CONF_DURATION, ack_timeout_ms, 0, 0),
 	HOST_KEY("unfreeze-hold", CONF_DURATION, unfreeze_hold_ms, 0, 0),
+	HOST_KEY("metrics-interval", CONF_DURATION, metrics_interval_ms, 0, 0),
+	HOST_KEY("metrics-path", CONF_PATH, metrics_path, 0, 0),
 };
 #define NR_CONF_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -264,6 +267,14 @@ static int parse_value(const struct conf_key *key, const char *value, void *base
 		*ret_expect = "a percentage 0..100 with up to two decimals";
 		r = parse_psi(value, &u32);
 		break;
+	case CONF_PATH:
+		*ret_expect = "an absolute path";
+		if (value[0] != '/')
+			return -EINVAL;
+		if (strlen(value) > HOTMEM_POLICY_PATH_MAX)
+			return -ERANGE;
+		strcpy(field, value);
+		return 0;
 	case CONF_MODE:
 		*ret_expect = "off, manual or auto";
 		r = hotmem_policy_parse_mode(value, &mode);

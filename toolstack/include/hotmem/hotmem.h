@@ -252,6 +252,21 @@ int hotmem_set_max(struct hotmem *hm, uint32_t domid, uint64_t max_bytes);
  */
 int hotmem_set_host_reserve(struct hotmem *hm, uint64_t reserve_bytes);
 
+/* What admission leaves aside on the host now (for metrics). */
+struct hotmem_host_books {
+	uint64_t reserve_bytes;	 /* host_reserve_bytes in force */
+	uint64_t promised_bytes; /* grows in flight, outstanding or filling may still take */
+};
+
+/**
+ * hotmem_host_books - the reserve and what admitted grows may still take
+ *
+ * returns:
+ *	0, on success
+ *	-EINVAL, NULL hm or ret_books
+ */
+int hotmem_host_books(struct hotmem *hm, struct hotmem_host_books *ret_books);
+
 /**
  * hotmem_set_stats_interval - write H/stats-interval-ms
  *

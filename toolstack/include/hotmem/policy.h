@@ -41,6 +41,11 @@ enum hotmem_policy_mode {
 };
 
 /* Host-wide parameters; hotmem_policy_host_defaults() fills every field. */
+/* Longest path a [host] key takes (metrics-path). */
+#define HOTMEM_POLICY_PATH_MAX 255
+/* Where node_exporter's textfile collector reads *.prom files (Debian's default). */
+#define HOTMEM_POLICY_METRICS_PATH "/var/lib/prometheus/node-exporter/hotmem.prom"
+
 struct hotmem_policy_host_params {
 	uint64_t reserve_bytes;		  /* never given to guests (256 MiB, as the engine) */
 	uint32_t tick_ms;		  /* how often the daemon calls tick (1000) */
@@ -49,6 +54,9 @@ struct hotmem_policy_host_params {
 	uint32_t stale_stats_ms;	  /* stats older than this: unresponsive (10000) */
 	uint32_t ack_timeout_ms;	  /* an operation older than this: unresponsive (60000) */
 	uint32_t unfreeze_hold_ms;	  /* responsive this long before unfreezing (10000) */
+	/* hotmemd's metrics file (not the policy's): how often, 0 = never (15000), and where */
+	uint32_t metrics_interval_ms;
+	char metrics_path[HOTMEM_POLICY_PATH_MAX + 1];
 };
 
 /*
@@ -231,7 +239,8 @@ int hotmem_policy_parse_mode(const char *text, enum hotmem_policy_mode *ret_mode
  * The config file (policy_conf.c, libinih). INI:
  *
  *	[host]           reserve, tick, max-ops-per-tick, max-grow-per-tick,
- *	                 stale-stats, ack-timeout, unfreeze-hold
+ *	                 stale-stats, ack-timeout, unfreeze-hold, metrics-interval,
+ *	                 metrics-path
  *	[domain *]       defaults for every domain
  *	[domain NAME]    one domain by its xl name; keys it leaves out come
  *	                 from [domain *], wherever that section is in the file
