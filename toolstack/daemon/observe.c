@@ -35,8 +35,9 @@
 #include "metrics.h"
 #include "observe.h"
 
-#define OBSERVE_MAX_OPS	   64 /* operations running at once (hotmemd's client slots) */
-#define OBSERVE_STATUS_MAX 256
+#define OBSERVE_MAX_OPS	    64 /* operations running at once (hotmemd's client slots) */
+#define OBSERVE_STATUS_MAX  256
+#define OBSERVE_MAX_DOMAINS 1024
 
 /* One running operation's start, keyed by its ctl_op (stable while it runs). */
 struct op_start {
@@ -215,9 +216,10 @@ static void notify(const char *text)
 
 static size_t attached_count(struct ctl_host *host)
 {
+	static uint32_t domids[OBSERVE_MAX_DOMAINS]; /* hotmem_list() counts what it wrote */
 	size_t nr = 0;
 
-	return hotmem_list(host->hm, NULL, 0, &nr) == 0 ? nr : 0;
+	return hotmem_list(host->hm, domids, OBSERVE_MAX_DOMAINS, &nr) == 0 ? nr : 0;
 }
 
 /* STATUS= when it says something new (systemctl status shows it). */
