@@ -57,7 +57,7 @@ static struct {
 	struct ctl_metrics_ops ops;
 	struct op_start running[OBSERVE_MAX_OPS];
 	char last_op[OBSERVE_STATUS_MAX];
-	char status[OBSERVE_STATUS_MAX]; /* last STATUS= sent */
+	char status[2 * OBSERVE_STATUS_MAX]; /* last STATUS= sent */
 } obs;
 
 #ifdef HOTMEM_HAVE_SYSTEMD
@@ -225,7 +225,7 @@ static size_t attached_count(struct ctl_host *host)
 /* STATUS= when it says something new (systemctl status shows it). */
 static void update_status(struct ctl_host *host)
 {
-	char status[OBSERVE_STATUS_MAX + 16];
+	char status[2 * OBSERVE_STATUS_MAX];
 	size_t nr = attached_count(host);
 
 	snprintf(status, sizeof(status), "STATUS=%zu domain%s attached; last operation: %s", nr,
