@@ -54,6 +54,9 @@ def run_daemon(xl, hotmemd, tmp, journal):
     srv.bind(SOCKET)
     srv.settimeout(0.1)
     sock = os.path.join(tmp, "hotmemd.sock")
+    conf = os.path.join(tmp, "hotmem.conf")
+    with open(conf, "w") as f:  # never the host's node_exporter directory
+        f.write("[host]\nmetrics-path = %s\n" % os.path.join(tmp, "hotmem.prom"))
     err_path = os.path.join(tmp, "stderr-%s" % journal)
     err = open(err_path, "w+")
     env = dict(os.environ)
@@ -62,7 +65,7 @@ def run_daemon(xl, hotmemd, tmp, journal):
     if journal:
         st = os.fstat(err.fileno())
         env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
-    d = subprocess.Popen([hotmemd, "-F", "--hv", "sim", "--socket", sock,
+    d = subprocess.Popen([hotmemd, "-F", "--hv", "sim", "--socket", sock, "--config", conf,
                           "--sim-domain", "web:512m", "--sim-domain", "db:512m"],
                          stdout=subprocess.DEVNULL, stderr=err, env=env)
     records = []

@@ -67,10 +67,13 @@ def notify(hotmemd, xl, tmp):
     srv.bind(path)
     srv.settimeout(0.2)
     sock = os.path.join(tmp, "hotmemd.sock")
+    conf = os.path.join(tmp, "hotmem.conf")
+    with open(conf, "w") as f:  # never the host's node_exporter directory
+        f.write("[host]\nmetrics-path = %s\n" % os.path.join(tmp, "hotmem.prom"))
     log = open(os.path.join(tmp, "log"), "w+")
     env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
     env.pop("HOTMEM_SOCKET", None)
-    d = subprocess.Popen([hotmemd, "-F", "--hv", "sim", "--socket", sock,
+    d = subprocess.Popen([hotmemd, "-F", "--hv", "sim", "--socket", sock, "--config", conf,
                           "--sim-domain", "web:512m"], stdout=subprocess.DEVNULL, stderr=log,
                          env=env)
     msgs = []  # (time, text)

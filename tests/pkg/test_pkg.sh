@@ -100,18 +100,29 @@ out=$(SYSTEMD_UNIT_PATH="$work/units:" systemd-analyze verify --man=no "$work/un
 rc=$?
 check "systemd-analyze verify on the packaged unit (rc $rc) $out" test "$rc" -eq 0 -a -z "$out"
 
-# The packaged programs, the packaged config, a simulated host.
+# The packaged programs, the packaged config (its metrics-path moved into the
+# work directory, never the host's node_exporter directory), a simulated host.
 sock=$work/hotmemd.sock
-"$root/usr/sbin/hotmemd" -F --hv sim --socket "$sock" --config "$root/etc/hotmem/hotmem.conf" \
+conf=$work/hotmem.conf
+sed "s|^metrics-path = .*|metrics-path = $work/hotmem.prom|; s|^metrics-interval = .*|metrics-interval = 200ms|" \
+	"$root/etc/hotmem/hotmem.conf" > "$conf"
+check "the packaged conf names metrics-path and metrics-interval once each, now moved" \
+	test "$(diff "$root/etc/hotmem/hotmem.conf" "$conf" | grep -c '^[<>]')" -eq 4
+"$root/usr/sbin/hotmemd" -F --hv sim --socket "$sock" --config "$conf" \
 	--sim-domain web:512m 2> "$work/hotmemd.log" &
 pid=$!
 for _ in $(seq 100); do
 	grep -q "serving on" "$work/hotmemd.log" && break
 	sleep 0.1
 done
-check "packaged hotmemd reads the packaged hotmem.conf and serves" grep -q "policy from $root/etc/hotmem/hotmem.conf" "$work/hotmemd.log"
+check "packaged hotmemd reads the packaged hotmem.conf and serves" grep -q "policy from $conf" "$work/hotmemd.log"
 check "packaged xl-hotmem grows through it" "$root/usr/sbin/xl-hotmem" --hv sim --socket "$sock" grow web 128m
 check "packaged xl-hotmem metrics shows the grow" bash -c "'$root/usr/sbin/xl-hotmem' --hv sim --socket '$sock' metrics | grep -q 'hotmem_operations_total{kind=\"grow\",result=\"ok\"} 1'"
+for _ in $(seq 50); do
+	grep -q 'result="ok"} 1' "$work/hotmem.prom" 2> /dev/null && break
+	sleep 0.1
+done
+check "packaged hotmemd wrote the metrics file with the grow" grep -q 'hotmem_operations_total{kind="grow",result="ok"} 1' "$work/hotmem.prom"
 kill -TERM "$pid"
 wait "$pid"
 check "packaged hotmemd exit 0" test $? -eq 0
