@@ -264,6 +264,13 @@ def main():
           "build info: %s" % info)
     check(get(s, "hotmem_operations_total", kind="grow", result="ok") == 0,
           "in-process: no operation counted")
+
+    # a name with a quote and a backslash (xl takes them) is escaped, not broken
+    p = subprocess.run([xl, "--hv", "sim", "--sim-domain", 'we"b\\x:256m', "metrics"],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    promtool_check(p.stdout, "a domain named we\"b\\x")
+    check(get(parse(p.stdout), "hotmem_domain_attached", domid=1, domain='we\\"b\\\\x') == 0,
+          "the name escaped as we\\\"b\\\\x")
     shutil.rmtree(tmp, ignore_errors=True)
     return exit_code()
 
