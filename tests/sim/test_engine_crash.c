@@ -264,6 +264,16 @@ static void test_deaths(void)
 	CHECK_EQ(dom0->ops->xs_rm(dom0, 0, path), 0);
 	CHECK_EQ(harness_restart(&h, 0, &report), 0);
 	CHECK_EQ(report.failed, 0);
+
+	/* An op-blocks with no op (found by fuzz_journal): refused the same
+	 * way, as storing the books back would silently drop it. */
+	snprintf(path, sizeof(path), HOTMEM_DEFAULT_JOURNAL_DIR "/%u/op-blocks", c);
+	CHECK_EQ(dom0->ops->xs_write(dom0, 0, path, "3", 1), 0);
+	CHECK_EQ(harness_restart(&h, 0, &report), -EUCLEAN);
+	CHECK_EQ(report.failed, 1);
+	CHECK_EQ(dom0->ops->xs_rm(dom0, 0, path), 0);
+	CHECK_EQ(harness_restart(&h, 0, &report), 0);
+	CHECK_EQ(report.failed, 0);
 	hv_close(dom0);
 	harness_fini(&h);
 }
