@@ -230,6 +230,16 @@ def test_info(xl):
           "info: every figure is the --json one (%r vs %r)" % (got, info_want(after)))
     check(got.get("granted", (0,))[0] == 640 * MIB, "info: web holds 640 MiB")
 
+    # A domain hotmem is not attached to: its memory, and that it is not.
+    doc, out = xl.json("info", "db"), xl.text("info", "db")
+    got = info_text_values(info_figures(out))
+    want = info_want(doc)
+    check(doc.get("attached") is False and "hotmem:        not attached" in out
+          and set(got) == {"domain", "memory"}
+          and got == {k: want[k] for k in ("domain", "memory")},
+          "info db (not attached): name, id and memory are the --json ones (%r vs %r)"
+          % (got, want))
+
 
 PLAN_HEAD = re.compile(r"^Plan for " + SIZE + r", arm64 guest with " + SIZE
                        + r" pages, memmap_on_memory=(\S+)$")
