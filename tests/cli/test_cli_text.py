@@ -48,6 +48,16 @@ psi-hold = 600ms
 min = 256m
 max = 3g
 weight = 250
+
+# Grows once under pressure, then holds still for the rest of the test: its
+# last decision is a figure of policy and top.
+[domain auto]
+mode = auto
+max = 1g
+psi-hold = 200ms
+grow-cooldown = 1h
+shrink-cooldown = 1h
+surplus-hold = 1h
 """
 
 
@@ -134,6 +144,22 @@ def test_op(xl, start, args, what):
     check(not wrong, "%s: every figure of the text is the --json one (differ: %r)" % (what, wrong))
 
 
+def test_decision(xl):
+    """Pressure on auto until the autoscaler grows it (before anything is compared)."""
+    rc, _, err = xl.run("sim-guest", "auto", "ws=600m", "psi=40")
+    check(rc == 0, "sim-guest auto: pressure (%r)" % err)
+    deadline = time.monotonic() + TIMEOUT
+    last = None
+    while time.monotonic() < deadline and not last:
+        last = xl.json("policy", "auto").get("last")
+        time.sleep(0.2)
+    check(last and last.get("action") == "grow" and last.get("bytes", 0) > 0,
+          "the autoscaler grew auto (%r)" % (last,))
+    # Settled: the grow is done and nothing else moves for an hour.
+    while time.monotonic() < deadline and xl.json("policy", "auto").get("busy"):
+        time.sleep(0.2)
+
+
 def test_ops(xl):
     # Attached implicitly by the first grow: "(attached now)" is a figure too.
     check(xl.json("info", "web").get("attached") is False, "web starts detached")
@@ -170,9 +196,10 @@ def test_list(xl):
                 out.append([d["name"], str(d["domid"]), str(d["tot_bytes"] >> 20), "-", "-",
                             "detached"])
         return out
-    check(rows in (want(before), want(after)) and len(rows) == 2,
+    check(rows in (want(before), want(after)),
           "list: every row is the --json one (%r vs %r)" % (rows, want(after)))
     check(any(r[0] == "web" and r[3] == "640" for r in rows), "list: web's hotmem is 640 MiB")
+    check([r[0] for r in rows] == ["web", "db", "auto"], "list: web, db and auto")
 
 
 INFO_RE = {
@@ -337,7 +364,26 @@ POLICY_RE = {
     "now": (r"^now: +(.*?)( \(frozen\))?; demand " + SIZE + r", share " + SIZE + r"$",
             lambda g: (g[0], g[1] is not None, size(g[2]), size(g[3])),
             lambda d: (d["why"], d["frozen"], d["demand_bytes"], d["share_bytes"])),
+    "last": (r"^last: +(.*)$", lambda g: parse_last(g[0]), lambda d: want_last(d)),
 }
+
+
+LAST_RE = re.compile(r"^(grow|shrink) " + SIZE + r", \d+ s ago: (.*)$")
+
+
+def parse_last(text):
+    """'grow 256 MiB, 3 s ago: reason' -> ('grow', bytes, reason); '-' stays."""
+    m = LAST_RE.match(text)
+    return (m[1], size(m[2]), m[3]) if m else text
+
+
+def want_last(d):
+    last = d.get("last")
+    if not last:
+        return "-"
+    if last["action"] in ("grow", "shrink"):
+        return (last["action"], last["bytes"], last["reason"])
+    return "(%s)" % last["action"]  # not a size: never equal to parsed text
 
 
 def parse_keyed(out, table):
@@ -381,8 +427,22 @@ def test_policy(xl):
           "policy: every figure is the --json one (%r vs %r)"
           % (got, want_keyed(after, POLICY_RE)))
     check(got.get("size") == (256 * MIB, 3 * GIB, 250) and got.get("memory", (0, 0, 0))[2]
-          == 640 * MIB and got.get("guest", (0, 0, 0))[2] == 1234,
-          "policy: the config's min/max/weight, the grant and the guest's PSI (%r)" % (got,))
+          == 640 * MIB and got.get("guest", (0, 0, 0))[2] == 1234 and got.get("last") == "-",
+          "policy: the config's min/max/weight, the grant, the guest's PSI, no decision (%r)"
+          % (got,))
+
+    # The autoscaled domain: its last decision, in words and figures.
+    for tries in range(5):
+        before, out, after = (xl.json("policy", "auto"), xl.text("policy", "auto"),
+                              xl.json("policy", "auto"))
+        got = parse_keyed(out, POLICY_RE)
+        if got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)):
+            break
+    check(got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)),
+          "policy auto: every figure is the --json one (%r vs %r)"
+          % (got, want_keyed(after, POLICY_RE)))
+    check(isinstance(got.get("last"), tuple) and got["last"][0] == "grow" and got["last"][1] > 0,
+          "policy auto: the last decision is a grow with its size (%r)" % (got.get("last"),))
 
 
 TOP_HEAD = re.compile(r"^hotmem top: host free " + SIZE + r" \(reserve " + SIZE
@@ -400,7 +460,7 @@ def top_want(doc):
                      str(st["memtotal_bytes"] >> 20) if st else "-",
                      str(st["memavail_bytes"] >> 20) if st else "-",
                      "%d.%02d" % divmod(st["psi_some_avg10"], 100) if st else "-",
-                     d.get("why", "-")[:26].rstrip()])
+                     d.get("why", "-")[:26].rstrip(), want_last(d)])
     return (host.get("free_bytes"), host.get("reserve_bytes"), doc.get("config"),
             doc.get("tick_ms"), rows)
 
@@ -416,8 +476,8 @@ def top_parse(out):
             break
         # Fixed columns up to PSI% (75 wide), two spaces, STATE (26 wide),
         # one space, LAST DECISION.
-        head, state = line[:75], line[77:103]
-        rows.append(head.split() + [state.rstrip()])
+        head, state, last = line[:75], line[77:103], line[104:]
+        rows.append(head.split() + [state.rstrip(), parse_last(last)])
     return (size(m[1]), size(m[2]), m[3], int(m[4]), rows)
 
 
@@ -431,8 +491,9 @@ def test_top(xl):
     check(got is not None, "top: header, column titles and rows parse (%r)" % out)
     check(got in (top_want(before), top_want(after)),
           "top: host and every row are the --json ones (%r vs %r)" % (got, top_want(after)))
-    check(got and [r[0] for r in got[4]] == ["web", "db"] and got[4][0][5] == "640",
-          "top: web and db, web holds 640 MiB")
+    check(got and [r[0] for r in got[4]] == ["web", "db", "auto"] and got[4][0][5] == "640"
+          and isinstance(got[4][2][10], tuple),
+          "top: web, db and auto, web holds 640 MiB, auto's last decision a grow")
 
 
 def main():
@@ -448,7 +509,8 @@ def main():
     log = open(os.path.join(tmp, "hotmemd.log"), "w+")
     daemon = subprocess.Popen([hotmemd, "-F", "--hv", "sim", "--socket", sock, "--config", conf,
                                "--sim-host", "8g", "--sim-domain", "web:512m",
-                               "--sim-domain", "db:1g"], stdout=subprocess.DEVNULL, stderr=log)
+                               "--sim-domain", "db:1g", "--sim-domain", "auto:512m"],
+                              stdout=subprocess.DEVNULL, stderr=log)
     xl = Xl(xl_bin, sock)
     try:
         # Until it logs "serving on": before that a CLI would run its own
@@ -461,6 +523,7 @@ def main():
             time.sleep(0.05)
         log.seek(0)
         if check("serving on" in log.read() and daemon.poll() is None, "hotmemd serves"):
+            test_decision(xl)
             test_ops(xl)
             test_list(xl)
             test_info(xl)
