@@ -114,7 +114,8 @@ static int xen_getinfo_exact(struct hv_xen *xen, uint32_t domid, xc_domaininfo_t
  */
 static bool xen_domain_gone(struct hv_xen *xen, uint32_t domid)
 {
-	xc_domaininfo_t raw;
+	/* Zeroed: gcc -O2 cannot see that a 0 from xen_getinfo_exact() filled it. */
+	xc_domaininfo_t raw = { 0 };
 	int rc;
 
 	rc = xen_getinfo_exact(xen, domid, &raw);
@@ -150,7 +151,7 @@ static int xen_physinfo(struct hv *hv, struct hv_physinfo *ret_info)
 static int xen_domain_info(struct hv *hv, uint32_t domid, struct hv_domain_info *ret_info)
 {
 	struct hv_xen *xen = to_xen(hv);
-	xc_domaininfo_t raw;
+	xc_domaininfo_t raw = { 0 }; /* zeroed for gcc -O2, as in xen_domain_gone() */
 	int rc;
 
 	rc = hv_xen_check_domid(domid);

@@ -83,10 +83,13 @@ SLACK_S = 0.25       # log lines are timestamped when read, not when written
 class Daemon:
     """hotmemd with its stderr read by a thread; every line has the time it was read."""
 
-    def __init__(self, argv):
+    def __init__(self, argv, env_extra=None):
         self.lines = []  # (monotonic seconds, text)
         self.cond = threading.Condition()
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env = dict(os.environ)
+        env.update(env_extra or {})
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     env=env)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -198,12 +201,13 @@ def test_refusals(xl, hotmemd, tmp):
 
 
 def test_policy_off(xl, hotmemd, tmp):
-    """No config file: nothing automatic, and policy/top say why."""
-    if os.path.exists("/etc/hotmem/hotmem.conf"):
-        print("skip policy-off check: /etc/hotmem/hotmem.conf exists on this host")
-        return
+    """No config file: nothing automatic, and policy/top say why. The
+    default path is pointed at a file that does not exist ($HOTMEM_CONFIG),
+    so the host's own /etc/hotmem/hotmem.conf plays no part."""
     sock = os.path.join(tmp, "off.sock")
-    d = Daemon([hotmemd, "-F", "--hv", "sim", "--socket", sock, "--sim-domain", "solo:256m"])
+    absent = os.path.join(tmp, "absent.conf")
+    d = Daemon([hotmemd, "-F", "--hv", "sim", "--socket", sock, "--sim-domain", "solo:256m"],
+               env_extra={"HOTMEM_CONFIG": absent})
     try:
         check(d.wait_log("serving on") is not None, "hotmemd starts without a config")
         check(d.wait_log("no autoscaling policy") is not None, "... and says the policy is off")
@@ -530,6 +534,9 @@ def main():
         return 1
     xl, hotmemd = sys.argv[1], sys.argv[2]
     tmp = tempfile.mkdtemp(prefix="hotmem-autoscale-")
+    # Every hotmemd started here without --config reads this absent file,
+    # never the host's /etc/hotmem/hotmem.conf.
+    os.environ["HOTMEM_CONFIG"] = os.path.join(tmp, "absent.conf")
     d = None
     try:
         test_refusals(xl, hotmemd, tmp)

@@ -65,8 +65,12 @@ static uint32_t setup(struct harness *h, const struct scenario *sc)
 static void run_until_dead(struct harness *h, const struct scenario *sc, uint32_t domid)
 {
 	struct hotmem_operation *op = NULL;
+	int rc;
 
-	if (hotmem_op_start(h->hm, domid, sc->kind, sc->blocks * sc->block_size, &op) == 0) {
+	rc = hotmem_op_start(h->hm, domid, sc->kind, sc->blocks * sc->block_size, &op);
+	/* A start refused only because the engine was killed inside it. */
+	CHECK(rc == 0 || harness_dead(h));
+	if (rc == 0) {
 		harness_run(h, op);
 		hotmem_op_free(op);
 	}
@@ -86,19 +90,24 @@ static int finish(struct harness *h, const struct scenario *sc, uint32_t domid, 
 	harness_run(h, NULL);
 	snprintf(context, sizeof(context), "%s %s", sc->name, what);
 	problems = harness_check(h, context);
-	hotmem_domain_info(h->hm, domid, &info);
-	if (info.outstanding) {
+	if (hotmem_domain_info(h->hm, domid, &info)) {
+		fprintf(stderr, "  [%s] no books for d%u\n", context, domid);
+		problems++;
+	} else if (info.outstanding) {
 		fprintf(stderr, "  [%s] request %u still outstanding\n", context,
 			info.outstanding_seq);
 		problems++;
 	}
 	if (!problems) {
-		if (harness_op(h, domid, HOTMEM_OP_KIND_GROW, sc->block_size, &res) < 0) {
-			fprintf(stderr, "  [%s] grow afterwards: %d\n", context, res.error);
+		int rc = harness_op(h, domid, HOTMEM_OP_KIND_GROW, sc->block_size, &res);
+
+		if (rc) {
+			fprintf(stderr, "  [%s] grow afterwards: %d\n", context, rc);
 			problems++;
 		}
-		if (harness_op(h, domid, HOTMEM_OP_KIND_SHRINK, sc->block_size, &res) < 0) {
-			fprintf(stderr, "  [%s] shrink afterwards: %d\n", context, res.error);
+		rc = harness_op(h, domid, HOTMEM_OP_KIND_SHRINK, sc->block_size, &res);
+		if (rc) {
+			fprintf(stderr, "  [%s] shrink afterwards: %d\n", context, rc);
 			problems++;
 		}
 		snprintf(context, sizeof(context), "%s %s, then grow+shrink", sc->name, what);
@@ -167,8 +176,12 @@ static void sweep(const struct scenario *sc)
 			domid = setup(&h, sc);
 			harness_arm_kill(&h, k);
 			run_until_dead(&h, sc, domid);
-			harness_restart(&h, j, NULL);
-			harness_run(&h, NULL);
+			CHECK(harness_dead(&h));
+			harness_restart(&h, j, NULL); /* its code: whatever dying left */
+			if (!harness_dead(&h))
+				harness_run(&h, NULL);
+			/* The recovery made recovery_steps steps before: it dies at j. */
+			CHECK(harness_dead(&h));
 			CHECK_EQ(harness_restart(&h, 0, &report), 0);
 			double_kill_points++;
 			snprintf(what, sizeof(what), "killed after step %lu, recovery after %lu", k,
@@ -248,6 +261,16 @@ static void test_deaths(void)
 	CHECK_EQ(harness_restart(&h, 0, &report), -EUCLEAN);
 	CHECK_EQ(report.failed, 1);
 	CHECK_EQ(hotmem_op_start(h.hm, c, HOTMEM_OP_KIND_GROW, MIB, &op), -EUCLEAN);
+	CHECK_EQ(dom0->ops->xs_rm(dom0, 0, path), 0);
+	CHECK_EQ(harness_restart(&h, 0, &report), 0);
+	CHECK_EQ(report.failed, 0);
+
+	/* An op-blocks with no op (found by fuzz_journal): refused the same
+	 * way, as storing the books back would silently drop it. */
+	snprintf(path, sizeof(path), HOTMEM_DEFAULT_JOURNAL_DIR "/%u/op-blocks", c);
+	CHECK_EQ(dom0->ops->xs_write(dom0, 0, path, "3", 1), 0);
+	CHECK_EQ(harness_restart(&h, 0, &report), -EUCLEAN);
+	CHECK_EQ(report.failed, 1);
 	CHECK_EQ(dom0->ops->xs_rm(dom0, 0, path), 0);
 	CHECK_EQ(harness_restart(&h, 0, &report), 0);
 	CHECK_EQ(report.failed, 0);

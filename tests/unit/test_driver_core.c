@@ -371,6 +371,7 @@ static void test_shrink_busy(void)
 	fake_fault_set(&fx->offline_fault, -EBUSY, 2);
 	fake_request(fx, "4 shrink 2");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "4 ok 2");
+	CHECK_EQ(fx->offline_fault.fired, 2);
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "");
 
 	/* -ENOMEM on the second block after the first came out: partial. */
@@ -407,6 +408,7 @@ static void test_add_failures(void)
 	fake_fault_set(&fx->add_fault, -ENOMEM, 2);
 	fake_request(fx, "2 grow 0 2");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "2 ok 2");
+	CHECK_EQ(fx->add_fault.fired, 2);
 
 	/* Persistent -ENOMEM on the second block: partial 1 after the retries. */
 	fake_fault_after(&fx->add_fault, 1, -ENOMEM, -1);
@@ -443,6 +445,7 @@ static void test_online_failures(void)
 	fake_fault_set(&fx->online_fault, -EBUSY, 1);
 	fake_request(fx, "2 grow 0 2");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "2 ok 2");
+	CHECK_EQ(fx->online_fault.fired, 1);
 	CHECK_EQ(fx->nr_add, 4);
 
 	/* Online fails and so does the rollback: stuck, broken, not listed. */
@@ -473,6 +476,7 @@ static void test_balloon_busy(void)
 	fake_fault_set(&fx->account_fault, -EBUSY, 5);
 	fake_request(fx, "2 shrink 1");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "2 ok 1");
+	CHECK_EQ(fx->account_fault.fired, 5);
 	CHECK_EQ(fx->balloon_total, 65536);
 
 	/* Any other balloon error is a bug: broken, block published as in use. */
@@ -700,6 +704,7 @@ static void test_xenstore_failure(void)
 		fake_run(fx, 10);
 		CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "ready");
 		CHECK_EQ(fake_writes_of(fx, "hotmem/guest/features"), 1);
+		CHECK_EQ(fx->write_fault.fired, 2);
 	}
 	free(fx);
 
@@ -768,6 +773,7 @@ static void test_close(void)
 	fake_fault_after(&fx->offline_fault, 1, -EBUSY, 1);
 	fx->nr_offline = 0;
 	CHECK_EQ(hotmem_core_close(&fx->core, true), 1);
+	CHECK_EQ(fx->offline_fault.fired, 1);
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "closed");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "1");
 	CHECK_EQ(fx->nr_offline, 3);

@@ -24,6 +24,7 @@ struct fake_fault {
 	int rc;
 	int count;
 	int after;
+	unsigned int fired; /* calls failed since it was set: tests assert it */
 };
 
 struct fake_key {
@@ -133,6 +134,7 @@ static bool fake_fault_fires(struct fake_fault *fault, int *ret_rc)
 	}
 	if (fault->count > 0)
 		fault->count--;
+	fault->fired++;
 	*ret_rc = fault->rc;
 	return true;
 }
@@ -142,6 +144,7 @@ static void fake_fault_set(struct fake_fault *fault, int rc, int count)
 	fault->rc = rc;
 	fault->count = count;
 	fault->after = 0;
+	fault->fired = 0;
 }
 
 /* Let `after` calls pass, then fail `count` of them with rc. */

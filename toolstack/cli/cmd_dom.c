@@ -266,16 +266,17 @@ static void render_info(yajl_val d)
 
 static void render_op(yajl_val r)
 {
-	char a[32], b[32];
+	/* One buffer per figure: all are formatted before printf reads any. */
+	char requested[32], done[32], granted[32];
 
 	printf("d%" PRIu64 " (%s): %s %s: %" PRIu64 "/%" PRIu64 " blocks%s, %s %s; hotmem now %s\n",
 	       cli_ju64(r, "domid"), cli_jstr(r, "name", "?"), cli_jstr(r, "op", "?"),
-	       cli_fmt_size(a, sizeof(a), cli_ju64(r, "requested_bytes")),
+	       cli_fmt_size(requested, sizeof(requested), cli_ju64(r, "requested_bytes")),
 	       cli_ju64(r, "blocks_done"), cli_ju64(r, "blocks_requested"),
 	       cli_jbool(r, "attached_now") ? " (attached now)" : "",
-	       cli_fmt_size(b, sizeof(b), cli_ju64(r, "bytes_done")),
+	       cli_fmt_size(done, sizeof(done), cli_ju64(r, "bytes_done")),
 	       !strcmp(cli_jstr(r, "done_as", ""), "shrink") ? "reclaimed" : "granted",
-	       cli_fmt_size(a, sizeof(a), cli_ju64(r, "granted_bytes")));
+	       cli_fmt_size(granted, sizeof(granted), cli_ju64(r, "granted_bytes")));
 }
 
 static void render_journal(yajl_val result)

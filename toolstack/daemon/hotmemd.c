@@ -695,8 +695,9 @@ static void usage(FILE *out)
 		"Own hotmem's journal and serve xl-hotmem over a unix socket.\n\n"
 		"Options:\n"
 		"  -F, --foreground       log to stderr instead of syslog\n"
-		"  --config FILE          autoscaling policy (default /etc/hotmem/hotmem.conf;\n"
-		"                         that file absent: no policy, nothing automatic)\n"
+		"  --config FILE          autoscaling policy (default $HOTMEM_CONFIG, else\n"
+		"                         /etc/hotmem/hotmem.conf; the default absent: no\n"
+		"                         policy, nothing automatic)\n"
 		"  --hv xen|sim           backend (default xen)\n"
 		"  --socket PATH          listening socket (default $HOTMEM_SOCKET, else\n"
 		"                         /run/hotmem/hotmemd.sock; sim: $XDG_RUNTIME_DIR/\n"
@@ -816,7 +817,11 @@ int main(int argc, char **argv)
 	int r, exit_code = 1;
 
 	d->hv_name = "xen";
-	d->config_path = HOTMEM_POLICY_CONF_PATH;
+	/* Like --config, but the file may be absent (tests use it to be sure
+	 * the host's /etc/hotmem/hotmem.conf plays no part). */
+	d->config_path = getenv("HOTMEM_CONFIG");
+	if (!d->config_path || !d->config_path[0])
+		d->config_path = HOTMEM_POLICY_CONF_PATH;
 	d->lock_fd = d->listen_fd = d->signal_fd = -1;
 	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++)
 		d->clients[i].fd = -1;

@@ -254,7 +254,9 @@ static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char
 	} else if (!strcmp(key, "op")) {
 		r = parse_op(value, len, &book->rec);
 	} else if (!strcmp(key, "op-blocks")) {
-		r = bitmap_parse(value, len, book->rec.blocks);
+		/* Only with an op (loaded before it): jr_store() drops a stray one. */
+		r = book->rec.phase == HM_PHASE_NONE ? -EUCLEAN
+						     : bitmap_parse(value, len, book->rec.blocks);
 	}
 out:
 	free(value);

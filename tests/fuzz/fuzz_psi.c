@@ -1,0 +1,30 @@
+/*
+ * libFuzzer target for the guest driver's /proc/pressure/memory parser
+ * (hotmem_parse_psi_memory, guest-driver/core): the kernel's text is trusted
+ * more than xenstore, but a parser that reads past len or returns a figure
+ * out of range would publish garbage to the toolstack's autoscaler. Promises
+ * checked: 0 gives both figures within 0..HOTMEM_PSI_MAX, -EINVAL leaves
+ * both outputs untouched, and nothing else is returned.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "hotmem_core.h"
+
+#define SENTINEL 0xa5a5a5a5u
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint32_t some = SENTINEL, full = SENTINEL;
+	int rc = hotmem_parse_psi_memory((const char *)data, size, &some, &full);
+
+	if (rc == 0) {
+		if (some > HOTMEM_PSI_MAX || full > HOTMEM_PSI_MAX)
+			abort();
+	} else if (rc != -EINVAL || some != SENTINEL || full != SENTINEL) {
+		abort();
+	}
+	return 0;
+}
