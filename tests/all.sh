@@ -2,8 +2,8 @@
 # The one command that runs every hotmem test on a Debian 12 machine, fresh or
 # not: installs what is missing with apt-get (as root, or through sudo),
 # configures an ASan+UBSan, -Werror build with clang (which also builds the
-# libFuzzer targets), builds it, and runs ctest over the unit, sim, fuzz and lab
-# labels. Before the tests it also builds the tree with gcc and -Werror, no
+# libFuzzer targets), builds it, and runs ctest over the unit, sim, fuzz, pkg and
+# lab labels. Before the tests it also builds the tree with gcc and -Werror, no
 # sanitizers, twice: as the README's plain `cmake --build` does (Debug) and
 # optimised (Release, where gcc's flow analysis warns about other things; the
 # figures in docs/ come from a Release build). .ci/run calls exactly this.
@@ -31,8 +31,14 @@ fuzz_seconds=${HOTMEM_FUZZ_SECONDS:-40}
 jobs=${HOTMEM_JOBS:-$(nproc)}
 
 # device-tree-compiler: tests/cli checks the CLI's device-tree fragment with fdtdump.
+# prometheus (promtool) and python3-prometheus-client: tests/obs validate the
+# metrics and the alert rules; libsystemd-dev, systemd, util-linux: hotmemd's
+# notify/journal support and its tests; dpkg-dev debhelper dh-dkms lintian
+# fakeroot: the Debian packages (label pkg).
 host_packages=(cmake make gcc clang pkg-config libxen-dev libfdt-dev libyajl-dev libinih-dev binutils
-	       python3 go-md2man gnuplot-nox device-tree-compiler)
+	       python3 go-md2man gnuplot-nox device-tree-compiler
+	       prometheus python3-prometheus-client libsystemd-dev systemd util-linux
+	       dpkg-dev debhelper dh-dkms lintian fakeroot)
 lab_packages=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
 	      xz-utils zstd bc flex bison kmod)
 
