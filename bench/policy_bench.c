@@ -1,53 +1,224 @@
 /*
- * The policy at scale: 1,000 guests driven by the traces in tests/sim/traces
- * for two simulated hours on an overcommitted host, run through the hotmem
- * policy and both baselines (static allocation, squeezed-like proportional
- * ballooning), printed side by side. Prints figures, never fails on them.
- * Usage: policy_bench [guests [seconds [seed [host-percent]]]].
+ * The policy benchmark: the same guests on the same simulated arm64 Xen host
+ * (tests/sim/policy/psim.h) run through hotmem's policy, the same policy
+ * without hot-add (balloon-only), squeezed-like ballooning, static
+ * allocation and an oracle, one table per scenario (a mixed trace,
+ * correlated peaks, a diurnal day, guests booting and shutting down), and a
+ * host-size sweep: the smallest host on which each policy keeps the
+ * working sets fitting as well as static does on the full host. Prints
+ * figures, never fails on them; every figure but the decision time
+ * (--timing) is the same for the same arguments. docs/policy.md reads it.
+ *
+ * Usage: policy_bench [--all] [--scenario NAME] [--sweep] [--guests N]
+ *	  [--seconds S] [--warmup S] [--seed N] [--host-pct P] [--timing]
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "psim.h"
 
-int main(int argc, char **argv)
+#define SWEEP_LOW_PCT  30
+#define SWEEP_HIGH_PCT 100
+
+static void usage(const char *argv0)
 {
-	struct psim_config cfg = {
-		.guests = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000,
-		.seconds = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 7200,
-		.seed = argc > 3 ? strtoull(argv[3], NULL, 10) : 42,
-		.trace_dir = HOTMEM_TRACE_DIR,
-		.unresponsive_every = 50,
-		.host_pct = argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 100,
-	};
+	fprintf(stderr,
+		"usage: %s [--all] [--scenario mixed|correlated|diurnal|churn] [--sweep]\n"
+		"       [--guests N] [--seconds S] [--warmup S] [--seed N] [--host-pct P] "
+		"[--timing]\n",
+		argv0);
+}
+
+static int run(const struct psim_config *cfg, enum psim_policy p, struct psim_result *res)
+{
+	int r = psim_run(cfg, p, res);
+
+	if (r < 0)
+		fprintf(stderr, "policy_bench: %s %s: error %d\n",
+			psim_scenario_name(cfg->scenario), psim_policy_name(p), r);
+	return r;
+}
+
+static int print_table(const struct psim_config *cfg, bool timing)
+{
 	struct psim_result res;
 
-	if (!cfg.guests || !cfg.seconds) {
-		fprintf(stderr, "usage: %s [guests [seconds [seed [host-percent]]]]\n", argv[0]);
-		return 2;
-	}
-	printf("%u guests, %u s, seed %llu\n\n", cfg.guests, cfg.seconds,
-	       (unsigned long long)cfg.seed);
-	printf("| policy | host granted | host used by working sets | guest-s under low wm | "
-	       "ops (grow/shrink/target) | decision us/tick mean | p99 |\n");
-	printf("|---|---|---|---|---|---|---|\n");
+	printf("### %s: %u guests, %u s (first %u s not counted), seed %llu, host %u %%\n\n",
+	       psim_scenario_name(cfg->scenario), cfg->guests, cfg->seconds, cfg->warmup_s,
+	       (unsigned long long)cfg->seed, cfg->host_pct ? cfg->host_pct : 100);
+	printf("| policy | oom_proxy_s | (unresponsive) | unmet_gib_s | p99_pressure | under_wm_s | granted_pct | "
+	       "used_pct | boot_fail | ops | grows/shrinks/targets | refused busy/nomem |\n");
+	printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int p = 0; p < PSIM_NR_POLICIES; p++) {
-		int r = psim_run(&cfg, (enum psim_policy)p, &res);
-
-		if (r < 0) {
-			fprintf(stderr, "policy_bench: %s: error %d\n",
-				psim_policy_name((enum psim_policy)p), r);
-			return 1;
-		}
-		printf("| %s | %.1f %% | %.1f %% | %.0f | %llu (%llu/%llu/%llu) | ",
-		       psim_policy_name((enum psim_policy)p), 100 * res.util_granted,
-		       100 * res.util_used, res.guest_s_under, (unsigned long long)res.ops,
-		       (unsigned long long)res.grows, (unsigned long long)res.shrinks,
-		       (unsigned long long)res.targets);
-		if (p == PSIM_HOTMEM)
-			printf("%.0f | %.0f |\n", res.tick_us_mean, res.tick_us_p99);
+		if (run(cfg, (enum psim_policy)p, &res) < 0)
+			return -1;
+		printf("| %s | %.0f | %.0f | %.1f | %.2f | %.0f | %.1f | %.1f | %u | %llu | ",
+		       psim_policy_name((enum psim_policy)p), res.oom_proxy_s,
+		       res.oom_unresponsive_s, res.unmet_gib_s,
+		       res.p99_pressure, res.under_wm_s, res.granted_pct, res.used_pct,
+		       res.boot_fail, (unsigned long long)res.ops);
+		if (p == PSIM_HOTMEM || p == PSIM_BALLOON_ONLY)
+			printf("%llu/%llu/%llu | %llu/%llu |\n", (unsigned long long)res.grows,
+			       (unsigned long long)res.shrinks, (unsigned long long)res.targets,
+			       (unsigned long long)res.shrink_busy,
+			       (unsigned long long)res.shrink_nomem);
 		else
 			printf("- | - |\n");
+		if (p == PSIM_ORACLE)
+			printf("\npeak demand: %.1f %% of the host above the reserve (%s)\n",
+			       res.peak_need_pct, res.peak_need_pct > 100 ? "scarce" : "fits");
+		if (timing && (p == PSIM_HOTMEM || p == PSIM_BALLOON_ONLY))
+			fprintf(stderr, "%s %s: decision %.0f us/tick mean, %.0f p99\n",
+				psim_scenario_name(cfg->scenario),
+				psim_policy_name((enum psim_policy)p), res.tick_us_mean,
+				res.tick_us_p99);
 	}
+	printf("\n");
 	return 0;
+}
+
+/*
+ * The density claim, measured: the smallest host (in % of the guests'
+ * nominal sizes, plus the reserve) at which a policy's oom_proxy_s is no
+ * worse than static's on the full host. Bisection, so it assumes fewer OOM
+ * seconds on a larger host (each answer is checked by its own run).
+ */
+static int print_sweep(const struct psim_config *base)
+{
+	struct psim_config cfg = *base;
+	struct psim_result res;
+	double goal;
+
+	cfg.host_pct = 100;
+	if (run(&cfg, PSIM_STATIC, &res) < 0)
+		return -1;
+	goal = res.oom_proxy_s;
+	printf("### host-size sweep (%s): smallest host at which oom_proxy_s <= static's on "
+	       "the full host (%.0f)\n\n",
+	       psim_scenario_name(cfg.scenario), goal);
+	printf("| policy | smallest host_pct | oom_proxy_s there | granted_pct | used_pct | "
+	       "boot_fail |\n");
+	printf("|---|---|---|---|---|---|\n");
+	for (int p = 0; p < PSIM_NR_POLICIES; p++) {
+		uint32_t lo = SWEEP_LOW_PCT, hi = SWEEP_HIGH_PCT + 1;
+		struct psim_result at_hi = { 0 };
+
+		/* invariant: lo fails (or is the floor), hi passes (or is past the top) */
+		cfg.host_pct = lo;
+		if (run(&cfg, (enum psim_policy)p, &res) < 0)
+			return -1;
+		if (res.oom_proxy_s <= goal) {
+			hi = lo;
+			at_hi = res;
+		}
+		while (hi > lo + 1) {
+			uint32_t mid = (lo + hi) / 2;
+
+			cfg.host_pct = mid;
+			if (run(&cfg, (enum psim_policy)p, &res) < 0)
+				return -1;
+			if (res.oom_proxy_s <= goal) {
+				hi = mid;
+				at_hi = res;
+			} else {
+				lo = mid;
+			}
+		}
+		if (hi > SWEEP_HIGH_PCT)
+			printf("| %s | > %u | - | - | - | - |\n",
+			       psim_policy_name((enum psim_policy)p), SWEEP_HIGH_PCT);
+		else
+			printf("| %s | %u | %.0f | %.1f | %.1f | %u |\n",
+			       psim_policy_name((enum psim_policy)p), hi, at_hi.oom_proxy_s,
+			       at_hi.granted_pct, at_hi.used_pct, at_hi.boot_fail);
+	}
+	printf("\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },	  { "scenario", required_argument, NULL, 'S' },
+		{ "sweep", no_argument, NULL, 'w' },	  { "guests", required_argument, NULL, 'g' },
+		{ "seconds", required_argument, NULL, 't' }, { "warmup", required_argument, NULL, 'W' },
+		{ "seed", required_argument, NULL, 's' }, { "host-pct", required_argument, NULL, 'p' },
+		{ "timing", no_argument, NULL, 'T' },	  { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct psim_config cfg = {
+		.scenario = PSIM_MIXED,
+		.guests = 1000,
+		.seconds = 7200,
+		.warmup_s = 300,
+		.seed = 42,
+		.trace_dir = HOTMEM_TRACE_DIR,
+		.unresponsive_every = 50,
+		.host_pct = 100,
+	};
+	bool all = false, sweep = false, timing = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			all = true;
+			break;
+		case 'S': {
+			int found = -1;
+
+			for (int k = 0; k < PSIM_NR_SCENARIOS; k++)
+				if (!strcmp(optarg, psim_scenario_name((enum psim_scenario)k)))
+					found = k;
+			if (found < 0) {
+				usage(argv[0]);
+				return 2;
+			}
+			cfg.scenario = (enum psim_scenario)found;
+			break;
+		}
+		case 'w':
+			sweep = true;
+			break;
+		case 'g':
+			cfg.guests = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			cfg.seconds = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'W':
+			cfg.warmup_s = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			cfg.seed = strtoull(optarg, NULL, 10);
+			break;
+		case 'p':
+			cfg.host_pct = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'T':
+			timing = true;
+			break;
+		default:
+			usage(argv[0]);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc || !cfg.guests || cfg.warmup_s >= cfg.seconds) {
+		usage(argv[0]);
+		return 2;
+	}
+	if (!all) {
+		if (sweep)
+			return print_sweep(&cfg) < 0;
+		return print_table(&cfg, timing) < 0;
+	}
+	for (int k = 0; k < PSIM_NR_SCENARIOS; k++) {
+		cfg.scenario = (enum psim_scenario)k;
+		if (print_table(&cfg, timing) < 0)
+			return 1;
+	}
+	cfg.scenario = PSIM_MIXED;
+	return print_sweep(&cfg) < 0;
 }

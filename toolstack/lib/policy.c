@@ -23,6 +23,20 @@
 #define BALLOON_MIN_STEP (32 * MIB)
 /* PSI-only pressure without a window still asks for this much. */
 #define PSI_STEP_NO_WINDOW (128 * MIB)
+/*
+ * How far ahead the demand looks, in ticks: a guest's memory use is
+ * projected this far along its recent trend, so a grow lands before
+ * MemAvailable reaches the watermark. It covers the stats' age (a tick), the
+ * decision (a tick) and a grow of max_step_blocks (about 2 s in the lab),
+ * with room to spare, so a ramp is met by a few large grows, not many small
+ * late ones.
+ */
+#define TREND_TICKS 10
+/* What a domain needs keeps a quarter of its low watermark available: its
+ * working set fits with room for the page cache it cannot do without. */
+#define NEED_MARGIN_DIV 4
+/* Weight of the newest sample in the trend (an EMA over about two samples). */
+#define TREND_ALPHA 0.5
 
 /* One domain's state across ticks. */
 struct pol_dom {
@@ -36,8 +50,14 @@ struct pol_dom {
 	uint64_t ballooned_since;  /* a block's worth or more ballooned since */
 	uint64_t last_grow_ms;	   /* last grow or deflate issued */
 	uint64_t last_reclaim_ms;  /* last reclaim (balloon or blocks) issued */
+	bool was_busy;		   /* op_busy at the last tick */
+	uint64_t op_end_ms;	   /* the tick that saw the last operation end */
+	uint64_t trend_counter;	   /* stats.counter of the last trend sample */
+	uint64_t trend_at_ms;	   /* when that sample was published (NEVER: none) */
+	uint64_t trend_used;	   /* MemTotal - MemAvailable then */
+	double trend_rate;	   /* growth of that, bytes per ms (EMA) */
 	bool pressure, surplus;
-	uint64_t demand, share;
+	uint64_t need, demand, share;
 	bool have_last;
 	struct hotmem_policy_decision last;
 	char why[HOTMEM_POLICY_REASON_MAX];
@@ -55,11 +75,16 @@ struct pol_work {
 	const struct hotmem_policy_domain_input *in;
 	enum pol_class cls;
 	uint64_t cur;	  /* memory/target */
+	uint64_t base;	  /* frames held now: the size the stats describe */
 	uint64_t hot_max; /* boot + granted: where deflation stops */
 	uint64_t min, max;
 	uint64_t total, avail, wm_low, wm_mid, wm_high;
+	uint64_t avail_ahead; /* MemAvailable projected TREND_TICKS ahead */
 	uint64_t demand_hold; /* demand honouring surplus_hold */
 	uint64_t demand_idle; /* demand if surplus is reclaimed now (contention) */
+	uint64_t need_raw;    /* frames that keep avail_ahead at wm_low / NEED_MARGIN_DIV */
+	uint64_t need;	      /* need_raw within [min, demand] */
+	uint64_t fill_lo, fill_hi; /* water_fill's floor and cap */
 	uint64_t demand, share;
 	bool pressure, psi_pressure, idle;
 	bool acted;
@@ -258,6 +283,8 @@ static int dom_get(struct hotmem_policy *policy, uint32_t domid, struct pol_dom 
 		dom->ballooned_since = NEVER;
 		dom->last_grow_ms = NEVER;
 		dom->last_reclaim_ms = NEVER;
+		dom->op_end_ms = NEVER;
+		dom->trend_at_ms = NEVER;
 		snprintf(dom->why, sizeof(dom->why), "new");
 	}
 	*ret_dom = &policy->doms[i];
@@ -311,6 +338,7 @@ int hotmem_policy_domain_status(const struct hotmem_policy *policy, uint32_t dom
 	ret_status->frozen = dom->frozen;
 	ret_status->pressure = dom->pressure;
 	ret_status->surplus = dom->surplus;
+	ret_status->need_bytes = dom->need;
 	ret_status->demand_bytes = dom->demand;
 	ret_status->share_bytes = dom->share;
 	ret_status->have_last = dom->have_last;
@@ -526,19 +554,47 @@ static void judge_responsive(struct hotmem_policy *policy, struct pol_work *w, u
 }
 
 /*
- * Pressure and surplus from the stats, with their timers, and the demand:
- * under pressure the size that puts MemAvailable back in the middle of the
- * band between the watermarks (at least one block when only PSI says so);
- * with surplus, the size that brings it down to that middle; otherwise the
- * current size. Aiming at the middle, not at a watermark, is the hysteresis:
- * a grown guest lands inside the band and does not look like surplus.
+ * The trend of the guest's memory use (MemTotal - MemAvailable: what its
+ * working set and kernel hold, whatever its size) from successive stats, in
+ * bytes per ms, smoothed; a new sample only when the guest published again.
  */
-static void judge_demand(struct pol_work *w, uint64_t now)
+static void judge_trend(struct pol_work *w, uint64_t now)
+{
+	const struct hotmem_stats *st = &w->in->stats;
+	struct pol_dom *dom = w->dom;
+	uint64_t used = w->total - w->avail;
+	uint64_t at = now > w->in->stats_age_ms ? now - w->in->stats_age_ms : 0;
+
+	if (dom->trend_at_ms != NEVER && st->counter == dom->trend_counter)
+		return;
+	if (dom->trend_at_ms != NEVER && at > dom->trend_at_ms) {
+		double rate = ((double)used - (double)dom->trend_used) /
+			      (double)(at - dom->trend_at_ms);
+
+		dom->trend_rate = dom->trend_rate * (1 - TREND_ALPHA) + rate * TREND_ALPHA;
+	}
+	dom->trend_counter = st->counter;
+	dom->trend_at_ms = at;
+	dom->trend_used = used;
+}
+
+/*
+ * Pressure and surplus from the stats, with their timers, and the demand:
+ * under pressure the size that puts MemAvailable, as projected TREND_TICKS
+ * ahead along the trend, back in the middle of the band between the
+ * watermarks (at least one block when only PSI says so); with surplus, the
+ * size that brings it down to that middle; otherwise the current size.
+ * Aiming at the middle, not at a watermark, is the hysteresis: a grown guest
+ * lands inside the band and does not look like surplus. Sizes start from the
+ * frames the guest holds (what its stats describe), not from its target, so
+ * a balloon still filling is not counted twice.
+ */
+static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 {
 	const struct hotmem_policy_domain_params *p = &w->dom->params;
 	const struct hotmem_stats *st = &w->in->stats;
 	struct pol_dom *dom = w->dom;
-	uint64_t want = 0;
+	uint64_t want = 0, ahead = 0;
 
 	w->total = st->memtotal_kib << 10;
 	w->avail = st->memavail_kib << 10;
@@ -547,6 +603,14 @@ static void judge_demand(struct pol_work *w, uint64_t now)
 	if (w->wm_high <= w->wm_low)
 		w->wm_high = w->wm_low + w->wm_low / 2;
 	w->wm_mid = w->wm_low + (w->wm_high - w->wm_low) / 2;
+	judge_trend(w, now);
+	if (dom->trend_rate > 0)
+		ahead = (uint64_t)(dom->trend_rate * (double)tick_ms * TREND_TICKS);
+	w->avail_ahead = w->avail > ahead ? w->avail - ahead : 0;
+	/* base + (used + ahead + NEED_MARGIN - total), never below 0 */
+	w->need_raw = sat_add(sat_add(w->base, w->total - w->avail),
+			      sat_add(ahead, w->wm_low / NEED_MARGIN_DIV));
+	w->need_raw = w->need_raw > w->total ? w->need_raw - w->total : 0;
 
 	if (st->psi_some_avg10 >= p->psi_grow) {
 		if (dom->psi_high_since == NEVER)
@@ -555,8 +619,9 @@ static void judge_demand(struct pol_work *w, uint64_t now)
 		dom->psi_high_since = NEVER;
 	}
 	w->psi_pressure = held(dom->psi_high_since, now, p->psi_hold_ms);
-	w->pressure = w->avail < w->wm_low || w->psi_pressure;
-	w->idle = !w->pressure && w->avail > w->wm_high && st->psi_some_avg10 <= p->psi_calm;
+	w->pressure = w->avail_ahead < w->wm_low || w->psi_pressure;
+	w->idle = !w->pressure && w->avail_ahead > w->wm_high &&
+		  st->psi_some_avg10 <= p->psi_calm;
 	if (w->idle) {
 		if (dom->surplus_since == NEVER)
 			dom->surplus_since = now;
@@ -567,14 +632,14 @@ static void judge_demand(struct pol_work *w, uint64_t now)
 	w->demand_hold = w->cur;
 	w->demand_idle = w->cur;
 	if (w->pressure) {
-		if (w->avail < w->wm_mid)
-			want = w->wm_mid - w->avail;
+		if (w->avail_ahead < w->wm_mid)
+			want = w->wm_mid - w->avail_ahead;
 		if (w->psi_pressure) {
 			uint64_t step = w->in->block_size ? w->in->block_size : PSI_STEP_NO_WINDOW;
 
 			want = u64_max(want, step);
 		}
-		w->demand_hold = w->demand_idle = sat_add(w->cur, want);
+		w->demand_hold = w->demand_idle = u64_max(sat_add(w->base, want), w->cur);
 		/*
 		 * Past what the balloon can give back, memory comes in whole
 		 * blocks: ask for them, so arbitration sees contention as soon as
@@ -587,9 +652,9 @@ static void judge_demand(struct pol_work *w, uint64_t now)
 			w->demand_hold = w->demand_idle = sat_add(w->hot_max, blocks * bs);
 		}
 	} else if (w->idle) {
-		uint64_t surplus = u64_min(w->avail - w->wm_mid, w->cur);
+		uint64_t surplus = u64_min(w->avail_ahead - w->wm_mid, w->base);
 
-		w->demand_idle = w->cur - surplus;
+		w->demand_idle = u64_min(w->base - surplus, w->cur);
 		if (held(dom->surplus_since, now, p->surplus_hold_ms))
 			w->demand_hold = w->demand_idle;
 	}
@@ -601,9 +666,9 @@ static int cmp_level(const void *a, const void *b)
 {
 	const struct pol_work *x = *(struct pol_work *const *)a;
 	const struct pol_work *y = *(struct pol_work *const *)b;
-	/* Level at which a domain's demand is met: (demand - min) / weight. */
-	double lx = (double)(x->demand - x->min) / x->dom->params.weight;
-	double ly = (double)(y->demand - y->min) / y->dom->params.weight;
+	/* Level at which a domain is satisfied: (fill_hi - fill_lo) / weight. */
+	double lx = (double)(x->fill_hi - x->fill_lo) / x->dom->params.weight;
+	double ly = (double)(y->fill_hi - y->fill_lo) / y->dom->params.weight;
 
 	if (lx != ly)
 		return lx < ly ? -1 : 1;
@@ -611,42 +676,43 @@ static int cmp_level(const void *a, const void *b)
 }
 
 /*
- * Weighted max-min fairness above min (water-filling): every active domain
- * gets min + weight * L, capped at its demand, with L the largest level whose
- * total fits in `budget`. Domains are taken in order of the level at which
- * they are satisfied; each satisfied one returns its unused share to the rest.
+ * Weighted max-min fairness (water-filling) between fill_lo and fill_hi:
+ * every active domain gets fill_lo + weight * L, capped at fill_hi, with L
+ * the largest level whose total fits in `budget`. Domains are taken in order
+ * of the level at which they are satisfied; each satisfied one returns its
+ * unused share to the rest. Returns whether every fill_hi fit.
  */
-static void water_fill(struct pol_work **act, size_t n, uint64_t budget)
+static bool water_fill(struct pol_work **act, size_t n, uint64_t budget)
 {
-	uint64_t sum_min = 0, sum_demand = 0, left;
+	uint64_t sum_lo = 0, sum_hi = 0, left;
 	double weights = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		sum_min = sat_add(sum_min, act[i]->min);
-		sum_demand = sat_add(sum_demand, act[i]->demand);
+		sum_lo = sat_add(sum_lo, act[i]->fill_lo);
+		sum_hi = sat_add(sum_hi, act[i]->fill_hi);
 		weights += act[i]->dom->params.weight;
 	}
-	if (sum_demand <= budget) {
+	if (sum_hi <= budget) {
 		for (i = 0; i < n; i++)
-			act[i]->share = act[i]->demand;
-		return;
+			act[i]->share = act[i]->fill_hi;
+		return true;
 	}
-	if (sum_min >= budget) {
-		/* Even the mins do not fit: nobody goes below min, nobody grows. */
+	if (sum_lo >= budget) {
+		/* Even the floors do not fit: nobody goes below them, nobody grows. */
 		for (i = 0; i < n; i++)
-			act[i]->share = act[i]->min;
-		return;
+			act[i]->share = act[i]->fill_lo;
+		return false;
 	}
 	qsort(act, n, sizeof(*act), cmp_level);
-	left = budget - sum_min;
+	left = budget - sum_lo;
 	for (i = 0; i < n; i++) {
 		double w = act[i]->dom->params.weight;
-		uint64_t above = act[i]->demand - act[i]->min;
+		uint64_t above = act[i]->fill_hi - act[i]->fill_lo;
 
 		if ((double)above > (double)left * w / weights)
 			break;
-		act[i]->share = act[i]->demand;
+		act[i]->share = act[i]->fill_hi;
 		left -= above;
 		weights -= w;
 	}
@@ -654,10 +720,37 @@ static void water_fill(struct pol_work **act, size_t n, uint64_t budget)
 		double w = act[i]->dom->params.weight;
 		uint64_t give = (uint64_t)((double)left * w / weights);
 
-		act[i]->share = act[i]->min + give;
+		act[i]->share = act[i]->fill_lo + give;
 		left -= give;
 		weights -= w;
 	}
+	return false;
+}
+
+/*
+ * Arbitration in two rounds: first every domain's need (what keeps its
+ * working set, as projected, fitting with a quarter of the low watermark to
+ * spare) by weight above min;
+ * only if all needs fit, the comfort up to each demand (the middle of the
+ * band) by weight above the need. Headroom never goes to one guest while
+ * another's working set does not fit.
+ */
+static bool arbitrate(struct pol_work **act, size_t n, uint64_t budget)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		act[k]->fill_lo = act[k]->min;
+		act[k]->fill_hi = act[k]->need;
+	}
+	if (!water_fill(act, n, budget))
+		return false;
+	for (k = 0; k < n; k++) {
+		act[k]->fill_lo = act[k]->need;
+		act[k]->fill_hi = act[k]->demand;
+	}
+	water_fill(act, n, budget);
+	return true;
 }
 
 /* Grows first: the domain below its min, then the one furthest under its watermark. */
@@ -706,7 +799,7 @@ struct pol_budget {
 };
 
 /* Deflate the balloon, else grow blocks, toward the share. */
-static void act_grow(struct pol_work *w, uint64_t now, struct pol_budget *b,
+static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct pol_budget *b,
 		     struct hotmem_policy_decision *out, size_t max, size_t *count)
 {
 	const struct hotmem_policy_domain_params *p = &w->dom->params;
@@ -726,17 +819,22 @@ static void act_grow(struct pol_work *w, uint64_t now, struct pol_budget *b,
 		snprintf(why, sizeof(why), "psi %u.%02u%%", w->in->stats.psi_some_avg10 / 100,
 			 w->in->stats.psi_some_avg10 % 100);
 
-	if (!quiet_since(dom->last_grow_ms, now, p->grow_cooldown_ms) ||
-	    !quiet_since(dom->last_reclaim_ms, now, p->grow_cooldown_ms)) {
-		uint64_t last =
-			dom->last_grow_ms == NEVER
-				? dom->last_reclaim_ms
-				: (dom->last_reclaim_ms == NEVER
-					   ? dom->last_grow_ms
-					   : u64_max(dom->last_grow_ms, dom->last_reclaim_ms));
-
+	/*
+	 * No cooldown stands between a guest under pressure and memory the host
+	 * can afford: the running operation (op_busy) and stats older than its
+	 * end are what keeps a grow from being asked twice. Only under
+	 * contention, where memory just reclaimed from a guest may be what pays
+	 * for the grows, does a grow wait grow_cooldown after a reclaim of the
+	 * same guest, so shares do not flip back and forth.
+	 */
+	if (contention && !quiet_since(dom->last_reclaim_ms, now, p->grow_cooldown_ms)) {
 		snprintf(dom->why, sizeof(dom->why), "%s; cooldown %us", why,
-			 wait_s(last, now, p->grow_cooldown_ms));
+			 wait_s(dom->last_reclaim_ms, now, p->grow_cooldown_ms));
+		return;
+	}
+	if (dom->op_end_ms != NEVER && w->in->stats_age_ms > now - dom->op_end_ms) {
+		snprintf(dom->why, sizeof(dom->why), "%s; stats predate last op",
+			 why);
 		return;
 	}
 	if (!b->ops) {
@@ -790,8 +888,9 @@ static void act_grow(struct pol_work *w, uint64_t now, struct pol_budget *b,
 }
 
 /* Balloon down to the share (short-term reclaim). */
-static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, struct pol_budget *b,
-			struct hotmem_policy_decision *out, size_t max, size_t *count)
+static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool needs_short,
+			struct pol_budget *b, struct hotmem_policy_decision *out, size_t max,
+			size_t *count)
 {
 	const struct hotmem_policy_domain_params *p = &w->dom->params;
 	struct pol_dom *dom = w->dom;
@@ -803,6 +902,8 @@ static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, struc
 		return;
 	if (w->cur > w->max)
 		why = "above max";
+	else if (needs_short)
+		why = w->idle ? "contention, idle" : "contention, over need";
 	else if (contention)
 		why = w->idle ? "contention, idle" : "contention, over share";
 	else
@@ -921,6 +1022,7 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 		w->dom = dom_find(policy, in->domid);
 		w->cls = POL_FIXED;
 		w->cur = in->target_bytes;
+		w->base = actual;
 		w->hot_max = sat_add(in->boot_bytes, in->granted_bytes);
 		w->acted = false;
 		w->pressure = w->idle = w->psi_pressure = false;
@@ -928,7 +1030,7 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 		w->min = w->dom->params.min_bytes ? w->dom->params.min_bytes : in->boot_bytes;
 		w->max = w->dom->params.max_bytes ? w->dom->params.max_bytes : UINT64_MAX;
 		w->min = u64_min(w->min, w->max);
-		w->demand = w->share = w->cur;
+		w->demand = w->share = w->need_raw = w->cur;
 		/* Frames promised but not yet taken, and frames on their way back. */
 		if (in->target_bytes > actual)
 			pending_out = sat_add(pending_out, in->target_bytes - actual);
@@ -937,6 +1039,9 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 		pending_out = sat_add(pending_out, in->inflight_bytes);
 
 		struct pol_dom *dom = w->dom;
+		if (dom->was_busy && !in->op_busy)
+			dom->op_end_ms = now_ms;
+		dom->was_busy = in->op_busy;
 		dom->pressure = dom->surplus = false;
 		if (dom->params.mode != HOTMEM_POLICY_AUTO) {
 			dom->frozen = false;
@@ -950,7 +1055,7 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 			} else if (!in->have_stats) {
 				snprintf(dom->why, sizeof(dom->why), "waiting for stats");
 			} else {
-				judge_demand(w, now_ms);
+				judge_demand(w, now_ms, policy->host.tick_ms);
 				dom->pressure = w->pressure;
 				dom->surplus = w->idle;
 				if (in->block_size &&
@@ -1003,8 +1108,11 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 		for (k = 0; k < nr_active; k++)
 			act[k]->demand = act[k]->demand_idle;
 	}
-	water_fill(act, nr_active, budget_bytes > 0 ? (uint64_t)budget_bytes : 0);
+	for (k = 0; k < nr_active; k++)
+		act[k]->need = u64_min(u64_max(act[k]->need_raw, act[k]->min), act[k]->demand);
+	bool needs_short = !arbitrate(act, nr_active, budget_bytes > 0 ? (uint64_t)budget_bytes : 0);
 	for (k = 0; k < nr_active; k++) {
+		act[k]->dom->need = act[k]->need;
 		act[k]->dom->demand = act[k]->demand;
 		act[k]->dom->share = act[k]->share;
 	}
@@ -1024,12 +1132,12 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 
 	budget.ops -= held_back;
 	for (k = 0; k < nr_growers; k++)
-		act_grow(sel[k], now_ms, &budget, ret_decisions, max_decisions, &count);
+		act_grow(sel[k], now_ms, contention, &budget, ret_decisions, max_decisions, &count);
 	budget.ops += held_back;
 	nr_donors = pick(policy->order, nr_domains, sel, false);
 	for (k = 0; k < nr_donors; k++)
-		act_reclaim(sel[k], now_ms, contention, &budget, ret_decisions, max_decisions,
-			    &count);
+		act_reclaim(sel[k], now_ms, contention, needs_short, &budget, ret_decisions,
+			    max_decisions, &count);
 	for (i = 0; i < nr_domains; i++) {
 		struct pol_work *w = policy->order[i];
 

@@ -1,12 +1,28 @@
 /*
  * The policy simulator (psim.h). Each guest has a class (nominal size, min,
- * max, weight), a trace giving its working set over time, and the memory it
- * holds: boot + granted blocks, a balloon target and the frames it actually
- * holds, which follow the target at balloon speed. Grows and shrinks take a
- * block-proportional time to complete. MemAvailable is usable memory minus
- * the working set; PSI rises as MemAvailable falls toward zero and is
- * smoothed like the kernel's avg10. Policies see only what hotmemd would see:
- * stats published once a second, host free memory, engine books.
+ * max, weight), a trace giving its working set over time, a life (when it
+ * boots and shuts down) and the memory it holds: boot + hot-added blocks, a
+ * balloon target and the frames it actually holds, which follow the target
+ * at balloon speed. What arm64 Xen imposes, and hence what the policies are
+ * compared on (docs/policy.md, "The model", gives the sources):
+ *
+ * - boot memory is fully populated at creation (no populate-on-demand):
+ *   a guest is created only if its whole boot size fits in the free memory
+ *   above the reserve, and a guest meant to balloon up to its max boots at
+ *   its max;
+ * - a guest never holds more than boot + hot-added (a balloon cannot go
+ *   past its boot size);
+ * - struct pages cost 64 bytes per 4 KiB page of boot size, ballooned or
+ *   not; a hot-added block carries its own on the block (memmap_on_memory)
+ *   and gives it back when removed;
+ * - a grow takes GROW_MS_PER_BLOCK per block, a shrink SHRINK_MS_PER_BLOCK,
+ *   and a shrink is refused `nomem` when the working set would not fit in
+ *   what stays, or `busy` (an interrupted offline) at SHRINK_BUSY_PCT.
+ *
+ * MemAvailable is MemTotal minus the working set and the kernel's own use;
+ * PSI rises as MemAvailable falls toward zero and is smoothed like the
+ * kernel's avg10. Policies see only what hotmemd would see: stats published
+ * once a second, host free memory, engine books.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,18 +36,33 @@
 #include "psim.h"
 
 #define MIB	   (1ull << 20)
+#define GIB	   (1ull << 30)
 #define BLOCK	   (128 * MIB)
 #define MAX_TRACES 16
 #define MAX_POINTS 64
-/* Kernel, page tables and slab the guest uses besides its working set. */
+/* Kernel text, page tables and slab the guest uses besides its working set. */
 #define KERNEL_USED (48 * MIB)
-/* Balloon speed, bytes per second, both ways. */
-#define BALLOON_RATE (512 * MIB)
-/* A grow takes this long per block (populate, hot-add, online, ack). */
-#define GROW_MS_PER_BLOCK   500
-#define SHRINK_MS_PER_BLOCK 2000
+/* Balloon speed, both ways: the lab's balloon populated 126 MiB in
+ * 0.23-0.40 s (docs/guest-driver.md, Measurements). */
+#define BALLOON_RATE (400 * MIB)
+/* lab.grow: 2.0-2.2 s per GiB end to end, balloon fill included (docs/lab.md). */
+#define GROW_MS_PER_BLOCK 260
+/* lab.shrink: 4.4-4.8 s for 5 blocks, 7.28 s per GiB (docs/lab.md). */
+#define SHRINK_MS_PER_BLOCK 900
+/* Refusals (docs/guest-driver.md, Measurements): `nomem` is acked in 0.06 s,
+ * `busy` after the driver's retries in 0.55-0.62 s. The lab measured the
+ * conditions, not a rate: busy came from an offline interrupted while pages
+ * migrated. One shrink in ten is refused busy here (pessimistic). */
+#define SHRINK_NOMEM_MS 60
+#define SHRINK_BUSY_MS	600
+#define SHRINK_BUSY_PCT 10
 /* How often the squeezed baseline recomputes its targets. */
 #define SQUEEZED_PERIOD_S 10
+/* What the oracle knows ahead. */
+#define ORACLE_HORIZON_S 60
+/* The oracle's moves smaller than this are not counted as operations. */
+#define ORACLE_OP_MIN (32 * MIB)
+#define PSI_BUCKETS   10001
 
 struct trace {
 	uint32_t n;
@@ -56,6 +87,8 @@ struct guest {
 	const struct trace *trace;
 	uint32_t offset_s;
 	double scale;
+	uint32_t arrive_s, depart_s; /* alive in [arrive, depart) */
+	bool booted, failed;	     /* created; creation refused (boot did not fit) */
 	uint64_t boot, granted, target, actual;
 	uint64_t ws;
 	double psi; /* 1/100 % */
@@ -65,13 +98,15 @@ struct guest {
 	/* operation */
 	bool op;
 	int op_kind; /* 1 grow, 2 shrink */
+	int op_result; /* 0 ok, 1 busy, 2 nomem */
 	uint32_t op_blocks;
-	uint64_t op_started_ms, op_done_ms, op_target_after;
+	uint64_t op_started_ms, op_done_ms;
 	/* unresponsive window */
 	uint32_t dead_from, dead_to;
 	/* for the checks */
 	uint64_t last_grow_ms, last_reclaim_ms;
 	bool grown, reclaimed;
+	uint64_t oracle_last;
 };
 
 struct sim {
@@ -82,21 +117,24 @@ struct sim {
 	struct guest *g;
 	uint64_t host, reserve, free;
 	uint64_t rng;
+	uint64_t *psi_hist;
+	uint64_t psi_samples;
 };
 
-static uint64_t rng_next(struct sim *s)
+static uint64_t rng_next(uint64_t *state)
 {
 	/* xorshift64*: tiny, deterministic, good enough to spread guests. */
-	s->rng ^= s->rng >> 12;
-	s->rng ^= s->rng << 25;
-	s->rng ^= s->rng >> 27;
-	return s->rng * 2685821657736338717ull;
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 2685821657736338717ull;
 }
 
 static int trace_load(const char *path, struct trace *tr)
 {
 	FILE *f = fopen(path, "re");
 	char line[256];
+	int r = 0;
 
 	if (!f)
 		return -errno;
@@ -108,15 +146,17 @@ static int trace_load(const char *path, struct trace *tr)
 			continue;
 		if (sscanf(line, "%u %u", &t, &pct) != 2 || tr->n == MAX_POINTS ||
 		    (tr->n && t <= tr->t[tr->n - 1]) || pct > 400) {
-			fclose(f);
-			return -EINVAL;
+			r = -EINVAL;
+			break;
 		}
 		tr->t[tr->n] = t;
 		tr->pct[tr->n] = pct;
 		tr->n++;
 	}
 	fclose(f);
-	return tr->n >= 2 && tr->t[0] == 0 ? 0 : -EINVAL;
+	if (!r && (tr->n < 2 || tr->t[0] != 0))
+		r = -EINVAL;
+	return r;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -124,10 +164,10 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Load every *.trace in name order (directory order is not deterministic). */
-static int traces_load(struct sim *s)
+/* Load every *.trace of dir in name order (directory order is not deterministic). */
+static int traces_load(struct sim *s, const char *dirname)
 {
-	DIR *dir = opendir(s->cfg->trace_dir);
+	DIR *dir = opendir(dirname);
 	char *names[MAX_TRACES];
 	struct dirent *de;
 	uint32_t n = 0;
@@ -138,15 +178,23 @@ static int traces_load(struct sim *s)
 	while ((de = readdir(dir)) && n < MAX_TRACES) {
 		size_t len = strlen(de->d_name);
 
-		if (len > 6 && strcmp(de->d_name + len - 6, ".trace") == 0)
-			names[n++] = strdup(de->d_name);
+		if (len > 6 && strcmp(de->d_name + len - 6, ".trace") == 0) {
+			names[n] = strdup(de->d_name);
+			if (!names[n]) {
+				r = -ENOMEM;
+				break;
+			}
+			n++;
+		}
 	}
 	closedir(dir);
 	qsort(names, n, sizeof(names[0]), cmp_str);
 	for (uint32_t i = 0; i < n; i++) {
 		char path[4096];
 
-		snprintf(path, sizeof(path), "%s/%s", s->cfg->trace_dir, names[i]);
+		if (!r && (size_t)snprintf(path, sizeof(path), "%s/%s", dirname, names[i]) >=
+				  sizeof(path))
+			r = -ENAMETOOLONG;
 		if (!r)
 			r = trace_load(path, &s->traces[i]);
 		free(names[i]);
@@ -155,30 +203,69 @@ static int traces_load(struct sim *s)
 	return r ? r : (n ? 0 : -ENOENT);
 }
 
-static uint64_t trace_ws(const struct guest *g, uint32_t now_s)
+/* Working set, % of nominal, at trace time t (0 <= t <= period). */
+static double trace_pct(const struct trace *tr, uint32_t t)
 {
-	const struct trace *tr = g->trace;
-	uint32_t period = tr->t[tr->n - 1];
-	uint32_t t = (now_s + g->offset_s) % period;
 	uint32_t i = 1;
-	double pct;
 
 	while (tr->t[i] < t)
 		i++;
-	pct = tr->pct[i - 1] + ((double)tr->pct[i] - (double)tr->pct[i - 1]) * (t - tr->t[i - 1]) /
-				       (tr->t[i] - tr->t[i - 1]);
+	return tr->pct[i - 1] + ((double)tr->pct[i] - (double)tr->pct[i - 1]) *
+					(t - tr->t[i - 1]) / (tr->t[i] - tr->t[i - 1]);
+}
+
+static uint64_t pct_bytes(const struct guest *g, double pct)
+{
 	return (uint64_t)(pct / 100.0 * g->scale * (double)g->cls->nominal);
 }
 
-static uint64_t usable(uint64_t held)
+static uint64_t trace_ws(const struct guest *g, uint32_t now_s)
 {
-	/* MemTotal: what is left after the kernel's reserved memory and memmap (~2 %). */
-	return held - held / 50;
+	const struct trace *tr = g->trace;
+
+	return pct_bytes(g, trace_pct(tr, (now_s + g->offset_s) % tr->t[tr->n - 1]));
+}
+
+/* Largest working set in [now, now + horizon]: the trace is linear between
+ * its points, so the ends and the points inside are enough. */
+static uint64_t trace_ws_peak(const struct guest *g, uint32_t now_s, uint32_t horizon_s)
+{
+	const struct trace *tr = g->trace;
+	uint32_t period = tr->t[tr->n - 1];
+	uint32_t u = (now_s + g->offset_s) % period;
+	double best = trace_pct(tr, u);
+
+	if (horizon_s >= period) {
+		for (uint32_t k = 0; k < tr->n; k++)
+			best = fmax(best, tr->pct[k]);
+		return pct_bytes(g, best);
+	}
+	best = fmax(best, trace_pct(tr, (u + horizon_s) % period));
+	for (uint32_t k = 0; k < tr->n; k++) {
+		if ((tr->t[k] + period - u) % period <= horizon_s)
+			best = fmax(best, tr->pct[k]);
+	}
+	return pct_bytes(g, best);
+}
+
+/* struct pages of the boot size (ballooned or not) and of the hot-added
+ * blocks (on the blocks themselves): 64 bytes per 4 KiB page. */
+static uint64_t memmap_of(const struct guest *g)
+{
+	return (g->boot + g->granted) / 64;
+}
+
+/* MemTotal: the frames held, minus the memmap. */
+static uint64_t usable(const struct guest *g)
+{
+	uint64_t mm = memmap_of(g);
+
+	return g->actual > mm ? g->actual - mm : 0;
 }
 
 static uint64_t avail_of(const struct guest *g)
 {
-	uint64_t total = usable(g->actual), used = g->ws + KERNEL_USED;
+	uint64_t total = usable(g), used = g->ws + KERNEL_USED;
 
 	return used >= total ? 0 : total - used;
 }
@@ -186,7 +273,7 @@ static uint64_t avail_of(const struct guest *g)
 /* The default low watermark, the same yardstick for every policy. */
 static uint64_t low_wm(const struct guest *g)
 {
-	uint64_t total = usable(g->actual), pct = total / 100 * 10;
+	uint64_t pct = usable(g) / 100 * 10;
 
 	return pct > 64 * MIB ? pct : 64 * MIB;
 }
@@ -196,21 +283,108 @@ static bool dead(const struct guest *g, uint32_t now_s)
 	return now_s >= g->dead_from && now_s < g->dead_to;
 }
 
+static bool alive(const struct guest *g, uint32_t now_s)
+{
+	return now_s >= g->arrive_s && now_s < g->depart_s;
+}
+
+/* Frames a guest holds for a working set (the oracle: memmap of what it
+ * holds), with room for the low watermark when asked. */
+static uint64_t held_for(const struct guest *g, uint64_t ws, bool margin)
+{
+	uint64_t need = (ws + KERNEL_USED) / 63 * 64 + MIB;
+
+	if (margin)
+		need += need / 7 > 80 * MIB ? need / 7 : 80 * MIB;
+
+	return need < g->cls->max ? need : g->cls->max;
+}
+
+/* What a policy boots a guest at, and the target it starts from. */
+static void boot_sizes(enum psim_policy policy, const struct guest_class *cls,
+		       uint64_t *ret_boot, uint64_t *ret_target)
+{
+	switch (policy) {
+	case PSIM_HOTMEM:
+	case PSIM_ORACLE:
+		*ret_boot = *ret_target = cls->min;
+		break;
+	case PSIM_STATIC:
+		*ret_boot = *ret_target = cls->nominal;
+		break;
+	case PSIM_BALLOON_ONLY:
+		/* No PoD: to balloon up to max later it is created at max. */
+		*ret_boot = cls->max;
+		*ret_target = cls->min;
+		break;
+	default: /* squeezed */
+		*ret_boot = cls->max;
+		*ret_target = cls->nominal;
+		break;
+	}
+}
+
+/*
+ * Create a guest: its whole boot size must fit in the free memory above the
+ * reserve. A guest created at its max and meant to start lower is ballooned
+ * down as it boots (the frames go back before the next guest is created).
+ */
+static void guest_create(struct sim *s, struct guest *g, uint32_t now_s)
+{
+	uint64_t boot, target;
+
+	boot_sizes(s->policy, g->cls, &boot, &target);
+	if (s->policy == PSIM_ORACLE) {
+		/* It knew the guest was coming and makes room at once: the
+		 * oracle's next allocation, this same second, gives it frames. */
+		g->booted = true;
+		g->boot = 0;
+		g->granted = g->target = g->actual = 0;
+		g->ws = trace_ws(g, now_s);
+		g->oracle_last = 0;
+		return;
+	}
+	if (s->free < s->reserve || s->free - s->reserve < boot) {
+		g->failed = true;
+		return;
+	}
+	g->booted = true;
+	g->boot = boot;
+	g->granted = 0;
+	g->target = g->actual = target;
+	s->free -= target;
+	g->ws = trace_ws(g, now_s);
+	g->psi = 0;
+	g->has_stats = false;
+	g->op = false;
+	g->oracle_last = target;
+}
+
+static void guest_destroy(struct sim *s, struct guest *g)
+{
+	s->free += g->actual;
+	g->actual = g->target = 0;
+	g->booted = false;
+	g->op = false;
+}
+
 /* Per-second guest physics: balloon, operations, stats, PSI. */
-static void guest_step(struct sim *s, struct guest *g, uint32_t now_s)
+static void guest_step(struct sim *s, struct guest *g, uint32_t now_s, struct psim_result *res)
 {
 	uint64_t now_ms = (uint64_t)now_s * 1000;
 
 	g->ws = trace_ws(g, now_s);
-	/* Balloon: the held frames follow the target; deflation needs free frames. */
-	if (g->actual > g->target) {
-		uint64_t d = g->actual - g->target;
+	/* Balloon: the held frames follow the target, never past boot + granted;
+	 * deflation needs free frames. */
+	uint64_t target = g->target < g->boot + g->granted ? g->target : g->boot + g->granted;
+	if (g->actual > target) {
+		uint64_t d = g->actual - target;
 
 		d = d < BALLOON_RATE ? d : BALLOON_RATE;
 		g->actual -= d;
 		s->free += d;
-	} else if (g->actual < g->target && !dead(g, now_s)) {
-		uint64_t d = g->target - g->actual;
+	} else if (g->actual < target && !dead(g, now_s)) {
+		uint64_t d = target - g->actual;
 
 		d = d < BALLOON_RATE ? d : BALLOON_RATE;
 		d = d < s->free ? d : s->free;
@@ -221,23 +395,34 @@ static void guest_step(struct sim *s, struct guest *g, uint32_t now_s)
 		uint64_t bytes = (uint64_t)g->op_blocks * BLOCK;
 
 		if (g->op_kind == 1) {
-			/* The policy counted the frames as inflight while the grow ran;
-			 * they leave the host now (the populate, simplified to the end). */
-			s->free = s->free > bytes ? s->free - bytes : 0;
-			g->granted += bytes;
-			g->target += bytes;
-			g->actual += bytes;
-		} else {
+			/* The policy counted the frames as inflight while the grow
+			 * ran; they leave the host now (the populate, simplified to
+			 * the end). Xen refusing them fails the grow. */
+			if (s->free >= bytes) {
+				s->free -= bytes;
+				g->granted += bytes;
+				g->target += bytes;
+				g->actual += bytes;
+			} else {
+				res->grow_nomem++;
+			}
+		} else if (g->op_result == 0) {
+			/* The blocks' frames go back; the target the daemon writes
+			 * afterwards is the size the guest had (balloon released). */
 			g->granted -= bytes;
-			/* The engine lowered the target by the blocks; the daemon writes the
-			 * decision's target back, so the balloon they replace is released. */
-			g->target = g->op_target_after;
+			uint64_t hot_max = g->boot + g->granted;
+			if (g->actual > hot_max) {
+				s->free += g->actual - hot_max;
+				g->actual = hot_max;
+			}
+			if (g->target > hot_max)
+				g->target = hot_max;
 		}
 		g->op = false;
 	}
 	/* PSI: stalls start when MemAvailable is under 3 % of MemTotal; full
 	 * stall when the working set does not fit; avg10 is an EMA over 10 s. */
-	uint64_t total = usable(g->actual), av = avail_of(g), edge = total / 100 * 3;
+	uint64_t total = usable(g), av = avail_of(g), edge = total / 100 * 3;
 	double inst = 0;
 	if (g->ws + KERNEL_USED >= total)
 		inst = 1;
@@ -270,53 +455,102 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Invariant checks of the hotmem policy after one tick. */
-static void check_tick(struct sim *s, struct hotmem_policy *pol,
-		       const struct hotmem_policy_domain_params *params, bool contention,
+/*
+ * Invariant checks of the hotmem policy after one tick: every guest between
+ * min and max; under contention, the shares of the domains held under what
+ * they asked for sit at one weighted level (water-filling), above their min
+ * while the needs do not all fit, else above their need.
+ */
+static void check_tick(struct sim *s, struct hotmem_policy *pol, bool contention,
 		       struct psim_result *res)
 {
 	const struct psim_config *cfg = s->cfg;
+	struct hotmem_policy_domain_status st;
+	bool needs_short = false;
 	double level = -1;
 
 	for (uint32_t i = 0; i < cfg->guests; i++) {
 		struct guest *g = &s->g[i];
-		struct hotmem_policy_domain_status st;
 
+		if (!g->booted)
+			continue;
 		if (g->target < g->cls->min || g->target > g->cls->max)
 			res->min_max_violations++;
-		if (!contention || hotmem_policy_domain_status(pol, i + 1, &st) || st.frozen ||
-		    st.demand_bytes <= st.share_bytes || g->op)
+		if (contention && !g->op && !hotmem_policy_domain_status(pol, i + 1, &st) &&
+		    !st.frozen && st.share_bytes < st.need_bytes)
+			needs_short = true;
+	}
+	if (!contention)
+		return;
+	for (uint32_t i = 0; i < cfg->guests; i++) {
+		struct guest *g = &s->g[i];
+
+		if (!g->booted || g->op || hotmem_policy_domain_status(pol, i + 1, &st) ||
+		    st.frozen)
 			continue;
-		/* Every domain held under its demand sits at the same weighted level
-		 * above its min (water-filling), within one MiB of rounding. */
-		double l = (double)(st.share_bytes - g->cls->min) / g->cls->weight;
+		uint64_t cap = needs_short ? st.need_bytes : st.demand_bytes;
+		uint64_t floor = needs_short ? g->cls->min : st.need_bytes;
+		if (st.share_bytes >= cap)
+			continue;
+		double l = ((double)st.share_bytes - (double)floor) / g->cls->weight;
 		res->fairness_checks++;
 		if (level < 0)
 			level = l;
 		else if (fabs(l - level) * g->cls->weight > (double)MIB)
 			res->fairness_violations++;
 	}
-	(void)params;
 }
 
-static int run_hotmem_tick(struct sim *s, struct hotmem_policy *pol, uint32_t now_s,
-			   struct hotmem_policy_domain_input *in,
-			   struct hotmem_policy_decision *dec, uint64_t *tick_ns,
+/*
+ * The reaction check: a guest the policy sees under pressure, not frozen,
+ * without an operation, below its max, that got nothing this tick although
+ * the free memory above the reserve (minus what is promised) held a block.
+ */
+static void check_reaction(struct sim *s, struct hotmem_policy *pol, int64_t pool,
+			   const bool *acted, struct psim_result *res)
+{
+	for (uint32_t i = 0; i < s->cfg->guests; i++) {
+		struct guest *g = &s->g[i];
+		struct hotmem_policy_domain_status st;
+
+		if (!g->booted || g->op || acted[i] || pool < (int64_t)BLOCK ||
+		    g->target + BLOCK > g->cls->max ||
+		    hotmem_policy_domain_status(pol, i + 1, &st) || st.frozen || !st.pressure)
+			continue;
+		res->slow_reactions++;
+	}
+}
+
+struct hotmem_run {
+	struct hotmem_policy *pol;
+	struct hotmem_policy_domain_input *in;
+	struct hotmem_policy_decision *dec;
+	uint32_t *domid_guest; /* input index -> guest index */
+	bool *acted;
+	uint64_t *tick_ns;
+};
+
+static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 			   struct psim_result *res)
 {
 	const struct psim_config *cfg = s->cfg;
 	uint64_t now_ms = (uint64_t)now_s * 1000;
 	struct hotmem_policy_host_input host = { .free_bytes = s->free };
-	size_t n;
+	uint64_t pending = 0;
+	size_t n, nr_in = 0;
 	int r;
 
 	for (uint32_t i = 0; i < cfg->guests; i++) {
 		struct guest *g = &s->g[i];
 
-		in[i] = (struct hotmem_policy_domain_input){
+		hr->acted[i] = false;
+		if (!g->booted)
+			continue;
+		hr->in[nr_in++] = (struct hotmem_policy_domain_input){
 			.domid = i + 1,
 			.boot_bytes = g->boot,
-			.block_size = BLOCK,
+			/* balloon-only: no window, the policy can only balloon */
+			.block_size = s->policy == PSIM_HOTMEM ? BLOCK : 0,
 			.granted_bytes = g->granted,
 			.target_bytes = g->target,
 			.actual_bytes = g->actual,
@@ -324,48 +558,75 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_policy *pol, uint32_t no
 				g->op && g->op_kind == 1 ? (uint64_t)g->op_blocks * BLOCK : 0,
 			.have_stats = g->has_stats,
 			.stats = g->stats,
-			.stats_age_ms = now_ms - g->stats_at_ms,
+			.stats_age_ms = g->has_stats ? now_ms - g->stats_at_ms : 0,
 			.op_busy = g->op,
 			.op_age_ms = g->op ? now_ms - g->op_started_ms : 0,
 		};
+		if (g->target > g->actual)
+			pending += g->target - g->actual;
+		if (g->op && g->op_kind == 1)
+			pending += (uint64_t)g->op_blocks * BLOCK;
 	}
+	int64_t pool = (int64_t)s->free - (int64_t)s->reserve - (int64_t)pending;
 	uint64_t t0 = now_ns();
-	r = hotmem_policy_tick(pol, now_ms, &host, in, cfg->guests, dec, 2 * cfg->guests, &n);
-	*tick_ns = now_ns() - t0;
+	r = hotmem_policy_tick(hr->pol, now_ms, &host, hr->in, nr_in, hr->dec, 2 * nr_in, &n);
+	hr->tick_ns[now_s] = now_ns() - t0;
 	if (r < 0)
 		return r;
 	bool contention = false;
 	for (size_t k = 0; k < n; k++) {
-		struct guest *g = &s->g[dec[k].domid - 1];
+		const struct hotmem_policy_decision *d = &hr->dec[k];
+		struct guest *g = &s->g[d->domid - 1];
 		struct hotmem_policy_domain_status st;
 		bool raise = false;
 
-		hotmem_policy_domain_status(pol, dec[k].domid, &st);
-		switch (dec[k].action) {
+		hotmem_policy_domain_status(hr->pol, d->domid, &st);
+		switch (d->action) {
 		case HOTMEM_POLICY_GROW:
 			res->grows++;
 			raise = true;
 			g->op = true;
 			g->op_kind = 1;
-			g->op_blocks = dec[k].blocks;
+			g->op_result = 0;
+			g->op_blocks = d->blocks;
 			g->op_started_ms = now_ms;
-			g->op_done_ms = now_ms + (uint64_t)dec[k].blocks * GROW_MS_PER_BLOCK;
+			g->op_done_ms = now_ms + (uint64_t)d->blocks * GROW_MS_PER_BLOCK;
 			break;
-		case HOTMEM_POLICY_SHRINK:
+		case HOTMEM_POLICY_SHRINK: {
+			/* The driver refuses what would not fit (its reserve check):
+			 * nomem; an interrupted offline: busy. */
+			uint64_t bytes = (uint64_t)d->blocks * BLOCK;
+			uint64_t mm_left = (g->boot + g->granted - bytes) / 64;
+			uint64_t room = g->actual > mm_left ? g->actual - mm_left : 0;
+
 			res->shrinks++;
 			g->op = true;
 			g->op_kind = 2;
-			g->op_blocks = dec[k].blocks;
-			g->op_target_after = dec[k].target_bytes;
+			g->op_blocks = d->blocks;
 			g->op_started_ms = now_ms;
-			g->op_done_ms = now_ms + (uint64_t)dec[k].blocks * SHRINK_MS_PER_BLOCK;
+			if (g->ws + KERNEL_USED + 64 * MIB > room) {
+				/* the blocks' pages move into the boot RAM the balloon
+				 * gives back; the working set does not fit there */
+				g->op_result = 2;
+				g->op_done_ms = now_ms + SHRINK_NOMEM_MS;
+				res->shrink_nomem++;
+			} else if (rng_next(&s->rng) % 100 < SHRINK_BUSY_PCT) {
+				g->op_result = 1;
+				g->op_done_ms = now_ms + SHRINK_BUSY_MS;
+				res->shrink_busy++;
+			} else {
+				g->op_result = 0;
+				g->op_done_ms =
+					now_ms + (uint64_t)d->blocks * SHRINK_MS_PER_BLOCK;
+			}
 			break;
+		}
 		case HOTMEM_POLICY_SET_TARGET:
 			res->targets++;
-			raise = dec[k].target_bytes > g->target;
-			if (!raise && strstr(dec[k].reason, "contention"))
+			raise = d->target_bytes > g->target;
+			if (!raise && strstr(d->reason, "contention"))
 				contention = true;
-			g->target = dec[k].target_bytes;
+			g->target = d->target_bytes;
 			break;
 		case HOTMEM_POLICY_FREEZE:
 			res->freezes++;
@@ -373,16 +634,19 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_policy *pol, uint32_t no
 		default:
 			break;
 		}
-		if (!cfg->check || dec[k].action == HOTMEM_POLICY_FREEZE ||
-		    dec[k].action == HOTMEM_POLICY_UNFREEZE)
+		if (d->action == HOTMEM_POLICY_FREEZE || d->action == HOTMEM_POLICY_UNFREEZE)
+			continue;
+		hr->acted[d->domid - 1] = true;
+		if (!cfg->check)
 			continue;
 		if (raise && st.frozen)
 			res->frozen_grows++;
 		/* No flip inside a cooldown: a reclaim needs shrink_cooldown after a
-		 * grow, a grow needs grow_cooldown after a reclaim. */
+		 * grow; a grow right after a reclaim only when the host is not
+		 * contended (memory is free: the reclaim was not what paid for it). */
 		if (raise) {
-			if (g->reclaimed &&
-			    now_ms - g->last_reclaim_ms < st.params.grow_cooldown_ms)
+			if (g->reclaimed && now_ms - g->last_reclaim_ms < st.params.grow_cooldown_ms &&
+			    contention)
 				res->flip_violations++;
 			g->grown = true;
 			g->last_grow_ms = now_ms;
@@ -393,9 +657,16 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_policy *pol, uint32_t no
 			g->last_reclaim_ms = now_ms;
 		}
 	}
-	if (cfg->check)
-		check_tick(s, pol, NULL, contention, res);
+	if (cfg->check) {
+		check_tick(s, hr->pol, contention, res);
+		check_reaction(s, hr->pol, pool, hr->acted, res);
+	}
 	return 0;
+}
+
+static bool squeezed_inactive(const struct guest *g, uint32_t now_s)
+{
+	return dead(g, now_s) || (uint64_t)now_s * 1000 - g->stats_at_ms > 10000;
 }
 
 static void run_squeezed(struct sim *s, uint32_t now_s, struct psim_result *res)
@@ -410,151 +681,342 @@ static void run_squeezed(struct sim *s, uint32_t now_s, struct psim_result *res)
 	for (uint32_t i = 0; i < cfg->guests; i++) {
 		struct guest *g = &s->g[i];
 
-		if (dead(g, now_s) || (uint64_t)now_s * 1000 - g->stats_at_ms > 10000) {
+		if (!g->booted)
+			continue;
+		if (squeezed_inactive(g, now_s)) {
 			fixed += g->target;
 			continue;
 		}
 		sum_min += g->cls->min;
 		sum_range += g->cls->max - g->cls->min;
 	}
-	double f = budget <= fixed + sum_min ? 0 : (double)(budget - fixed - sum_min) / sum_range;
+	double f = budget <= fixed + sum_min || !sum_range
+			   ? 0
+			   : (double)(budget - fixed - sum_min) / (double)sum_range;
 	f = f > 1 ? 1 : f;
 	for (uint32_t i = 0; i < cfg->guests; i++) {
 		struct guest *g = &s->g[i];
 
-		if (dead(g, now_s) || (uint64_t)now_s * 1000 - g->stats_at_ms > 10000)
+		if (!g->booted || squeezed_inactive(g, now_s))
 			continue;
 		uint64_t t = g->cls->min + (uint64_t)(f * (double)(g->cls->max - g->cls->min));
 		t &= ~(MIB - 1);
 		if (t != g->target) {
-			/* squeezed ignores moves under 1 MiB; this one is bigger */
 			g->target = t;
 			res->targets++;
-			res->ops++;
 		}
 	}
 }
 
-int psim_run(const struct psim_config *cfg, enum psim_policy policy, struct psim_result *ret_result)
-{
-	struct sim s = { .cfg = cfg, .policy = policy, .rng = cfg->seed | 1 };
-	struct psim_result res = { .policy = policy };
-	struct hotmem_policy *pol = NULL;
-	struct hotmem_policy_domain_input *in = NULL;
-	struct hotmem_policy_decision *dec = NULL;
-	uint64_t *tick_ns = NULL, sum_nominal = 0;
-	double util_g = 0, util_u = 0;
-	int r;
+struct oracle_pick {
+	uint32_t guest;
+	uint64_t extra; /* above the floor, to cover this second */
+};
 
-	r = traces_load(&s);
-	if (r < 0)
-		return r;
-	s.g = calloc(cfg->guests, sizeof(*s.g));
-	in = calloc(cfg->guests, sizeof(*in));
-	dec = calloc(2 * (size_t)cfg->guests, sizeof(*dec));
-	tick_ns = calloc(cfg->seconds, sizeof(*tick_ns));
-	if (!s.g || !in || !dec || !tick_ns) {
-		r = -ENOMEM;
-		goto out;
+static int cmp_pick(const void *a, const void *b)
+{
+	const struct oracle_pick *x = a, *y = b;
+
+	if (x->extra != y->extra)
+		return x->extra < y->extra ? -1 : 1;
+	return (x->guest > y->guest) - (x->guest < y->guest);
+}
+
+/*
+ * The oracle: every live guest gets the frames that hold its largest working
+ * set of the next minute, at once; when they do not all fit, every guest
+ * keeps what covers this second up to its min, and the rest covers this
+ * second's need of as many guests as it can, smallest first. Unresponsive
+ * guests cannot be moved, by the oracle either. What is left stays free
+ * (for the guests it knows will boot).
+ */
+static void run_oracle(struct sim *s, uint32_t now_s, struct oracle_pick *picks,
+		       uint64_t *alloc, struct psim_result *res)
+{
+	const struct psim_config *cfg = s->cfg;
+	uint64_t budget = s->host - s->reserve, sum_peak = 0, fixed = 0;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < cfg->guests; i++) {
+		struct guest *g = &s->g[i];
+
+		if (!g->booted)
+			continue;
+		if (dead(g, now_s)) {
+			fixed += g->actual;
+			continue;
+		}
+		alloc[i] = held_for(g, trace_ws_peak(g, now_s, ORACLE_HORIZON_S), true);
+		sum_peak += alloc[i];
+	}
+	budget = budget > fixed ? budget - fixed : 0;
+	if (sum_peak > budget) {
+		uint64_t left = budget;
+
+		for (uint32_t i = 0; i < cfg->guests; i++) {
+			struct guest *g = &s->g[i];
+
+			if (!g->booted || dead(g, now_s))
+				continue;
+			uint64_t now_need = held_for(g, trace_ws(g, now_s), false);
+			uint64_t floor = now_need < g->cls->min ? now_need : g->cls->min;
+
+			alloc[i] = floor < left ? floor : left;
+			left -= alloc[i];
+			picks[n++] = (struct oracle_pick){ i, now_need - alloc[i] };
+		}
+		qsort(picks, n, sizeof(*picks), cmp_pick);
+		for (uint32_t k = 0; k < n && left; k++) {
+			uint64_t give = picks[k].extra < left ? picks[k].extra : left;
+
+			alloc[picks[k].guest] += give;
+			left -= give;
+		}
 	}
 	for (uint32_t i = 0; i < cfg->guests; i++) {
-		struct guest *g = &s.g[i];
+		struct guest *g = &s->g[i];
+
+		if (!g->booted || dead(g, now_s))
+			continue;
+		uint64_t a = alloc[i];
+		a = a < g->cls->max ? a : g->cls->max;
+		/* the frames move at once: the guest holds what the oracle gives */
+		s->free += g->actual;
+		g->actual = g->target = a;
+		g->granted = a; /* boot 0: the memmap of what it holds, no more */
+		s->free -= a;
+		uint64_t moved = a > g->oracle_last ? a - g->oracle_last : g->oracle_last - a;
+		if (moved >= ORACLE_OP_MIN) {
+			res->ops++;
+			g->oracle_last = a;
+		}
+	}
+}
+
+/* Lives, offsets, scales, unresponsive windows: the same for every policy. */
+static void guests_setup(struct sim *s)
+{
+	const struct psim_config *cfg = s->cfg;
+	uint64_t rng = cfg->seed | 1;
+
+	for (uint32_t i = 0; i < cfg->guests; i++) {
+		struct guest *g = &s->g[i];
 		uint32_t c = i % 20 < 10 ? 0 : i % 20 < 17 ? 1 : 2;
 
 		g->cls = &classes[c];
-		g->trace = &s.traces[rng_next(&s) % s.nr_traces];
-		g->offset_s = (uint32_t)(rng_next(&s) % 3600);
-		g->scale = 0.8 + (double)(rng_next(&s) % 401) / 1000.0;
+		g->trace = &s->traces[rng_next(&rng) % s->nr_traces];
+		g->offset_s = (uint32_t)(rng_next(&rng) % 3600);
+		g->scale = 0.8 + (double)(rng_next(&rng) % 401) / 1000.0;
+		if (cfg->scenario == PSIM_CORRELATED)
+			g->offset_s = 0;
+		else if (cfg->scenario == PSIM_DIURNAL)
+			g->offset_s = (uint32_t)(rng_next(&rng) % 1200); /* +-10 min */
+		g->arrive_s = 0;
+		g->depart_s = UINT32_MAX;
+		if (cfg->scenario == PSIM_CHURN && rng_next(&rng) % 2) {
+			/* half the guests come and go: a boot in the first 60 % of
+			 * the run, a life of 20-60 % of it */
+			uint32_t span = cfg->seconds / 5 * 3 + 1;
+
+			g->arrive_s = (uint32_t)(rng_next(&rng) % span);
+			g->depart_s = g->arrive_s + cfg->seconds / 5 +
+				      (uint32_t)(rng_next(&rng) % (cfg->seconds / 5 * 2 + 1));
+		}
 		g->dead_from = g->dead_to = UINT32_MAX;
 		if (cfg->unresponsive_every && i % cfg->unresponsive_every == 3) {
-			g->dead_from = cfg->seconds / 3 + (uint32_t)(rng_next(&s) % 60);
+			g->dead_from = cfg->seconds / 3 + (uint32_t)(rng_next(&rng) % 60);
 			g->dead_to = g->dead_from + cfg->seconds / 4;
 		}
-		sum_nominal += g->cls->nominal;
 	}
-	/* The host holds every guest's nominal size plus the reserve: the static
-	 * baseline is the best fixed partition, and the sum of the maxima is
-	 * 2.7 times the host (overcommit). */
+}
+
+static int hotmem_setup(struct sim *s, struct hotmem_run *hr)
+{
+	struct hotmem_policy_host_params hp;
+	struct hotmem_policy_domain_params dp;
+	int r;
+
+	hotmem_policy_host_defaults(&hp);
+	hp.reserve_bytes = s->reserve;
+	r = hotmem_policy_new(&hp, NULL, &hr->pol);
+	if (r < 0)
+		return r;
+	for (uint32_t i = 0; i < s->cfg->guests; i++) {
+		hotmem_policy_domain_defaults(&dp);
+		dp.mode = HOTMEM_POLICY_AUTO;
+		dp.min_bytes = s->g[i].cls->min;
+		dp.max_bytes = s->g[i].cls->max;
+		dp.weight = s->g[i].cls->weight;
+		r = hotmem_policy_set_domain(hr->pol, i + 1, &dp);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The figures of one second, every guest that should be alive counted. */
+static void account(struct sim *s, uint32_t now_s, struct psim_result *res, double *held_sum,
+		    double *used_sum, double *peak_need)
+{
+	uint64_t held = 0, used = 0, need = 0;
+
+	for (uint32_t i = 0; i < s->cfg->guests; i++) {
+		struct guest *g = &s->g[i];
+
+		if (!alive(g, now_s))
+			continue;
+		uint64_t w = trace_ws(g, now_s) + KERNEL_USED;
+		need += w;
+		if (!g->booted) {
+			/* refused at creation: nothing of it runs */
+			res->oom_proxy_s += 1;
+			res->under_wm_s += 1;
+			res->unmet_gib_s += (double)w / GIB;
+			s->psi_hist[PSI_BUCKETS - 1]++;
+			s->psi_samples++;
+			continue;
+		}
+		uint64_t u = usable(g);
+		held += g->actual;
+		used += w < u ? w : u;
+		if (w > u) {
+			res->oom_proxy_s += 1;
+			if (dead(g, now_s))
+				res->oom_unresponsive_s += 1;
+			res->unmet_gib_s += (double)(w - u) / GIB;
+		}
+		if (avail_of(g) < low_wm(g))
+			res->under_wm_s += 1;
+		uint32_t p = (uint32_t)g->psi;
+		s->psi_hist[p < PSI_BUCKETS ? p : PSI_BUCKETS - 1]++;
+		s->psi_samples++;
+	}
+	*held_sum += (double)held / (double)s->host;
+	*used_sum += (double)used / (double)s->host;
+	double np = (double)need / (double)(s->host - s->reserve);
+	*peak_need = np > *peak_need ? np : *peak_need;
+}
+
+int psim_run(const struct psim_config *cfg, enum psim_policy policy, struct psim_result *ret_result)
+{
+	struct sim s = { .cfg = cfg, .policy = policy };
+	struct psim_result res = { .policy = policy };
+	struct hotmem_run hr = { 0 };
+	struct oracle_pick *picks = NULL;
+	uint64_t *alloc = NULL, sum_nominal = 0;
+	double held_sum = 0, used_sum = 0, peak_need = 0;
+	bool uses_policy = policy == PSIM_HOTMEM || policy == PSIM_BALLOON_ONLY;
+	char dir[4000];
+	int r;
+
+	if (!cfg->guests || cfg->warmup_s >= cfg->seconds || cfg->scenario >= PSIM_NR_SCENARIOS)
+		return -EINVAL;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", cfg->trace_dir,
+			     cfg->scenario == PSIM_DIURNAL ? "/diurnal" : "") >= sizeof(dir))
+		return -ENAMETOOLONG;
+	r = traces_load(&s, dir);
+	if (r < 0)
+		return r;
+	s.rng = (cfg->seed ^ 0x5eed) | 1;
+	s.g = calloc(cfg->guests, sizeof(*s.g));
+	s.psi_hist = calloc(PSI_BUCKETS, sizeof(*s.psi_hist));
+	hr.in = calloc(cfg->guests, sizeof(*hr.in));
+	hr.dec = calloc(2 * (size_t)cfg->guests, sizeof(*hr.dec));
+	hr.acted = calloc(cfg->guests, sizeof(*hr.acted));
+	hr.tick_ns = calloc(cfg->seconds, sizeof(*hr.tick_ns));
+	picks = calloc(cfg->guests, sizeof(*picks));
+	alloc = calloc(cfg->guests, sizeof(*alloc));
+	if (!s.g || !s.psi_hist || !hr.in || !hr.dec || !hr.acted || !hr.tick_ns || !picks ||
+	    !alloc) {
+		r = -ENOMEM;
+		goto out;
+	}
+	guests_setup(&s);
+	for (uint32_t i = 0; i < cfg->guests; i++)
+		sum_nominal += s.g[i].cls->nominal;
+	/* The host: the guests' nominal sizes (host_pct of them) plus the reserve. */
 	s.reserve = 4096 * MIB;
 	s.host = sum_nominal / 100 * (cfg->host_pct ? cfg->host_pct : 100) + s.reserve;
 	s.free = s.host;
 	res.host_bytes = s.host;
-	for (uint32_t i = 0; i < cfg->guests; i++) {
-		struct guest *g = &s.g[i];
-
-		g->boot = policy == PSIM_HOTMEM	  ? g->cls->min
-			  : policy == PSIM_STATIC ? g->cls->nominal
-						  : g->cls->max; /* squeezed: balloon from max */
-		g->target = policy == PSIM_SQUEEZED ? g->cls->nominal : g->boot;
-		g->actual = g->target;
-		s.free -= g->actual;
-	}
-	if (policy == PSIM_HOTMEM) {
-		struct hotmem_policy_host_params hp;
-		struct hotmem_policy_domain_params dp;
-
-		hotmem_policy_host_defaults(&hp);
-		hp.reserve_bytes = s.reserve;
-		r = hotmem_policy_new(&hp, NULL, &pol);
+	if (uses_policy) {
+		r = hotmem_setup(&s, &hr);
 		if (r < 0)
 			goto out;
-		for (uint32_t i = 0; i < cfg->guests; i++) {
-			hotmem_policy_domain_defaults(&dp);
-			dp.mode = HOTMEM_POLICY_AUTO;
-			dp.min_bytes = s.g[i].cls->min;
-			dp.max_bytes = s.g[i].cls->max;
-			dp.weight = s.g[i].cls->weight;
-			r = hotmem_policy_set_domain(pol, i + 1, &dp);
-			if (r < 0)
-				goto out;
-		}
 	}
 	for (uint32_t t = 0; t < cfg->seconds; t++) {
-		uint64_t held = 0, used = 0;
+		for (uint32_t i = 0; i < cfg->guests; i++) {
+			struct guest *g = &s.g[i];
 
-		for (uint32_t i = 0; i < cfg->guests; i++)
-			guest_step(&s, &s.g[i], t);
-		if (policy == PSIM_HOTMEM) {
-			r = run_hotmem_tick(&s, pol, t, in, dec, &tick_ns[t], &res);
+			if (g->booted && !alive(g, t)) {
+				guest_destroy(&s, g);
+				if (uses_policy)
+					hotmem_policy_remove_domain(hr.pol, i + 1);
+			} else if (!g->booted && !g->failed && alive(g, t)) {
+				guest_create(&s, g, t);
+				if (g->failed)
+					res.boot_fail++;
+			}
+			if (g->booted)
+				guest_step(&s, g, t, &res);
+		}
+		if (uses_policy) {
+			r = run_hotmem_tick(&s, &hr, t, &res);
 			if (r < 0)
 				goto out;
 		} else if (policy == PSIM_SQUEEZED) {
 			run_squeezed(&s, t, &res);
+		} else if (policy == PSIM_ORACLE) {
+			run_oracle(&s, t, picks, alloc, &res);
 		}
-		for (uint32_t i = 0; i < cfg->guests; i++) {
-			struct guest *g = &s.g[i];
-			uint64_t u = usable(g->actual), w = g->ws + KERNEL_USED;
+		if (cfg->check) {
+			uint64_t held = 0;
 
-			held += g->actual;
-			used += w < u ? w : u;
-			if (avail_of(g) < low_wm(g))
-				res.guest_s_under += 1;
+			for (uint32_t i = 0; i < cfg->guests; i++)
+				held += s.g[i].booted ? s.g[i].actual : 0;
+			if (held + s.free != s.host)
+				res.conservation_violations++;
+			if (uses_policy && s.free < s.reserve)
+				res.reserve_violations++;
 		}
-		util_g += (double)held / (double)s.host;
-		util_u += (double)used / (double)s.host;
-		if (cfg->check && policy == PSIM_HOTMEM && s.free < s.reserve)
-			res.reserve_violations++;
+		if (t >= cfg->warmup_s)
+			account(&s, t, &res, &held_sum, &used_sum, &peak_need);
 	}
-	res.util_granted = util_g / cfg->seconds;
-	res.util_used = util_u / cfg->seconds;
-	res.ops = res.grows + res.shrinks + res.targets;
-	if (policy == PSIM_HOTMEM) {
+	uint32_t counted = cfg->seconds - cfg->warmup_s;
+	res.granted_pct = 100 * held_sum / counted;
+	res.used_pct = 100 * used_sum / counted;
+	res.peak_need_pct = 100 * peak_need;
+	if (policy != PSIM_ORACLE)
+		res.ops = res.grows + res.shrinks + res.targets;
+	uint64_t seen = 0;
+	for (uint32_t p = 0; p < PSI_BUCKETS; p++) {
+		seen += s.psi_hist[p];
+		if (seen * 100 >= s.psi_samples * 99) {
+			res.p99_pressure = p / 100.0;
+			break;
+		}
+	}
+	if (uses_policy) {
 		double sum = 0;
 
 		for (uint32_t t = 0; t < cfg->seconds; t++)
-			sum += (double)tick_ns[t];
+			sum += (double)hr.tick_ns[t];
 		res.tick_us_mean = sum / cfg->seconds / 1000.0;
-		qsort(tick_ns, cfg->seconds, sizeof(*tick_ns), cmp_u64);
-		res.tick_us_p99 = (double)tick_ns[(size_t)cfg->seconds * 99 / 100] / 1000.0;
+		qsort(hr.tick_ns, cfg->seconds, sizeof(*hr.tick_ns), cmp_u64);
+		res.tick_us_p99 = (double)hr.tick_ns[(size_t)cfg->seconds * 99 / 100] / 1000.0;
 	}
 	*ret_result = res;
 	r = 0;
 out:
-	hotmem_policy_free(pol);
+	hotmem_policy_free(hr.pol);
 	free(s.g);
-	free(in);
-	free(dec);
-	free(tick_ns);
+	free(s.psi_hist);
+	free(hr.in);
+	free(hr.dec);
+	free(hr.acted);
+	free(hr.tick_ns);
+	free(picks);
+	free(alloc);
 	return r;
 }
 
@@ -563,10 +1025,30 @@ const char *psim_policy_name(enum psim_policy policy)
 	switch (policy) {
 	case PSIM_HOTMEM:
 		return "hotmem";
-	case PSIM_STATIC:
-		return "static";
+	case PSIM_BALLOON_ONLY:
+		return "balloon-only";
 	case PSIM_SQUEEZED:
 		return "squeezed";
+	case PSIM_STATIC:
+		return "static";
+	case PSIM_ORACLE:
+		return "oracle";
+	default:
+		return "?";
+	}
+}
+
+const char *psim_scenario_name(enum psim_scenario scenario)
+{
+	switch (scenario) {
+	case PSIM_MIXED:
+		return "mixed";
+	case PSIM_CORRELATED:
+		return "correlated";
+	case PSIM_DIURNAL:
+		return "diurnal";
+	case PSIM_CHURN:
+		return "churn";
 	default:
 		return "?";
 	}

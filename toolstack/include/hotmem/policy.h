@@ -135,6 +135,7 @@ struct hotmem_policy_domain_status {
 	bool frozen;
 	bool pressure;			    /* last tick: under the low watermark or PSI high */
 	bool surplus;			    /* last tick: above the high watermark, PSI calm */
+	uint64_t need_bytes;		    /* last tick: what keeps its working set fitting */
 	uint64_t demand_bytes;		    /* last tick: the size it asked for */
 	uint64_t share_bytes;		    /* last tick: the size arbitration gave it */
 	bool have_last;			    /* a decision was issued at least once */
