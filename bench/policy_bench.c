@@ -19,8 +19,10 @@
 
 #include "psim.h"
 
+/* The sweep looks at hosts of 30 %, 32 % ... 100 % of the nominal sizes. */
 #define SWEEP_LOW_PCT  30
 #define SWEEP_HIGH_PCT 100
+#define SWEEP_STEP_PCT 2
 
 static void usage(const char *argv0)
 {
@@ -82,8 +84,9 @@ static int print_table(const struct psim_config *cfg, bool timing)
 /*
  * The density claim, measured: the smallest host (in % of the guests'
  * nominal sizes, plus the reserve) at which a policy's oom_proxy_s is no
- * worse than static's on the full host. Bisection, so it assumes fewer OOM
- * seconds on a larger host (each answer is checked by its own run).
+ * worse than static's on the full host, in steps of SWEEP_STEP_PCT.
+ * Bisection, so it assumes fewer OOM seconds on a larger host; the figures
+ * printed are those of the run at the answer.
  */
 static int print_sweep(const struct psim_config *base)
 {
@@ -102,21 +105,16 @@ static int print_sweep(const struct psim_config *base)
 	       "boot_fail |\n");
 	printf("|---|---|---|---|---|---|\n");
 	for (int p = 0; p < PSIM_NR_POLICIES; p++) {
-		uint32_t lo = SWEEP_LOW_PCT, hi = SWEEP_HIGH_PCT + 1;
+		/* Bisection over the steps: step lo is assumed to fail (one below
+		 * the lowest), step hi to pass (one above the highest). */
+		int lo = -1, hi = (SWEEP_HIGH_PCT - SWEEP_LOW_PCT) / SWEEP_STEP_PCT + 1;
+		int top = hi;
 		struct psim_result at_hi = { 0 };
 
-		/* invariant: lo fails (or is the floor), hi passes (or is past the top) */
-		cfg.host_pct = lo;
-		if (run(&cfg, (enum psim_policy)p, &res) < 0)
-			return -1;
-		if (res.oom_proxy_s <= goal) {
-			hi = lo;
-			at_hi = res;
-		}
 		while (hi > lo + 1) {
-			uint32_t mid = (lo + hi) / 2;
+			int mid = (lo + hi) / 2;
 
-			cfg.host_pct = mid;
+			cfg.host_pct = SWEEP_LOW_PCT + (uint32_t)mid * SWEEP_STEP_PCT;
 			if (run(&cfg, (enum psim_policy)p, &res) < 0)
 				return -1;
 			if (res.oom_proxy_s <= goal) {
@@ -126,12 +124,13 @@ static int print_sweep(const struct psim_config *base)
 				lo = mid;
 			}
 		}
-		if (hi > SWEEP_HIGH_PCT)
+		if (hi == top)
 			printf("| %s | > %u | - | - | - | - |\n",
 			       psim_policy_name((enum psim_policy)p), SWEEP_HIGH_PCT);
 		else
 			printf("| %s | %u | %.0f | %.1f | %.1f | %u |\n",
-			       psim_policy_name((enum psim_policy)p), hi, at_hi.oom_proxy_s,
+			       psim_policy_name((enum psim_policy)p),
+			       SWEEP_LOW_PCT + (uint32_t)hi * SWEEP_STEP_PCT, at_hi.oom_proxy_s,
 			       at_hi.granted_pct, at_hi.used_pct, at_hi.boot_fail);
 	}
 	printf("\n");

@@ -873,7 +873,9 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 	blocks = u64_min(blocks, w->max > w->cur ? (w->max - w->cur) / bs : 0);
 	if (!blocks) {
 		snprintf(dom->why, sizeof(dom->why), "%s; %s", why,
-			 pool < bs ? "host short" : "at max");
+			 pool < bs		 ? "host short"
+			 : b->grow_bytes < bs ? "host grow limit"
+					      : "at max");
 		return;
 	}
 	snprintf(reason, sizeof(reason), "grow %llu: %s", (unsigned long long)blocks, why);
@@ -908,7 +910,14 @@ static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool 
 		why = w->idle ? "contention, idle" : "contention, over share";
 	else
 		why = "sustained surplus";
-	if (!quiet_since(dom->last_grow_ms, now, p->shrink_cooldown_ms)) {
+	/*
+	 * A grown guest keeps its memory for shrink_cooldown, so a grow is not
+	 * undone by the next dip; but when others are short, an idle one (above
+	 * its high watermark, PSI calm) gives its surplus back at once: it keeps
+	 * the middle of its band, so the reclaim does not make it grow again.
+	 */
+	if (!(contention && w->idle) &&
+	    !quiet_since(dom->last_grow_ms, now, p->shrink_cooldown_ms)) {
 		snprintf(dom->why, sizeof(dom->why), "%s; cooldown %us after grow", why,
 			 wait_s(dom->last_grow_ms, now, p->shrink_cooldown_ms));
 		return;

@@ -56,6 +56,12 @@
 #define SHRINK_NOMEM_MS 60
 #define SHRINK_BUSY_MS	600
 #define SHRINK_BUSY_PCT 10
+/* A creation that does not fit is retried every second this long (xl create
+ * would fail; a toolstack like xapi waits for squeezed to make room). */
+#define BOOT_WAIT_S 60
+/* A guest that boots during the run reaches its trace's working set in this
+ * long (services starting, caches filling). */
+#define BOOT_RAMP_S 60
 /* How often the squeezed baseline recomputes its targets. */
 #define SQUEEZED_PERIOD_S 10
 /* What the oracle knows ahead. */
@@ -89,6 +95,7 @@ struct guest {
 	double scale;
 	uint32_t arrive_s, depart_s; /* alive in [arrive, depart) */
 	bool booted, failed;	     /* created; creation refused (boot did not fit) */
+	uint32_t boot_wait_s;	     /* seconds a creation has waited for room */
 	uint64_t boot, granted, target, actual;
 	uint64_t ws;
 	double psi; /* 1/100 % */
@@ -222,8 +229,13 @@ static uint64_t pct_bytes(const struct guest *g, double pct)
 static uint64_t trace_ws(const struct guest *g, uint32_t now_s)
 {
 	const struct trace *tr = g->trace;
+	uint64_t ws = pct_bytes(g, trace_pct(tr, (now_s + g->offset_s) % tr->t[tr->n - 1]));
 
-	return pct_bytes(g, trace_pct(tr, (now_s + g->offset_s) % tr->t[tr->n - 1]));
+	/* A guest booted during the run fills its working set over its first
+	 * BOOT_RAMP_S (those there from the start are past that). */
+	if (g->arrive_s && now_s - g->arrive_s < BOOT_RAMP_S)
+		ws = ws / BOOT_RAMP_S * (now_s - g->arrive_s + 1);
+	return ws;
 }
 
 /* Largest working set in [now, now + horizon]: the trace is linear between
@@ -345,7 +357,8 @@ static void guest_create(struct sim *s, struct guest *g, uint32_t now_s)
 		return;
 	}
 	if (s->free < s->reserve || s->free - s->reserve < boot) {
-		g->failed = true;
+		if (++g->boot_wait_s > BOOT_WAIT_S)
+			g->failed = true;
 		return;
 	}
 	g->booted = true;
@@ -502,9 +515,10 @@ static void check_tick(struct sim *s, struct hotmem_policy *pol, bool contention
 }
 
 /*
- * The reaction check: a guest the policy sees under pressure, not frozen,
- * without an operation, below its max, that got nothing this tick although
- * the free memory above the reserve (minus what is promised) held a block.
+ * The reaction check: a guest the policy sees under pressure and gives more
+ * memory (share above its target), not frozen, without an operation, below
+ * its max, that got nothing this tick although the free memory above the
+ * reserve (minus what is promised) held a block.
  */
 static void check_reaction(struct sim *s, struct hotmem_policy *pol, int64_t pool,
 			   const bool *acted, struct psim_result *res)
@@ -515,9 +529,14 @@ static void check_reaction(struct sim *s, struct hotmem_policy *pol, int64_t poo
 
 		if (!g->booted || g->op || acted[i] || pool < (int64_t)BLOCK ||
 		    g->target + BLOCK > g->cls->max ||
-		    hotmem_policy_domain_status(pol, i + 1, &st) || st.frozen || !st.pressure)
+		    hotmem_policy_domain_status(pol, i + 1, &st) || st.frozen || !st.pressure ||
+		    st.share_bytes <= g->target)
 			continue;
-		res->slow_reactions++;
+		/* a host-wide rate limit is not a reaction gap, but it is counted */
+		if (strstr(st.why, "rate limit"))
+			res->rate_limited++;
+		else
+			res->slow_reactions++;
 	}
 }
 
@@ -585,6 +604,7 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 		case HOTMEM_POLICY_GROW:
 			res->grows++;
 			raise = true;
+			pool -= (int64_t)d->bytes;
 			g->op = true;
 			g->op_kind = 1;
 			g->op_result = 0;
@@ -624,6 +644,8 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 		case HOTMEM_POLICY_SET_TARGET:
 			res->targets++;
 			raise = d->target_bytes > g->target;
+			if (raise)
+				pool -= (int64_t)(d->target_bytes - g->target);
 			if (!raise && strstr(d->reason, "contention"))
 				contention = true;
 			g->target = d->target_bytes;
@@ -642,8 +664,9 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 		if (raise && st.frozen)
 			res->frozen_grows++;
 		/* No flip inside a cooldown: a reclaim needs shrink_cooldown after a
-		 * grow; a grow right after a reclaim only when the host is not
-		 * contended (memory is free: the reclaim was not what paid for it). */
+		 * grow, except an idle guest's surplus under contention; a grow
+		 * right after a reclaim only when the host is not contended (memory
+		 * is free: the reclaim was not what paid for it). */
 		if (raise) {
 			if (g->reclaimed && now_ms - g->last_reclaim_ms < st.params.grow_cooldown_ms &&
 			    contention)
@@ -651,7 +674,9 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 			g->grown = true;
 			g->last_grow_ms = now_ms;
 		} else {
-			if (g->grown && now_ms - g->last_grow_ms < st.params.shrink_cooldown_ms)
+			if (g->grown && now_ms - g->last_grow_ms < st.params.shrink_cooldown_ms &&
+			    !(d->action == HOTMEM_POLICY_SET_TARGET &&
+			      strstr(d->reason, "contention, idle")))
 				res->flip_violations++;
 			g->reclaimed = true;
 			g->last_reclaim_ms = now_ms;
@@ -659,7 +684,8 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 	}
 	if (cfg->check) {
 		check_tick(s, hr->pol, contention, res);
-		check_reaction(s, hr->pol, pool, hr->acted, res);
+		if (now_s >= cfg->warmup_s)
+			check_reaction(s, hr->pol, pool, hr->acted, res);
 	}
 	return 0;
 }
@@ -673,14 +699,20 @@ static void run_squeezed(struct sim *s, uint32_t now_s, struct psim_result *res)
 {
 	const struct psim_config *cfg = s->cfg;
 	uint64_t budget = s->host - s->reserve, sum_min = 0, sum_range = 0, fixed = 0;
+	bool starting = false;
 
-	if (now_s % SQUEEZED_PERIOD_S)
-		return;
 	/* squeezed: inactive (unresponsive) domains keep their size; the others get
-	 * min + f * (max - min) with one f for all, as large as the host allows. */
+	 * min + f * (max - min) with one f for all, as large as the host allows
+	 * once the memory of domains being created is set aside: it makes room
+	 * for them at once. */
 	for (uint32_t i = 0; i < cfg->guests; i++) {
 		struct guest *g = &s->g[i];
 
+		if (!g->booted && !g->failed && alive(g, now_s)) {
+			starting = true;
+			fixed += g->cls->max;
+			continue;
+		}
 		if (!g->booted)
 			continue;
 		if (squeezed_inactive(g, now_s)) {
@@ -690,6 +722,8 @@ static void run_squeezed(struct sim *s, uint32_t now_s, struct psim_result *res)
 		sum_min += g->cls->min;
 		sum_range += g->cls->max - g->cls->min;
 	}
+	if (now_s % SQUEEZED_PERIOD_S && !starting)
+		return;
 	double f = budget <= fixed + sum_min || !sum_range
 			   ? 0
 			   : (double)(budget - fixed - sum_min) / (double)sum_range;
@@ -854,6 +888,7 @@ static int hotmem_setup(struct sim *s, struct hotmem_run *hr)
 	return 0;
 }
 
+static struct hotmem_policy *diag_pol;
 /* The figures of one second, every guest that should be alive counted. */
 static void account(struct sim *s, uint32_t now_s, struct psim_result *res, double *held_sum,
 		    double *used_sum, double *peak_need)
@@ -879,6 +914,11 @@ static void account(struct sim *s, uint32_t now_s, struct psim_result *res, doub
 		uint64_t u = usable(g);
 		held += g->actual;
 		used += w < u ? w : u;
+		if (w > u && getenv("PSIM_WHY") && s->policy == PSIM_HOTMEM && !dead(g, now_s)) {
+			struct hotmem_policy_domain_status st;
+			hotmem_policy_domain_status(diag_pol, (uint32_t)(g - s->g) + 1, &st);
+			fprintf(stderr, "oom %d@%u t=%u d%ld ws+k=%lu u=%lu tgt=%lu act=%lu hot=%lu op=%d share=%lu need=%lu dem=%lu why=%s\n", s->cfg->scenario, s->cfg->host_pct, now_s, (long)(g - s->g) + 1, (unsigned long)(w>>20), (unsigned long)(u>>20), (unsigned long)(g->target>>20), (unsigned long)(g->actual>>20), (unsigned long)((g->boot+g->granted)>>20), g->op, (unsigned long)(st.share_bytes>>20), (unsigned long)(st.need_bytes>>20), (unsigned long)(st.demand_bytes>>20), st.why);
+		}
 		if (w > u) {
 			res->oom_proxy_s += 1;
 			if (dead(g, now_s))
@@ -936,7 +976,7 @@ int psim_run(const struct psim_config *cfg, enum psim_policy policy, struct psim
 		sum_nominal += s.g[i].cls->nominal;
 	/* The host: the guests' nominal sizes (host_pct of them) plus the reserve. */
 	s.reserve = 4096 * MIB;
-	s.host = sum_nominal / 100 * (cfg->host_pct ? cfg->host_pct : 100) + s.reserve;
+	s.host = sum_nominal * (cfg->host_pct ? cfg->host_pct : 100) / 100 + s.reserve;
 	s.free = s.host;
 	res.host_bytes = s.host;
 	if (uses_policy) {
@@ -979,6 +1019,7 @@ int psim_run(const struct psim_config *cfg, enum psim_policy policy, struct psim
 			if (uses_policy && s.free < s.reserve)
 				res.reserve_violations++;
 		}
+		diag_pol = hr.pol;
 		if (t >= cfg->warmup_s)
 			account(&s, t, &res, &held_sum, &used_sum, &peak_need);
 	}

@@ -76,6 +76,7 @@ struct psim_result {
 	 * free memory above the reserve could pay for was not started within one
 	 * tick plus its grow time */
 	uint64_t slow_reactions;
+	uint64_t rate_limited; /* the same, held back by max_ops_per_tick (not failed) */
 };
 
 /* Run one policy. Returns 0 or a negative errno (bad trace dir or file, ENOMEM). */
