@@ -72,14 +72,23 @@ static void test_triggers(void)
 	CHECK_EQ(out[0].blocks, 3);
 	CHECK_EQ(out[0].bytes, 3 * BS);
 	CHECK(strstr(out[0].reason, "avail 100M < low 204M") != NULL);
-	/* still low 2 s later: grow cooldown (5 s) */
+	/* No cooldown: while the grow runs, nothing; once it ended, stats
+	 * published before its end do not count (they do not show it)... */
+	in.op_busy = true;
+	in.op_age_ms = 1000;
+	CHECK_EQ(tick(p, 2, 64 * GIB, &in, 1, out), 0);
+	in.op_busy = false;
+	in.stats_age_ms = 1500;
 	CHECK_EQ(tick(p, 3, 64 * GIB, &in, 1, out), 0);
 	struct hotmem_policy_domain_status st;
 	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
-	CHECK(strstr(st.why, "cooldown") != NULL);
+	CHECK(strstr(st.why, "stats predate last op") != NULL);
 	CHECK_EQ(st.last.action, HOTMEM_POLICY_GROW);
-	/* after the cooldown */
-	CHECK_EQ(tick(p, 6, 64 * GIB, &in, 1, out), 1);
+	/* ...fresh stats still under the watermark grow again at once */
+	in.stats.counter++;
+	in.stats_age_ms = 0;
+	CHECK_EQ(tick(p, 4, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
 	/* a huge deficit is capped at max_step_blocks */
 	in.stats.memavail_kib = 0;
 	in.stats.memtotal_kib = 16 * GIB >> 10;
@@ -272,7 +281,13 @@ static void test_modes_and_max(void)
 	hotmem_policy_free(p);
 }
 
-/* Two guests, weights 100 and 300, both starving, 1 GiB free for them. */
+/*
+ * Two guests, weights 100 and 300, both starving (8 GiB of MemTotal all in
+ * use). Each needs a quarter of its low watermark (819.2 MiB / 4 = 204.8 MiB)
+ * above its min for its working set to fit. With 1 GiB free both needs fit
+ * and the rest goes 1:3; with 256 MiB free they do not, and that is split
+ * 1:3 above min.
+ */
 static void test_weighted_share(void)
 {
 	struct hotmem_policy_decision out[4];
@@ -280,6 +295,7 @@ static void test_weighted_share(void)
 	struct hotmem_policy_domain_params d;
 	struct hotmem_policy_domain_input in[2] = { dom(1, 0, 5000), dom(2, 0, 5000) };
 	struct hotmem_policy_domain_status s1, s2;
+	const uint64_t need = (8 * GIB / 100 * 10) / 4;
 
 	hotmem_policy_domain_defaults(&d);
 	d.mode = HOTMEM_POLICY_AUTO;
@@ -291,8 +307,15 @@ static void test_weighted_share(void)
 	tick(p, 0, 256 * MIB + GIB, in, 2, out);
 	CHECK_EQ(hotmem_policy_domain_status(p, 1, &s1), 0);
 	CHECK_EQ(hotmem_policy_domain_status(p, 2, &s2), 0);
-	CHECK_EQ(s1.share_bytes - 2 * GIB, 256 * MIB);
-	CHECK_EQ(s2.share_bytes - 2 * GIB, 768 * MIB);
+	CHECK_EQ(s1.need_bytes, 2 * GIB + need);
+	CHECK_EQ(s1.share_bytes - 2 * GIB, need + (GIB - 2 * need) / 4);
+	CHECK_EQ(s2.share_bytes - 2 * GIB, need + (GIB - 2 * need) / 4 * 3);
+	/* needs short: the 256 MiB, 1:3 above min */
+	tick(p, 1, 256 * MIB + 256 * MIB, in, 2, out);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &s1), 0);
+	CHECK_EQ(hotmem_policy_domain_status(p, 2, &s2), 0);
+	CHECK_EQ(s1.share_bytes - 2 * GIB, 64 * MIB);
+	CHECK_EQ(s2.share_bytes - 2 * GIB, 192 * MIB);
 	hotmem_policy_free(p);
 }
 

@@ -888,7 +888,6 @@ static int hotmem_setup(struct sim *s, struct hotmem_run *hr)
 	return 0;
 }
 
-static struct hotmem_policy *diag_pol;
 /* The figures of one second, every guest that should be alive counted. */
 static void account(struct sim *s, uint32_t now_s, struct psim_result *res, double *held_sum,
 		    double *used_sum, double *peak_need)
@@ -914,11 +913,6 @@ static void account(struct sim *s, uint32_t now_s, struct psim_result *res, doub
 		uint64_t u = usable(g);
 		held += g->actual;
 		used += w < u ? w : u;
-		if (w > u && getenv("PSIM_WHY") && s->policy == PSIM_HOTMEM && !dead(g, now_s)) {
-			struct hotmem_policy_domain_status st;
-			hotmem_policy_domain_status(diag_pol, (uint32_t)(g - s->g) + 1, &st);
-			fprintf(stderr, "oom %d@%u t=%u d%ld ws+k=%lu u=%lu tgt=%lu act=%lu hot=%lu op=%d share=%lu need=%lu dem=%lu why=%s\n", s->cfg->scenario, s->cfg->host_pct, now_s, (long)(g - s->g) + 1, (unsigned long)(w>>20), (unsigned long)(u>>20), (unsigned long)(g->target>>20), (unsigned long)(g->actual>>20), (unsigned long)((g->boot+g->granted)>>20), g->op, (unsigned long)(st.share_bytes>>20), (unsigned long)(st.need_bytes>>20), (unsigned long)(st.demand_bytes>>20), st.why);
-		}
 		if (w > u) {
 			res->oom_proxy_s += 1;
 			if (dead(g, now_s))
@@ -1019,7 +1013,6 @@ int psim_run(const struct psim_config *cfg, enum psim_policy policy, struct psim
 			if (uses_policy && s.free < s.reserve)
 				res.reserve_violations++;
 		}
-		diag_pol = hr.pol;
 		if (t >= cfg->warmup_s)
 			account(&s, t, &res, &held_sum, &used_sum, &peak_need);
 	}

@@ -76,9 +76,10 @@ struct hotmem_policy_domain_params {
 	uint32_t psi_grow;	      /* PSI some avg10 (1/100 %) that means pressure (1000) */
 	uint32_t psi_calm;	      /* PSI some avg10 at or below which surplus counts (100) */
 	uint32_t psi_hold_ms;	      /* PSI must stay >= psi_grow this long (3000) */
-	uint32_t grow_cooldown_ms;    /* after any action, before a grow; also between
-				       * two reclaims (5000) */
-	uint32_t shrink_cooldown_ms;  /* after a grow, before any reclaim (60000) */
+	uint32_t grow_cooldown_ms;    /* between two reclaims; under contention, after a
+				       * reclaim before a grow (5000) */
+	uint32_t shrink_cooldown_ms;  /* after a grow, before a reclaim (except an idle
+				       * guest's surplus under contention) (60000) */
 	uint32_t surplus_hold_ms;     /* surplus this long before balloon reclaim (30000) */
 	uint32_t release_hold_ms;     /* a block's worth ballooned this long: remove
 				       * blocks (300000) */
