@@ -50,7 +50,8 @@ static int print_table(const struct psim_config *cfg, bool timing)
 	printf("### %s: %u guests, %u s (first %u s not counted), seed %llu, host %u %%\n\n",
 	       psim_scenario_name(cfg->scenario), cfg->guests, cfg->seconds, cfg->warmup_s,
 	       (unsigned long long)cfg->seed, cfg->host_pct ? cfg->host_pct : 100);
-	printf("| policy | oom_proxy_s | (unresponsive) | unmet_gib_s | p99_pressure | under_wm_s | granted_pct | "
+	printf("| policy | oom_proxy_s | (unresponsive) | unmet_gib_s | p99_pressure | under_wm_s "
+	       "| granted_pct | "
 	       "used_pct | boot_fail | ops | grows/shrinks/targets | refused busy/nomem |\n");
 	printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int p = 0; p < PSIM_NR_POLICIES; p++) {
@@ -58,9 +59,8 @@ static int print_table(const struct psim_config *cfg, bool timing)
 			return -1;
 		printf("| %s | %.0f | %.0f | %.1f | %.2f | %.0f | %.1f | %.1f | %u | %llu | ",
 		       psim_policy_name((enum psim_policy)p), res.oom_proxy_s,
-		       res.oom_unresponsive_s, res.unmet_gib_s,
-		       res.p99_pressure, res.under_wm_s, res.granted_pct, res.used_pct,
-		       res.boot_fail, (unsigned long long)res.ops);
+		       res.oom_unresponsive_s, res.unmet_gib_s, res.p99_pressure, res.under_wm_s,
+		       res.granted_pct, res.used_pct, res.boot_fail, (unsigned long long)res.ops);
 		if (p == PSIM_HOTMEM || p == PSIM_BALLOON_ONLY)
 			printf("%llu/%llu/%llu | %llu/%llu |\n", (unsigned long long)res.grows,
 			       (unsigned long long)res.shrinks, (unsigned long long)res.targets,
@@ -140,11 +140,16 @@ static int print_sweep(const struct psim_config *base)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },	  { "scenario", required_argument, NULL, 'S' },
-		{ "sweep", no_argument, NULL, 'w' },	  { "guests", required_argument, NULL, 'g' },
-		{ "seconds", required_argument, NULL, 't' }, { "warmup", required_argument, NULL, 'W' },
-		{ "seed", required_argument, NULL, 's' }, { "host-pct", required_argument, NULL, 'p' },
-		{ "timing", no_argument, NULL, 'T' },	  { "help", no_argument, NULL, 'h' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "scenario", required_argument, NULL, 'S' },
+		{ "sweep", no_argument, NULL, 'w' },
+		{ "guests", required_argument, NULL, 'g' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ "warmup", required_argument, NULL, 'W' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "host-pct", required_argument, NULL, 'p' },
+		{ "timing", no_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct psim_config cfg = {

@@ -79,11 +79,11 @@ struct pol_work {
 	uint64_t hot_max; /* boot + granted: where deflation stops */
 	uint64_t min, max;
 	uint64_t total, avail, wm_low, wm_mid, wm_high;
-	uint64_t avail_ahead; /* MemAvailable projected TREND_TICKS ahead */
-	uint64_t demand_hold; /* demand honouring surplus_hold */
-	uint64_t demand_idle; /* demand if surplus is reclaimed now (contention) */
-	uint64_t need_raw;    /* frames that keep avail_ahead at wm_low / NEED_MARGIN_DIV */
-	uint64_t need;	      /* need_raw within [min, demand] */
+	uint64_t avail_ahead;	   /* MemAvailable projected TREND_TICKS ahead */
+	uint64_t demand_hold;	   /* demand honouring surplus_hold */
+	uint64_t demand_idle;	   /* demand if surplus is reclaimed now (contention) */
+	uint64_t need_raw;	   /* frames that keep avail_ahead at wm_low / NEED_MARGIN_DIV */
+	uint64_t need;		   /* need_raw within [min, demand] */
 	uint64_t fill_lo, fill_hi; /* water_fill's floor and cap */
 	uint64_t demand, share;
 	bool pressure, psi_pressure, idle;
@@ -568,8 +568,8 @@ static void judge_trend(struct pol_work *w, uint64_t now)
 	if (dom->trend_at_ms != NEVER && st->counter == dom->trend_counter)
 		return;
 	if (dom->trend_at_ms != NEVER && at > dom->trend_at_ms) {
-		double rate = ((double)used - (double)dom->trend_used) /
-			      (double)(at - dom->trend_at_ms);
+		double rate =
+			((double)used - (double)dom->trend_used) / (double)(at - dom->trend_at_ms);
 
 		dom->trend_rate = dom->trend_rate * (1 - TREND_ALPHA) + rate * TREND_ALPHA;
 	}
@@ -620,8 +620,7 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 	}
 	w->psi_pressure = held(dom->psi_high_since, now, p->psi_hold_ms);
 	w->pressure = w->avail_ahead < w->wm_low || w->psi_pressure;
-	w->idle = !w->pressure && w->avail_ahead > w->wm_high &&
-		  st->psi_some_avg10 <= p->psi_calm;
+	w->idle = !w->pressure && w->avail_ahead > w->wm_high && st->psi_some_avg10 <= p->psi_calm;
 	if (w->idle) {
 		if (dom->surplus_since == NEVER)
 			dom->surplus_since = now;
@@ -833,8 +832,7 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 		return;
 	}
 	if (dom->op_end_ms != NEVER && w->in->stats_age_ms > now - dom->op_end_ms) {
-		snprintf(dom->why, sizeof(dom->why), "%s; stats predate last op",
-			 why);
+		snprintf(dom->why, sizeof(dom->why), "%s; stats predate last op", why);
 		return;
 	}
 	if (!b->ops) {
@@ -873,7 +871,7 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 	blocks = u64_min(blocks, w->max > w->cur ? (w->max - w->cur) / bs : 0);
 	if (!blocks) {
 		snprintf(dom->why, sizeof(dom->why), "%s; %s", why,
-			 pool < bs		 ? "host short"
+			 pool < bs	      ? "host short"
 			 : b->grow_bytes < bs ? "host grow limit"
 					      : "at max");
 		return;
@@ -1119,7 +1117,8 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 	}
 	for (k = 0; k < nr_active; k++)
 		act[k]->need = u64_min(u64_max(act[k]->need_raw, act[k]->min), act[k]->demand);
-	bool needs_short = !arbitrate(act, nr_active, budget_bytes > 0 ? (uint64_t)budget_bytes : 0);
+	bool needs_short =
+		!arbitrate(act, nr_active, budget_bytes > 0 ? (uint64_t)budget_bytes : 0);
 	for (k = 0; k < nr_active; k++) {
 		act[k]->dom->need = act[k]->need;
 		act[k]->dom->demand = act[k]->demand;

@@ -104,7 +104,7 @@ struct guest {
 	bool has_stats;
 	/* operation */
 	bool op;
-	int op_kind; /* 1 grow, 2 shrink */
+	int op_kind;   /* 1 grow, 2 shrink */
 	int op_result; /* 0 ok, 1 busy, 2 nomem */
 	uint32_t op_blocks;
 	uint64_t op_started_ms, op_done_ms;
@@ -217,8 +217,8 @@ static double trace_pct(const struct trace *tr, uint32_t t)
 
 	while (tr->t[i] < t)
 		i++;
-	return tr->pct[i - 1] + ((double)tr->pct[i] - (double)tr->pct[i - 1]) *
-					(t - tr->t[i - 1]) / (tr->t[i] - tr->t[i - 1]);
+	return tr->pct[i - 1] + ((double)tr->pct[i] - (double)tr->pct[i - 1]) * (t - tr->t[i - 1]) /
+					(tr->t[i] - tr->t[i - 1]);
 }
 
 static uint64_t pct_bytes(const struct guest *g, double pct)
@@ -313,8 +313,8 @@ static uint64_t held_for(const struct guest *g, uint64_t ws, bool margin)
 }
 
 /* What a policy boots a guest at, and the target it starts from. */
-static void boot_sizes(enum psim_policy policy, const struct guest_class *cls,
-		       uint64_t *ret_boot, uint64_t *ret_target)
+static void boot_sizes(enum psim_policy policy, const struct guest_class *cls, uint64_t *ret_boot,
+		       uint64_t *ret_target)
 {
 	switch (policy) {
 	case PSIM_HOTMEM:
@@ -636,8 +636,7 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 				res->shrink_busy++;
 			} else {
 				g->op_result = 0;
-				g->op_done_ms =
-					now_ms + (uint64_t)d->blocks * SHRINK_MS_PER_BLOCK;
+				g->op_done_ms = now_ms + (uint64_t)d->blocks * SHRINK_MS_PER_BLOCK;
 			}
 			break;
 		}
@@ -668,8 +667,8 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 		 * right after a reclaim only when the host is not contended (memory
 		 * is free: the reclaim was not what paid for it). */
 		if (raise) {
-			if (g->reclaimed && now_ms - g->last_reclaim_ms < st.params.grow_cooldown_ms &&
-			    contention)
+			if (g->reclaimed &&
+			    now_ms - g->last_reclaim_ms < st.params.grow_cooldown_ms && contention)
 				res->flip_violations++;
 			g->grown = true;
 			g->last_grow_ms = now_ms;
@@ -764,8 +763,8 @@ static int cmp_pick(const void *a, const void *b)
  * guests cannot be moved, by the oracle either. What is left stays free
  * (for the guests it knows will boot).
  */
-static void run_oracle(struct sim *s, uint32_t now_s, struct oracle_pick *picks,
-		       uint64_t *alloc, struct psim_result *res)
+static void run_oracle(struct sim *s, uint32_t now_s, struct oracle_pick *picks, uint64_t *alloc,
+		       struct psim_result *res)
 {
 	const struct psim_config *cfg = s->cfg;
 	uint64_t budget = s->host - s->reserve, sum_peak = 0, fixed = 0;

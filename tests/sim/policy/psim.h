@@ -28,10 +28,10 @@ enum psim_policy {
 };
 
 enum psim_scenario {
-	PSIM_MIXED = 0,	  /* the traces in tests/sim/traces, random offsets */
-	PSIM_CORRELATED,  /* the same traces, every offset 0: peaks together */
-	PSIM_DIURNAL,	  /* tests/sim/traces/diurnal/: one compressed day, +-10 min */
-	PSIM_CHURN,	  /* mixed, with guests booting and shutting down during the run */
+	PSIM_MIXED = 0,	 /* the traces in tests/sim/traces, random offsets */
+	PSIM_CORRELATED, /* the same traces, every offset 0: peaks together */
+	PSIM_DIURNAL,	 /* tests/sim/traces/diurnal/: one compressed day, +-10 min */
+	PSIM_CHURN,	 /* mixed, with guests booting and shutting down during the run */
 	PSIM_NR_SCENARIOS,
 };
 
@@ -51,19 +51,19 @@ struct psim_result {
 	enum psim_policy policy;
 	uint64_t host_bytes;
 	/* figures over the counted seconds (warmup_s .. seconds) */
-	double oom_proxy_s;  /* guest-seconds with the working set not fitting (or not booted) */
+	double oom_proxy_s; /* guest-seconds with the working set not fitting (or not booted) */
 	double oom_unresponsive_s; /* of which while the guest did not answer */
-	double unmet_gib_s;  /* the working set that did not fit, GiB x s */
-	double under_wm_s;   /* guest-seconds with MemAvailable under the default low wm */
-	double p99_pressure; /* 99th percentile of PSI some avg10 over guest-seconds, % */
-	double granted_pct;  /* mean of frames held by guests / host */
-	double used_pct;     /* mean of working sets resident / host */
-	uint32_t boot_fail;  /* guests whose boot memory did not fit when created */
+	double unmet_gib_s;	   /* the working set that did not fit, GiB x s */
+	double under_wm_s;	   /* guest-seconds with MemAvailable under the default low wm */
+	double p99_pressure;	   /* 99th percentile of PSI some avg10 over guest-seconds, % */
+	double granted_pct;	   /* mean of frames held by guests / host */
+	double used_pct;	   /* mean of working sets resident / host */
+	uint32_t boot_fail;	   /* guests whose boot memory did not fit when created */
 	double peak_need_pct; /* largest sum of working sets / (host - reserve): > 100 scarce */
 	uint64_t ops;	      /* grows, shrinks and target changes issued (oracle: moves) */
 	uint64_t grows, shrinks, targets, freezes;
 	uint64_t shrink_busy, shrink_nomem, grow_nomem; /* refused operations */
-	double tick_us_mean, tick_us_p99; /* wall time of one policy decision */
+	double tick_us_mean, tick_us_p99;		/* wall time of one policy decision */
 	/* invariant violations (counted only with check) */
 	uint64_t reserve_violations;
 	uint64_t conservation_violations; /* free + held != host */
