@@ -97,6 +97,36 @@ static void test_triggers(void)
 	hotmem_policy_free(p);
 }
 
+/*
+ * A guest inside its band whose memory use rises 40 MiB a second: in 10 ticks
+ * it would be under the watermark, so it grows now, before it gets there,
+ * by what the middle of the band asks for at the end of that ramp.
+ */
+static void test_trend(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in = dom(1, 400, 0);
+
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 0);
+	in.stats.counter++;
+	in.stats.memavail_kib = 360 * MIB >> 10;
+	CHECK_EQ(tick(p, 1, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+	CHECK(strstr(out[0].reason, "trend") != NULL);
+	/* 360 - 10 * 20 (the rate is smoothed over two samples) = 160 MiB ahead:
+	 * 358.4 - 160 = 198.4 MiB to the middle, 2 blocks */
+	CHECK_EQ(out[0].blocks, 2);
+	/* the same use without a rise: nothing (the band) */
+	struct hotmem_policy *q = new_policy();
+	in.stats.memavail_kib = 360 * MIB >> 10;
+	CHECK_EQ(tick(q, 0, 64 * GIB, &in, 1, out), 0);
+	in.stats.counter++;
+	CHECK_EQ(tick(q, 1, 64 * GIB, &in, 1, out), 0);
+	hotmem_policy_free(q);
+	hotmem_policy_free(p);
+}
+
 static void test_psi(void)
 {
 	struct hotmem_policy_decision out[4];
@@ -342,6 +372,7 @@ static void test_bad_input(void)
 int main(void)
 {
 	test_triggers();
+	test_trend();
 	test_psi();
 	test_balloon_first_and_reserve();
 	test_surplus_and_release();
