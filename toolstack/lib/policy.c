@@ -815,9 +815,9 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 		snprintf(why, sizeof(why), "avail %lluM < low %lluM", mib(w->avail),
 			 mib(w->wm_low));
 	else if (w->avail_ahead < w->wm_low)
-		/* the trend says it will be under the watermark within TREND_TICKS */
-		snprintf(why, sizeof(why), "avail %lluM, trend %lluM < low %lluM", mib(w->avail),
-			 mib(w->avail_ahead), mib(w->wm_low));
+		/* MemAvailable TREND_TICKS ahead on its trend is under the watermark */
+		snprintf(why, sizeof(why), "trend %lluM < low %lluM", mib(w->avail_ahead),
+			 mib(w->wm_low));
 	else
 		snprintf(why, sizeof(why), "psi %u.%02u%%", w->in->stats.psi_some_avg10 / 100,
 			 w->in->stats.psi_some_avg10 % 100);
