@@ -50,6 +50,12 @@ struct xhm_block {
 	bool vetoed;	/* the kernel tried to online it into the wrong zone */
 	u8 zone_idx;	/* zone_idx() at MEM_ONLINE */
 	u32 nr_offline_failures;
+	/* populated-blocks: usable pages handed to the page allocator at the
+	 * last MEM_ONLINE (of nr_online_pages), and the error if not all. */
+	u32 pages_taken;
+	u32 nr_online_pages;
+	int take_err;
+	u32 nr_offline_refused; /* offlines by others we refused */
 };
 
 /* The driver: one instance. */
@@ -75,6 +81,12 @@ struct xhm {
 	spinlock_t note_lock;
 	struct xhm_block *blocks; /* HOTMEM_MAX_BLOCKS entries */
 	int expect_block;	  /* block being added: the notifier vetoes wrong zones; -1 none */
+	int expect_offline;	  /* block the driver offlines: others' offlines are refused; -1 */
+	/* populated-blocks in use (set at the handshake): the notifier hands the
+	 * usable pages of each block coming online to the page allocator. */
+	bool own_pages;
+	struct page **take_batch;   /* XHM_TAKE_BATCH pages from the balloon */
+	struct page **take_foreign; /* its pages that were not ours, kept aside */
 	atomic_t nr_order_violations;
 	struct timer_list offline_timer;
 	struct task_struct *offline_task;

@@ -185,10 +185,12 @@ static void core_violation(struct hotmem_core *core, const char *key, int err)
 
 /*
  * core_balloon_delta - the book changes for plugging (sign +1) or unplugging
- * (sign -1) one block. The balloon populates the usable pages itself; the
- * memmap head was populated by dom0 and is counted as populated only when
- * target-blocks is in use (cfg.memmap_in_target and the toolstack offers it:
- * then memory/target moves by the whole block).
+ * (sign -1) one block. With populated-blocks in use dom0 populated the whole
+ * block and memory/target moves by it: every book moves by the block. Else
+ * the balloon populates the usable pages itself; the memmap head was
+ * populated by dom0 and is counted as populated only when target-blocks is
+ * in use (cfg.memmap_in_target and the toolstack offers it: then
+ * memory/target moves by the whole block).
  */
 static struct hotmem_balloon_delta core_balloon_delta(const struct hotmem_core *core, int sign)
 {
@@ -199,7 +201,10 @@ static struct hotmem_balloon_delta core_balloon_delta(const struct hotmem_core *
 		memmap = (int64_t)core->layout.memmap_pages;
 
 	delta.total_pages = sign * (int64_t)core->layout.block_pages;
-	if (sign > 0) {
+	if (core->features & HOTMEM_FEATURE_POPULATED_BLOCKS) {
+		delta.current_pages = delta.total_pages;
+		delta.target_pages = delta.total_pages;
+	} else if (sign > 0) {
 		delta.current_pages = memmap;
 		delta.target_pages = memmap;
 	} else {
@@ -256,6 +261,8 @@ int hotmem_core_init(struct hotmem_core *core, const struct hotmem_platform_ops 
 		core->guest_features |= HOTMEM_FEATURE_SHRINK;
 	if (cfg->memmap_in_target)
 		core->guest_features |= HOTMEM_FEATURE_TARGET_BLOCKS;
+	if (cfg->memmap_in_target && cfg->own_pages)
+		core->guest_features |= HOTMEM_FEATURE_POPULATED_BLOCKS;
 	core->grow_ok = mm.balloon_captures && (mm.memmap_on_memory || cfg->allow_classic);
 	core->state = HOTMEM_STATE_INIT;
 	core->handshake_wanted = true;
@@ -466,6 +473,9 @@ static int core_handshake(struct hotmem_core *core)
 
 	hotmem_version_negotiate(offered, HOTMEM_PROTO_VERSION, &core->version);
 	core->features = toolstack_features & core->guest_features;
+	/* Whole blocks populated only make sense if memory/target moves by them. */
+	if (!(core->features & HOTMEM_FEATURE_TARGET_BLOCKS))
+		core->features &= ~HOTMEM_FEATURE_POPULATED_BLOCKS;
 	core->window = window;
 	core->nr_blocks = nr_blocks;
 	core->handshake_done = true;
@@ -531,6 +541,23 @@ static int core_ack(struct hotmem_core *core, const struct hotmem_request *reque
 }
 
 /*
+ * core_grow_possible - whether this guest can serve a grow with the features
+ * in use. With populated-blocks the pages reach the page allocator whoever
+ * captures them, so only the memmap mode matters; without it the balloon must
+ * capture the pages (it populates them). A memmap head without the feature
+ * memmap-on-memory in use means the toolstack may have populated whole
+ * blocks that the balloon would populate again.
+ */
+static bool core_grow_possible(const struct hotmem_core *core)
+{
+	if (core->memmap_bytes && !(core->features & HOTMEM_FEATURE_MEMMAP_ON_MEMORY))
+		return false;
+	if (core->features & HOTMEM_FEATURE_POPULATED_BLOCKS)
+		return core->mm.memmap_on_memory || core->cfg.allow_classic;
+	return core->grow_ok;
+}
+
+/*
  * core_take_request - validate the waiting request and start it, or ack it
  * at once when it cannot be served (inval/unsupported), or drop it silently
  * when it is not newer than the last one handled.
@@ -550,9 +577,7 @@ static int core_take_request(struct hotmem_core *core)
 	rc = hotmem_request_check(&request, core->last_seq, core->nr_blocks, core->scratch);
 	if (rc == -EALREADY)
 		return 0;
-	if (!rc && request.op == HOTMEM_OP_GROW &&
-	    (!core->grow_ok ||
-	     (core->memmap_bytes && !(core->features & HOTMEM_FEATURE_MEMMAP_ON_MEMORY))))
+	if (!rc && request.op == HOTMEM_OP_GROW && !core_grow_possible(core))
 		rc = -EOPNOTSUPP; /* the toolstack may have populated whole blocks */
 	if (!rc && request.op == HOTMEM_OP_SHRINK && !(core->features & HOTMEM_FEATURE_SHRINK))
 		rc = -EOPNOTSUPP;

@@ -37,7 +37,9 @@
  *                       dom0 populated (memmap_bytes of it)
  *   ADDED -> ONLINE     online_block(): the block goes online in the chosen
  *                       zone (MEM_ONLINE seen); the Xen balloon takes its
- *                       usable pages as ballooned-out (xen_online_page)
+ *                       usable pages as ballooned-out (xen_online_page), or,
+ *                       with populated-blocks in use, the platform has taken
+ *                       them back and handed them to the page allocator
  *   ONLINE -> PLUGGED   balloon_account(+): the balloon's books learn about
  *                       the block (see struct hotmem_balloon_delta); the block
  *                       is then published in H/guest/blocks
@@ -101,6 +103,10 @@ struct hotmem_core_config {
 	/* Count the memmap head as populated in the balloon's current/target, so
 	 * that memory/target moves by the whole block (docs/guest-driver.md). */
 	bool memmap_in_target;
+	/* List feature populated-blocks (only with memmap_in_target): dom0
+	 * populates whole blocks and the platform hands the usable pages to the
+	 * page allocator itself, whoever captures them at online. */
+	bool own_pages;
 	uint32_t retry_min_ms; /* first backoff after -EBUSY/-ENOMEM, >= 1 */
 	uint32_t retry_max_ms; /* backoff cap, >= retry_min_ms */
 	uint32_t retry_limit; /* transient failures at a block boundary before a request gives up */

@@ -40,7 +40,7 @@ static void test_handshake(void)
 	CHECK_EQ(fake_last_write(fx, "hotmem/guest/state"), (int)fx->nr_journal - 1);
 	CHECK_EQ(fx->events[HOTMEM_EVENT_HANDSHAKE], 1);
 	CHECK_EQ(fx->core.nr_blocks, FAKE_BLOCKS);
-	CHECK_EQ(fx->core.features, HOTMEM_FEATURES_KNOWN);
+	CHECK_EQ(fx->core.features, HOTMEM_FEATURES_KNOWN & ~HOTMEM_FEATURE_POPULATED_BLOCKS);
 	free(fx);
 }
 
@@ -336,6 +336,79 @@ static void test_books_usable_only(void)
 		fake_request(fx, "2 shrink 1");
 		CHECK_EQ(fx->balloon_total, 65536);
 		CHECK_EQ(fx->balloon_current, 65536 - USABLE_PAGES);
+		free(fx);
+	}
+}
+
+/*
+ * populated-blocks: dom0 populated whole blocks, so every book moves by the
+ * whole block on grow and shrink, and a grow needs no balloon that captures
+ * onlined pages (the platform hands them to the page allocator). Only in use
+ * when both sides list it and target-blocks is in use too; otherwise the
+ * guest keeps the head-only way.
+ */
+static void test_populated_blocks(void)
+{
+	static const struct {
+		bool own_pages, memmap_in_target;
+		const char *offered;
+		const char *listed;
+		bool in_use;
+	} cases[] = {
+		{ true, true,
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  true },
+		/* An older toolstack does not offer it. */
+		{ true, true, "memmap-on-memory online-movable shrink stats target-blocks",
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  false },
+		/* Offered without target-blocks: memory/target would move by usable bytes. */
+		{ true, true, "memmap-on-memory online-movable populated-blocks shrink stats",
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  false },
+		/* The guest only lists it with memmap_in_target. */
+		{ true, false,
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  "memmap-on-memory online-movable shrink stats", false },
+		{ false, true,
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  "memmap-on-memory online-movable shrink stats target-blocks", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake *fx = fake_new();
+		struct hotmem_inbox inbox = { 0 };
+
+		fx->cfg.own_pages = cases[i].own_pages;
+		fx->cfg.memmap_in_target = cases[i].memmap_in_target;
+		/* Without populated-blocks this guest could not grow at all. */
+		fx->mm.balloon_captures = false;
+		CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+		fake_attach(fx);
+		fake_set(fx, "hotmem/features", cases[i].offered, -1);
+		hotmem_inbox_toolstack_changed(&inbox);
+		hotmem_core_deliver(&fx->core, &inbox);
+		fake_run(fx, 10);
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/features"), cases[i].listed);
+		CHECK_EQ(!!(fx->core.features & HOTMEM_FEATURE_POPULATED_BLOCKS),
+			 cases[i].in_use);
+		fake_request(fx, "1 grow 0 2");
+		if (!cases[i].in_use) {
+			CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 unsupported 0");
+			CHECK_EQ(fx->nr_add, 0);
+			free(fx);
+			continue;
+		}
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 2");
+		CHECK_EQ(fx->balloon_total, 65536 + 2 * BLOCK_PAGES);
+		CHECK_EQ(fx->balloon_current, 65536 + 2 * BLOCK_PAGES);
+		CHECK_EQ(fx->balloon_target, 65536 + 2 * BLOCK_PAGES);
+		fake_request(fx, "2 shrink 1");
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "2 ok 1");
+		CHECK_EQ(fx->balloon_total, 65536 + BLOCK_PAGES);
+		CHECK_EQ(fx->balloon_current, 65536 + BLOCK_PAGES);
+		CHECK_EQ(fx->balloon_target, 65536 + BLOCK_PAGES);
 		free(fx);
 	}
 }
@@ -854,6 +927,7 @@ int main(void)
 	test_requests_hostile();
 	test_shrink_newest_first();
 	test_books_usable_only();
+	test_populated_blocks();
 	test_shrink_busy();
 	test_add_failures();
 	test_online_failures();
