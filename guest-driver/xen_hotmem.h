@@ -85,8 +85,9 @@ struct xhm {
 	/* populated-blocks in use (set at the handshake): the notifier hands the
 	 * usable pages of each block coming online to the page allocator. */
 	bool own_pages;
-	struct page **take_batch;   /* XHM_TAKE_BATCH pages from the balloon */
-	struct page **take_foreign; /* its pages that were not ours, kept aside */
+	struct page **take_batch;    /* XHM_TAKE_BATCH pages from the balloon */
+	struct page **take_foreign;  /* its pages that were not ours, kept aside */
+	struct resource *window_res; /* "Xen hotmem window" in /proc/iomem, or NULL */
 	atomic_t nr_order_violations;
 	struct timer_list offline_timer;
 	struct task_struct *offline_task;
@@ -121,6 +122,8 @@ int xhm_online_block(void *ctx, u64 start, u64 size, enum hotmem_zone zone);
 int xhm_offline_and_remove_block(void *ctx, u64 start, u64 size);
 int xhm_balloon_account(void *ctx, const struct hotmem_balloon_delta *delta, bool force);
 void xhm_set_window(struct xhm *x, u64 base, u64 size);
+void xhm_reserve_window(struct xhm *x, u64 base, u64 size);
+void xhm_release_window(struct xhm *x);
 const char *xhm_note_name(enum xhm_note note);
 const char *xhm_zone_idx_name(unsigned int zone_idx);
 

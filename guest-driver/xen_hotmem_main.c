@@ -170,6 +170,7 @@ static void xhm_event(void *ctx, const struct hotmem_event *ev)
 	case HOTMEM_EVENT_HANDSHAKE:
 		xhm_set_window(x, ev->window.base, ev->window.size);
 		WRITE_ONCE(x->own_pages, !!(ev->features & HOTMEM_FEATURE_POPULATED_BLOCKS));
+		xhm_reserve_window(x, ev->window.base, ev->window.size);
 		pr_info("protocol v%u, features in use %#x, window %#llx-%#llx (%llu blocks of "
 			"%#llx), memmap head %#llx bytes per block\n",
 			ev->version, ev->features, ev->window.base,
@@ -205,6 +206,11 @@ static void xhm_event(void *ctx, const struct hotmem_event *ev)
 	case HOTMEM_EVENT_VIOLATION:
 		pr_warn_ratelimited("toolstack value %s is unusable (%d): ignored\n", ev->what,
 				    ev->err);
+		break;
+	case HOTMEM_EVENT_REFUSED_BLOCK:
+		pr_warn("block %u [mem %#llx-%#llx] is online but was never granted to us: not "
+			"adopted\n",
+			ev->block, ev->start, ev->start + ev->size - 1);
 		break;
 	case HOTMEM_EVENT_BROKEN:
 		pr_err("giving up while %s (%d); reload the module to recover\n", ev->what,

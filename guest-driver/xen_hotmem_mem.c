@@ -337,11 +337,12 @@ out:
 		blk->take_err = take_err;
 		spin_unlock_irq(&x->note_lock);
 		if (take_err)
-			pr_err("[mem %#llx-%#llx] online: only %lu of %lu pages taken back from the "
+			pr_err("[mem %#llx-%#llx] online: only %lu of %lu pages taken back from "
+			       "the "
 			       "balloon (%d)\n",
 			       PFN_PHYS(arg->start_pfn),
-			       PFN_PHYS(arg->start_pfn + arg->nr_pages) - 1, taken,
-			       arg->nr_pages, take_err);
+			       PFN_PHYS(arg->start_pfn + arg->nr_pages) - 1, taken, arg->nr_pages,
+			       take_err);
 	}
 	return rc;
 }
@@ -414,7 +415,8 @@ int xhm_add_block(void *ctx, u64 start, u64 size, bool memmap_on_memory)
 	if (READ_ONCE(x->own_pages) && xhm_balloon_would_populate()) {
 		pr_info_ratelimited("balloon %ld pages below its target: adding [mem %#llx-%#llx] "
 				    "waits\n",
-				    (long)balloon_stats.target_pages - (long)balloon_stats.current_pages,
+				    (long)balloon_stats.target_pages -
+					    (long)balloon_stats.current_pages,
 				    start, start + size - 1);
 		return -EBUSY;
 	}
@@ -436,9 +438,16 @@ int xhm_add_block(void *ctx, u64 start, u64 size, bool memmap_on_memory)
 
 	rc = add_memory_driver_managed(x->mgid, start, size, x->res_name, flags);
 
-	spin_lock_irq(&x->note_lock);
-	x->expect_block = -1;
-	spin_unlock_irq(&x->note_lock);
+	/*
+	 * The veto stays armed until our own online completed (or the block
+	 * is removed again): a udev rule onlining in between must not land the
+	 * block in the wrong zone either.
+	 */
+	if (rc) {
+		spin_lock_irq(&x->note_lock);
+		x->expect_block = -1;
+		spin_unlock_irq(&x->note_lock);
+	}
 	if (!rc && blk->vetoed)
 		pr_info("kernel auto-onlined [mem %#llx-%#llx] into %s: refused, onlining it %s "
 			"instead\n",
@@ -494,17 +503,35 @@ static bool xhm_pages_owned(struct xhm *x, struct xhm_block *blk)
  * If auto-onlining already put it there, nothing to do. Returns 0 only once
  * the notifier saw MEM_ONLINE in the right zone; on failure it is offline.
  */
+static int xhm_online_armed(struct xhm *x, struct xhm_block *blk, u64 start, u64 size,
+			    enum hotmem_zone zone);
+
 int xhm_online_block(void *ctx, u64 start, u64 size, enum hotmem_zone zone)
 {
 	struct xhm *x = ctx;
 	struct xhm_block *blk;
-	bool online, zone_ok;
 	long index;
 	int rc;
 
 	blk = xhm_block_of(x, start, &index);
 	if (!blk)
 		return -ERANGE;
+	rc = xhm_online_armed(x, blk, start, size, zone);
+	/* Our online is over: nobody else's online of this block is vetoed now. */
+	spin_lock_irq(&x->note_lock);
+	if (x->expect_block == (int)index)
+		x->expect_block = -1;
+	spin_unlock_irq(&x->note_lock);
+	return rc;
+}
+
+/* xhm_online_block() with the zone veto armed for blk. */
+static int xhm_online_armed(struct xhm *x, struct xhm_block *blk, u64 start, u64 size,
+			    enum hotmem_zone zone)
+{
+	bool online, zone_ok;
+	int rc;
+
 	spin_lock_irq(&x->note_lock);
 	online = blk->online;
 	zone_ok = (blk->zone_idx == ZONE_MOVABLE) == (zone == HOTMEM_ZONE_MOVABLE);
@@ -582,6 +609,8 @@ int xhm_offline_and_remove_block(void *ctx, u64 start, u64 size)
 		rc = -EBUSY;
 	spin_lock_irq(&x->note_lock);
 	x->expect_offline = -1;
+	if (x->expect_block == (int)index)
+		x->expect_block = -1;
 	if (rc)
 		blk->nr_offline_failures++;
 	else
@@ -676,6 +705,51 @@ int xhm_balloon_account(void *ctx, const struct hotmem_balloon_delta *delta, boo
 }
 
 /*
+ * xhm_reserve_window - claim the window in /proc/iomem as "Xen hotmem
+ * window", exclusive (no /dev/mem access), like virtio-mem's device range:
+ * nothing else (a grant mapping of Xen's unpopulated-alloc, another driver)
+ * can take part of it, and our blocks' "System RAM (xen_hotmem)" resources
+ * nest inside it (insert_resource() also adopts those a previous instance
+ * left). Not busy, so add_memory_driver_managed() can request inside it. A
+ * window that cannot be claimed is logged once and used anyway. Worker only.
+ */
+void xhm_reserve_window(struct xhm *x, u64 base, u64 size)
+{
+	struct resource *res;
+	int rc;
+
+	if (x->window_res && x->window_res->start == base && x->window_res->end == base + size - 1)
+		return;
+	xhm_release_window(x);
+	res = kzalloc(sizeof(*res), GFP_KERNEL);
+	if (!res)
+		return;
+	res->name = "Xen hotmem window";
+	res->start = base;
+	res->end = base + size - 1;
+	res->flags = IORESOURCE_MEM | IORESOURCE_EXCLUSIVE;
+	rc = insert_resource(&iomem_resource, res);
+	if (rc) {
+		pr_warn("cannot reserve the window [mem %#llx-%#llx] in /proc/iomem (%d): it "
+			"overlaps another resource\n",
+			base, base + size - 1, rc);
+		kfree(res);
+		return;
+	}
+	x->window_res = res;
+}
+
+/* Give the window's resource back; the blocks still added stay, moved up. */
+void xhm_release_window(struct xhm *x)
+{
+	if (!x->window_res)
+		return;
+	remove_resource(x->window_res);
+	kfree(x->window_res);
+	x->window_res = NULL;
+}
+
+/*
  * xhm_mem_init - per-block records, the resource name, the notifier.
  * Undone by xhm_mem_exit(). On failure nothing is left registered.
  */
@@ -723,6 +797,7 @@ err_name:
 void xhm_mem_exit(struct xhm *x, bool blocks_remain)
 {
 	unregister_memory_notifier(&xhm_memory_nb);
+	xhm_release_window(x);
 	timer_delete_sync(&x->offline_timer);
 	if (blocks_remain) {
 		pr_warn("blocks stay added after unload; their resource name and memory group stay "

@@ -319,6 +319,8 @@ void hotmem_core_deliver(struct hotmem_core *core, struct hotmem_inbox *inbox)
 	}
 	if ((events & HOTMEM_INBOX_TOOLSTACK) && !core->handshake_done)
 		core->handshake_wanted = true;
+	else if (events & HOTMEM_INBOX_TOOLSTACK)
+		core->toolstack_changed = true;
 	*inbox = (struct hotmem_inbox){ 0 };
 }
 
@@ -334,11 +336,15 @@ static int core_read(struct hotmem_core *core, const char *key, size_t *ret_len)
 
 /*
  * core_rescan - adopt what a previous instance of the driver left in the
- * window: online blocks become PLUGGED (in index order as their age),
- * offline ones are removed, or left STUCK if that fails. Runs once, in the
- * handshake, before anything is published.
+ * window: online blocks it had published in H/guest/blocks (the toolstack
+ * granted those) become PLUGGED (in index order as their age); online memory
+ * it had not published is not ours to adopt (boot RAM, or a block whose
+ * frames the toolstack may have taken back) and is left alone; offline ones
+ * are removed, or left STUCK if that fails. Runs once, in the handshake,
+ * before anything is published. listed: the blocks of our last
+ * H/guest/blocks (none when it is absent or malformed).
  */
-static void core_rescan(struct hotmem_core *core)
+static void core_rescan(struct hotmem_core *core, const uint64_t *listed)
 {
 	const uint64_t size = core->mm.geo.block_size;
 	enum hotmem_probe probe;
@@ -350,6 +356,17 @@ static void core_rescan(struct hotmem_core *core)
 		hotmem_core_block_range(core, block, &start);
 		if (core->ops->probe_block(core->ctx, start, size, &probe))
 			continue;
+		if (probe == HOTMEM_PROBE_ONLINE && !hotmem_blocks_test(listed, block)) {
+			struct hotmem_event event = {
+				.type = HOTMEM_EVENT_REFUSED_BLOCK,
+				.block = block,
+				.start = start,
+				.size = size,
+			};
+
+			core_emit(core, &event);
+			continue;
+		}
 		if (probe == HOTMEM_PROBE_ONLINE) {
 			core_block_set_state(core, block, HOTMEM_BLOCK_PLUGGED, 0);
 		} else if (probe == HOTMEM_PROBE_OFFLINE) {
@@ -422,6 +439,7 @@ static int core_handshake(struct hotmem_core *core)
 {
 	struct hotmem_event event = { .type = HOTMEM_EVENT_HANDSHAKE };
 	uint32_t offered, toolstack_features, nr_blocks;
+	uint64_t listed[HOTMEM_BLOCKS_WORDS];
 	struct hotmem_window window;
 	struct hotmem_ack ack;
 	size_t len;
@@ -470,6 +488,11 @@ static int core_handshake(struct hotmem_core *core)
 	core->last_seq = 0;
 	if (!core_read(core, HOTMEM_KEY_GUEST_ACK, &len) && !hotmem_parse_ack(core->buf, len, &ack))
 		core->last_seq = ack.seq;
+	/* And our last block list which blocks were granted to us. */
+	hotmem_blocks_zero(listed);
+	if (core_read(core, HOTMEM_KEY_GUEST_BLOCKS, &len) ||
+	    hotmem_parse_blocks(core->buf, len, listed))
+		hotmem_blocks_zero(listed);
 
 	hotmem_version_negotiate(offered, HOTMEM_PROTO_VERSION, &core->version);
 	core->features = toolstack_features & core->guest_features;
@@ -479,7 +502,8 @@ static int core_handshake(struct hotmem_core *core)
 	core->window = window;
 	core->nr_blocks = nr_blocks;
 	core->handshake_done = true;
-	core_rescan(core);
+	core->ack_unwritten = false; /* an ack for a toolstack that is gone */
+	core_rescan(core, listed);
 
 	rc = core_publish_identity(core, core->version);
 	if (!rc)
@@ -501,10 +525,33 @@ static int core_handshake(struct hotmem_core *core)
 }
 
 /*
- * core_ack - write H/guest/blocks, H/guest/ack and H/guest/state "ready", in
- * that order (section 5: a toolstack that sees the ack sees the final set).
- * err is the failure that ended the request (0 if none). Returns the first
- * write error; last_seq moves on regardless so that a retry never acts twice.
+ * core_write_ack - write H/guest/blocks, H/guest/ack (core->ack_out) and
+ * H/guest/state "ready", in that order (section 5: a toolstack that sees the
+ * ack sees the final set). Until all three are written the ack stays
+ * unwritten and core_work() tries again, with the retry policy of
+ * hotmem_core_step() (a toolstack that never sees the ack would wait for it
+ * for ever). Returns the first write error.
+ */
+static int core_write_ack(struct hotmem_core *core)
+{
+	int rc;
+
+	rc = core_publish_blocks(core);
+	if (!rc)
+		rc = hotmem_format_ack(core->buf, sizeof(core->buf), &core->ack_out);
+	if (rc >= 0)
+		rc = core_write(core, HOTMEM_KEY_GUEST_ACK, core->buf);
+	if (!rc)
+		rc = core_set_state(core, HOTMEM_STATE_READY);
+	core->ack_unwritten = rc != 0;
+	return rc;
+}
+
+/*
+ * core_ack - end the request with an ack of done blocks and write it
+ * (core_write_ack()). err is the failure that ended the request (0 if none).
+ * Returns the first write error; last_seq moves on regardless so that a
+ * retry never acts twice, and the ack is rewritten until it is out.
  */
 static int core_ack(struct hotmem_core *core, const struct hotmem_request *request, uint32_t done,
 		    int err)
@@ -527,13 +574,8 @@ static int core_ack(struct hotmem_core *core, const struct hotmem_request *reque
 	core->on_block = false;
 	core->retries = 0;
 	core->backoff_ms = 0;
-	rc = core_publish_blocks(core);
-	if (!rc)
-		rc = hotmem_format_ack(core->buf, sizeof(core->buf), &ack);
-	if (rc >= 0)
-		rc = core_write(core, HOTMEM_KEY_GUEST_ACK, core->buf);
-	if (!rc)
-		rc = core_set_state(core, HOTMEM_STATE_READY);
+	core->ack_out = ack;
+	rc = core_write_ack(core);
 	event.request = *request;
 	event.ack = ack;
 	core_emit(core, &event);
@@ -726,6 +768,33 @@ static int core_shrink_step(struct hotmem_core *core)
 }
 
 /*
+ * core_check_attached - H/version or H/window changed after the handshake.
+ * A detach removes H with everything below it, our keys included; a
+ * re-attach creates it again and waits for a new handshake. So when our
+ * H/guest/state is gone the handshake starts over (it waits while H/version
+ * is absent, and rereads the window, the features and our last ack, which
+ * the new H does not have: seqs start again at 1). Returns the read's error
+ * on failure (retried).
+ */
+static int core_check_attached(struct hotmem_core *core)
+{
+	size_t len;
+	int rc;
+
+	rc = core_read(core, HOTMEM_KEY_GUEST_STATE, &len);
+	if (rc && rc != -ENOENT)
+		return rc;
+	core->toolstack_changed = false;
+	if (!rc)
+		return 0;
+	core->handshake_done = false;
+	core->request_pending = false;
+	core->ack_unwritten = false;
+	core->state = HOTMEM_STATE_INIT;
+	return core_handshake(core);
+}
+
+/*
  * core_work - pick and do the next piece of work. Returns 0 after progress
  * or when there is nothing to do, else the error of the piece tried (with
  * core->block_error telling whether a block op produced it).
@@ -740,6 +809,14 @@ static int core_work(struct hotmem_core *core)
 			core->handshake_wanted = true; /* retried as the switch says */
 		return rc;
 	}
+	if (core->toolstack_changed && !core->active) {
+		int rc = core_check_attached(core);
+
+		if (rc || !core->handshake_done)
+			return rc;
+	}
+	if (core->ack_unwritten)
+		return core_write_ack(core);
 	if (core->active) {
 		/* A newer request supersedes this one at the next block boundary. */
 		if (core->request_pending && !core->on_block && core->pending.seq > core->cur.seq)
@@ -759,7 +836,8 @@ static bool core_has_work(const struct hotmem_core *core)
 		return false;
 	if (!core->handshake_done)
 		return core->handshake_wanted;
-	return core->active || core->request_pending;
+	return core->active || core->request_pending || core->ack_unwritten ||
+	       core->toolstack_changed;
 }
 
 /*
@@ -795,6 +873,41 @@ static uint32_t core_stats(struct hotmem_core *core, uint32_t delay_ms)
 	return wait < delay_ms ? (uint32_t)wait : delay_ms;
 }
 
+/* Doubling backoff from cfg.retry_min_ms, capped at cfg.retry_max_ms. */
+static uint32_t core_backoff(struct hotmem_core *core)
+{
+	if (!core->backoff_ms)
+		core->backoff_ms = core->cfg.retry_min_ms;
+	else if (core->backoff_ms < core->cfg.retry_max_ms / 2)
+		core->backoff_ms *= 2;
+	else
+		core->backoff_ms = core->cfg.retry_max_ms;
+	return core->backoff_ms;
+}
+
+static bool core_transient(int rc)
+{
+	return rc == -EAGAIN || rc == -EBUSY || rc == -ENOMEM;
+}
+
+/*
+ * core_give_up - at a block boundary the request stops with err: ack what it
+ * did. An ack that could not be written for a transient reason is retried
+ * (core_write_ack()); any other write error breaks the device. Returns the
+ * delay for hotmem_core_step().
+ */
+static uint32_t core_give_up(struct hotmem_core *core, int err)
+{
+	int rc = core_ack(core, &core->cur, core->done, err);
+
+	if (!rc)
+		return core_has_work(core) ? 0 : HOTMEM_STEP_IDLE;
+	if (core_transient(rc))
+		return rc == -EAGAIN ? 0 : core_backoff(core);
+	core_break(core, "writing the ack", rc);
+	return HOTMEM_STEP_IDLE;
+}
+
 uint32_t hotmem_core_step(struct hotmem_core *core)
 {
 	uint32_t delay;
@@ -821,30 +934,20 @@ uint32_t hotmem_core_step(struct hotmem_core *core)
 		if (core->active && !core->on_block && core->block_error &&
 		    ++core->retries > core->cfg.retry_limit) {
 			/* At a boundary the request may stop: ack what it did. */
-			if (core_ack(core, &core->cur, core->done, rc)) {
-				core_break(core, "writing the ack", rc);
-				return HOTMEM_STEP_IDLE;
-			}
-			delay = core_has_work(core) ? 0 : HOTMEM_STEP_IDLE;
+			delay = core_give_up(core, rc);
+			if (delay == HOTMEM_STEP_IDLE && core->state == HOTMEM_STATE_BROKEN)
+				return delay;
 			break;
 		}
-		if (!core->backoff_ms)
-			core->backoff_ms = core->cfg.retry_min_ms;
-		else if (core->backoff_ms < core->cfg.retry_max_ms / 2)
-			core->backoff_ms *= 2;
-		else
-			core->backoff_ms = core->cfg.retry_max_ms;
-		delay = core->backoff_ms;
+		delay = core_backoff(core);
 		break;
 	default:
 		core->last_err = rc;
 		if (core->active && !core->on_block && core->block_error) {
 			/* The block op failed for good but left nothing half-way. */
-			if (core_ack(core, &core->cur, core->done, rc)) {
-				core_break(core, "writing the ack", rc);
-				return HOTMEM_STEP_IDLE;
-			}
-			delay = core_has_work(core) ? 0 : HOTMEM_STEP_IDLE;
+			delay = core_give_up(core, rc);
+			if (delay == HOTMEM_STEP_IDLE && core->state == HOTMEM_STATE_BROKEN)
+				return delay;
 			break;
 		}
 		core_break(core, core->active ? "carrying out a request" : "talking to xenstore",

@@ -129,6 +129,9 @@ enum hotmem_event_type {
 	HOTMEM_EVENT_ACK,	/* an ack was written: ack, err (the failure behind it) */
 	HOTMEM_EVENT_VIOLATION, /* a toolstack value was unusable: key, err */
 	HOTMEM_EVENT_BROKEN,	/* the device gave up: what, err */
+	/* online memory in the window that we never published (not granted to
+	 * us, or boot RAM): not adopted at rescan: block, start, size */
+	HOTMEM_EVENT_REFUSED_BLOCK,
 	HOTMEM_EVENT_TYPE_COUNT
 };
 
@@ -216,8 +219,14 @@ struct hotmem_core {
 	enum hotmem_state state;
 	bool handshake_done;
 	bool handshake_wanted; /* try it on the next step (at init and on H/version changes) */
-	uint32_t version;      /* negotiated */
-	uint32_t features;     /* in use: toolstack's & guest's */
+	/* H/version or H/window changed after the handshake: was H recreated? */
+	bool toolstack_changed;
+	/* An ack decided but not (fully) written yet: retried like any other
+	 * transient failure until it is. */
+	bool ack_unwritten;
+	struct hotmem_ack ack_out;
+	uint32_t version;  /* negotiated */
+	uint32_t features; /* in use: toolstack's & guest's */
 	struct hotmem_window window;
 	uint32_t nr_blocks; /* in the window */
 	uint32_t last_seq;  /* of the last request acked */

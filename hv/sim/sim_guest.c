@@ -384,8 +384,8 @@ static int try_ready(struct sim_guest *g)
 	free(offered_text);
 	if (!r)
 		g->target_blocks = offered & advertised_features(g) & HOTMEM_FEATURE_TARGET_BLOCKS;
-	g->populated_blocks =
-		g->target_blocks && (offered & advertised_features(g) & HOTMEM_FEATURE_POPULATED_BLOCKS);
+	g->populated_blocks = g->target_blocks &&
+			      (offered & advertised_features(g) & HOTMEM_FEATURE_POPULATED_BLOCKS);
 	if (r < 0) {
 		put(g, 0, HOTMEM_KEY_GUEST_STATE, "broken");
 		g->state = SG_DEAD;

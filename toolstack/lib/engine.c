@@ -125,8 +125,9 @@ static uint64_t pool_per_block(const struct hm_book *book)
  * use one order-18 extent (order 9 otherwise); heads go block by block.
  */
 static uint32_t block_populate_plan(const struct hm_book *book, uint32_t features,
-				    uint64_t memmap_bytes, const struct hm_oprec *rec, uint32_t from,
-				    uint64_t *ret_bytes, uint64_t *ret_gfn, uint64_t *ret_pages)
+				    uint64_t memmap_bytes, const struct hm_oprec *rec,
+				    uint32_t from, uint64_t *ret_bytes, uint64_t *ret_gfn,
+				    uint64_t *ret_pages)
 {
 	uint64_t gfn, block_pages = book->block_size >> HV_PAGE_SHIFT;
 	uint32_t blocks = 1;
