@@ -15,6 +15,13 @@
  *                                      fill MIB MiB at RATE MiB/s (a working
  *                                      set that grows, for an autoscaler to
  *                                      follow), then wait for signals
+ *   hotmem-memload outside MS STATUS   every MS ms, read the free pages of the
+ *                                      zones other than Movable from
+ *                                      /proc/zoneinfo (the memory outside a
+ *                                      hotmem window); SIGUSR1 starts a
+ *                                      measurement there, SIGTERM ends it with
+ *                                      "outside base_kb=N min_kb=N
+ *                                      peak_used_kb=N samples=N" and exits
  *
  * STATUS lines: "ramp mib=N ms=N" (every 64 MiB), "filled mib=N pages=N ms=N",
  * "squeezed mib=N memfree_kb=N", "verify ok|bad pages=N bad=N ms=N". Exit 0
@@ -181,8 +188,71 @@ static long memfree_kb(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: hotmem-memload fill MIB STATUS | squeeze KIB STATUS | "
-			"ramp MIB STATUS MIB_PER_S\n");
+			"ramp MIB STATUS MIB_PER_S | outside MS STATUS\n");
 	return 2;
+}
+
+/*
+ * Free kB of every zone but Movable, from /proc/zoneinfo, read with one
+ * open file and a static buffer: no allocation while memory is short.
+ */
+static long outside_free_kb(FILE *f)
+{
+	static char buf[1 << 16];
+	size_t len;
+	long pages = 0, v;
+	int movable = 0;
+	char *line, *next;
+
+	rewind(f);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[len] = '\0';
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!strncmp(line, "Node ", 5))
+			movable = strstr(line, "zone  Movable") || strstr(line, "zone Movable");
+		else if (!movable && sscanf(line, "  pages free %ld", &v) == 1)
+			pages += v;
+	}
+	return pages * (long)(PAGE >> 10);
+}
+
+/* The outside mode: sample until SIGTERM, measuring from each SIGUSR1. */
+static int outside(long interval_ms, const sigset_t *unblocked)
+{
+	struct timespec ts = { .tv_sec = interval_ms / 1000, .tv_nsec = (interval_ms % 1000) * 1000000 };
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	long base = -1, min = -1, kb;
+	unsigned long samples = 0;
+
+	if (!f) {
+		status("error outside: %s", strerror(errno));
+		return 1;
+	}
+	setvbuf(f, NULL, _IONBF, 0);
+	mlockall(MCL_CURRENT | MCL_FUTURE);
+	sigprocmask(SIG_SETMASK, unblocked, NULL);
+	status("outside ready free_kb=%ld", outside_free_kb(f));
+	while (!got_term) {
+		kb = outside_free_kb(f);
+		if (got_usr1) {
+			got_usr1 = 0;
+			base = min = kb;
+			samples = 0;
+		}
+		if (base >= 0) {
+			samples++;
+			if (kb < min)
+				min = kb;
+		}
+		nanosleep(&ts, NULL);
+	}
+	status("outside base_kb=%ld min_kb=%ld peak_used_kb=%ld samples=%lu", base, min,
+	       base >= 0 ? base - min : -1, samples);
+	fclose(f);
+	return 0;
 }
 
 /* Sleep until t0_ms + ms on the monotonic clock (at once if that passed). */
@@ -221,6 +291,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &block, &old);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (!strcmp(argv[1], "outside"))
+		return outside(n, &old);
 	if (!strcmp(argv[1], "fill")) {
 		double t0 = now_ms();
 
