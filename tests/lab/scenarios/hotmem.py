@@ -59,6 +59,13 @@ def guest_mem(lab):
     return mem
 
 
+def zone_pages(lab):
+    """/proc/zoneinfo: {zone: (present, managed)} pages, summed over nodes."""
+    out = lab.domu("awk '/^Node/ { z = $4 } $1 == \"present\" { p[z] += $2 } $1 == \"managed\" { m[z] += $2 } "
+                   "END { for (z in p) print z, p[z], m[z] }' /proc/zoneinfo").out
+    return {m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(r"^(\w+) (\d+) (\d+)$", out, re.M)}
+
+
 def blocks(lab):
     """The driver's per-block lines: {index: dict(range, start, end, state,
     zone, memmap, notes, order)}."""
@@ -182,6 +189,7 @@ def grow(lab):
     base = need(lab)
     g0 = guest_mem(lab)
     x0 = xen_books(lab)
+    z0 = zone_pages(lab)
     before = set(plugged(lab))
     res, grow_s = xl_hotmem(lab, "grow guest 1g")
     show("xl-hotmem grow guest 1g", res.out)
@@ -189,6 +197,7 @@ def grow(lab):
     wait_balloon(lab)
     g1 = guest_mem(lab)
     x1 = xen_books(lab)
+    z1 = zone_pages(lab)
     now = plugged(lab)
     new = {i: b for i, b in now.items() if i not in before}
     out = lab.domu("grep -i xen_hotmem /proc/iomem; "
@@ -208,7 +217,12 @@ def grow(lab):
         check(re.search(rf"^\s*0*{b['start']:x}-0*{b['end']:x} : System RAM \(xen_hotmem\)", out, re.M),
               f"/proc/iomem has no System RAM (xen_hotmem) for {b['start']:#x}-{b['end']:#x}")
     grew_kb = g1["MemTotal"] - g0["MemTotal"]
-    check(grew_kb >= 1008 * 1024 * 0.99, f"MemTotal grew by {grew_kb} kB, expected >= 1008 MiB - 1 %")
+    check(grew_kb == 8 * 126 * 1024, f"MemTotal grew by {grew_kb} kB, expected exactly 8 x 126 MiB")
+    mv0, mv1 = z0.get("Movable", (0, 0)), z1.get("Movable", (0, 0))
+    unmanaged = (mv1[0] - mv1[1]) - (mv0[0] - mv0[1])
+    check(mv1[0] - mv0[0] == 8 * 32768 and unmanaged == 8 * 512,
+          f"/proc/zoneinfo Movable present {mv0[0]} -> {mv1[0]}, managed {mv0[1]} -> {mv1[1]}: "
+          f"expected +8 x 32768 present, +8 x 512 present but not managed (the memmap inside)")
     check(x1["xl_mib"] == x0["xl_mib"] + 1024, f"xl list: {x0['xl_mib']} -> {x1['xl_mib']} MiB")
     check(x1["xl_mib"] == base["xen"]["xl_mib"] + 1024, f"xl list {x1['xl_mib']} MiB, expected 1280")
     check(x1["tot_pages"] - x0["tot_pages"] == GIB >> 12, f"tot_pages grew by {x1['tot_pages'] - x0['tot_pages']}")
@@ -220,6 +234,7 @@ def grow(lab):
     lab.report(scenario="grow", grow_s=grow_s, fill_after_cli_s=fill_s, s_per_gib=grow_s + fill_s,
                memtotal_before_kb=g0["MemTotal"], memtotal_after_kb=g1["MemTotal"], memtotal_grew_kb=grew_kb,
                memmap_pages_per_block=",".join(str(b["memmap"]) for b in new.values()),
+               movable_present_delta=mv1[0] - mv0[0], movable_unmanaged_delta=unmanaged,
                xl_mib=x1["xl_mib"], tot_pages_before=x0["tot_pages"], tot_pages_after=x1["tot_pages"],
                free_pages_before=x0["free_pages"], free_pages_after=x1["free_pages"],
                xen_free_used_pages=x0["free_pages"] - x1["free_pages"],
