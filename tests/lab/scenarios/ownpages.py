@@ -49,7 +49,7 @@ def p2m_mappings(lab, dom):
     text = out[heads[-1].end():heads[-1].end() + 400]
     res = {}
     for size in ("1G", "2M", "4K"):
-        m = re.search(rf"{size} mappings:\s+(\d+)", text)
+        m = re.search(rf"{size} mappings:\s+(-?\d+)", text)
         check(m, f"no {size} line in Xen's p2m statistics for domain {dom}: {text!r}")
         res[size.lower()] = int(m.group(1))
     return res
