@@ -522,7 +522,7 @@ def oom_kills(lab, name="guest"):
     return int(lab.domu("dmesg | grep -c 'invoked oom-killer'; true", name=name).out.split()[-1])
 
 
-def squeeze_and_grow(lab, name, above_min_kb=1536):
+def squeeze_and_grow(lab, name, above_min_kb=2048):
     """Squeeze guest NAME to ABOVE_MIN_KB above its min watermark, grow it by
     1 GiB; what happened, with the peak memory used outside the window during
     the grow (hotmem-memload outside: the free pages of every zone but Movable

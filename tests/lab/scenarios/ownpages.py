@@ -86,12 +86,13 @@ def stage2(lab):
     back_to_boot_size(lab)
     wait_balloon(lab, timeout=60)
     d = domid(lab)
+    grow_and_count(lab, "first grow")
+    # The domain is attached now (a fresh session attaches at the first grow).
     features = {k: lab.dom0(f"xenstore-read /local/domain/{d}/hotmem/{k}").out.split()
                 for k in ("features", "guest/features")}
     show("features", str(features))
     check(all("populated-blocks" in v for v in features.values()),
           f"populated-blocks is not offered and listed: {features}")
-    grow_and_count(lab, "first grow")
     res, shrink_s = xl_hotmem(lab, "set guest 0", timeout=600)
     show("xl-hotmem set guest 0", res.out)
     wait_balloon(lab, timeout=60)
