@@ -22,6 +22,16 @@
  *                                      measurement there, SIGTERM ends it with
  *                                      "outside base_kb=N min_kb=N
  *                                      peak_used_kb=N samples=N" and exits
+ *   hotmem-memload watch KIB STATUS    the same sampling, from the start until
+ *                                      MemTotal reaches KIB kB (a grow is in)
+ *                                      or 120 s passed; then "watch base_kb=N
+ *                                      min_kb=N peak_used_kb=N oom_kills=N
+ *                                      memtotal_kb=N released_alive=0|1": the
+ *                                      OOM kills from /proc/vmstat over that
+ *                                      time, and whether the process named by
+ *                                      $RELEASE_PID (a squeeze) was still
+ *                                      alive, which it then ends with SIGTERM
+ *                                      before anyone forks again
  *
  * STATUS lines: "ramp mib=N ms=N" (every 64 MiB), "filled mib=N pages=N ms=N",
  * "squeezed mib=N memfree_kb=N", "verify ok|bad pages=N bad=N ms=N". Exit 0
@@ -185,10 +195,25 @@ static long memfree_kb(void)
 	return kb;
 }
 
+static long memtotal_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: hotmem-memload fill MIB STATUS | squeeze KIB STATUS | "
-			"ramp MIB STATUS MIB_PER_S | outside MS STATUS\n");
+			"ramp MIB STATUS MIB_PER_S | outside MS STATUS | watch KIB STATUS\n");
 	return 2;
 }
 
@@ -217,6 +242,64 @@ static long outside_free_kb(FILE *f)
 			pages += v;
 	}
 	return pages * (long)(PAGE >> 10);
+}
+
+/* One counter of /proc/vmstat, read without allocating; -1 if absent. */
+static long vmstat_read(FILE *f, const char *key)
+{
+	static char buf[1 << 14];
+	size_t len, klen = strlen(key);
+	char *p;
+
+	rewind(f);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[len] = '\0';
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, klen) && p[klen] == ' ')
+			return strtol(p + klen + 1, NULL, 10);
+	return -1;
+}
+
+/* The watch mode: see the head comment. */
+static int watch(long until_kb)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 10 * 1000000 };
+	FILE *zi = fopen("/proc/zoneinfo", "r"), *vm = fopen("/proc/vmstat", "r");
+	const char *pid_text = getenv("RELEASE_PID");
+	long base, min, kb, oom0, total = 0;
+	double t0 = now_ms();
+	int alive = 0;
+	pid_t pid = pid_text ? (pid_t)strtol(pid_text, NULL, 10) : 0;
+
+	if (!zi || !vm) {
+		status("error watch: %s", strerror(errno));
+		return 1;
+	}
+	setvbuf(zi, NULL, _IONBF, 0);
+	setvbuf(vm, NULL, _IONBF, 0);
+	mlockall(MCL_CURRENT | MCL_FUTURE);
+	base = min = outside_free_kb(zi);
+	oom0 = vmstat_read(vm, "oom_kill");
+	while (now_ms() - t0 < 120e3) {
+		kb = outside_free_kb(zi);
+		if (kb < min)
+			min = kb;
+		total = memtotal_kb();
+		if (total >= until_kb)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (pid > 0) {
+		alive = kill(pid, 0) == 0;
+		if (alive)
+			kill(pid, SIGTERM);
+	}
+	status("watch base_kb=%ld min_kb=%ld peak_used_kb=%ld oom_kills=%ld memtotal_kb=%ld "
+	       "released_alive=%d ms=%.0f",
+	       base, min, base - min, vmstat_read(vm, "oom_kill") - oom0, total, alive, now_ms() - t0);
+	fclose(zi);
+	fclose(vm);
+	return 0;
 }
 
 /* The outside mode: sample until SIGTERM, measuring from each SIGUSR1. */
@@ -293,6 +376,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (!strcmp(argv[1], "outside"))
 		return outside(n, &old);
+	if (!strcmp(argv[1], "watch"))
+		return watch(n);
 	if (!strcmp(argv[1], "fill")) {
 		double t0 = now_ms();
 
