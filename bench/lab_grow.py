@@ -92,6 +92,9 @@ def one_run(lab, domid, base, window_base, n):
     """One grow, its floor, one shrink, Xen's decrease. {figure: value} of
     what succeeded."""
     fig = {}
+    # Xen's books at the start of this run (the floor below may leave the
+    # P2M pool bigger, which moves free_pages between runs).
+    base = dict(base, **{k: v for k, v in books(lab, domid).items() if k in ("tot_pages", "free_pages")})
     uptime = float(lab.domu("cut -d' ' -f1 /proc/uptime").out)
     lab.domu("rm -f /tmp/outside.status; hotmem-memload outside 10 /tmp/outside.status >/dev/null 2>&1 & "
              "echo $! >/tmp/outside.pid; while ! grep -q '^outside ready' /tmp/outside.status 2>/dev/null; do "
