@@ -27,6 +27,7 @@ import os
 import re
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 from lab import LabError, check, scenario, show
@@ -40,13 +41,32 @@ SELFTEST = "tools/testing/selftests/memory-hotplug/mem-on-off-test.sh"
 
 # ---------------------------------------------------------------- Xen's p2m statistics
 
+DUMP = re.compile(r"'q' pressed -> dumping domain info \(now = (\d+)\)")
+
+
 def p2m_mappings(lab, dom):
     """Xen's stage-2 mappings of domain DOM by size: {"1g", "2m", "4k"}, from
-    the newest 'q' dump in `xl dmesg` (older dumps in the ring never count)."""
-    out = lab.dom0("xl debug-keys q && xl dmesg", timeout=60).out
-    heads = [m for m in re.finditer(rf"p2m mappings for domain {dom} \(vmid \d+\):", out)]
-    check(heads, f"xl dmesg has no 'p2m mappings for domain {dom}' after xl debug-keys q")
-    text = out[heads[-1].end():heads[-1].end() + 400]
+    a fresh 'q' dump. Xen runs the key's handler after `xl debug-keys`
+    returns, so `xl dmesg` is polled until a dump newer than the last one
+    there (its "now =" stamp) shows the domain; older dumps never count."""
+    def last_dump(out):
+        heads = list(DUMP.finditer(out))
+        return heads[-1] if heads else None
+
+    old = last_dump(lab.dom0("xl dmesg", timeout=60).out)
+    lab.dom0("xl debug-keys q")
+    text = None
+    for _ in range(50):
+        out = lab.dom0("xl dmesg", timeout=60).out
+        head = last_dump(out)
+        if head and (not old or head.group(1) != old.group(1)):
+            m = re.search(rf"p2m mappings for domain {dom} \(vmid \d+\):(.{{0,300}}?4K mappings:\s+-?\d+)",
+                          out[head.end():], re.S)
+            if m:
+                text = m.group(1)
+                break
+        time.sleep(0.2)
+    check(text, f"no new 'q' dump with p2m statistics for domain {dom} in xl dmesg")
     res = {}
     for size in ("1G", "2M", "4K"):
         m = re.search(rf"{size} mappings:\s+(-?\d+)", text)
