@@ -4,14 +4,15 @@ guest (tests/lab, QEMU TCG) by 1 GiB, RUNS times (default 5), and print for
 each figure min/median/max over the runs whose operation succeeded (a failed
 grow or shrink, or one that left the books wrong, gives no figure):
 
-- grow 1 GiB end to end: `xl-hotmem grow guest 1g` until MemTotal shows the
-  1008 usable MiB in the guest;
+- grow 1 GiB end to end: `xl-hotmem grow guest 1g` on dom0's clock (the
+  driver acks once every page is in the allocator; MemTotal is then checked
+  to show the 1008 usable MiB);
 - the floor of that grow: dom0 populating the same guest-physical GiB at the
   same extent order (hotmem-lab-mem, order 18 if Xen takes it, else 9; timed
   in dom0), plus the guest kernel's own time to add the 8 blocks and bring
   them online (the driver's dmesg timestamps of absent -> added -> online in
   that grow); the ratio grow / floor (goal <= 1.5x);
-- shrink 1 GiB end to end (`xl-hotmem set guest 0`) and Xen's own decrease of
+- shrink 1 GiB end to end (`xl-hotmem set guest 0`, dom0's clock) and Xen's own decrease of
   the same range at the same order (hotmem-lab-mem, after populating it
   again); the ratio (goal <= 1.25x);
 - the peak guest memory used outside the window during the grow
@@ -26,7 +27,6 @@ import json
 import re
 import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,6 +74,14 @@ def decrease_s(lab, domid, gpa, order):
     return float(m.group(1)) / 1e3 if res.rc == 0 and m else None
 
 
+def timed_dom0(lab, cmd):
+    """Run CMD in dom0, timed on dom0's own clock (no harness round trip)."""
+    res = lab.dom0(f"t0=$(cut -d' ' -f1 /proc/uptime); {cmd}; rc=$?; echo \"T $t0 $(cut -d' ' -f1 /proc/uptime)\"; "
+                   "exit $rc", timeout=600, check=False)
+    m = re.search(r"^T (\S+) (\S+)$", res.out, re.M)
+    return res, (float(m.group(2)) - float(m.group(1))) if m else float("nan")
+
+
 def window_base(info):
     """window.base of `xl-hotmem --json info`, at any depth."""
     if isinstance(info, dict):
@@ -99,12 +107,10 @@ def one_run(lab, domid, base, window_base, n):
     lab.domu("rm -f /tmp/outside.status; hotmem-memload outside 10 /tmp/outside.status >/dev/null 2>&1 & "
              "echo $! >/tmp/outside.pid; while ! grep -q '^outside ready' /tmp/outside.status 2>/dev/null; do "
              "usleep 50000; done; kill -USR1 $(cat /tmp/outside.pid)")
-    t = time.monotonic()
-    res = lab.dom0("xl-hotmem grow guest 1g", timeout=600, check=False)
-    grown = res.rc == 0 and lab.domu(
-        f"while [ $(awk '/^MemTotal:/ {{ print $2 }}' /proc/meminfo) -lt {base['memtotal'] + MEMTOTAL_GROWTH_KB} ]; "
-        "do usleep 10000; done", timeout=300, check=False).rc == 0
-    e2e = time.monotonic() - t
+    res, e2e = timed_dom0(lab, "xl-hotmem grow guest 1g")
+    # The driver acks once every page is in the allocator: MemTotal is
+    # there when xl-hotmem returns (checked, not waited for).
+    grown = res.rc == 0 and meminfo_kb(lab, "MemTotal") == base["memtotal"] + MEMTOTAL_GROWTH_KB
     lab.domu("kill $(cat /tmp/outside.pid); while ! grep -q '^outside base' /tmp/outside.status; do usleep 50000; "
              "done")
     peak = re.search(r"peak_used_kb=(\d+)", lab.domu("cat /tmp/outside.status").out)
@@ -118,9 +124,7 @@ def one_run(lab, domid, base, window_base, n):
     else:
         labmod.log(f"run {n}: grow failed or books wrong (rc {res.rc}): no grow figure\n{res.out[-500:]}")
 
-    t = time.monotonic()
-    res = lab.dom0("xl-hotmem set guest 0", timeout=600, check=False)
-    shrink = time.monotonic() - t
+    res, shrink = timed_dom0(lab, "xl-hotmem set guest 0")
     after = books(lab, domid)
     if res.rc == 0 and after["tot_pages"] == base["tot_pages"] and after["free_pages"] == base["free_pages"]:
         if grown:

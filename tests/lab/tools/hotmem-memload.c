@@ -10,7 +10,11 @@
  *
  *   hotmem-memload fill MIB STATUS     fill MIB MiB, then wait for signals
  *   hotmem-memload squeeze KIB STATUS  allocate (and touch) until MemFree is
- *                                      below KIB kB, then wait for signals
+ *                                      below KIB kB, settle it within 512 kB
+ *                                      below KIB (MemFree moves as the per-cpu
+ *                                      lists drain: 64 KiB chunks are added or
+ *                                      given back for 3 s), then wait for
+ *                                      signals
  *   hotmem-memload ramp MIB STATUS RATE
  *                                      fill MIB MiB at RATE MiB/s (a working
  *                                      set that grows, for an autoscaler to
@@ -157,6 +161,16 @@ static int add_chunk(size_t bytes)
 	chunk_pages[nr_chunks++] = pages;
 	nr_pages += pages;
 	return 0;
+}
+
+/* Give the newest chunk back (the squeeze settling above its goal). */
+static void pop_chunk(void)
+{
+	if (!nr_chunks)
+		return;
+	nr_chunks--;
+	nr_pages -= chunk_pages[nr_chunks];
+	munmap(chunks[nr_chunks], chunk_pages[nr_chunks] * PAGE);
 }
 
 /* Check every page against its stored checksum and its generator. */
@@ -417,6 +431,17 @@ int main(int argc, char **argv)
 				status("error squeeze: %s", strerror(-rc));
 				return 1;
 			}
+		}
+		/* Settle within [KIB - 512, KIB]: the per-cpu lists drain late. */
+		for (int round = 0; round < 15; round++) {
+			struct timespec ts = { .tv_sec = 0, .tv_nsec = 200 * 1000000 };
+
+			nanosleep(&ts, NULL);
+			free_kb = memfree_kb();
+			if (free_kb < n - 512 && nr_chunks && chunk_pages[nr_chunks - 1] * PAGE == 64 << 10)
+				pop_chunk();
+			else if (free_kb > n && add_chunk(64 << 10))
+				break;
 		}
 		status("squeezed mib=%zu memfree_kb=%ld", nr_pages * PAGE >> 20, memfree_kb());
 	} else {
