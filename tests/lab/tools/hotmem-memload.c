@@ -310,7 +310,8 @@ static int watch(long until_kb)
 	}
 	status("watch base_kb=%ld min_kb=%ld peak_used_kb=%ld oom_kills=%ld memtotal_kb=%ld "
 	       "released_alive=%d ms=%.0f",
-	       base, min, base - min, vmstat_read(vm, "oom_kill") - oom0, total, alive, now_ms() - t0);
+	       base, min, base - min, vmstat_read(vm, "oom_kill") - oom0, total, alive,
+	       now_ms() - t0);
 	fclose(zi);
 	fclose(vm);
 	return 0;
@@ -319,7 +320,8 @@ static int watch(long until_kb)
 /* The outside mode: sample until SIGTERM, measuring from each SIGUSR1. */
 static int outside(long interval_ms, const sigset_t *unblocked)
 {
-	struct timespec ts = { .tv_sec = interval_ms / 1000, .tv_nsec = (interval_ms % 1000) * 1000000 };
+	struct timespec ts = { .tv_sec = interval_ms / 1000,
+			       .tv_nsec = (interval_ms % 1000) * 1000000 };
 	FILE *f = fopen("/proc/zoneinfo", "r");
 	long base = -1, min = -1, kb;
 	unsigned long samples = 0;
@@ -438,7 +440,8 @@ int main(int argc, char **argv)
 
 			nanosleep(&ts, NULL);
 			free_kb = memfree_kb();
-			if (free_kb < n - 512 && nr_chunks && chunk_pages[nr_chunks - 1] * PAGE == 64 << 10)
+			if (free_kb < n - 512 && nr_chunks &&
+			    chunk_pages[nr_chunks - 1] * PAGE == 64 << 10)
 				pop_chunk();
 			else if (free_kb > n && add_chunk(64 << 10))
 				break;
