@@ -10,11 +10,10 @@
  *
  *   hotmem-memload fill MIB STATUS     fill MIB MiB, then wait for signals
  *   hotmem-memload squeeze KIB STATUS  allocate (and touch) until MemFree is
- *                                      below KIB kB, settle it within 512 kB
- *                                      below KIB (MemFree moves as the per-cpu
- *                                      lists drain: 64 KiB chunks are added or
- *                                      given back for 3 s), then wait for
- *                                      signals
+ *                                      below KIB kB, settle the free pages
+ *                                      with the per-cpu lists' within 512 kB
+ *                                      below KIB (64 KiB chunks added or given
+ *                                      back for 3 s), then wait for signals
  *   hotmem-memload ramp MIB STATUS RATE
  *                                      fill MIB MiB at RATE MiB/s (a working
  *                                      set that grows, for an autoscaler to
@@ -222,6 +221,27 @@ static long memtotal_kb(void)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/*
+ * Free kB the allocator can hand out at once: the zones' free pages plus the
+ * pages waiting on the per-cpu lists (/proc/zoneinfo "count:"), which
+ * MemFree leaves out and which move in batches of hundreds of kB.
+ */
+static long free_with_pcp_kb(void)
+{
+	char line[256];
+	long pages = 0, v;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "  pages free %ld", &v) == 1 ||
+		    sscanf(line, " count: %ld", &v) == 1)
+			pages += v;
+	fclose(f);
+	return pages * (long)(PAGE >> 10);
 }
 
 static int usage(void)
@@ -434,19 +454,23 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		/* Settle within [KIB - 512, KIB]: the per-cpu lists drain late. */
+		/*
+		 * Settle within [KIB - 512, KIB] counting the per-cpu lists, which
+		 * drain late: MemFree alone overshot by up to 1 MiB.
+		 */
 		for (int round = 0; round < 15; round++) {
 			struct timespec ts = { .tv_sec = 0, .tv_nsec = 200 * 1000000 };
 
 			nanosleep(&ts, NULL);
-			free_kb = memfree_kb();
+			free_kb = free_with_pcp_kb();
 			if (free_kb < n - 512 && nr_chunks &&
 			    chunk_pages[nr_chunks - 1] * PAGE == 64 << 10)
 				pop_chunk();
 			else if (free_kb > n && add_chunk(64 << 10))
 				break;
 		}
-		status("squeezed mib=%zu memfree_kb=%ld", nr_pages * PAGE >> 20, memfree_kb());
+		status("squeezed mib=%zu memfree_kb=%ld with_pcp_kb=%ld", nr_pages * PAGE >> 20,
+		       memfree_kb(), free_with_pcp_kb());
 	} else {
 		return usage();
 	}
