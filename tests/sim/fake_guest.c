@@ -629,8 +629,9 @@ static int check_guest(struct harness *h, struct hv *dom0, uint32_t index, const
 	for (block = 0; block < info.nr_blocks; block++) {
 		uint64_t gfn = (info.window.base >> 12) + block * block_pages;
 		bool granted = hotmem_blocks_test(info.granted, block);
-		bool outstanding = nr_outstanding && block >= info.outstanding_first &&
-				   block < info.outstanding_first + info.outstanding_count;
+		bool outstanding = (nr_outstanding && block >= info.outstanding_first &&
+				    block < info.outstanding_first + info.outstanding_count) ||
+				   hotmem_blocks_test(info.pending, block);
 		uint64_t n;
 
 		if (!granted && !outstanding) {
@@ -652,11 +653,13 @@ static int check_guest(struct harness *h, struct hv *dom0, uint32_t index, const
 			  ds.tot_pages, base->boot_pages, populated);
 	if (ds.orphan_pages)
 		BOOK_FAIL("%" PRIu64 " orphaned pages", ds.orphan_pages);
-	reserved = (uint64_t)(nr_granted + nr_outstanding) * block_pages;
+	/* Before its ack a block counts only its head (what dom0 populates). */
+	reserved = (uint64_t)nr_granted * block_pages +
+		   (uint64_t)(nr_outstanding + info.pending_blocks) * head;
 	if (ds.max_pages != base->max_pages + reserved)
 		BOOK_FAIL("max_pages %" PRIu64 " != base %" PRIu64 " + %" PRIu64, ds.max_pages,
 			  base->max_pages, reserved);
-	pool = (uint64_t)(nr_granted + nr_outstanding) *
+	pool = (uint64_t)(nr_granted + nr_outstanding + info.pending_blocks) *
 	       (hotmem_pool_bytes_per_block(info.block_size) >> 12);
 	if (ds.pool_pages != base->pool_pages + pool)
 		BOOK_FAIL("pool %" PRIu64 " != base %" PRIu64 " + %" PRIu64, ds.pool_pages,

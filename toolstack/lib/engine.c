@@ -115,6 +115,55 @@ static uint32_t bitmap_weight(const uint64_t *bitmap)
 	return n;
 }
 
+/*
+ * What dom0 itself populates of each block before the request, in KiB: the
+ * memmap head; the guest's balloon populates the rest after its ack. (With
+ * a guest that has dom0 populate whole blocks, this is the block.) Before
+ * the guest acks a block, max memory covers only this much of it, so a
+ * guest can never populate the rest of a block it was not granted.
+ */
+static uint64_t dom0_kib_per_block(const struct hm_book *book)
+{
+	return book->memmap_bytes >> KIB_SHIFT;
+}
+
+/* Blocks of the record's grow whose dom0 part may be populated now. */
+static uint32_t rec_inflight(const struct hm_book *book)
+{
+	const struct hm_oprec *rec = &book->rec;
+
+	if (rec->req.op != HOTMEM_OP_GROW)
+		return 0;
+	if (rec->phase == HM_PHASE_PREPARE)
+		return rec->progress < rec->req.count ? rec->progress + 1 : rec->req.count;
+	return rec->phase == HM_PHASE_REQUESTED ? rec->req.count : 0;
+}
+
+/*
+ * Max memory the book commits to: Xen's base, whole granted blocks, dom0's
+ * part of pending blocks and of the record's in-flight blocks (with_rec).
+ * Every max memory setting is this absolute value, so any step may be
+ * redone after a crash.
+ */
+static uint64_t book_max_kib(const struct hm_book *book, bool with_rec)
+{
+	uint64_t dom0_blocks = bitmap_weight(book->pending) + (with_rec ? rec_inflight(book) : 0);
+
+	return book->base_max_kib + bitmap_weight(book->granted) * block_kib(book) +
+	       dom0_blocks * dom0_kib_per_block(book);
+}
+
+/* The P2M pool for granted, pending and (with_rec) the record's grow blocks. */
+static uint64_t book_pool_bytes(const struct hm_book *book, bool with_rec)
+{
+	uint64_t blocks = bitmap_weight(book->granted) + bitmap_weight(book->pending);
+
+	if (with_rec && book->rec.req.op == HOTMEM_OP_GROW &&
+	    (book->rec.phase == HM_PHASE_PREPARE || book->rec.phase == HM_PHASE_REQUESTED))
+		blocks += book->rec.req.count;
+	return book->base_pool_bytes + blocks * pool_per_block(book);
+}
+
 /* The only writer of block_state[]; keeps the per-state totals. */
 static void block_set_state(struct hm_domain *dom, uint32_t block, enum hm_block_state state)
 {
@@ -136,6 +185,12 @@ static void dom_sync_blocks(struct hm_domain *dom)
 	for (block = hm_next_bit(book->granted, 0); block < HOTMEM_MAX_BLOCKS;
 	     block = hm_next_bit(book->granted, block + 1))
 		block_set_state(dom, block, HM_BLOCK_GRANTED);
+	for (block = hm_next_bit(book->pending, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(book->pending, block + 1))
+		block_set_state(dom, block, HM_BLOCK_PENDING);
+	for (block = hm_next_bit(book->refused, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(book->refused, block + 1))
+		block_set_state(dom, block, HM_BLOCK_REFUSED);
 	if (rec->phase == HM_PHASE_RECLAIMING) {
 		for (block = hm_next_bit(rec->blocks, 0); block < HOTMEM_MAX_BLOCKS;
 		     block = hm_next_bit(rec->blocks, block + 1))
@@ -557,7 +612,33 @@ struct ack_ctx {
 	struct hm_guest_view view; /* out */
 	struct hm_book book;	   /* out */
 	uint32_t nr_blocks;	   /* out: added (grow) or to reclaim (shrink) */
+	uint32_t nr_pending_added; /* out: superseded grows' blocks the guest added */
 };
+
+/*
+ * An ack with a seq >= pending_seq settles the superseded grows by the
+ * guest's block list (the guest handles requests in order, and after
+ * acking it never touches an unlisted block of an earlier request): listed
+ * pending blocks are granted, the others refused (dom0's part goes back).
+ * Returns how many were granted.
+ */
+static uint32_t book_settle_pending(struct hm_book *book, const uint64_t *listed)
+{
+	uint32_t block, added = 0;
+
+	for (block = hm_next_bit(book->pending, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(book->pending, block + 1)) {
+		if (hotmem_blocks_test(listed, block)) {
+			hotmem_blocks_set(book->granted, block, 1);
+			added++;
+		} else {
+			hotmem_blocks_set(book->refused, block, 1);
+		}
+	}
+	hotmem_blocks_zero(book->pending);
+	book->pending_seq = 0;
+	return added;
+}
 
 static int grow_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
@@ -580,10 +661,11 @@ static int grow_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 		hotmem_blocks_set(ctx->book.granted, block, 1);
 		ctx->nr_blocks++;
 	}
+	ctx->nr_pending_added = book_settle_pending(&ctx->book, ctx->view.blocks);
 	ctx->book.rec.phase = HM_PHASE_ACKED;
 	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true,
-			       ctx->nr_blocks * target_step_kib(old),
-			       ctx->nr_blocks * block_kib(old));
+			       (ctx->nr_blocks + ctx->nr_pending_added) * target_step_kib(old),
+			       (ctx->nr_blocks + ctx->nr_pending_added) * block_kib(old));
 	if (!r)
 		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 	return r;
@@ -603,11 +685,18 @@ static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	hotmem_blocks_andnot(ctx->book.rec.blocks, old->granted, ctx->view.blocks);
 	hotmem_blocks_andnot(ctx->book.granted, old->granted, ctx->book.rec.blocks);
 	ctx->nr_blocks = bitmap_weight(ctx->book.rec.blocks);
+	ctx->nr_pending_added = book_settle_pending(&ctx->book, ctx->view.blocks);
 	ctx->book.rec.phase = HM_PHASE_RECLAIMING;
 	ctx->book.rec.progress = 0;
-	r = adjust_memory_keys(hm, txn, ctx->dom->domid, false,
-			       ctx->nr_blocks * target_step_kib(old),
-			       ctx->nr_blocks * block_kib(old));
+	/* Blocks the superseded grows added raise what this shrink lowers. */
+	r = ctx->nr_pending_added ? adjust_memory_keys(hm, txn, ctx->dom->domid, true,
+						       ctx->nr_pending_added * target_step_kib(old),
+						       ctx->nr_pending_added * block_kib(old))
+				  : 0;
+	if (!r)
+		r = adjust_memory_keys(hm, txn, ctx->dom->domid, false,
+				       ctx->nr_blocks * target_step_kib(old),
+				       ctx->nr_blocks * block_kib(old));
 	if (!r)
 		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 	return r;
@@ -662,8 +751,8 @@ out:
 	return r;
 }
 
-/* Drop the record: the operation is over in the journal. */
-static int book_close_op(struct hotmem *hm, struct hm_domain *dom)
+/* Drop the record (and the refused blocks once given back): the operation is over. */
+static int book_close_op(struct hotmem *hm, struct hm_domain *dom, bool refused_done)
 {
 	struct hm_book *book = malloc(sizeof(*book));
 	int r = -ENOMEM;
@@ -672,18 +761,20 @@ static int book_close_op(struct hotmem *hm, struct hm_domain *dom)
 		goto out;
 	*book = dom->book;
 	memset(&book->rec, 0, sizeof(book->rec));
+	if (refused_done)
+		hotmem_blocks_zero(book->refused);
 	r = book_commit(hm, dom, book);
 out:
 	free(book);
 	return r;
 }
 
-/* Give back one block's head (heads_only) or all of it. */
+/* Give back one block's dom0 part (head_only) or every frame of it. */
 static int reclaim_block(struct hotmem *hm, struct hm_domain *dom, uint32_t block, bool head_only,
 			 struct hotmem_result *res)
 {
 	const struct hm_book *book = &dom->book;
-	uint64_t pages = (head_only ? book->rec.memmap_bytes : book->block_size) >> HV_PAGE_SHIFT;
+	uint64_t pages = (head_only ? book->memmap_bytes : book->block_size) >> HV_PAGE_SHIFT;
 	uint64_t reclaimed = 0, skipped = 0;
 	int r;
 
@@ -695,71 +786,156 @@ static int reclaim_block(struct hotmem *hm, struct hm_domain *dom, uint32_t bloc
 	return r;
 }
 
-/* PREPARE: give back every head that may hold frames, restore max and pool. */
+/* Give back the refused blocks of superseded grows (dom0's part, or whole). */
+static int reclaim_refused(struct hotmem *hm, struct hm_domain *dom, bool whole,
+			   struct hotmem_result *res)
+{
+	uint32_t block;
+	int r = 0;
+
+	for (block = hm_next_bit(dom->book.refused, 0); !r && block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(dom->book.refused, block + 1)) {
+		r = reclaim_block(hm, dom, block, !whole, res);
+		if (!r)
+			emit(hm, dom, HOTMEM_PROGRESS_REFUSED, block);
+	}
+	return r;
+}
+
+/*
+ * Compare Xen's tot_pages with the books once max memory was set to what
+ * they commit. A guest above them holds frames it was never granted (it
+ * populated through a limit somebody else raised, or a frame dom0 could not
+ * take back): the blocks in scrub (the ones just given back) are reclaimed
+ * whole, and whatever is still above is a protocol violation: the domain is
+ * frozen (no more grows) with the excess journalled, res->pages_overdrawn
+ * says how much. The library does not log: its callers report it.
+ */
+static int dom_check_overdraw(struct hotmem *hm, struct hm_domain *dom, const uint64_t *scrub,
+			      struct hotmem_result *res)
+{
+	uint64_t limit = book_max_kib(&dom->book, true) >> (HV_PAGE_SHIFT - KIB_SHIFT);
+	struct hm_book *next = NULL;
+	struct hv_domain_info info;
+	uint32_t block;
+	int r;
+
+	r = hm->hv->ops->domain_info(hm->hv, dom->domid, &info);
+	if (r < 0 || info.tot_pages <= limit)
+		return r;
+	for (block = hm_next_bit(scrub, 0); !r && block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(scrub, block + 1))
+		if (dom->block_state[block] == HM_BLOCK_FREE)
+			r = reclaim_block(hm, dom, block, false, res);
+	if (!r)
+		r = hm->hv->ops->domain_info(hm->hv, dom->domid, &info);
+	if (r < 0 || info.tot_pages <= limit)
+		return r;
+	res->pages_overdrawn = info.tot_pages - limit;
+	hm->counters.violations++;
+	dom->violation = true;
+	next = malloc(sizeof(*next));
+	r = -ENOMEM;
+	if (!next)
+		goto out;
+	*next = dom->book;
+	next->frozen = true;
+	next->frozen_seq = next->seq;
+	next->frozen_pages = info.tot_pages - limit;
+	r = book_commit(hm, dom, next);
+out:
+	free(next);
+	return r;
+}
+
+/*
+ * PREPARE: lower max memory to the book without this grow first (the guest
+ * can then populate nothing while the heads go), give back every head that
+ * may hold frames, lower the pool, drop the record.
+ */
 static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	const struct hm_oprec *rec = &dom->book.rec;
+	uint64_t scrub[HM_WORDS] = { 0 };
 	uint32_t heads = 0, i;
-	int r = 0;
+	int r;
 
 	if (rec->memmap_bytes)
 		heads = rec->progress < rec->req.count ? rec->progress + 1 : rec->req.count;
+	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, false));
 	for (i = 0; !r && i < heads; i++) {
 		r = reclaim_block(hm, dom, rec->req.first + i, true, res);
 		if (!r)
 			emit(hm, dom, HOTMEM_PROGRESS_ROLLED_BACK, rec->req.first + i);
 	}
 	if (!r)
-		r = set_max_kib(hm, dom->domid, rec->before_max_kib);
+		r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, false), true);
+	for (i = 0; i < rec->req.count; i++)
+		hotmem_blocks_set(scrub, rec->req.first + i, 1);
 	if (!r)
-		r = set_pool(hm, dom->domid, rec->before_pool_bytes, true);
-	if (!r)
-		r = book_close_op(hm, dom);
+		r = book_close_op(hm, dom, false);
 	if (!r)
 		hm->counters.rollbacks++;
+	if (!r)
+		r = dom_check_overdraw(hm, dom, scrub, res);
 	return r;
 }
 
-/* ACKED: give back refused heads, keep max and pool for the added blocks. */
+/*
+ * ACKED: max memory to the book (the added blocks whole, nothing for the
+ * refused ones) before their heads and those of refused superseded blocks
+ * go back, then the pool.
+ */
 static int grow_trim(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	const struct hm_book *book = &dom->book;
 	const struct hm_oprec *rec = &book->rec;
-	uint32_t added = bitmap_weight(rec->blocks), block;
-	int r = 0;
+	uint64_t scrub[HM_WORDS];
+	uint32_t block;
+	int r;
 
+	memcpy(scrub, book->refused, sizeof(scrub));
+	r = set_max_kib(hm, dom->domid, book_max_kib(book, false));
 	for (block = rec->req.first; !r && block < rec->req.first + rec->req.count; block++) {
 		if (hotmem_blocks_test(rec->blocks, block))
 			continue;
+		hotmem_blocks_set(scrub, block, 1);
 		r = reclaim_block(hm, dom, block, true, res);
 		if (!r)
 			emit(hm, dom, HOTMEM_PROGRESS_REFUSED, block);
 	}
 	if (!r)
-		r = set_max_kib(hm, dom->domid, rec->before_max_kib + added * block_kib(book));
+		r = reclaim_refused(hm, dom, false, res);
 	if (!r)
-		r = set_pool(hm, dom->domid, rec->before_pool_bytes + added * pool_per_block(book),
-			     true);
+		r = set_pool(hm, dom->domid, book_pool_bytes(book, false), true);
 	if (!r)
-		r = book_close_op(hm, dom);
+		r = book_close_op(hm, dom, true);
+	if (!r)
+		r = dom_check_overdraw(hm, dom, scrub, res);
 	return r;
 }
 
 /*
- * RECLAIMING: give back every frame of the reclaim set, lower max and pool.
- * Blocks go in ascending order and each finished one is journalled
- * (progress), so recovery after a crash re-walks at most one block.
+ * RECLAIMING: max memory down to the book first (so the guest cannot
+ * populate again what each block frees), then every frame of the reclaim
+ * set, refused superseded heads, the pool. Blocks go in ascending order and
+ * each finished one is journalled (progress), so recovery after a crash
+ * re-walks at most one block.
  */
 static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	const struct hm_book *book = &dom->book;
 	const struct hm_oprec *rec = &book->rec;
-	uint64_t nr = bitmap_weight(rec->blocks);
-	uint64_t max_drop = nr * block_kib(book), pool_drop = nr * pool_per_block(book);
 	struct hm_book *next = NULL;
-	uint32_t block, index = 0;
-	int r = 0;
+	uint64_t scrub[HM_WORDS];
+	uint32_t block, index = 0, i;
+	int r;
 
+	for (i = 0; i < HM_WORDS; i++)
+		scrub[i] = rec->blocks[i] | book->refused[i];
+	r = set_max_kib(hm, dom->domid, book_max_kib(book, false));
+	if (r < 0)
+		goto out;
 	for (block = hm_next_bit(rec->blocks, 0); block < HOTMEM_MAX_BLOCKS;
 	     block = hm_next_bit(rec->blocks, block + 1), index++) {
 		if (index < rec->progress)
@@ -779,14 +955,96 @@ static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotme
 			goto out;
 		emit(hm, dom, HOTMEM_PROGRESS_RECLAIMED, block);
 	}
-	r = set_max_kib(hm, dom->domid,
-			rec->before_max_kib > max_drop ? rec->before_max_kib - max_drop : 0);
-	if (!r && nr && rec->before_pool_bytes > pool_drop)
-		r = set_pool(hm, dom->domid, rec->before_pool_bytes - pool_drop, true);
+	r = reclaim_refused(hm, dom, false, res);
 	if (!r)
-		r = book_close_op(hm, dom);
+		r = set_pool(hm, dom->domid, book_pool_bytes(book, false), true);
+	if (!r)
+		r = book_close_op(hm, dom, true);
+	if (!r)
+		r = dom_check_overdraw(hm, dom, scrub, res);
 out:
 	free(next);
+	return r;
+}
+
+struct pending_ctx {
+	struct hm_domain *dom;
+	struct hm_book book; /* out */
+	bool settled;	     /* out */
+};
+
+/* Settle superseded grows from an ack with a seq >= pending_seq, if there is one. */
+static int pending_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct pending_ctx *ctx = arg;
+	const struct hm_book *old = &ctx->dom->book;
+	struct hm_guest_view view;
+	uint32_t added;
+	int r;
+
+	ctx->settled = false;
+	r = guest_read(hm, txn, ctx->dom->domid, &view);
+	if (r < 0)
+		return r;
+	/* Older, missing or malformed: no answer yet; newer than ours: book_ack's business. */
+	if (!(view.valid & HM_GK_BIT(HM_GK_ACK)) || !(view.valid & HM_GK_BIT(HM_GK_BLOCKS)) ||
+	    view.ack.seq < old->pending_seq || view.ack.seq > old->seq)
+		return 0;
+	ctx->book = *old;
+	added = book_settle_pending(&ctx->book, view.blocks);
+	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true, added * target_step_kib(old),
+			       added * block_kib(old));
+	if (!r)
+		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	if (!r)
+		ctx->settled = true;
+	return r;
+}
+
+/*
+ * Superseded grows: settle them if the guest answered, and give back the
+ * dom0 part of refused blocks (max memory lowered first, pool after).
+ */
+static int dom_settle_pending(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
+{
+	struct pending_ctx *ctx = NULL;
+	struct hm_book *next = NULL;
+	uint64_t scrub[HM_WORDS];
+	int r = 0;
+
+	if (bitmap_weight(dom->book.pending)) {
+		ctx = calloc(1, sizeof(*ctx));
+		r = -ENOMEM;
+		if (!ctx)
+			goto out;
+		ctx->dom = dom;
+		r = hm_txn(hm, pending_txn, ctx);
+		if (r < 0)
+			goto out;
+		if (ctx->settled)
+			book_sync(dom, &ctx->book);
+	}
+	if (!bitmap_weight(dom->book.refused))
+		goto out;
+	memcpy(scrub, dom->book.refused, sizeof(scrub));
+	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, true));
+	if (!r)
+		r = reclaim_refused(hm, dom, false, res);
+	if (!r)
+		r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, true), true);
+	next = malloc(sizeof(*next));
+	if (!r && !next)
+		r = -ENOMEM;
+	if (r < 0)
+		goto out;
+	*next = dom->book;
+	hotmem_blocks_zero(next->refused);
+	r = book_commit(hm, dom, next);
+	if (!r)
+		r = dom_check_overdraw(hm, dom, scrub, res);
+out:
+	free(next);
+	free(ctx);
 	return r;
 }
 
@@ -807,7 +1065,7 @@ static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 	while (!r) {
 		switch (dom->book.rec.phase) {
 		case HM_PHASE_NONE:
-			return 0;
+			return dom_settle_pending(hm, dom, res);
 		case HM_PHASE_PREPARE:
 			r = grow_rollback(hm, dom, res);
 			report->rolled_back = !r;
@@ -816,7 +1074,7 @@ static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 			r = book_ack(hm, dom, res);
 			if (r == -EINPROGRESS || r == -ENOLINK || r == -EPROTO) {
 				report->outstanding = true;
-				return 0;
+				return dom_settle_pending(hm, dom, res);
 			}
 			break;
 		case HM_PHASE_ACKED:
@@ -965,12 +1223,8 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 	int r;
 
 	if (!op->raised) {
-		r = set_max_kib(hm, dom->domid,
-				rec->before_max_kib + rec->req.count * block_kib(book));
-		if (!r)
-			r = set_pool(hm, dom->domid,
-				     rec->before_pool_bytes + rec->req.count * pool_per_block(book),
-				     false);
+		/* The pool is dom0's (page tables), never the guest's: all of it at once. */
+		r = set_pool(hm, dom->domid, book_pool_bytes(book, true), false);
 		if (!r)
 			op->raised = true;
 		goto out;
@@ -980,8 +1234,14 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 		struct hm_book *next = malloc(sizeof(*next));
 		uint64_t populated = 0;
 
-		r = -ENOMEM;
-		if (next)
+		/*
+		 * Max memory grows by this head just before dom0 populates it
+		 * (book_max_kib counts heads [0, progress]), so between steps the
+		 * guest has no room of ours to populate into: the rest of each
+		 * block is raised only at the ack, for the blocks the guest added.
+		 */
+		r = next ? set_max_kib(hm, dom->domid, book_max_kib(book, true)) : -ENOMEM;
+		if (!r)
 			r = hm_populate_range(hm, dom->domid, block_gfn(book, block),
 					      rec->memmap_bytes >> HV_PAGE_SHIFT, &populated);
 		if (!r) {
@@ -1041,6 +1301,10 @@ static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
 		op_start_fill_wait(op, now);
 		return;
 	case -EINPROGRESS:
+		/* An answer to a superseded grow settles it meanwhile. */
+		if ((bitmap_weight(dom->book.pending) || bitmap_weight(dom->book.refused)) &&
+		    dom_settle_pending(hm, dom, &op->result) < 0)
+			dom->need_recover = true;
 		if (now >= op->deadline_ms)
 			break;
 		op->wake_ms = op->deadline_ms;
@@ -1150,12 +1414,46 @@ static uint64_t promised_bytes(const struct hotmem *hm)
 		const struct hm_book *book = &dom->book;
 		uint64_t per_block = book->block_size + pool_per_block(book);
 
+		promised += (uint64_t)bitmap_weight(book->pending) * per_block;
 		if (book->rec.phase != HM_PHASE_NONE && book->rec.req.op == HOTMEM_OP_GROW)
 			promised += (uint64_t)book->rec.req.count * per_block;
 		else if (dom->op && dom->op->state == HM_OP_WAIT_FILL)
 			promised += (uint64_t)dom->op->result.blocks_done * book->block_size;
 	}
 	return promised;
+}
+
+/*
+ * Supersede an unanswered request (protocol section 5): a grow's blocks
+ * become pending, settled by the guest's next ack (book_settle_pending());
+ * a shrink needs nothing (its blocks stay granted until a shrink's ack
+ * reclaims what the guest no longer lists).
+ */
+static void book_supersede(struct hm_book *book)
+{
+	struct hm_oprec *rec = &book->rec;
+	uint32_t block;
+
+	if (rec->phase != HM_PHASE_REQUESTED)
+		return;
+	if (rec->req.op == HOTMEM_OP_GROW) {
+		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
+			hotmem_blocks_set(book->pending, block, 1);
+		book->pending_seq = rec->req.seq;
+	}
+	memset(rec, 0, sizeof(*rec));
+}
+
+/* Xen's max memory and pool without ours, from their values now and the book. */
+static void book_take_base(struct hm_book *book, const struct hv_domain_info *info,
+			   uint64_t pool_bytes)
+{
+	uint64_t max_kib = info->max_pages << (HV_PAGE_SHIFT - KIB_SHIFT);
+	uint64_t ours_kib = book_max_kib(book, false) - book->base_max_kib;
+	uint64_t ours_pool = book_pool_bytes(book, false) - book->base_pool_bytes;
+
+	book->base_max_kib = max_kib > ours_kib ? max_kib - ours_kib : 0;
+	book->base_pool_bytes = pool_bytes > ours_pool ? pool_bytes - ours_pool : 0;
 }
 
 /* Lowest run of count blocks that are free and not listed by the guest. */
@@ -1204,13 +1502,17 @@ static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	uint32_t features, first, seq;
 	int r;
 
+	if (old->frozen)
+		return -EPERM;
 	r = guest_read(hm, txn, ctx->dom->domid, &view);
 	if (r < 0)
 		return r;
 	r = guest_check_ready(hm, old, &view, &features);
 	if (r < 0)
 		return r;
-	granted = bitmap_weight(old->granted);
+	granted = bitmap_weight(old->granted) + bitmap_weight(old->pending);
+	if (old->rec.phase == HM_PHASE_REQUESTED && old->rec.req.op == HOTMEM_OP_GROW)
+		granted += old->rec.req.count;
 	if ((granted + ctx->count) * old->block_size > old->max_bytes)
 		return -EDQUOT;
 	r = find_free_run(ctx->dom, view.blocks, ctx->count, &first);
@@ -1228,9 +1530,11 @@ static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	if (r < 0)
 		return r;
 	ctx->book = *old;
+	book_supersede(&ctx->book);
 	ctx->book.seq = seq;
 	ctx->book.have_memmap = true;
 	ctx->book.memmap_bytes = view.memmap_bytes;
+	book_take_base(&ctx->book, &ctx->info, ctx->pool_bytes);
 	memset(rec, 0, sizeof(*rec));
 	rec->phase = HM_PHASE_PREPARE;
 	rec->req.seq = seq;
@@ -1274,7 +1578,9 @@ static int shrink_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	if (r < 0)
 		return r;
 	ctx->book = *old;
+	book_supersede(&ctx->book);
 	ctx->book.seq = seq;
+	book_take_base(&ctx->book, &ctx->info, ctx->pool_bytes);
 	memset(rec, 0, sizeof(*rec));
 	rec->phase = HM_PHASE_REQUESTED;
 	rec->req.seq = seq;
@@ -1360,7 +1666,8 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 	r = -EBUSY;
 	if (dom->op)
 		goto out;
-	if (dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE) {
+	if (dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
+	    bitmap_weight(dom->book.pending) || bitmap_weight(dom->book.refused)) {
 		struct settle_report report = { 0 };
 
 		if (dom_retry_settle(hm, dom, now_ms(hm), &report) == -ESRCH) {
@@ -1368,7 +1675,9 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 			goto out;
 		}
 	}
-	if (dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE)
+	/* An unanswered request is superseded by this one (grow_begin_txn). */
+	if (dom->need_recover ||
+	    (dom->book.rec.phase != HM_PHASE_NONE && dom->book.rec.phase != HM_PHASE_REQUESTED))
 		goto out;
 	r = dom_handshake(hm, dom);
 	if (r < 0)
@@ -1442,6 +1751,123 @@ started:
 out:
 	free(ctx);
 	free(op);
+	return r;
+}
+
+struct abandon_ctx {
+	struct hm_domain *dom;
+	struct hm_book book; /* out */
+};
+
+static int abandon_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct abandon_ctx *ctx = arg;
+	struct hm_oprec *rec = &ctx->book.rec;
+	char path[HM_PATH_MAX];
+	uint32_t block;
+	int r;
+
+	ctx->book = ctx->dom->book;
+	if (rec->phase == HM_PHASE_REQUESTED && rec->req.op == HOTMEM_OP_GROW)
+		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
+			hotmem_blocks_set(ctx->book.refused, block, 1);
+	for (block = hm_next_bit(ctx->book.pending, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(ctx->book.pending, block + 1))
+		hotmem_blocks_set(ctx->book.refused, block, 1);
+	hotmem_blocks_zero(ctx->book.pending);
+	ctx->book.pending_seq = 0;
+	memset(rec, 0, sizeof(*rec));
+	/* The guest must not find the request once its frames are gone. */
+	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_REQUEST);
+	if (!r)
+		r = hm->hv->ops->xs_rm(hm->hv, txn, path);
+	if (!r)
+		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return r;
+}
+
+int hotmem_abandon(struct hotmem *hm, uint32_t domid, struct hotmem_result *ret_result)
+{
+	struct hotmem_result result;
+	struct settle_report report = { 0 };
+	struct abandon_ctx *ctx = NULL;
+	struct hm_domain *dom;
+	uint64_t scrub[HM_WORDS];
+	struct hm_book *next = NULL;
+	int r = -EINVAL;
+
+	memset(&result, 0, sizeof(result));
+	result.kind = HOTMEM_OP_KIND_GROW;
+	if (!hm)
+		goto out;
+	r = dom_get(hm, domid, &dom);
+	if (r < 0)
+		goto out;
+	r = dom_alive(hm, domid);
+	if (r == -ESRCH)
+		dom_release(hm, dom);
+	if (r < 0)
+		goto out;
+	r = -EBUSY;
+	if (dom->op && dom->op->state != HM_OP_WAIT_ACK)
+		goto out;
+	if (dom->op) {
+		/* Its answer, if it is there, is booked as dispatch would. */
+		op_wait_ack(dom->op, now_ms(hm));
+		if (dom->op && dom->op->state != HM_OP_WAIT_ACK)
+			goto out;
+		if (dom->op) {
+			dom->op->result.error = -ECANCELED;
+			op_finish(dom->op);
+		}
+	}
+	/* Book whatever the guest did answer; what is left is unanswered. */
+	r = dom_retry_settle(hm, dom, now_ms(hm), &report);
+	if (r == -ESRCH)
+		goto out;
+	r = -EBUSY;
+	if (dom->need_recover ||
+	    (dom->book.rec.phase != HM_PHASE_NONE && dom->book.rec.phase != HM_PHASE_REQUESTED))
+		goto out;
+	r = -EALREADY;
+	if (dom->book.rec.phase == HM_PHASE_NONE && !bitmap_weight(dom->book.pending))
+		goto out;
+	result.seq = dom->book.rec.req.seq;
+	ctx = calloc(1, sizeof(*ctx));
+	next = malloc(sizeof(*next));
+	r = -ENOMEM;
+	if (!ctx || !next)
+		goto out;
+	ctx->dom = dom;
+	r = hm_txn(hm, abandon_txn, ctx);
+	if (r < 0)
+		goto out;
+	book_sync(dom, &ctx->book);
+	/* Every frame of those blocks Xen lets us take, max memory first. */
+	memcpy(scrub, dom->book.refused, sizeof(scrub));
+	r = set_max_kib(hm, domid, book_max_kib(&dom->book, true));
+	if (!r)
+		r = reclaim_refused(hm, dom, true, &result);
+	if (!r)
+		r = set_pool(hm, domid, book_pool_bytes(&dom->book, true), true);
+	if (!r) {
+		*next = dom->book;
+		hotmem_blocks_zero(next->refused);
+		r = book_commit(hm, dom, next);
+	}
+	if (!r)
+		r = dom_check_overdraw(hm, dom, scrub, &result);
+	if (r < 0 && !released_if_dead(hm, dom, r)) {
+		/* The journal says what is left: dispatch finishes it. */
+		dom->need_recover = true;
+		dom->recover_backoff_ms = backoff_next(hm, dom->recover_backoff_ms);
+		dom->recover_at = now_ms(hm) + dom->recover_backoff_ms;
+	}
+out:
+	if (ret_result)
+		*ret_result = result;
+	free(next);
+	free(ctx);
 	return r;
 }
 
@@ -1530,7 +1956,8 @@ static void dom_poll(struct hotmem *hm, struct hm_domain *dom, uint64_t now)
 		return;
 	if (!dom->book.have_window)
 		dom_handshake(hm, dom);
-	if (dom->book.rec.phase != HM_PHASE_NONE)
+	if (dom->book.rec.phase != HM_PHASE_NONE || bitmap_weight(dom->book.pending) ||
+	    bitmap_weight(dom->book.refused))
 		dom_retry_settle(hm, dom, now, &report);
 }
 
@@ -2006,7 +2433,8 @@ int hotmem_detach(struct hotmem *hm, uint32_t domid)
 	if (r < 0)
 		return r;
 	if (dom->op || dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
-	    bitmap_weight(dom->book.granted))
+	    bitmap_weight(dom->book.granted) || bitmap_weight(dom->book.pending) ||
+	    bitmap_weight(dom->book.refused))
 		return -EBUSY;
 	r = hm_txn(hm, detach_txn, &ctx);
 	if (r < 0)
@@ -2120,7 +2548,8 @@ int hotmem_set_target(struct hotmem *hm, uint32_t domid, uint64_t target_bytes)
 	 * ack transaction; a write in the middle of one would be lost or counted
 	 * twice, so only a domain at rest may be moved.
 	 */
-	if (dom->op || dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE)
+	if (dom->op || dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
+	    bitmap_weight(dom->book.pending) || bitmap_weight(dom->book.refused))
 		return -EBUSY;
 	/* A target that follows usable bytes never covers the granted heads. */
 	ctx.heads_kib = (uint64_t)dom->block_count[HM_BLOCK_GRANTED] *
@@ -2178,6 +2607,13 @@ int hotmem_domain_info(struct hotmem *hm, uint32_t domid, struct hotmem_domain_i
 	info.busy = dom->op != NULL;
 	info.recovering = dom->need_recover || (dom->op && dom->op->state == HM_OP_RECOVER);
 	info.violation = dom->violation;
+	info.pending_blocks = bitmap_weight(book->pending) + bitmap_weight(book->refused);
+	info.pending_seq = book->pending_seq;
+	for (size_t w = 0; w < HM_WORDS; w++)
+		info.pending[w] = book->pending[w] | book->refused[w];
+	info.frozen = book->frozen;
+	info.frozen_seq = book->frozen_seq;
+	info.frozen_pages = book->frozen_pages;
 	if (book->rec.phase == HM_PHASE_REQUESTED && !dom->op) {
 		info.outstanding = true;
 		info.outstanding_kind = book->rec.req.op == HOTMEM_OP_GROW ? HOTMEM_OP_KIND_GROW

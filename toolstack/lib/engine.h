@@ -97,6 +97,33 @@ struct hm_book {
 	uint64_t memmap_bytes;
 	uint32_t seq; /* last request seq used */
 	uint64_t granted[HM_WORDS];
+	/*
+	 * Xen's limits without anything of ours, taken at every operation's
+	 * start (libxl's max memory and pool move with xl mem-set): max memory
+	 * and the pool are always set to these plus what the book commits
+	 * (book_max_kib(), book_pool_bytes()), never by a relative step.
+	 */
+	uint64_t base_max_kib;
+	uint64_t base_pool_bytes;
+	/*
+	 * Superseded grows (J/<d>/pending "<seq> <pending> <refused>"): the
+	 * blocks of grow requests a newer request superseded before the guest
+	 * answered. dom0's part of each is populated and counted in max memory;
+	 * the guest's first ack with a seq >= pending_seq settles them by its
+	 * block list (listed: granted; not listed: refused). Refused blocks'
+	 * dom0 part is being given back.
+	 */
+	uint32_t pending_seq;
+	uint64_t pending[HM_WORDS];
+	uint64_t refused[HM_WORDS];
+	/*
+	 * The guest held more frames than the books allow after the engine
+	 * lowered max memory (J/<d>/frozen "<seq> <pages>"): no grow until the
+	 * domain is detached (or dies). What could be reclaimed was.
+	 */
+	bool frozen;
+	uint32_t frozen_seq;
+	uint64_t frozen_pages;
 	struct hm_oprec rec;
 };
 
@@ -112,6 +139,7 @@ enum hm_block_state {
 	HM_BLOCK_GRANTED,    /* added and online in the guest; booked */
 	HM_BLOCK_REFUSED,    /* the grow's ack did not add it: head going back */
 	HM_BLOCK_RECLAIMING, /* gone from the guest after a shrink: frames going back */
+	HM_BLOCK_PENDING,    /* of a superseded grow: dom0's part populated, no answer yet */
 	HM_BLOCK_STATE_COUNT
 };
 

@@ -21,6 +21,14 @@
  *                 <progress> <max-kib> <target-kib> <static-max-kib>
  *                 <pool-bytes> <tot-pages>" (absent when idle)
  *   op-blocks    bitmap as granted (with op)
+ *   base         "<max-kib> <pool-bytes>": Xen's max memory and P2M pool
+ *                without anything of ours, taken at each operation's start
+ *   pending      "<seq> <bitmap>": blocks of superseded grows awaiting the
+ *                guest's first ack with a seq >= <seq> (absent: none)
+ *   refused      bitmap: blocks of superseded grows the guest did not add,
+ *                whose dom0 part is being given back (absent: none)
+ *   frozen       "<seq> <pages>": after request <seq> the guest held <pages>
+ *                frames above its grant (absent: not frozen)
  */
 #include "engine.h"
 
@@ -220,6 +228,42 @@ static int load_params(const char *value, size_t len, struct hm_book *book)
 	return 0;
 }
 
+static bool bitmap_any(const uint64_t *bitmap)
+{
+	size_t i;
+
+	for (i = 0; i < HM_WORDS; i++)
+		if (bitmap[i])
+			return true;
+	return false;
+}
+
+/* base, pending, frozen: two fields each. */
+static int load_pair(const char *key, const char *value, size_t len, struct hm_book *book)
+{
+	const char *f[2];
+	size_t l[2];
+	uint64_t first;
+
+	if (split_fields(value, len, f, l, 2) < 0 || hm_parse_dec(f[0], l[0], &first) < 0)
+		return -EUCLEAN;
+	if (!strcmp(key, "base")) {
+		book->base_max_kib = first;
+		return hm_parse_dec(f[1], l[1], &book->base_pool_bytes) < 0 ? -EUCLEAN : 0;
+	}
+	if (!first || first > UINT32_MAX)
+		return -EUCLEAN;
+	if (!strcmp(key, "pending")) {
+		book->pending_seq = (uint32_t)first;
+		if (bitmap_parse(f[1], l[1], book->pending) < 0 || !bitmap_any(book->pending))
+			return -EUCLEAN;
+		return 0;
+	}
+	book->frozen = true;
+	book->frozen_seq = (uint32_t)first;
+	return hm_parse_dec(f[1], l[1], &book->frozen_pages) < 0 ? -EUCLEAN : 0;
+}
+
 /* One key into book; absent optional keys leave the book's defaults. */
 static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
 		    struct hm_book *book)
@@ -257,6 +301,12 @@ static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char
 		/* Only with an op (loaded before it): jr_store() drops a stray one. */
 		r = book->rec.phase == HM_PHASE_NONE ? -EUCLEAN
 						     : bitmap_parse(value, len, book->rec.blocks);
+	} else if (!strcmp(key, "base") || !strcmp(key, "pending") || !strcmp(key, "frozen")) {
+		r = load_pair(key, value, len, book);
+	} else if (!strcmp(key, "refused")) {
+		r = bitmap_parse(value, len, book->refused);
+		if (!r && !bitmap_any(book->refused))
+			r = -EUCLEAN;
 	}
 out:
 	free(value);
@@ -266,7 +316,8 @@ out:
 int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_book *ret_book)
 {
 	static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
-					    "seq",    "granted", "op",	       "op-blocks" };
+					    "seq",    "granted", "op",	       "op-blocks",
+					    "base",   "pending", "refused",    "frozen" };
 	struct hm_book book;
 	unsigned int i;
 	int r = 0;
@@ -283,6 +334,11 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_book *re
 		r = -EUCLEAN;
 		goto out;
 	}
+	if ((bitmap_any(book.pending) || bitmap_any(book.refused)) &&
+	    (!book.have_window || book.pending_seq > book.seq)) {
+		r = -EUCLEAN;
+		goto out;
+	}
 	if (book.rec.phase != HM_PHASE_NONE &&
 	    (!book.have_window || book.rec.req.seq > book.seq ||
 	     (book.rec.req.op == HOTMEM_OP_GROW &&
@@ -292,6 +348,40 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_book *re
 	}
 	*ret_book = book;
 out:
+	return r;
+}
+
+/* base, pending, refused, frozen: written when they hold something, else removed. */
+static int store_extras(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
+			const struct hm_book *book)
+{
+	char text[BITMAP_TEXT_SIZE + 32];
+	int r;
+
+	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64, book->base_max_kib,
+		 book->base_pool_bytes);
+	r = write_key(hm, txn, domid, "base", text);
+	if (!r && bitmap_any(book->pending)) {
+		int n = snprintf(text, sizeof(text), "%" PRIu32 " ", book->pending_seq);
+
+		bitmap_format(text + n, book->pending);
+		r = write_key(hm, txn, domid, "pending", text);
+	} else if (!r) {
+		r = rm_key(hm, txn, domid, "pending");
+	}
+	if (!r && bitmap_any(book->refused)) {
+		bitmap_format(text, book->refused);
+		r = write_key(hm, txn, domid, "refused", text);
+	} else if (!r) {
+		r = rm_key(hm, txn, domid, "refused");
+	}
+	if (!r && book->frozen) {
+		snprintf(text, sizeof(text), "%" PRIu32 " %" PRIu64, book->frozen_seq,
+			 book->frozen_pages);
+		r = write_key(hm, txn, domid, "frozen", text);
+	} else if (!r) {
+		r = rm_key(hm, txn, domid, "frozen");
+	}
 	return r;
 }
 
@@ -329,6 +419,9 @@ int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_b
 		goto out;
 	bitmap_format(text, book->granted);
 	r = write_key(hm, txn, domid, "granted", text);
+	if (r < 0)
+		goto out;
+	r = store_extras(hm, txn, domid, book);
 	if (r < 0)
 		goto out;
 	if (book->rec.phase == HM_PHASE_NONE) {

@@ -343,6 +343,16 @@ struct hotmem_domain_info {
 	uint32_t outstanding_count;
 	bool recovering; /* a rollback or finish is being retried */
 	bool violation;	 /* the guest broke the protocol since its last good ack */
+	/* Blocks of superseded grow requests not settled yet (dom0's part
+	 * populated; the guest's next ack with seq >= pending_seq decides). */
+	uint32_t pending_blocks;
+	uint32_t pending_seq;
+	uint64_t pending[HOTMEM_BLOCKS_WORDS]; /* their bitmap */
+	/* The guest held frozen_pages frames above its grant after request
+	 * frozen_seq: no more grows until it is detached (or dies). */
+	bool frozen;
+	uint32_t frozen_seq;
+	uint64_t frozen_pages;
 };
 
 /**
@@ -414,6 +424,8 @@ struct hotmem_result {
 	uint64_t pages_reclaimed;	 /* frames given back (shrink, refused and
 					  * rolled-back heads) */
 	uint64_t pages_skipped;		 /* pages found without a frame while reclaiming */
+	uint64_t pages_overdrawn;	 /* frames the guest held above its grant once max
+					  * memory was lowered: the domain is now frozen */
 	bool fill_complete;		 /* grow: tot_pages reached the expected value */
 };
 
@@ -438,7 +450,10 @@ struct hotmem_result {
  *	-EINVAL, kind unknown, bytes is 0 for grow/shrink, or NULL ret_op
  *	-ENOENT, the domain is not attached
  *	-ESRCH, the domain is dying or gone (books released)
- *	-EBUSY, an operation is running, recovering or outstanding on it
+ *	-EBUSY, an operation is running or recovering on it (a request that
+ *		outstanding after its ack timeout is superseded instead: its blocks
+ *		are settled by the guest's next ack, see docs/protocol.md 5)
+ *	-EPERM, grow on a frozen domain (the guest held frames above its grant)
  *	-EAGAIN, the guest is not ready yet (no window, state not ready), or
  *		 xenstore conflicted on every one of txn_retries commits
  *	-EPROTO, the guest's keys break the protocol
@@ -452,6 +467,35 @@ struct hotmem_result {
  */
 int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind, uint64_t bytes,
 		    struct hotmem_operation **ret_op);
+
+/**
+ * hotmem_abandon - take back every unanswered request of a domain
+ * @hm: engine
+ * @domid: attached domain
+ * @ret_result: what came back (pages_reclaimed, pages_skipped,
+ *		pages_overdrawn); may be NULL
+ *
+ * For a guest that does not answer (paused, hung, hostile). An answer the
+ * guest did write is booked first, as dispatch would. Then, in one
+ * transaction, H/request is removed and the outstanding request and every
+ * superseded grow are dropped from the books; every frame of their blocks
+ * that Xen lets dom0 take is given back (max memory lowered first), and the
+ * books are exact again: max memory, pool, memory/target and static-max as
+ * if the requests had never been made (their seqs stay used). A running
+ * operation waiting for its ack ends with -ECANCELED. A guest that was
+ * adding such a block loses its frames and faults on them
+ * (docs/protocol.md 5).
+ *
+ * returns:
+ *	0, on success
+ *	-EINVAL, hm is NULL
+ *	-ENOENT, not attached
+ *	-ESRCH, the domain is dying or gone (books released)
+ *	-EALREADY, nothing unanswered (the guest answered, or nothing was asked)
+ *	-EBUSY, an operation is running before its request or after its ack
+ *	other negative errno from Xen or xenstore (retried by dispatch)
+ */
+int hotmem_abandon(struct hotmem *hm, uint32_t domid, struct hotmem_result *ret_result);
 
 /* Whether the operation has ended (its result is final). */
 bool hotmem_op_done(const struct hotmem_operation *op);
