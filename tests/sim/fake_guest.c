@@ -22,6 +22,7 @@ struct kill_proxy {
 	unsigned long kill_after;
 	bool dead;
 	unsigned long calls[HV_SIM_OP_COUNT]; /* per op, since arming */
+	struct harness *harness;	      /* for after_mutation */
 };
 
 static struct kill_proxy *to_proxy(struct hv *hv)
@@ -35,6 +36,10 @@ static int mutated(struct kill_proxy *p, int r)
 	p->mutations++;
 	if (p->kill_after && p->mutations >= p->kill_after)
 		p->dead = true;
+	if (p->harness && p->harness->after_mutation)
+		p->harness->after_mutation(p->harness);
+	if (p->harness)
+		p->harness->last_set_max = false;
 	return r;
 }
 
@@ -85,6 +90,8 @@ static int px_set_max_mem(struct hv *hv, uint32_t domid, uint64_t max_kib)
 
 	PROXY_GUARD(p);
 	p->calls[HV_SIM_OP_SET_MAX_MEM]++;
+	if (p->harness)
+		p->harness->last_set_max = true;
 	return mutated(p, p->inner->ops->set_max_mem(p->inner, domid, max_kib));
 }
 
@@ -111,9 +118,15 @@ static int px_populate(struct hv *hv, uint32_t domid, unsigned int order, const 
 {
 	struct kill_proxy *p = to_proxy(hv);
 
+	int r;
+
 	PROXY_GUARD(p);
 	p->calls[HV_SIM_OP_POPULATE]++;
-	return mutated(p, p->inner->ops->populate(p->inner, domid, order, gfns, nr, ret_done));
+	r = p->inner->ops->populate(p->inner, domid, order, gfns, nr, ret_done);
+	/* A failed populate leaves the room raised for it open, like a raise. */
+	if (p->harness)
+		p->harness->last_set_max = r < 0;
+	return mutated(p, r);
 }
 
 static int px_decrease(struct hv *hv, uint32_t domid, unsigned int order, const uint64_t *gfns,
@@ -319,6 +332,7 @@ static void harness_progress(void *opaque, const struct hotmem_progress *progres
 static void harness_open_engine(struct harness *h)
 {
 	h->proxy = proxy_new(h->sim);
+	h->proxy->harness = h;
 	if (hotmem_open(&h->proxy->hv, &h->cfg, &h->hm) < 0) {
 		fprintf(stderr, "harness: hotmem_open failed\n");
 		exit(1);

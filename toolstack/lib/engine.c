@@ -1244,6 +1244,12 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 		if (!r)
 			r = hm_populate_range(hm, dom->domid, block_gfn(book, block),
 					      rec->memmap_bytes >> HV_PAGE_SHIFT, &populated);
+		if (r < 0 && next)
+			/* Close the room left for this head at once, before the
+			 * rollback's journal reads: the guest must not get it. */
+			set_max_kib(hm, dom->domid,
+				    book_max_kib(book, true) - dom0_kib_per_block(book) +
+					    (populated << (HV_PAGE_SHIFT - KIB_SHIFT)));
 		if (!r) {
 			*next = *book;
 			next->rec.progress = op->next_block + 1;
