@@ -213,7 +213,9 @@ static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 	size_t len;
 	int lock_fd, r;
 
-	if (ctl_lock_path(socket_path, lock_path, sizeof(lock_path)) < 0)
+	hotmem_config_defaults(&cfg);
+	if (ctl_lock_path(cli_global.hv, cfg.journal_dir, socket_path, lock_path,
+			  sizeof(lock_path)) < 0)
 		return cli_fail(cmd, "socket path too long: %s", socket_path);
 	lock_fd = ctl_lock(lock_path);
 	if (lock_fd == -EWOULDBLOCK)
@@ -249,7 +251,6 @@ static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 		goto out;
 #endif
 	}
-	hotmem_config_defaults(&cfg);
 	cfg.progress = cli_progress_cb;
 	cfg.progress_opaque = &progress;
 	host.journal_dir = cfg.journal_dir;

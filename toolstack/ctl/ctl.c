@@ -1066,15 +1066,59 @@ void ctl_gen_progress(yajl_gen gen, const struct hotmem_progress *p)
 
 /* ---- lock --------------------------------------------------------------- */
 
-int ctl_lock_path(const char *socket_path, char *buf, size_t size)
+/* Append text to buf at *pos, every byte but [A-Za-z0-9.] as _XX (a file name). */
+static int lock_name_append(char *buf, size_t size, size_t *pos, const char *text, size_t len)
 {
-	size_t len = strlen(socket_path);
-	int n;
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
 
-	if (len > 5 && !strcmp(socket_path + len - 5, ".sock"))
-		len -= 5;
-	n = snprintf(buf, size, "%.*s.lock", (int)len, socket_path);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '.';
+
+		if (*pos + (plain ? 1 : 3) >= size)
+			return -ENAMETOOLONG;
+		if (plain) {
+			buf[(*pos)++] = (char)c;
+		} else {
+			buf[(*pos)++] = '_';
+			buf[(*pos)++] = hex[c >> 4];
+			buf[(*pos)++] = hex[c & 15];
+		}
+	}
+	buf[*pos] = '\0';
+	return 0;
+}
+
+int ctl_lock_path(const char *backend, const char *journal_dir, const char *socket_path, char *buf,
+		  size_t size)
+{
+	const char *dir = getenv("HOTMEM_LOCK_DIR");
+	size_t pos, len;
+	int n, r;
+
+	if (!dir || !dir[0])
+		dir = CTL_LOCK_DIR;
+	n = snprintf(buf, size, "%s/%s", dir, backend);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	pos = (size_t)n;
+	r = lock_name_append(buf, size, &pos, journal_dir, strlen(journal_dir));
+	/* A simulated host lives in the process serving its socket: so does its journal. */
+	if (!r && !strcmp(backend, "sim")) {
+		len = strlen(socket_path);
+		if (len > 5 && !strcmp(socket_path + len - 5, ".sock"))
+			len -= 5;
+		r = lock_name_append(buf, size, &pos, "@", 1);
+		if (!r)
+			r = lock_name_append(buf, size, &pos, socket_path, len);
+	}
+	if (!r && pos + 5 >= size)
+		r = -ENAMETOOLONG;
+	if (!r)
+		memcpy(buf + pos, ".lock", 6);
+	return r;
 }
 
 int ctl_lock(const char *lock_path)
@@ -1090,14 +1134,27 @@ int ctl_lock(const char *lock_path)
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 			return -errno;
 	}
-	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int r = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+	/*
+	 * The file we locked must still be the one at lock_path: if somebody
+	 * removed it (and maybe another engine created and locked a new one)
+	 * between our open and flock, our lock guards nothing. Then start over.
+	 */
+	for (unsigned int attempt = 0; attempt < 8; attempt++) {
+		struct stat locked, named;
 
+		fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int r = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+
+			close(fd);
+			return r;
+		}
+		if (fstat(fd, &locked) == 0 && stat(lock_path, &named) == 0 &&
+		    locked.st_dev == named.st_dev && locked.st_ino == named.st_ino)
+			return fd;
 		close(fd);
-		return r;
 	}
-	return fd;
+	return -EAGAIN;
 }

@@ -23,7 +23,7 @@
 #define CTL_MESSAGE_MAX 256  /* one error line */
 #define CTL_LINE_MAX	4096 /* longest request line hotmemd reads */
 
-/* Default paths; the lock file sits next to the socket (socket minus ".sock" + ".lock"). */
+/* Default socket path (the lock: ctl_lock_path()). */
 #define CTL_DEFAULT_SOCKET "/run/hotmem/hotmemd.sock"
 
 /* How long a grow/set on a domain it just attached waits for the guest to be ready. */
@@ -178,12 +178,27 @@ const char *ctl_kind_name(enum hotmem_op_kind kind);
 /* Monotonic milliseconds. */
 uint64_t ctl_now_ms(void);
 
-/* The lock path that goes with a socket path into buf. -ENAMETOOLONG. */
-int ctl_lock_path(const char *socket_path, char *buf, size_t size);
+/*
+ * The engine lock: one per journal. Its directory is CTL_LOCK_DIR (or
+ * $HOTMEM_LOCK_DIR), not the socket's: systemd removes a unit's
+ * RuntimeDirectory (/run/hotmem) when the unit stops or fails, and a lock
+ * file removed while held guards nothing.
+ */
+#define CTL_LOCK_DIR "/run/lock/hotmem"
+
+/*
+ * The lock path of an engine on backend ("xen", "sim") and journal_dir into
+ * buf: <dir>/<backend><journal_dir escaped>.lock. The sim's journal lives in
+ * the process serving socket_path, so for "sim" the socket (minus ".sock")
+ * is part of the name. -ENAMETOOLONG.
+ */
+int ctl_lock_path(const char *backend, const char *journal_dir, const char *socket_path, char *buf,
+		  size_t size);
 
 /*
  * ctl_lock - take the engine lock (flock LOCK_EX | LOCK_NB on the file,
- * created 0600, directory created 0700 if missing). Returns the fd (keep it
+ * created 0600, directory created 0700 if missing), and check that the file
+ * locked is still the one at lock_path (same inode). Returns the fd (keep it
  * open while the engine runs), -EWOULDBLOCK if another engine holds it, or
  * another negative errno.
  */

@@ -702,7 +702,8 @@ static void usage(FILE *out)
 		"  --socket PATH          listening socket (default $HOTMEM_SOCKET, else\n"
 		"                         /run/hotmem/hotmemd.sock; sim: $XDG_RUNTIME_DIR/\n"
 		"                         hotmem-sim.sock or /tmp/hotmem-sim-$UID.sock);\n"
-		"                         the lock is PATH with .sock replaced by .lock\n"
+		"                         the engine lock is per journal, in /run/lock/hotmem\n"
+		"                         ($HOTMEM_LOCK_DIR)\n"
 		"  --sim-config FILE      simulated host: lines 'host SIZE', 'domain NAME SIZE'\n"
 		"  --sim-host SIZE        simulated host memory (default 24g)\n"
 		"  --sim-domain NAME:SIZE a simulated domain (repeatable; default guest1:512m\n"
@@ -802,7 +803,8 @@ static int parse_options(struct hotmemd *d, int argc, char **argv)
 			    ? 0
 			    : -EINVAL;
 	if (r == 0)
-		r = ctl_lock_path(d->socket_path, d->lock_path, sizeof(d->lock_path));
+		r = ctl_lock_path(d->hv_name, d->cfg.journal_dir, d->socket_path, d->lock_path,
+				  sizeof(d->lock_path));
 	if (r < 0)
 		fprintf(stderr, "hotmemd: socket path too long\n");
 	return r;

@@ -707,6 +707,75 @@ static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
  * transaction moves the journal to ACKED/RECLAIMING, moves memory/target and
  * static-max, and fills the result. Returns ack_read()'s codes otherwise.
  */
+struct peek_ctx {
+	struct hm_domain *dom;
+	uint32_t answered; /* out: blocks the guest's answer adds (this grow, pending) */
+};
+
+/* Reads only the ack, and the block list if the ack answers something. */
+static int peek_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct peek_ctx *ctx = arg;
+	const struct hm_book *book = &ctx->dom->book;
+	const struct hm_oprec *rec = &book->rec;
+	bool this_grow = rec->phase == HM_PHASE_REQUESTED && rec->req.op == HOTMEM_OP_GROW;
+	uint64_t listed[HM_WORDS];
+	char path[HM_PATH_MAX];
+	struct hotmem_ack ack;
+	char *value = NULL;
+	size_t len = 0;
+	uint32_t block;
+	int r;
+
+	ctx->answered = 0;
+	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_GUEST_ACK);
+	if (!r)
+		r = hm_xs_read(hm, txn, path, &value, &len);
+	if (r < 0 || hotmem_parse_ack(value, len, &ack) < 0 || ack.seq > book->seq)
+		goto out; /* no answer here: the booking transaction decides */
+	this_grow = this_grow && !hotmem_ack_check(&rec->req, &ack);
+	if (!this_grow && !(bitmap_weight(book->pending) && ack.seq >= book->pending_seq))
+		goto out;
+	free(value);
+	value = NULL;
+	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_GUEST_BLOCKS);
+	if (!r)
+		r = hm_xs_read(hm, txn, path, &value, &len);
+	if (r < 0 || hotmem_parse_blocks(value, len, listed) < 0)
+		goto out;
+	if (this_grow)
+		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
+			ctx->answered += hm_bit(listed, block);
+	if (bitmap_weight(book->pending) && ack.seq >= book->pending_seq)
+		for (block = hm_next_bit(book->pending, 0); block < HOTMEM_MAX_BLOCKS;
+		     block = hm_next_bit(book->pending, block + 1))
+			ctx->answered += hm_bit(listed, block);
+out:
+	free(value);
+	return r == -ENOENT ? 0 : r;
+}
+
+/*
+ * Before the transaction that books an answer raises memory/target (the
+ * guest's balloon fills as soon as it sees it), raise max memory by the
+ * rest of every block the answer adds: the guest gets the room for exactly
+ * the blocks it acked, at the ack. A guest that changes its answer in
+ * between gets at most that room until the trim sets the exact value.
+ */
+static int raise_for_answer(struct hotmem *hm, struct hm_domain *dom)
+{
+	struct peek_ctx ctx = { .dom = dom };
+	const struct hm_book *book = &dom->book;
+	int r;
+
+	r = hm_txn(hm, peek_txn, &ctx);
+	if (r < 0 || !ctx.answered)
+		return r;
+	return set_max_kib(hm, dom->domid,
+			   book_max_kib(book, true) +
+				   ctx.answered * (block_kib(book) - dom0_kib_per_block(book)));
+}
+
 static int book_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	bool grow = dom->book.rec.req.op == HOTMEM_OP_GROW;
@@ -718,7 +787,9 @@ static int book_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_resu
 	if (!ctx)
 		goto out;
 	ctx->dom = dom;
-	r = hm_txn(hm, grow ? grow_ack_txn : shrink_ack_txn, ctx);
+	r = raise_for_answer(hm, dom);
+	if (!r)
+		r = hm_txn(hm, grow ? grow_ack_txn : shrink_ack_txn, ctx);
 	if (r == -EPROTO && !dom->violation) {
 		dom->violation = true;
 		hm->counters.violations++;
@@ -1018,11 +1089,19 @@ static int dom_settle_pending(struct hotmem *hm, struct hm_domain *dom, struct h
 		if (!ctx)
 			goto out;
 		ctx->dom = dom;
-		r = hm_txn(hm, pending_txn, ctx);
+		r = raise_for_answer(hm, dom);
+		if (!r)
+			r = hm_txn(hm, pending_txn, ctx);
 		if (r < 0)
 			goto out;
-		if (ctx->settled)
+		if (ctx->settled) {
 			book_sync(dom, &ctx->book);
+			/* Exactly the book now (whole blocks for those added). */
+			if (!bitmap_weight(dom->book.refused))
+				r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, true));
+			if (r < 0)
+				goto out;
+		}
 	}
 	if (!bitmap_weight(dom->book.refused))
 		goto out;
@@ -1654,6 +1733,8 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 	bool grow = kind == HOTMEM_OP_KIND_GROW;
 	int r;
 
+	if (hm && hm->stale)
+		return -ESTALE;
 	if (!hm || !ret_op ||
 	    (kind != HOTMEM_OP_KIND_GROW && kind != HOTMEM_OP_KIND_SHRINK &&
 	     kind != HOTMEM_OP_KIND_SET) ||
@@ -1813,6 +1894,9 @@ int hotmem_abandon(struct hotmem *hm, uint32_t domid, struct hotmem_result *ret_
 	if (r == -ESRCH)
 		dom_release(hm, dom);
 	if (r < 0)
+		goto out;
+	r = -ESTALE;
+	if (hm->stale)
 		goto out;
 	r = -EBUSY;
 	if (dom->op && dom->op->state != HM_OP_WAIT_ACK)
@@ -1974,6 +2058,13 @@ int hotmem_dispatch(struct hotmem *hm)
 	bool release = false;
 	int r;
 
+	/*
+	 * Another engine claimed the journal: no step of ours may run (its
+	 * hypervisor call would come before the journal write that fails).
+	 * Other read errors are left to the journal writes, which check too.
+	 */
+	if (jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
+		return -ESTALE;
 	r = drain_events(hm, &release);
 	if (r < 0)
 		return r;
@@ -2142,6 +2233,10 @@ int hotmem_open(struct hv *hv, const struct hotmem_config *cfg, struct hotmem **
 	/* cfg.features is what H/features offers: target-blocks only if we do it. */
 	if (!hm->cfg.memmap_in_target)
 		hm->cfg.features &= ~HOTMEM_FEATURE_TARGET_BLOCKS;
+	/* One engine per journal: a newer claim makes this one stop (-ESTALE). */
+	r = jr_claim(hm);
+	if (r < 0)
+		goto out;
 	r = hv->ops->xs_watch(hv, "@releaseDomain", TOKEN_RELEASE);
 	if (r < 0)
 		goto out;
@@ -2197,6 +2292,9 @@ int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_repo
 	int r, first_error = 0;
 
 	memset(&report, 0, sizeof(report));
+	r = jr_check_owner(hm, HV_XS_NO_TXN);
+	if (r < 0)
+		goto out;
 	r = jr_list(hm, &domids, &count);
 	if (r < 0)
 		goto out;

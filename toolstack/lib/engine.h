@@ -190,6 +190,11 @@ struct hotmem {
 	struct hotmem_operation *ops; /* every handle not yet freed */
 	bool release_watched;
 	struct hotmem_counters counters;
+	/* Our claim on the journal (<journal_dir>/owner): every journal write
+	 * checks it, so a second engine on the same journal makes the older
+	 * one stop (-ESTALE) instead of both writing. */
+	uint64_t generation;
+	bool stale; /* another engine claimed the journal: we do nothing more */
 };
 
 /* ---- xs.c ---------------------------------------------------------------- */
@@ -230,6 +235,10 @@ int jr_remove(struct hotmem *hm, hv_xs_txn txn, uint32_t domid);
 /* Journalled domids (malloc()ed array); an absent journal is an empty list. */
 int jr_list(struct hotmem *hm, uint32_t **ret_domids, size_t *ret_count);
 const char *jr_phase_name(enum hm_phase phase);
+/* Claim the journal: owner = its value + 1 (hm->generation). */
+int jr_claim(struct hotmem *hm);
+/* 0 if the journal is still ours, else -ESTALE (and hm->stale set). */
+int jr_check_owner(struct hotmem *hm, hv_xs_txn txn);
 
 /* ---- frames.c ------------------------------------------------------------ */
 

@@ -29,6 +29,11 @@
  *                whose dom0 part is being given back (absent: none)
  *   frozen       "<seq> <pages>": after request <seq> the guest held <pages>
  *                frames above its grant (absent: not frozen)
+ *
+ * <journal_dir>/owner holds the generation of the engine that owns the
+ * journal (decimal, +1 per hotmem_open). Every journal write checks it in
+ * its transaction: an engine whose generation is no longer there fails
+ * with -ESTALE and stops, so two engines never both write the books.
  */
 #include "engine.h"
 
@@ -385,10 +390,89 @@ static int store_extras(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
 	return r;
 }
 
+static int owner_path(const struct hotmem *hm, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/owner", hm->journal_dir);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int read_owner(struct hotmem *hm, hv_xs_txn txn, uint64_t *ret_generation)
+{
+	char path[HM_PATH_MAX];
+	char *value = NULL;
+	size_t len = 0;
+	int r;
+
+	r = owner_path(hm, path, sizeof(path));
+	if (!r)
+		r = hm_xs_read(hm, txn, path, &value, &len);
+	if (r == -ENOENT) {
+		*ret_generation = 0;
+		r = 0;
+	} else if (!r && hm_parse_dec(value, len, ret_generation) < 0) {
+		r = -EUCLEAN;
+	}
+	free(value);
+	return r;
+}
+
+int jr_check_owner(struct hotmem *hm, hv_xs_txn txn)
+{
+	uint64_t generation;
+	int r;
+
+	if (hm->stale)
+		return -ESTALE;
+	r = read_owner(hm, txn, &generation);
+	if (r < 0)
+		return r;
+	if (generation != hm->generation) {
+		hm->stale = true;
+		return -ESTALE;
+	}
+	return 0;
+}
+
+static int claim_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	const struct hv_xs_perm dom0_only[1] = { { 0, HV_XS_PERM_NONE } };
+	uint64_t *generation = arg;
+	char path[HM_PATH_MAX], text[32];
+	int r;
+
+	r = hm->hv->ops->xs_mkdir(hm->hv, txn, hm->journal_dir);
+	if (!r)
+		r = hm->hv->ops->xs_set_perms(hm->hv, txn, hm->journal_dir, dom0_only, 1);
+	if (!r)
+		r = read_owner(hm, txn, generation);
+	if (r < 0)
+		return r;
+	(*generation)++;
+	snprintf(text, sizeof(text), "%" PRIu64, *generation);
+	r = owner_path(hm, path, sizeof(path));
+	return r < 0 ? r : hm_xs_write(hm, txn, path, text);
+}
+
+int jr_claim(struct hotmem *hm)
+{
+	uint64_t generation = 0;
+	int r;
+
+	r = hm_txn(hm, claim_txn, &generation);
+	if (!r)
+		hm->generation = generation;
+	return r;
+}
+
 int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_book *book)
 {
 	char text[BITMAP_TEXT_SIZE > 256 ? BITMAP_TEXT_SIZE : 256];
 	int r;
+
+	r = jr_check_owner(hm, txn);
+	if (r < 0)
+		return r;
 
 	snprintf(text, sizeof(text), "0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " %d",
 		 book->max_bytes, book->window_req_bytes, book->window_req_base, book->boot_bytes,
@@ -446,6 +530,9 @@ int jr_remove(struct hotmem *hm, hv_xs_txn txn, uint32_t domid)
 	char path[HM_PATH_MAX];
 	int r;
 
+	r = jr_check_owner(hm, txn);
+	if (r < 0)
+		return r;
 	r = hm_journal_path(hm, path, sizeof(path), domid, NULL);
 	if (r < 0)
 		return r;

@@ -126,7 +126,13 @@ void hotmem_config_defaults(struct hotmem_config *cfg);
  * @cfg: settings (copied; journal_dir too), or NULL for the defaults
  * @ret_hm: the engine
  *
- * Registers a watch on @releaseDomain. Does not read the journal: call
+ * Claims the journal (<journal_dir>/owner, one generation higher): an engine
+ * still running on the same journal sees the claim at its next dispatch or
+ * journal write and stops with -ESTALE, before any further hypervisor call
+ * of a step that starts with one. That is the second line of defence; the
+ * first is the caller's lock (xl-hotmem and hotmemd flock one file per
+ * journal), which keeps the second engine from starting at all. Registers a
+ * watch on @releaseDomain. Does not read the journal: call
  * hotmem_reconcile() next, before anything else.
  *
  * returns:
@@ -136,7 +142,7 @@ void hotmem_config_defaults(struct hotmem_config *cfg);
  *		 is 0, retry_max_ms < retry_ms, features has unknown bits, or
  *		 stats_interval_ms is out of range
  *	-ENOMEM, out of memory
- *	other negative errno from the watch registration
+ *	other negative errno from the claim or the watch registration
  */
 int hotmem_open(struct hv *hv, const struct hotmem_config *cfg, struct hotmem **ret_hm);
 
@@ -463,6 +469,8 @@ struct hotmem_result {
  *	-ENOMEM, the host lacks the frames (above the reserve), or out of memory
  *	-ERANGE, shrink (or set) below zero: more blocks than granted
  *	-EOVERFLOW, sequence numbers are exhausted (re-attach the domain)
+ *	-ESTALE, another engine claimed the journal (hotmem_open() of a second
+ *		 engine): this one must stop
  *	other negative errno from Xen or xenstore (nothing changed)
  */
 int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind, uint64_t bytes,
@@ -544,6 +552,8 @@ int hotmem_timeout_ms(struct hotmem *hm);
  *
  * returns:
  *	number of operations that ended during this call (>= 0)
+ *	-ESTALE, another engine claimed the journal: nothing was stepped and
+ *		 nothing will be; close this engine (hotmemd exits)
  *	negative errno, reading the watch queue failed (nothing was stepped)
  */
 int hotmem_dispatch(struct hotmem *hm);
