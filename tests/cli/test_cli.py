@@ -214,8 +214,15 @@ def test_reads_and_ops(xl, sock, tmp):
 
 
 def test_lock(xl, hotmemd, sock, tmp):
-    # The daemon holds <socket minus .sock>.lock. A CLI whose socket does not
-    # answer but maps to the same lock must refuse to run a second engine.
+    # The daemon holds one lock per journal, in $HOTMEM_LOCK_DIR (default
+    # /run/lock/hotmem), never next to the socket (systemd removes the
+    # socket's RuntimeDirectory when the unit stops). For the sim the socket
+    # (minus .sock) is part of the key: a CLI whose socket does not answer
+    # but maps to the same lock must refuse to run a second engine.
+    locks = os.listdir(os.environ["HOTMEM_LOCK_DIR"])
+    check(len(locks) == 1 and locks[0].startswith("sim") and locks[0].endswith(".lock")
+          and not [f for f in os.listdir(tmp) if f.endswith(".lock")],
+          "the engine lock is in the lock directory, keyed on the journal (%r)" % locks)
     base = sock[:-len(".sock")]
     rc, _, err = run(xl, base, "list")
     check(one_line_failure(rc, err) and "another hotmem engine holds" in err,
@@ -306,6 +313,7 @@ def main():
     # /etc/hotmem/hotmem.conf, so no decision of its own moves the figures.
     os.environ["HOTMEM_CONFIG"] = os.path.join(tmp, "absent.conf")
     sock = os.path.join(tmp, "hotmemd.sock")
+    os.environ["HOTMEM_LOCK_DIR"] = os.path.join(tmp, "locks")
     daemon = Daemon(hotmemd, sock, ["--sim-domain", "web:512m", "--sim-domain", "db:1g",
                                     "--sim-domain", "big:256m", "--sim-host", "16g"])
     try:

@@ -670,8 +670,22 @@ static int run(struct hotmemd *d)
 				begin_stop(d, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 		}
 		r = hotmem_dispatch(d->host.hm);
-		if (r < 0)
-			hlog(LOG_WARNING, "engine dispatch: %s", strerror(-r));
+		/*
+		 * Both are for good: another engine claimed the journal (this one
+		 * must not take one more step), or the xenstore connection is dead
+		 * (its watches are gone: this daemon would idle for ever). Exit
+		 * non-zero; systemd restarts the unit, whose lock then decides.
+		 */
+		if (r == -ESTALE) {
+			hlog(LOG_ERR, "another engine claimed the journal %s: exiting",
+			     d->cfg.journal_dir);
+			return r;
+		}
+		if (r < 0 || (pfds[1].revents & (POLLERR | POLLHUP | POLLNVAL))) {
+			hlog(LOG_ERR, "xenstore connection lost (%s): exiting",
+			     r < 0 ? strerror(-r) : "hangup");
+			return r < 0 ? r : -ENOTCONN;
+		}
 		if (pfds[2].fd >= 0 && (pfds[2].revents & POLLIN))
 			handle_accept(d);
 		for (int i = 3; i < nr; i++)
