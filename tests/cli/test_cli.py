@@ -233,6 +233,16 @@ def test_lock(xl, hotmemd, sock, tmp):
           "second hotmemd on the same socket refused")
 
 
+def test_abandon(xl, sock):
+    # Nothing unanswered: one line, non-zero, nothing changes.
+    rc, _, err = run(xl, sock, "abandon", "web")
+    check(one_line_failure(rc, err) and "'web'" in err and "nothing unanswered" in err,
+          "abandon without an unanswered request is refused with one line (%r)" % err)
+    rc, doc, err = run_json(xl, sock, "info", "web")
+    check(rc == 0 and doc and doc.get("pending_blocks") == 0 and doc.get("frozen") is False,
+          "info shows superseded blocks and frozen (%r)" % (doc,))
+
+
 def test_domain_death(xl, sock, daemon):
     rc, doc, err = run_json(xl, sock, "grow", "db", "256m")
     check(rc == 0 and doc and doc["blocks_done"] == 2, "grow db 256m")
@@ -323,6 +333,7 @@ def main():
         test_arg_errors(xl, sock)
         test_reads_and_ops(xl, sock, tmp)
         test_lock(xl, hotmemd, sock, tmp)
+        test_abandon(xl, sock)
         test_domain_death(xl, sock, daemon)
         test_in_process(xl, tmp)
         test_guest_never_ready(xl, tmp)

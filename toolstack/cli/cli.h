@@ -93,6 +93,7 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv);
 int cmd_op(const struct cli_command *cmd, int argc, char **argv); /* grow, shrink, set */
 int cmd_attach(const struct cli_command *cmd, int argc, char **argv);
 int cmd_detach(const struct cli_command *cmd, int argc, char **argv);
+int cmd_abandon(const struct cli_command *cmd, int argc, char **argv);
 int cmd_journal(const struct cli_command *cmd, int argc, char **argv);
 int cmd_dtb(const struct cli_command *cmd, int argc, char **argv);
 int cmd_sim(const struct cli_command *cmd, int argc, char **argv); /* sim-destroy, sim-check */

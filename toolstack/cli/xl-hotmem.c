@@ -72,6 +72,13 @@ static const struct cli_command cli_commands[] = {
 			   "SIZE: a number with b/k/m/g/t suffix; no suffix means MiB.\n",
 	},
 	{
+		.name = "abandon",
+		.handler = cmd_abandon,
+		.usage = "[--json] DOM",
+		.summary = "Take back every request DOM never answered (frames, max memory)",
+		.options = "  --json      print JSON\n  -h, --help  this help\n",
+	},
+	{
 		.name = "attach",
 		.handler = cmd_attach,
 		.usage = "[--max SIZE] [--json] DOM",

@@ -47,6 +47,7 @@ static const char *const ctl_cmd_names[CTL_CMD_COUNT] = {
 	[CTL_CMD_TOP] = "top",
 	[CTL_CMD_SIM_GUEST] = "sim-guest",
 	[CTL_CMD_METRICS] = "metrics",
+	[CTL_CMD_ABANDON] = "abandon",
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
@@ -534,6 +535,12 @@ static void gen_domain(struct ctl_host *host, yajl_gen gen, uint32_t domid, bool
 		j_bool(gen, "outstanding", info.outstanding);
 		j_bool(gen, "recovering", info.recovering);
 		j_bool(gen, "violation", info.violation);
+		j_u64(gen, "pending_blocks", info.pending_blocks);
+		j_bool(gen, "frozen", info.frozen);
+		if (info.frozen) {
+			j_u64(gen, "frozen_seq", info.frozen_seq);
+			j_u64(gen, "frozen_bytes", info.frozen_pages << 12);
+		}
 		if (detailed) {
 			j_bool(gen, "memmap_in_target", info.memmap_in_target);
 			j_u64(gen, "last_seq", info.last_seq);
@@ -683,6 +690,45 @@ static const char *attach_strerror(int err)
 	return strerror(-err);
 }
 
+/*
+ * abandon: take back every unanswered request; the reply says what came
+ * back (Xen's tot_pages before and after) and what the guest kept.
+ */
+static int exec_abandon(struct ctl_host *host, const struct ctl_request *req, uint32_t domid,
+			yajl_gen gen)
+{
+	struct hv_domain_info before = { 0 }, after = { 0 };
+	struct hotmem_result res;
+	char msg[CTL_MESSAGE_MAX];
+	int r;
+
+	host->hv->ops->domain_info(host->hv, domid, &before);
+	r = hotmem_abandon(host->hm, domid, &res);
+	if (r < 0) {
+		msgf(msg, sizeof(msg), "domain '%s' (d%" PRIu32 "): cannot abandon: %s",
+		     req->domain, domid,
+		     r == -EALREADY ? "nothing unanswered (no request outstanding)"
+		     : r == -EBUSY  ? "an operation is running before its request or after its ack"
+				    : attach_strerror(r));
+		ctl_gen_error(gen, r, msg);
+		return r;
+	}
+	host->hv->ops->domain_info(host->hv, domid, &after);
+	yajl_gen_map_open(gen);
+	j_bool(gen, "ok", true);
+	j_key(gen, "result");
+	yajl_gen_map_open(gen);
+	j_u64(gen, "domid", domid);
+	j_str(gen, "name", req->domain);
+	j_u64(gen, "seq", res.seq);
+	j_u64(gen, "reclaimed_bytes",
+	      before.tot_pages > after.tot_pages ? (before.tot_pages - after.tot_pages) << 12 : 0);
+	j_u64(gen, "overdrawn_bytes", res.pages_overdrawn << 12);
+	yajl_gen_map_close(gen);
+	yajl_gen_map_close(gen);
+	return 0;
+}
+
 /* sim-guest: change the fields given, reply with the load and what the guest did. */
 static int exec_sim_guest(struct ctl_host *host, const struct ctl_request *req, uint32_t domid,
 			  yajl_gen gen)
@@ -801,6 +847,8 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 	case CTL_CMD_DETACH:
 		r = hotmem_detach(host->hm, domid);
 		break;
+	case CTL_CMD_ABANDON:
+		return exec_abandon(host, req, domid, gen);
 	case CTL_CMD_SIM_DESTROY:
 		r = host->sim_host ? sim_host_destroy_domain(host->sim_host, domid) : -EOPNOTSUPP;
 		break;

@@ -46,6 +46,7 @@ enum ctl_cmd {
 	CTL_CMD_TOP,	     /* hotmemd only: every domain's memory, stats and decision */
 	CTL_CMD_SIM_GUEST,   /* --hv sim only: a simulated guest's load (stats) */
 	CTL_CMD_METRICS,     /* every metric as Prometheus text (metrics.h) */
+	CTL_CMD_ABANDON,     /* take back every unanswered request of a domain */
 	CTL_CMD_COUNT
 };
 
