@@ -233,6 +233,44 @@ def test_lock(xl, hotmemd, sock, tmp):
           "second hotmemd on the same socket refused")
 
 
+def test_slow_reader(xl, sock, daemon):
+    # A reply far bigger than the socket buffer, to a client that reads
+    # slowly: it arrives whole (queued in the daemon, flushed on POLLOUT),
+    # and the daemon serves others meanwhile.
+    size = 1200000
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(sock)
+    c.sendall(b'{"cmd":"sim-echo","bytes":%d}\n' % size)
+    time.sleep(0.5)
+    rc, out, err = run(xl, sock, "list")
+    check(rc == 0 and "web" in out, "the daemon serves others while a reply waits (%r)" % err)
+    data = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        time.sleep(0.02)
+    c.close()
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        doc = None
+    check(doc and doc.get("ok") and len(doc["result"]["data"]) == size and data.endswith(b"\n"),
+          "a %d-byte reply to a slow reader arrives whole (%d bytes read)" % (size, len(data)))
+    # A client that never reads is dropped after 2 s; the daemon goes on.
+    mark = len(daemon.lines)
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(sock)
+    c.sendall(b'{"cmd":"sim-echo","bytes":%d}\n' % size)
+    line = daemon.wait_log("dropped a client that read nothing", timeout=10)
+    check(line is not None and daemon.lines.index(line) >= mark,
+          "a client that reads nothing is dropped (%r)" % line)
+    c.close()
+    rc, _, err = run(xl, sock, "list")
+    check(rc == 0, "and the daemon still answers (%r)" % err)
+
+
 def test_abandon(xl, sock):
     # Nothing unanswered: one line, non-zero, nothing changes.
     rc, _, err = run(xl, sock, "abandon", "web")
@@ -334,6 +372,7 @@ def main():
         test_reads_and_ops(xl, sock, tmp)
         test_lock(xl, hotmemd, sock, tmp)
         test_abandon(xl, sock)
+        test_slow_reader(xl, sock, daemon)
         test_domain_death(xl, sock, daemon)
         test_in_process(xl, tmp)
         test_guest_never_ready(xl, tmp)

@@ -48,6 +48,7 @@ static const char *const ctl_cmd_names[CTL_CMD_COUNT] = {
 	[CTL_CMD_SIM_GUEST] = "sim-guest",
 	[CTL_CMD_METRICS] = "metrics",
 	[CTL_CMD_ABANDON] = "abandon",
+	[CTL_CMD_SIM_ECHO] = "sim-echo",
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
@@ -68,7 +69,8 @@ bool ctl_cmd_needs_daemon(enum ctl_cmd cmd)
 static bool ctl_cmd_needs_domain(enum ctl_cmd cmd)
 {
 	return cmd != CTL_CMD_PING && cmd != CTL_CMD_LIST && cmd != CTL_CMD_JOURNAL &&
-	       cmd != CTL_CMD_SIM_CHECK && cmd != CTL_CMD_TOP && cmd != CTL_CMD_METRICS;
+	       cmd != CTL_CMD_SIM_CHECK && cmd != CTL_CMD_TOP && cmd != CTL_CMD_METRICS &&
+	       cmd != CTL_CMD_SIM_ECHO;
 }
 
 const char *ctl_kind_name(enum hotmem_op_kind kind)
@@ -354,7 +356,8 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *ret_req,
 		     ctl_cmd_name(req.cmd));
 		goto out;
 	}
-	if (ctl_cmd_is_op(req.cmd) && tree_u64(tree, "bytes", &req.bytes)) {
+	if ((ctl_cmd_is_op(req.cmd) || req.cmd == CTL_CMD_SIM_ECHO) &&
+	    tree_u64(tree, "bytes", &req.bytes)) {
 		msgf(msg, msg_size, "%s needs \"bytes\" (a non-negative integer)",
 		     ctl_cmd_name(req.cmd));
 		goto out;
@@ -729,6 +732,36 @@ static int exec_abandon(struct ctl_host *host, const struct ctl_request *req, ui
 	return 0;
 }
 
+/* sim-echo: a reply of bytes bytes of payload, to test the transport. */
+static int exec_sim_echo(struct ctl_host *host, const struct ctl_request *req, yajl_gen gen)
+{
+	char *data;
+
+	if (!host->sim_host || req->bytes > CTL_SIM_ECHO_MAX) {
+		ctl_gen_error(gen, host->sim_host ? -EINVAL : -EOPNOTSUPP,
+			      host->sim_host ? "sim-echo: at most 16 MiB"
+					     : "sim-echo works only on a hotmemd --hv sim");
+		return host->sim_host ? -EINVAL : -EOPNOTSUPP;
+	}
+	data = malloc(req->bytes + 1);
+	if (!data) {
+		ctl_gen_error(gen, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < req->bytes; i++)
+		data[i] = (char)('a' + i % 26);
+	data[req->bytes] = '\0';
+	yajl_gen_map_open(gen);
+	j_bool(gen, "ok", true);
+	j_key(gen, "result");
+	yajl_gen_map_open(gen);
+	j_str(gen, "data", data);
+	yajl_gen_map_close(gen);
+	yajl_gen_map_close(gen);
+	free(data);
+	return 0;
+}
+
 /* sim-guest: change the fields given, reply with the load and what the guest did. */
 static int exec_sim_guest(struct ctl_host *host, const struct ctl_request *req, uint32_t domid,
 			  yajl_gen gen)
@@ -849,6 +882,8 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 		break;
 	case CTL_CMD_ABANDON:
 		return exec_abandon(host, req, domid, gen);
+	case CTL_CMD_SIM_ECHO:
+		return exec_sim_echo(host, req, gen);
 	case CTL_CMD_SIM_DESTROY:
 		r = host->sim_host ? sim_host_destroy_domain(host->sim_host, domid) : -EOPNOTSUPP;
 		break;

@@ -19,9 +19,10 @@
 #include "hotmem/hotmem.h"
 #include "sim_guest.h"
 
-#define CTL_DOMAIN_MAX	64   /* a domain name (xl's limit) or a domid */
-#define CTL_MESSAGE_MAX 256  /* one error line */
-#define CTL_LINE_MAX	4096 /* longest request line hotmemd reads */
+#define CTL_DOMAIN_MAX	 64   /* a domain name (xl's limit) or a domid */
+#define CTL_MESSAGE_MAX	 256  /* one error line */
+#define CTL_LINE_MAX	 4096 /* longest request line hotmemd reads */
+#define CTL_SIM_ECHO_MAX (16u << 20)
 
 /* Default socket path (the lock: ctl_lock_path()). */
 #define CTL_DEFAULT_SOCKET "/run/hotmem/hotmemd.sock"
@@ -47,6 +48,7 @@ enum ctl_cmd {
 	CTL_CMD_SIM_GUEST,   /* --hv sim only: a simulated guest's load (stats) */
 	CTL_CMD_METRICS,     /* every metric as Prometheus text (metrics.h) */
 	CTL_CMD_ABANDON,     /* take back every unanswered request of a domain */
+	CTL_CMD_SIM_ECHO,    /* --hv sim only: a reply of "bytes" bytes (transport tests) */
 	CTL_CMD_COUNT
 };
 
