@@ -1733,7 +1733,8 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 	bool grow = kind == HOTMEM_OP_KIND_GROW;
 	int r;
 
-	if (hm && hm->stale)
+	/* Nothing of ours runs on a journal another engine claimed. */
+	if (hm && jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
 		return -ESTALE;
 	if (!hm || !ret_op ||
 	    (kind != HOTMEM_OP_KIND_GROW && kind != HOTMEM_OP_KIND_SHRINK &&
@@ -1896,7 +1897,7 @@ int hotmem_abandon(struct hotmem *hm, uint32_t domid, struct hotmem_result *ret_
 	if (r < 0)
 		goto out;
 	r = -ESTALE;
-	if (hm->stale)
+	if (jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
 		goto out;
 	r = -EBUSY;
 	if (dom->op && dom->op->state != HM_OP_WAIT_ACK)
@@ -2024,12 +2025,90 @@ static int drain_events(struct hotmem *hm, bool *ret_release)
 	return r;
 }
 
+/*
+ * Event-driven reads are rationed per domain by a token bucket: a burst of
+ * EVENT_BURST (a grow's handshake, block and ack events), then one per
+ * event_min_interval_ms. A guest rewriting its keys in a loop is read at
+ * that rate and no faster; its events wait (hotmem_timeout_ms() knows when)
+ * and the other domains' are unaffected.
+ */
+#define EVENT_BURST 16
+
+static void dom_event_refill(const struct hotmem *hm, struct hm_domain *dom, uint64_t now)
+{
+	uint64_t interval = hm->cfg.event_min_interval_ms, earned;
+
+	if (!dom->event_budget_ms) {
+		dom->event_budget = EVENT_BURST;
+		dom->event_budget_ms = now;
+		return;
+	}
+	earned = now > dom->event_budget_ms ? (now - dom->event_budget_ms) / interval : 0;
+	if (dom->event_budget + earned >= EVENT_BURST) {
+		dom->event_budget = EVENT_BURST;
+		dom->event_budget_ms = now;
+	} else {
+		dom->event_budget += (uint32_t)earned;
+		dom->event_budget_ms += earned * interval;
+	}
+}
+
+/* When a pending event of dom may be acted on. */
+static uint64_t dom_event_due(const struct hotmem *hm, const struct hm_domain *dom)
+{
+	if (!hm->cfg.event_min_interval_ms || dom->event_budget || !dom->event_budget_ms)
+		return 0;
+	return dom->event_budget_ms + hm->cfg.event_min_interval_ms;
+}
+
+/* Take one event-driven read from dom's budget, if there is one. */
+static bool dom_event_take(const struct hotmem *hm, struct hm_domain *dom, uint64_t now)
+{
+	if (!hm->cfg.event_min_interval_ms)
+		return true;
+	dom_event_refill(hm, dom, now);
+	if (!dom->event_budget)
+		return false;
+	dom->event_budget--;
+	return true;
+}
+
+/* Once per dispatch, before its first step: is the journal still ours? */
+static bool dispatch_claim_ok(struct hotmem *hm)
+{
+	if (!hm->claim_checked) {
+		hm->claim_checked = true;
+		jr_check_owner(hm, HV_XS_NO_TXN);
+	}
+	return !hm->stale;
+}
+
 static void dom_poll(struct hotmem *hm, struct hm_domain *dom, uint64_t now)
 {
 	struct settle_report report = { 0 };
 	bool event = dom->event;
 
-	dom->event = false;
+	/*
+	 * A guest rewriting its keys in a loop gets them read once per
+	 * event_min_interval_ms: the event waits (hotmem_timeout_ms() knows),
+	 * the other domains do not.
+	 */
+	if (event && !dom_event_take(hm, dom, now))
+		event = false;
+	if (event)
+		dom->event = false;
+	/*
+	 * Before the first step of this dispatch that may touch Xen: is the
+	 * journal still ours? Another engine's claim means no step of ours may
+	 * run (its hypervisor call would come before the journal write that
+	 * fails). Checked only when there is work, so an idle engine under a
+	 * flood of events reads nothing for it.
+	 */
+	if (((dom->op && op_runnable(dom->op, now, event)) ||
+	     (!dom->op && dom->need_recover && now >= dom->recover_at) ||
+	     (!dom->op && !dom->need_recover && event)) &&
+	    !dispatch_claim_ok(hm))
+		return;
 	if (!dom->watching)
 		dom_watch(hm, dom);
 	if (dom->op) {
@@ -2058,13 +2137,9 @@ int hotmem_dispatch(struct hotmem *hm)
 	bool release = false;
 	int r;
 
-	/*
-	 * Another engine claimed the journal: no step of ours may run (its
-	 * hypervisor call would come before the journal write that fails).
-	 * Other read errors are left to the journal writes, which check too.
-	 */
-	if (jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
+	if (hm->stale)
 		return -ESTALE;
+	hm->claim_checked = false;
 	r = drain_events(hm, &release);
 	if (r < 0)
 		return r;
@@ -2076,10 +2151,12 @@ int hotmem_dispatch(struct hotmem *hm)
 		}
 	}
 	now = now_ms(hm);
-	for (dom = hm->domains; dom; dom = next) {
+	for (dom = hm->domains; dom && !hm->stale; dom = next) {
 		next = dom->next;
 		dom_poll(hm, dom, now);
 	}
+	if (hm->stale)
+		return -ESTALE;
 	return (int)(hm->counters.ops_done - done_before);
 }
 
@@ -2096,12 +2173,13 @@ int hotmem_timeout_ms(struct hotmem *hm)
 	for (dom = hm->domains; dom; dom = dom->next) {
 		uint64_t at = UINT64_MAX;
 
-		if (dom->event)
-			at = 0;
-		else if (dom->op)
+		if (dom->op)
 			at = op_wake(dom->op);
 		else if (dom->need_recover)
 			at = dom->recover_at;
+		/* A pending event: now, or when its domain's interval has passed. */
+		if (dom->event && dom_event_due(hm, dom) < at)
+			at = dom_event_due(hm, dom);
 		if (at < wake)
 			wake = at;
 	}
@@ -2191,6 +2269,7 @@ void hotmem_config_defaults(struct hotmem_config *cfg)
 	cfg->ack_timeout_ms = 30000;
 	cfg->fill_timeout_ms = 30000;
 	cfg->fill_poll_ms = 50;
+	cfg->event_min_interval_ms = 20;
 	cfg->retry_ms = 10;
 	cfg->retry_max_ms = 1000;
 	cfg->txn_retries = 16;
@@ -2386,6 +2465,9 @@ static int attach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	struct hm_book existing;
 	int r;
 
+	r = jr_check_owner(hm, txn);
+	if (r < 0)
+		return r;
 	r = jr_load(hm, txn, ctx->domid, &existing);
 	if (!r || r == -EUCLEAN)
 		return -EEXIST;
@@ -2533,6 +2615,8 @@ int hotmem_detach(struct hotmem *hm, uint32_t domid)
 	struct hm_domain *dom;
 	int r;
 
+	if (jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
+		return -ESTALE;
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		return r;
@@ -2644,6 +2728,8 @@ int hotmem_set_target(struct hotmem *hm, uint32_t domid, uint64_t target_bytes)
 
 	if (!hm || !target_bytes || (target_bytes & ((1ull << KIB_SHIFT) - 1)))
 		return -EINVAL;
+	if (jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
+		return -ESTALE;
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		return r;

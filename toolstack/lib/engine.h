@@ -159,7 +159,9 @@ struct hm_domain {
 	uint32_t block_count[HM_BLOCK_STATE_COUNT];
 	struct hotmem_operation *op; /* running operation, if any */
 	bool watching;		     /* H/guest watch registered */
-	bool event;		     /* a watch fired since the last dispatch */
+	bool event;		     /* a watch fired, not acted on yet */
+	uint32_t event_budget;	     /* event-driven reads allowed now (token bucket) */
+	uint64_t event_budget_ms;    /* when the budget was last refilled */
 	bool need_recover;	     /* settle the journal record when recover_at passes */
 	uint64_t recover_at;
 	uint32_t recover_backoff_ms;
@@ -195,6 +197,7 @@ struct hotmem {
 	 * one stop (-ESTALE) instead of both writing. */
 	uint64_t generation;
 	bool stale; /* another engine claimed the journal: we do nothing more */
+	bool claim_checked; /* this dispatch checked the claim already */
 };
 
 /* ---- xs.c ---------------------------------------------------------------- */

@@ -82,15 +82,19 @@ struct hotmem_progress {
 
 /* Engine-wide settings; hotmem_config_defaults() fills every field. */
 struct hotmem_config {
-	const char *journal_dir;       /* dom0-only xenstore dir (HOTMEM_DEFAULT_JOURNAL_DIR) */
-	uint64_t host_reserve_bytes;   /* host memory grows never touch (default 256 MiB) */
-	uint64_t window_bytes;	       /* default window size (HOTMEM_DEFAULT_WINDOW_BYTES) */
-	uint64_t domain_max_bytes;     /* default hotmem maximum per domain; 0 = the window */
-	uint32_t features;	       /* offered in H/features (default all known) */
-	uint32_t stats_interval_ms;    /* default H/stats-interval-ms (default 0: off) */
-	uint32_t ack_timeout_ms;       /* wait for the guest's ack (default 30000) */
-	uint32_t fill_timeout_ms;      /* wait for the balloon to fill grown blocks (30000) */
-	uint32_t fill_poll_ms;	       /* how often the fill is checked (default 50) */
+	const char *journal_dir;     /* dom0-only xenstore dir (HOTMEM_DEFAULT_JOURNAL_DIR) */
+	uint64_t host_reserve_bytes; /* host memory grows never touch (default 256 MiB) */
+	uint64_t window_bytes;	     /* default window size (HOTMEM_DEFAULT_WINDOW_BYTES) */
+	uint64_t domain_max_bytes;   /* default hotmem maximum per domain; 0 = the window */
+	uint32_t features;	     /* offered in H/features (default all known) */
+	uint32_t stats_interval_ms;  /* default H/stats-interval-ms (default 0: off) */
+	uint32_t ack_timeout_ms;     /* wait for the guest's ack (default 30000) */
+	uint32_t fill_timeout_ms;    /* wait for the balloon to fill grown blocks (30000) */
+	uint32_t fill_poll_ms;	     /* how often the fill is checked (default 50) */
+	/* Least time between two reads of one domain's keys that its watch
+	 * events trigger (default 20): a guest flooding its keys costs at most
+	 * one read per interval, its own acks wait at most that long. 0: none. */
+	uint32_t event_min_interval_ms;
 	uint32_t retry_ms;	       /* first retry of a failed xenstore read or
 					* rollback, doubled per failure (default 10) */
 	uint32_t retry_max_ms;	       /* cap of that backoff (default 1000) */
@@ -597,6 +601,7 @@ struct hotmem_counters {
 	uint64_t violations;	  /* protocol violations seen */
 	uint64_t releases;	  /* books of dead domains dropped */
 	uint64_t txn_conflicts;	  /* commits retried on -EAGAIN */
+	uint64_t xs_reads;	  /* xenstore reads (guest keys, journal) */
 };
 
 /* Copy the counters (hm and ret_counters must not be NULL). */
