@@ -303,6 +303,20 @@ def test_in_process(xl, tmp):
     check(rc == 0 and doc and doc["blocks_done"] == 2,
           "in-process --hv sim grow when no daemon answers (%r)" % (err,))
     check(not os.path.exists(sock), "the in-process run created no socket")
+    # The in-process engine honours the daemon's [host] reserve.
+    conf = os.path.join(tmp, "reserve.conf")
+    with open(conf, "w") as f:
+        f.write("[host]\nreserve = 24g\n")
+    rc, _, err = run(xl, sock, "--config", conf, "--sim-domain", "solo:256m", "grow", "solo",
+                     "256m")
+    check(one_line_failure(rc, err) and "'solo'" in err,
+          "in-process grow refused inside the configured host reserve (%r)" % (err,))
+    with open(conf, "w") as f:
+        f.write("[host]\nreserve = lots\n")
+    rc, _, err = run(xl, sock, "--config", conf, "--sim-domain", "solo:256m", "grow", "solo",
+                     "256m")
+    check(one_line_failure(rc, err) and "reserve" in err,
+          "a config that does not parse stops an in-process run with one line (%r)" % (err,))
 
 
 def test_guest_never_ready(xl, tmp):

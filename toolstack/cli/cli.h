@@ -30,6 +30,7 @@ struct cli_global {
 	const char *socket;	    /* --socket, else $HOTMEM_SOCKET, else the backend's default */
 	struct sim_host_config sim; /* --hv sim run in-process */
 	bool progress;		    /* --progress: block events even when stdout is no TTY */
+	const char *config;	    /* --config: hotmemd's config (its [host] reserve) */
 };
 
 extern struct cli_global cli_global;
