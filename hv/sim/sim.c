@@ -96,6 +96,7 @@ static void fill_info(const struct sim_domain *dom, struct hv_domain_info *info)
 	info->max_pages = dom->max_pages;
 	info->dying = dom->dying;
 	info->shutdown = dom->shutdown;
+	memcpy(info->handle, dom->handle, sizeof(info->handle));
 }
 
 static int op_domain_info(struct hv *hv, uint32_t domid, struct hv_domain_info *ret_info)
@@ -562,7 +563,8 @@ int hv_sim_domain_create(struct hv_sim *sim, const struct hv_sim_domain_params *
 	int r;
 
 	pthread_mutex_lock(&sim->lock);
-	r = sim_domain_create(sim, params, UINT32_MAX, &domid);
+	r = sim_domain_create(sim, params, params && params->domid ? params->domid : UINT32_MAX,
+			      &domid);
 	pthread_mutex_unlock(&sim->lock);
 	if (!r && ret_domid)
 		*ret_domid = domid;

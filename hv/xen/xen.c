@@ -166,6 +166,7 @@ static int xen_domain_info(struct hv *hv, uint32_t domid, struct hv_domain_info 
 	ret_info->max_pages = raw.max_pages;
 	ret_info->dying = raw.flags & XEN_DOMINF_dying;
 	ret_info->shutdown = raw.flags & XEN_DOMINF_shutdown;
+	memcpy(ret_info->handle, raw.handle, sizeof(ret_info->handle));
 	return 0;
 }
 

@@ -8,7 +8,8 @@
  * for its ack), while the second one settles what the first left and runs.
  * Tried in every order: the second claims before the first attached, while
  * it is at rest, mid-grow, with a request outstanding, and the first
- * restarted (a third claim) after the second.
+ * restarted (a third claim) after the second. And the other identity: a
+ * domid reused by a new domain is a new domain (its handle differs).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -114,6 +115,51 @@ static void adopt(struct hotmem *hm, struct hv *hv)
 	current_hv = hv;
 }
 
+/*
+ * A domid reused by a new domain (destroyed and recreated before the engine
+ * looked, or while it was down) is a new domain: the journal's handle (xl's
+ * UUID) no longer matches, so the old books are released, not applied to it.
+ */
+static void test_reused_domid(void)
+{
+	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_bytes = 64 * 1024 };
+	struct hotmem_attach_params ap = { .window_bytes = 32 * BLOCK };
+	struct hv_sim_domain_params dp = { .name = "web2", .boot_pages = 64 * 256 };
+	struct hotmem_reconcile_report report;
+	struct hotmem_domain_info info;
+	struct hotmem_result res;
+	struct hv *dom0 = NULL;
+	char path[96];
+	uint32_t domid, again = 0;
+
+	for (int restart = 0; restart < 2; restart++) {
+		harness_init(&h, 0);
+		domid = harness_add_guest(&h, "web", 64 * 256, &gp, &ap);
+		CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, 2 * BLOCK, &res), 0);
+		harness_destroy_guest(&h, domid);
+		dp.domid = domid;
+		CHECK_EQ(hv_sim_domain_create(h.sim, &dp, &again), 0);
+		CHECK_EQ(again, domid);
+		/* Even with a hotmem directory there (so only the handle tells). */
+		CHECK_EQ(hv_sim_open(h.sim, 0, &dom0), 0);
+		snprintf(path, sizeof(path), "/local/domain/%u/hotmem/version", domid);
+		CHECK_EQ(dom0->ops->xs_write(dom0, 0, path, "1", 1), 0);
+		hv_close(dom0);
+		if (restart) {
+			CHECK_EQ(harness_restart(&h, 0, &report), 0);
+			CHECK_EQ(report.released, 1);
+		} else {
+			CHECK_EQ(harness_run(&h, NULL), 0);
+		}
+		CHECK_EQ(hotmem_domain_info(h.hm, domid, &info), -ENOENT);
+		/* The new domain can be attached afresh. */
+		CHECK_EQ(hotmem_attach(h.hm, domid, NULL), 0);
+		CHECK_EQ(hotmem_domain_info(h.hm, domid, &info), 0);
+		CHECK_EQ(info.granted_blocks, 0);
+		harness_fini(&h);
+	}
+}
+
 int main(void)
 {
 	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_bytes = 64 * 1024 };
@@ -188,5 +234,6 @@ int main(void)
 	h.hm = NULL;
 	hv_close(current_hv);
 	harness_fini(&h);
+	test_reused_domid();
 	return check_exit("test_engine_owner");
 }

@@ -393,15 +393,20 @@ static void dom_unlink_free(struct hotmem *hm, struct hm_domain *dom)
 	free(dom);
 }
 
-/* 0 alive, -ESRCH dying or gone, other errors from domain_info. */
-static int dom_alive(struct hotmem *hm, uint32_t domid)
+/*
+ * 0 alive, -ESRCH dying, gone, or another domain under the same id (its
+ * handle is not the one journalled at attach), other errors from domain_info.
+ */
+static int dom_alive(struct hotmem *hm, const struct hm_domain *dom)
 {
 	struct hv_domain_info info;
 	int r;
 
-	r = hm->hv->ops->domain_info(hm->hv, domid, &info);
+	r = hm->hv->ops->domain_info(hm->hv, dom->domid, &info);
 	if (r < 0)
 		return r;
+	if (dom->book.have_handle && memcmp(info.handle, dom->book.handle, sizeof(info.handle)))
+		return -ESRCH;
 	return info.dying ? -ESRCH : 0;
 }
 
@@ -1210,7 +1215,7 @@ static uint32_t backoff_next(const struct hotmem *hm, uint32_t backoff_ms)
 /* A hypercall said -ESRCH: if the domain is really dead, drop its books. */
 static bool released_if_dead(struct hotmem *hm, struct hm_domain *dom, int r)
 {
-	if (r != -ESRCH || dom_alive(hm, dom->domid) != -ESRCH)
+	if (r != -ESRCH || dom_alive(hm, dom) != -ESRCH)
 		return false;
 	dom_release(hm, dom);
 	return true;
@@ -1744,7 +1749,7 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		goto out;
-	r = dom_alive(hm, domid);
+	r = dom_alive(hm, dom);
 	if (r == -ESRCH) {
 		dom_release(hm, dom);
 		goto out;
@@ -1891,7 +1896,7 @@ int hotmem_abandon(struct hotmem *hm, uint32_t domid, struct hotmem_result *ret_
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		goto out;
-	r = dom_alive(hm, domid);
+	r = dom_alive(hm, dom);
 	if (r == -ESRCH)
 		dom_release(hm, dom);
 	if (r < 0)
@@ -2146,7 +2151,7 @@ int hotmem_dispatch(struct hotmem *hm)
 	if (release) {
 		for (dom = hm->domains; dom; dom = next) {
 			next = dom->next;
-			if (dom_alive(hm, dom->domid) == -ESRCH)
+			if (dom_alive(hm, dom) == -ESRCH)
 				dom_release(hm, dom);
 		}
 	}
@@ -2384,7 +2389,7 @@ int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_repo
 		report.domains++;
 		r = dom ? 0 : dom_load(hm, domids[i], &dom);
 		if (!r) {
-			r = dom_alive(hm, domids[i]);
+			r = dom_alive(hm, dom);
 			if (!r)
 				r = dom_has_dir(hm, domids[i]);
 			if (r == -ESRCH || r == -ENOENT) {
@@ -2566,6 +2571,8 @@ int hotmem_attach(struct hotmem *hm, uint32_t domid, const struct hotmem_attach_
 	ctx->book.window_req_bytes = p.window_bytes;
 	ctx->book.window_req_base = p.window_base;
 	ctx->book.boot_bytes = info.tot_pages << HV_PAGE_SHIFT;
+	ctx->book.have_handle = true;
+	memcpy(ctx->book.handle, info.handle, sizeof(ctx->book.handle));
 	ctx->book.memmap_in_target = hm->cfg.memmap_in_target;
 	if (static_kib << KIB_SHIFT > ctx->book.boot_bytes)
 		ctx->book.boot_bytes = static_kib << KIB_SHIFT;

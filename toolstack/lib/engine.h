@@ -97,6 +97,10 @@ struct hm_book {
 	uint64_t memmap_bytes;
 	uint32_t seq; /* last request seq used */
 	uint64_t granted[HM_WORDS];
+	/* The domain's handle (xl's UUID) at attach (J/<d>/handle): the same
+	 * domid with another handle is another domain (the id was reused). */
+	bool have_handle;
+	uint8_t handle[16];
 	/*
 	 * Xen's limits without anything of ours, taken at every operation's
 	 * start (libxl's max memory and pool move with xl mem-set): max memory
@@ -196,7 +200,7 @@ struct hotmem {
 	 * checks it, so a second engine on the same journal makes the older
 	 * one stop (-ESTALE) instead of both writing. */
 	uint64_t generation;
-	bool stale; /* another engine claimed the journal: we do nothing more */
+	bool stale;	    /* another engine claimed the journal: we do nothing more */
 	bool claim_checked; /* this dispatch checked the claim already */
 };
 

@@ -29,6 +29,8 @@
  *                whose dom0 part is being given back (absent: none)
  *   frozen       "<seq> <pages>": after request <seq> the guest held <pages>
  *                frames above its grant (absent: not frozen)
+ *   handle       32 lowercase hex digits: the domain's handle (xl's UUID) at
+ *                attach; the same domid with another handle is a new domain
  *
  * <journal_dir>/owner holds the generation of the engine that owns the
  * journal (decimal, +1 per hotmem_open). Every journal write checks it in
@@ -269,6 +271,28 @@ static int load_pair(const char *key, const char *value, size_t len, struct hm_b
 	return hm_parse_dec(f[1], l[1], &book->frozen_pages) < 0 ? -EUCLEAN : 0;
 }
 
+static int parse_handle(const char *value, size_t len, struct hm_book *book)
+{
+	size_t i;
+
+	if (len != 2 * sizeof(book->handle))
+		return -EUCLEAN;
+	for (i = 0; i < len; i++) {
+		char c = value[i];
+		unsigned int nibble;
+
+		if (c >= '0' && c <= '9')
+			nibble = (unsigned int)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			nibble = (unsigned int)(c - 'a' + 10);
+		else
+			return -EUCLEAN;
+		book->handle[i / 2] = (uint8_t)(i % 2 ? book->handle[i / 2] | nibble : nibble << 4);
+	}
+	book->have_handle = true;
+	return 0;
+}
+
 /* One key into book; absent optional keys leave the book's defaults. */
 static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
 		    struct hm_book *book)
@@ -308,6 +332,8 @@ static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char
 						     : bitmap_parse(value, len, book->rec.blocks);
 	} else if (!strcmp(key, "base") || !strcmp(key, "pending") || !strcmp(key, "frozen")) {
 		r = load_pair(key, value, len, book);
+	} else if (!strcmp(key, "handle")) {
+		r = parse_handle(value, len, book);
 	} else if (!strcmp(key, "refused")) {
 		r = bitmap_parse(value, len, book->refused);
 		if (!r && !bitmap_any(book->refused))
@@ -322,7 +348,8 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_book *re
 {
 	static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
 					    "seq",    "granted", "op",	       "op-blocks",
-					    "base",   "pending", "refused",    "frozen" };
+					    "base",   "pending", "refused",    "frozen",
+					    "handle" };
 	struct hm_book book;
 	unsigned int i;
 	int r = 0;
@@ -379,6 +406,11 @@ static int store_extras(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
 		r = write_key(hm, txn, domid, "refused", text);
 	} else if (!r) {
 		r = rm_key(hm, txn, domid, "refused");
+	}
+	if (!r && book->have_handle) {
+		for (size_t i = 0; i < sizeof(book->handle); i++)
+			snprintf(text + 2 * i, 3, "%02x", book->handle[i]);
+		r = write_key(hm, txn, domid, "handle", text);
 	}
 	if (!r && book->frozen) {
 		snprintf(text, sizeof(text), "%" PRIu32 " %" PRIu64, book->frozen_seq,

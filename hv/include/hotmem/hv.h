@@ -38,6 +38,8 @@ struct hv_domain_info {
 	uint64_t max_pages; /* ceiling Xen enforces on tot_pages */
 	bool dying;	    /* being destroyed: its books may be released */
 	bool shutdown;	    /* shut down (crashed, powered off), not yet destroyed */
+	uint8_t handle[16]; /* the toolstack's handle (xl: the domain's UUID): a domid
+			     * that comes back with another handle is another domain */
 };
 
 /* Xenstore permission of one domain on one node, as in xs_permissions. */

@@ -96,6 +96,8 @@ struct hv_sim_domain_params {
 				 * 4 * (256 * vcpus + 2 * boot MiB) KiB */
 	uint64_t max_slack_kib; /* max_pages = boot_pages + slack; xl uses
 				 * HV_SIM_LIBXL_MAXMEM_SLACK_KIB, default 0 */
+	uint32_t domid;		/* 0: the next free id, as Xen; else this id if free
+				 * (tests: a domid reused after a destroy) */
 };
 
 /*
