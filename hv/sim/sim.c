@@ -97,6 +97,7 @@ static void fill_info(const struct sim_domain *dom, struct hv_domain_info *info)
 	info->dying = dom->dying;
 	info->shutdown = dom->shutdown;
 	memcpy(info->handle, dom->handle, sizeof(info->handle));
+	info->shutdown_reason = dom->shutdown ? dom->shutdown_reason : 0;
 }
 
 static int op_domain_info(struct hv *hv, uint32_t domid, struct hv_domain_info *ret_info)
@@ -616,6 +617,21 @@ int hv_sim_domain_set_dying(struct hv_sim *sim, uint32_t domid, bool dying)
 int hv_sim_domain_set_shutdown(struct hv_sim *sim, uint32_t domid, bool shutdown)
 {
 	return set_flag(sim, domid, shutdown, false);
+}
+
+int hv_sim_domain_shutdown(struct hv_sim *sim, uint32_t domid, unsigned int reason)
+{
+	struct sim_domain *dom;
+	int r = -ESRCH;
+
+	pthread_mutex_lock(&sim->lock);
+	dom = sim_domain_get(sim, domid);
+	if (dom && domid) {
+		dom->shutdown_reason = (uint8_t)reason;
+		r = 0;
+	}
+	pthread_mutex_unlock(&sim->lock);
+	return r ? r : hv_sim_domain_set_shutdown(sim, domid, true);
 }
 
 int hv_sim_domain_by_name(struct hv_sim *sim, const char *name, uint32_t *ret_domid)

@@ -95,6 +95,7 @@ struct sim_domain {
 	bool dying;
 	bool shutdown;
 	uint8_t handle[16]; /* unique per creation, like xl's UUID */
+	uint8_t shutdown_reason;
 };
 
 /* ---- xenstore (xenstore.c) ----------------------------------------------- */

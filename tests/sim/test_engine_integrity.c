@@ -392,10 +392,114 @@ static void test_steal(void)
 	harness_fini(&h);
 }
 
+static uint64_t read_key(uint32_t domid, const char *rel)
+{
+	char path[96], *value = NULL;
+	struct hv *dom0 = NULL;
+	uint64_t v = 0;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, rel);
+	if (hv_sim_open(h.sim, 0, &dom0) == 0 &&
+	    dom0->ops->xs_read(dom0, 0, path, &value, NULL) == 0)
+		v = strtoull(value, NULL, 10);
+	free(value);
+	hv_close(dom0);
+	return v;
+}
+
+/*
+ * xl's reboot of a grown guest: it rebuilds the domain (same handle, a new
+ * domid) from memory/target and static-max as it reads them. The engine
+ * puts them back to the configured size when the domain shuts down; if xl
+ * read them first (the race), the new domain is reported as rebooted-grown.
+ * A suspend keeps the grown size.
+ */
+static void test_reboot(void)
+{
+	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_bytes = HEAD };
+	struct hotmem_attach_params ap = { .window_bytes = WINDOW };
+	struct hotmem_reboot_info rb = { 0 };
+	struct hotmem_domain_info info;
+	struct hv_domain_info hvi;
+	struct hotmem_result res;
+	struct hv *dom0 = NULL;
+
+	harness_init(&h, 0);
+	victim = harness_add_guest(&h, "web", BOOT_PAGES, &gp, &ap);
+	greedy_on = false;
+	for (int lost = 0; lost < 3; lost++) {
+		struct hv_sim_domain_params dp = { .name = lost ? "web-new2" : "web-new" };
+		uint64_t xl_target, xl_static;
+		uint32_t again = 0;
+
+		CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 2 * BLOCK, &res), 0);
+		CHECK_EQ(read_key(victim, "memory/static-max"),
+			 h.base[0].static_kib + 2 * BLOCK / 1024);
+		CHECK_EQ(hv_sim_open(h.sim, 0, &dom0), 0);
+		CHECK_EQ(dom0->ops->domain_info(dom0, victim, &hvi), 0);
+		hv_close(dom0);
+		/* lost: xl read the keys on the event before the engine ran. */
+		xl_target = read_key(victim, "memory/target");
+		xl_static = read_key(victim, "memory/static-max");
+		CHECK_EQ(hv_sim_domain_shutdown(h.sim, victim,
+						lost == 2 ? HV_SHUTDOWN_SUSPEND
+							  : HV_SHUTDOWN_REBOOT),
+			 0);
+		CHECK_EQ(harness_run(&h, NULL), 0);
+		CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+		if (lost == 2) {
+			/* A suspend (save, migration): the image holds the grown size. */
+			CHECK_EQ(read_key(victim, "memory/static-max"), xl_static);
+			CHECK_EQ(hv_sim_domain_set_shutdown(h.sim, victim, false), 0);
+			CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_SHRINK, 2 * BLOCK, &res), 0);
+			break;
+		}
+		CHECK_EQ(read_key(victim, "memory/target"), h.base[0].target_kib);
+		CHECK_EQ(read_key(victim, "memory/static-max"), h.base[0].static_kib);
+		if (!lost) {
+			xl_target = read_key(victim, "memory/target");
+			xl_static = read_key(victim, "memory/static-max");
+		}
+		/* xl destroys it and builds it again, same handle. */
+		harness_destroy_guest(&h, victim);
+		CHECK_EQ(harness_run(&h, NULL), 0);
+		dp.boot_pages = xl_static / 4;
+		dp.handle = hvi.handle;
+		dp.max_slack_kib = HV_SIM_LIBXL_MAXMEM_SLACK_KIB;
+		CHECK_EQ(hv_sim_domain_create(h.sim, &dp, &again), 0);
+		CHECK_EQ(hotmem_reboot_info(h.hm, again, &rb), 0);
+		CHECK_EQ(rb.static_max_kib, h.base[0].static_kib);
+		CHECK_EQ(rb.came_back_grown, lost == 1);
+		CHECK_EQ(rb.now_static_max_kib, xl_static);
+		CHECK(lost == 1 ? xl_target > h.base[0].target_kib
+				: xl_target == h.base[0].target_kib);
+		/* The rebuilt domain carries on as a guest. */
+		victim = again;
+		{
+			struct sim_guest *ng = NULL;
+
+			CHECK_EQ(sim_guest_new(h.sim, victim, &gp, &ng), 0);
+			h.guests[h.nr_guests] = ng;
+			h.base[h.nr_guests].domid = victim;
+			h.base[h.nr_guests].max_pages = dp.boot_pages + 256;
+			h.base[h.nr_guests].boot_pages = dp.boot_pages;
+			h.base[h.nr_guests].target_kib = read_key(victim, "memory/target");
+			h.base[h.nr_guests].static_kib = read_key(victim, "memory/static-max");
+			h.base[0] = h.base[h.nr_guests];
+			h.guests[0] = ng;
+			h.nr_guests = 1;
+		}
+		CHECK_EQ(hotmem_attach(h.hm, victim, &ap), 0);
+		CHECK_EQ(harness_run(&h, NULL), 0);
+	}
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	test_greedy();
 	test_steal();
+	test_reboot();
 	test_overdrawn();
 	return check_exit("test_engine_integrity");
 }

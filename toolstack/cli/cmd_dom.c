@@ -220,7 +220,13 @@ static void render_list(yajl_val result)
 			       " %-8s\n",
 			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),
 			       cli_ju64(d, "tot_bytes") >> 20, cli_ju64(d, "granted_bytes") >> 20,
-			       cli_ju64(d, "max_bytes") >> 20, cli_jstr(guest, "state", "-"));
+			       cli_ju64(d, "max_bytes") >> 20,
+			       cli_jbool(d, "rebooted_grown") ? "rebooted-grown"
+							      : cli_jstr(guest, "state", "-"));
+		else if (cli_jbool(d, "rebooted_grown"))
+			printf("%-24s %5" PRIu64 " %10" PRIu64 " %11s %10s %-8s\n",
+			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),
+			       cli_ju64(d, "tot_bytes") >> 20, "-", "-", "rebooted-grown");
 		else
 			printf("%-24s %5" PRIu64 " %10" PRIu64 " %11s %10s %-8s\n",
 			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),

@@ -521,6 +521,15 @@ static void gen_domain(struct ctl_host *host, yajl_gen gen, uint32_t domid, bool
 		j_bool(gen, "dying", hvi.dying);
 	}
 	j_bool(gen, "attached", attached);
+	{
+		struct hotmem_reboot_info rb;
+
+		/* xl rebuilt it from a grown size before we put the configured one back. */
+		if (hotmem_reboot_info(host->hm, domid, &rb) == 0 && rb.came_back_grown) {
+			j_bool(gen, "rebooted_grown", true);
+			j_u64(gen, "configured_bytes", rb.static_max_kib << 10);
+		}
+	}
 	if (attached) {
 		j_u64(gen, "max_bytes", info.max_bytes);
 		j_u64(gen, "granted_blocks", info.granted_blocks);

@@ -2135,6 +2135,135 @@ static void dom_poll(struct hotmem *hm, struct hm_domain *dom, uint64_t now)
 		dom_retry_settle(hm, dom, now, &report);
 }
 
+/* <journal_dir>/reboot/<handle as 32 hex digits>. */
+static int reboot_memo_path(const struct hotmem *hm, const uint8_t *handle, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/reboot/", hm->journal_dir);
+
+	if (n < 0 || (size_t)n + 33 > size)
+		return -ENAMETOOLONG;
+	for (unsigned int i = 0; i < 16; i++)
+		snprintf(buf + n + 2 * i, 3, "%02x", handle[i]);
+	return 0;
+}
+
+struct restore_ctx {
+	struct hm_domain *dom;
+	struct hm_book book; /* out */
+};
+
+/*
+ * memory/target and static-max back to the domain's configured size (less
+ * every granted block, exactly what the grants added), a memo of that size
+ * under the domain's handle, and the book marked restored, in one
+ * transaction.
+ */
+static int restore_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct restore_ctx *ctx = arg;
+	const struct hm_book *old = &ctx->dom->book;
+	uint64_t granted = bitmap_weight(old->granted), target_kib, static_kib;
+	char path[HM_PATH_MAX], text[64];
+	int r;
+
+	r = adjust_memory_keys(hm, txn, ctx->dom->domid, false, granted * target_step_kib(old),
+			       granted * block_kib(old));
+	if (!r)
+		r = read_memory_keys(hm, txn, ctx->dom->domid, &target_kib, &static_kib);
+	if (!r)
+		r = reboot_memo_path(hm, old->handle, path, sizeof(path));
+	if (r < 0)
+		return r;
+	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " %" PRIu32, target_kib, static_kib,
+		 ctx->dom->domid);
+	r = hm_xs_write(hm, txn, path, text);
+	ctx->book = *old;
+	ctx->book.restored = true;
+	return r < 0 ? r : jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+}
+
+/*
+ * A domain that shut down to be rebuilt (xl reboot, a guest's own reboot,
+ * a crash or watchdog with on_crash=restart; poweroff too, harmlessly): xl
+ * rebuilds it from memory/target and memory/static-max as they are when it
+ * reads them, so put them back to the configured size now, before the
+ * domain dies. xl reads them on the same @releaseDomain event, so this is a
+ * race: what xl read is visible afterwards (hotmem_reboot_info()). A
+ * suspend (save, migration) keeps the grown size: its image holds it.
+ */
+static void dom_check_shutdown(struct hotmem *hm, struct hm_domain *dom)
+{
+	struct restore_ctx *ctx;
+	struct hv_domain_info info;
+
+	if (dom->book.restored || !dom->book.have_handle || !bitmap_weight(dom->book.granted) ||
+	    hm->hv->ops->domain_info(hm->hv, dom->domid, &info) < 0 || !info.shutdown ||
+	    info.dying || info.shutdown_reason == HV_SHUTDOWN_SUSPEND)
+		return;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return;
+	ctx->dom = dom;
+	if (hm_txn(hm, restore_txn, ctx) == 0) {
+		book_sync(dom, &ctx->book);
+		hm->counters.restores++;
+	}
+	free(ctx);
+}
+
+/* Exactly three fields separated by single spaces. */
+static int hm_split3(const char *value, size_t len, const char **f, size_t *l)
+{
+	size_t start = 0, pos, n = 0;
+
+	for (pos = 0; pos <= len; pos++) {
+		if (pos < len && value[pos] != ' ')
+			continue;
+		if (n == 3 || pos == start)
+			return -EUCLEAN;
+		f[n] = value + start;
+		l[n++] = pos - start;
+		start = pos + 1;
+	}
+	return n == 3 ? 0 : -EUCLEAN;
+}
+
+int hotmem_reboot_info(struct hotmem *hm, uint32_t domid, struct hotmem_reboot_info *ret_info)
+{
+	struct hotmem_reboot_info out;
+	struct hv_domain_info info;
+	char path[HM_PATH_MAX], *value = NULL;
+	const char *f[3];
+	size_t l[3], len = 0;
+	int r;
+
+	if (!hm || !ret_info)
+		return -EINVAL;
+	memset(&out, 0, sizeof(out));
+	r = hm->hv->ops->domain_info(hm->hv, domid, &info);
+	if (!r)
+		r = reboot_memo_path(hm, info.handle, path, sizeof(path));
+	if (!r)
+		r = hm_xs_read(hm, HV_XS_NO_TXN, path, &value, &len);
+	if (r < 0)
+		goto out;
+	r = -EUCLEAN;
+	if (hm_split3(value, len, f, l) < 0 || hm_parse_dec(f[0], l[0], &out.target_kib) < 0 ||
+	    hm_parse_dec(f[1], l[1], &out.static_max_kib) < 0 ||
+	    hm_parse_dec(f[2], l[2], &out.old_domid) < 0)
+		goto out;
+	r = hm_dom_path(path, sizeof(path), domid, "memory/static-max");
+	if (!r)
+		r = hm_xs_read_dec(hm, HV_XS_NO_TXN, path, &out.now_static_max_kib);
+	if (r < 0)
+		goto out;
+	out.came_back_grown = out.now_static_max_kib > out.static_max_kib;
+	*ret_info = out;
+out:
+	free(value);
+	return r;
+}
+
 int hotmem_dispatch(struct hotmem *hm)
 {
 	uint64_t done_before = hm->counters.ops_done, now;
@@ -2153,6 +2282,8 @@ int hotmem_dispatch(struct hotmem *hm)
 			next = dom->next;
 			if (dom_alive(hm, dom) == -ESRCH)
 				dom_release(hm, dom);
+			else
+				dom_check_shutdown(hm, dom);
 		}
 	}
 	now = now_ms(hm);
@@ -2411,6 +2542,7 @@ int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_repo
 				first_error = r;
 			continue;
 		}
+		dom_check_shutdown(hm, dom);
 		report.rolled_back += settled.rolled_back;
 		report.finished += settled.finished;
 		report.outstanding += settled.outstanding;

@@ -101,6 +101,10 @@ struct hm_book {
 	 * domid with another handle is another domain (the id was reused). */
 	bool have_handle;
 	uint8_t handle[16];
+	/* The domain shut down to reboot (or crashed): memory/target and
+	 * static-max were put back to its configured size for xl to rebuild it
+	 * from (J/<d>/restored "1"), and a memo left under its handle. */
+	bool restored;
 	/*
 	 * Xen's limits without anything of ours, taken at every operation's
 	 * start (libxl's max memory and pool move with xl mem-set): max memory

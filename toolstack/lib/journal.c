@@ -332,6 +332,9 @@ static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char
 						     : bitmap_parse(value, len, book->rec.blocks);
 	} else if (!strcmp(key, "base") || !strcmp(key, "pending") || !strcmp(key, "frozen")) {
 		r = load_pair(key, value, len, book);
+	} else if (!strcmp(key, "restored")) {
+		r = len == 1 && value[0] == '1' ? 0 : -EUCLEAN;
+		book->restored = true;
 	} else if (!strcmp(key, "handle")) {
 		r = parse_handle(value, len, book);
 	} else if (!strcmp(key, "refused")) {
@@ -349,7 +352,7 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_book *re
 	static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
 					    "seq",    "granted", "op",	       "op-blocks",
 					    "base",   "pending", "refused",    "frozen",
-					    "handle" };
+					    "handle", "restored" };
 	struct hm_book book;
 	unsigned int i;
 	int r = 0;
@@ -412,6 +415,10 @@ static int store_extras(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
 			snprintf(text + 2 * i, 3, "%02x", book->handle[i]);
 		r = write_key(hm, txn, domid, "handle", text);
 	}
+	if (!r && book->restored)
+		r = write_key(hm, txn, domid, "restored", "1");
+	else if (!r)
+		r = rm_key(hm, txn, domid, "restored");
 	if (!r && book->frozen) {
 		snprintf(text, sizeof(text), "%" PRIu32 " %" PRIu64, book->frozen_seq,
 			 book->frozen_pages);

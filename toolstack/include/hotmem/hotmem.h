@@ -602,7 +602,38 @@ struct hotmem_counters {
 	uint64_t releases;	  /* books of dead domains dropped */
 	uint64_t txn_conflicts;	  /* commits retried on -EAGAIN */
 	uint64_t xs_reads;	  /* xenstore reads (guest keys, journal) */
+	uint64_t restores;	  /* grown domains shut down to reboot: size put back */
 };
+
+/* What a domain's reboot left (hotmem_reboot_info()). */
+struct hotmem_reboot_info {
+	uint64_t target_kib;	     /* the configured size its predecessor had */
+	uint64_t static_max_kib;     /* (memory/target and static-max without grants) */
+	uint64_t old_domid;	     /* the domain that rebooted */
+	uint64_t now_static_max_kib; /* this domain's memory/static-max now */
+	bool came_back_grown;	     /* xl rebuilt it with the grant as boot RAM */
+};
+
+/**
+ * hotmem_reboot_info - did this domain come back from a reboot of a grown one
+ * @domid: any domain (attached or not)
+ *
+ * A grown domain that shuts down to be rebuilt (xl reboot, its own reboot,
+ * a crash with on_crash=restart) has memory/target and static-max put back
+ * to its configured size at once, and a memo left under its handle (xl
+ * keeps the handle, the UUID, across the rebuild). xl reads those keys on
+ * the same event, so the engine can lose the race; then the new domain's
+ * boot RAM includes the old grant, and came_back_grown says so (xl-hotmem
+ * list shows it as rebooted-grown). That memory is boot RAM: the balloon
+ * can give it back (xl mem-set DOM <configured>), hot-remove cannot.
+ *
+ * returns:
+ *	0, *ret_info filled
+ *	-ENOENT, no memo for this domain's handle (not a rebooted grown domain)
+ *	-EUCLEAN, the memo does not parse
+ *	other negative errno from Xen or xenstore
+ */
+int hotmem_reboot_info(struct hotmem *hm, uint32_t domid, struct hotmem_reboot_info *ret_info);
 
 /* Copy the counters (hm and ret_counters must not be NULL). */
 void hotmem_get_counters(struct hotmem *hm, struct hotmem_counters *ret_counters);
