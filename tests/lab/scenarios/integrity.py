@@ -170,3 +170,58 @@ def silent_guest(lab):
           f"xl-hotmem info after abandon: {inf}")
     check(alive.rc == 0 and "still-here" in alive.out, "the guest does not answer after unpause")
     check(grow.rc == 0 and back.rc == 0, f"grow/shrink after abandon: {grow.out!r} {back.out!r}")
+
+
+def start_hotmemd(lab, log):
+    """hotmemd -F in dom0's background (it must be running to see the
+    reboot); returns once it answers."""
+    lab.dom0(f"rm -f /run/hotmem/hotmemd.sock; (hotmemd -F >{log} 2>&1 & echo $! >/run/hotmemd.pid); "
+             "t0=$(cut -d. -f1 /proc/uptime); until [ -S /run/hotmem/hotmemd.sock ]; do "
+             f"kill -0 $(cat /run/hotmemd.pid) || {{ cat {log}; exit 1; }}; "
+             f"[ $(cut -d. -f1 /proc/uptime) -ge $((t0 + 60)) ] && {{ cat {log}; exit 1; }}; usleep 100000; done; "
+             "xl-hotmem list >/dev/null", timeout=90)
+
+
+@scenario("reboot", "a grown guest reboots itself: back at its configured size, or reported rebooted-grown")
+def reboot(lab):
+    ready(lab)
+    log = "/tmp/hotmemd-reboot.log"
+    start_hotmemd(lab, log)
+    b0 = books(lab)
+    old = domid(lab)
+    mib0 = lab.xl_list()["guest"]["mem"]
+    res = lab.dom0("xl-hotmem grow guest 256m", timeout=300)
+    show("xl-hotmem grow guest 256m", res.out)
+    grown = lab.xl_list()["guest"]["mem"]
+    # The guest reboots itself (busybox init ignores xl reboot's request).
+    lab.domu("echo 1 > /proc/sys/kernel/sysrq; (sleep 1; echo b > /proc/sysrq-trigger) &", check=False)
+    end = time.monotonic() + 120
+    while True:
+        r = lab.dom0("xl domid guest", check=False)
+        if r.rc == 0 and int(r.out.strip()) != old:
+            break
+        check(time.monotonic() < end, "xl did not rebuild the rebooted guest in 120 s")
+        time.sleep(1)
+    lab.dom0("hotmem-guest wait guest HOTMEM-DOMU-READY 180", timeout=210, check=False)
+    new = domid(lab)
+    mib1 = lab.xl_list()["guest"]["mem"]
+    listing = lab.dom0("xl-hotmem list").out
+    show("xl-hotmem list after the reboot", listing)
+    journal = lab.dom0("xl-hotmem journal").out
+    show("xl-hotmem journal", journal)
+    daemon_log = lab.dom0(f"cat {log}; kill $(cat /run/hotmemd.pid); true").out
+    show("hotmemd log", daemon_log)
+    b1 = books(lab)
+    row = [l for l in listing.splitlines() if l.split()[:1] == ["guest"]]
+    grown_back = bool(row) and "rebooted-grown" in row[0]
+    lab.report(scenario="reboot", old_domid=old, new_domid=new, mib_boot=mib0, mib_grown=grown,
+               mib_after=mib1, rebooted_grown=grown_back, free_boot=b0["free_pages"],
+               free_after=b1["free_pages"], free_diff=b1["free_pages"] - b0["free_pages"])
+    check(f"d{old}" not in journal and f"{old} " not in journal.split("record(s)")[-1][:8],
+          f"the old domain's journal record is still there: {journal!r}")
+    check(mib1 == mib0 or grown_back,
+          f"the rebooted guest has {mib1} MiB (configured {mib0}) and xl-hotmem list does not say "
+          f"rebooted-grown: {row}")
+    check(mib1 == mib0, f"xl read the grown size first (the race): {mib1} MiB, shown as rebooted-grown")
+    check(b1["free_pages"] == b0["free_pages"],
+          f"Xen free pages {b1['free_pages']} after the reboot, {b0['free_pages']} before the grow")
