@@ -220,9 +220,9 @@ def test_lock(xl, hotmemd, sock, tmp):
     # (minus .sock) is part of the key: a CLI whose socket does not answer
     # but maps to the same lock must refuse to run a second engine.
     locks = os.listdir(os.environ["HOTMEM_LOCK_DIR"])
-    check(len(locks) == 1 and locks[0].startswith("sim") and locks[0].endswith(".lock")
-          and not [f for f in os.listdir(tmp) if f.endswith(".lock")],
-          "the engine lock is in the lock directory, keyed on the journal (%r)" % locks)
+    check(len(locks) == 1 and locks[0].startswith("sim_2flocal_2fdomain_2f0_2fhotmem_2fjournal")
+          and locks[0].endswith(".lock") and not [f for f in os.listdir(tmp) if f.endswith(".lock")],
+          "the engine lock is in $HOTMEM_LOCK_DIR, keyed on the journal (%r)" % locks)
     base = sock[:-len(".sock")]
     rc, _, err = run(xl, base, "list")
     check(one_line_failure(rc, err) and "another hotmem engine holds" in err,

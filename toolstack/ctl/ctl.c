@@ -1190,6 +1190,19 @@ int ctl_lock_path(const char *backend, const char *journal_dir, const char *sock
 	size_t pos, len;
 	int n, r;
 
+	/*
+	 * A simulated host and its journal live in the process serving the
+	 * socket: its lock goes next to the socket (no systemd unit removes
+	 * that directory under a running daemon, and tests leave nothing in
+	 * the host's /run/lock).
+	 */
+	if (!strcmp(backend, "sim") && (!dir || !dir[0])) {
+		len = strlen(socket_path);
+		if (len > 5 && !strcmp(socket_path + len - 5, ".sock"))
+			len -= 5;
+		n = snprintf(buf, size, "%.*s.lock", (int)len, socket_path);
+		return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	}
 	if (!dir || !dir[0])
 		dir = CTL_LOCK_DIR;
 	n = snprintf(buf, size, "%s/%s", dir, backend);

@@ -192,8 +192,9 @@ uint64_t ctl_now_ms(void);
 /*
  * The lock path of an engine on backend ("xen", "sim") and journal_dir into
  * buf: <dir>/<backend><journal_dir escaped>.lock. The sim's journal lives in
- * the process serving socket_path, so for "sim" the socket (minus ".sock")
- * is part of the name. -ENAMETOOLONG.
+ * the process serving socket_path, so for "sim" the lock is the socket path
+ * with ".sock" replaced by ".lock" (or, with $HOTMEM_LOCK_DIR, the socket is
+ * part of the name there). -ENAMETOOLONG.
  */
 int ctl_lock_path(const char *backend, const char *journal_dir, const char *socket_path, char *buf,
 		  size_t size);
