@@ -45,6 +45,7 @@ def ready(lab):
         lab.create_domu()
     if lab.domu("test -d /sys/kernel/xen_hotmem", check=False).rc != 0:
         lab.domu("insmod /lib/modules/xen_hotmem.ko")
+    lab.dom0("xl-hotmem attach guest >/dev/null")
     wait_key(lab, "hotmem/guest/state", "ready", 60)
 
 
