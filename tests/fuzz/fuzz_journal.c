@@ -16,10 +16,9 @@
 #include "fuzz_engine.h"
 #include "fuzz_split.h"
 
-static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
-				    "seq",    "granted", "op",	       "op-blocks",
-				    "base",   "pending", "refused",    "frozen",
-				    "handle", "restored" };
+static const char *const keys[] = { "params",  "window", "block-size", "memmap-bytes", "seq",
+				    "granted", "op",	 "op-blocks",  "base",	       "pending",
+				    "refused", "frozen", "handle",     "restored" };
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
 
 #define LOADED_DOMID 1
