@@ -44,6 +44,7 @@ struct as_dom {
 	char source[HOTMEM_POLICY_NAME_MAX + 24];
 	struct hotmem_policy_domain_params params;
 	bool seen;		 /* in this tick's domain list */
+	uint8_t handle[16];	 /* xl's UUID: the same id with another is another domain */
 	bool attached;		 /* the engine has books for it */
 	bool stats_interval_set; /* we asked its guest for stats every tick */
 	int attach_error;	 /* last implicit attach failure (logged once) */
@@ -144,6 +145,12 @@ static struct as_dom *dom_get(struct autoscale *as, uint32_t domid)
 	memset(dom, 0, sizeof(*dom));
 	dom->domid = domid;
 	memcpy(dom->name, name, strlen(name) + 1); /* fits: checked above */
+	{
+		struct hv_domain_info hvi;
+
+		if (as->host->hv->ops->domain_info(as->host->hv, domid, &hvi) == 0)
+			memcpy(dom->handle, hvi.handle, sizeof(dom->handle));
+	}
 	dom->busy_since_ms = NEVER;
 	dom->unanswered_since_ms = NEVER;
 	conf_params(as, dom);
@@ -531,8 +538,15 @@ void autoscale_tick(struct autoscale *as, uint64_t now_ms)
 	for (size_t i = 0; i < as->nr_doms; i++)
 		as->doms[i].seen = false;
 	for (size_t i = 0; i < nr_ids; i++) {
-		struct as_dom *dom = ids[i] ? dom_get(as, ids[i]) : NULL;
+		struct as_dom *dom = ids[i] ? dom_find(as, ids[i]) : NULL;
+		struct hv_domain_info hvi;
 
+		/* A reused id is a new domain: the old one's memory goes now, the
+		 * new one is added (its name, its parameters) at the next tick. */
+		if (dom && hv->ops->domain_info(hv, ids[i], &hvi) == 0 &&
+		    memcmp(hvi.handle, dom->handle, sizeof(dom->handle)))
+			continue;
+		dom = ids[i] ? dom_get(as, ids[i]) : NULL;
 		if (dom)
 			dom->seen = true;
 	}
