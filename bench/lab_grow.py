@@ -1,19 +1,32 @@
 #!/usr/bin/env python3
-"""bench/lab_grow.py (make bench-lab): grow a real Xen 4.17 arm64 guest in
-the lab (tests/lab, QEMU TCG) by 1 GiB with `xl-hotmem grow` and print each
-phase (admission, populate, guest add, online, balloon fill, ack) from
-xl-hotmem --progress lines stamped with dom0's uptime and from the guest
-driver's dmesg timestamps, plus the end-to-end time; then, on the same boot,
-populate 1 GiB of a spare guest-physical range of the domain with order-0
-extents and with order-9 extents (the order the engine uses for a block's
-memmap head) through hotmem-lab-mem, and print the ratio (after shrinking
-the guest back, timed: the 3 GiB lab host has no second free GiB). Figures, never
-assertions: exit 0 unless the lab itself fails. Needs tests/lab/setup.sh once.
-Every figure is also a "HOTMEM bench=lab-grow ..." line."""
+"""bench/lab_grow.py (make bench-lab): grow and shrink a real Xen 4.17 arm64
+guest (tests/lab, QEMU TCG) by 1 GiB, RUNS times (default 5), and print for
+each figure min/median/max over the runs whose operation succeeded (a failed
+grow or shrink, or one that left the books wrong, gives no figure):
 
+- grow 1 GiB end to end: `xl-hotmem grow guest 1g` on dom0's clock (the
+  driver acks once every page is in the allocator; MemTotal is then checked
+  to show the 1008 usable MiB);
+- the floor of that grow: dom0 populating the same guest-physical GiB at the
+  same extent order (hotmem-lab-mem, order 18 if Xen takes it, else 9; timed
+  in dom0), plus the guest kernel's own time to add the 8 blocks and bring
+  them online (the driver's dmesg timestamps of absent -> added -> online in
+  that grow); the ratio grow / floor (goal <= 1.5x);
+- shrink 1 GiB end to end (`xl-hotmem set guest 0`, dom0's clock) and Xen's own decrease of
+  the same range at the same order (hotmem-lab-mem, after populating it
+  again); the ratio (goal <= 1.25x);
+- the peak guest memory used outside the window during the grow
+  (hotmem-memload outside: the free pages of every zone but Movable, from
+  /proc/zoneinfo every 10 ms).
+
+A benchmark, not a test: exit 0 unless the lab itself fails. Needs
+tests/lab/setup.sh once. Every figure is also a "HOTMEM bench=lab-grow ..."
+line. Usage: bench/lab_grow.py [CACHE] [RUNS]."""
+
+import json
 import re
+import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,131 +34,191 @@ sys.path.insert(0, str(REPO / "tests" / "lab"))
 sys.dont_write_bytecode = True
 import lab as labmod  # noqa: E402
 
-SPARE_GPA = 0x50000000  # bank 0 right above the 256 MiB guest's RAM; not the hotmem window
-SPARE_BYTES = 1 << 30
+GIB = 1 << 30
+MEMTOTAL_GROWTH_KB = 8 * 126 * 1024  # 8 blocks of 128 MiB, 2 MiB memmap each
 
 
-def guest_phases(lab):
-    """The driver's log of the grow: per block the time it took to be added
-    (add_memory with the memmap in its head, the auto-online veto included),
-    to come online (online_movable) and to be booked, summed over blocks;
-    request seen to ack; and the lines themselves."""
+def meminfo_kb(lab, key):
+    return int(re.search(rf"^{key}:\s+(\d+)", lab.domu("cat /proc/meminfo").out, re.M).group(1))
+
+
+def books(lab, domid):
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", lab.dom0(f"hotmem-lab-mem {domid} info").out)}
+
+
+def guest_add_online_s(lab, since):
+    """Kernel time the driver spent adding and onlining blocks after SINCE
+    (guest uptime): each block's absent -> added and added -> online, from
+    the previous line of the same request."""
     out = lab.domu("dmesg | grep -E 'xen_hotmem: (block |request )'", check=False).out
-    ev = [(float(m.group(1)), int(m.group(2)), m.group(3), m.group(4)) for m in
-          re.finditer(r"^\[\s*([\d.]+)\] xen_hotmem: block (\d+) \[mem [^]]+\]: (\S+) -> (\S+)", out, re.M)]
-    req = [(float(m.group(1)), m.group(2)) for m in
-           re.finditer(r"^\[\s*([\d.]+)\] xen_hotmem: (request \d+.*)$", out, re.M)]
-    ph = {"guest_add_s": 0.0, "guest_online_s": 0.0, "guest_books_s": 0.0}
-    prev = req[0][0] if req else (ev[0][0] if ev else 0.0)
-    for t, _, _, to in ev:
-        key = {"added": "guest_add_s", "online": "guest_online_s", "plugged": "guest_books_s"}.get(to)
-        if key:
-            ph[key] += t - prev
+    lines = [(float(m.group(1)), m.group(2)) for m in re.finditer(r"^\[\s*([\d.]+)\] xen_hotmem: (.*)$", out, re.M)
+             if float(m.group(1)) >= since]
+    total, prev = 0.0, None
+    for t, text in lines:
+        if prev is not None and re.search(r": (absent -> added|added -> online)$", text):
+            total += t - prev
         prev = t
-    acks = [t for t, r in req if " acked" in r]
-    if req and acks:
-        ph["guest_request_to_ack_s"] = acks[-1] - req[0][0]
-        ph["guest_last_block_to_ack_s"] = acks[-1] - (ev[-1][0] if ev else req[0][0])
-    return ph, ev, req
+    return total
 
 
-def dom0_phases(out):
-    """Phases from xl-hotmem --progress lines stamped with dom0's uptime:
-    admission (start to the first head populated: attach, the guest's
-    handshake, admission, max memory and P2M pool), populate (first to last
-    head), the guest's add and online plus its ack seen by dom0 (last head to
-    the first "online" line, which xl-hotmem prints once it read the ack),
-    and the balloon fill that xl-hotmem waits for (first "online" to its
-    end)."""
-    lines = [(float(m.group(1)), m.group(2)) for m in re.finditer(r"^([\d.]+) (.*)$", out, re.M)]
-    if len(lines) < 2:
-        return {}
-    t0, t_end = lines[0][0], lines[-1][0]
-    pop = [t for t, l in lines if l.endswith(" populated")]
-    onl = [t for t, l in lines if l.endswith(" online")]
-    ph = {"cli_total_s": t_end - t0}
-    if pop:
-        ph["admission_s"] = pop[0] - t0
-        ph["populate_heads_s"] = pop[-1] - pop[0]
-    if pop and onl:
-        ph["request_to_ack_seen_s"] = onl[0] - pop[-1]
-    if onl:
-        ph["fill_wait_in_cli_s"] = t_end - onl[0]
-    return ph
+def populate_s(lab, domid, gpa, order):
+    """dom0 populates [gpa, gpa + 1 GiB) at ORDER; seconds, or None."""
+    res = lab.dom0(f"hotmem-lab-mem {domid} populate {gpa:#x} {GIB:#x} {order}", timeout=600, check=False)
+    m = re.search(r"populated .* in ([\d.]+) ms", res.out)
+    return float(m.group(1)) / 1e3 if res.rc == 0 and m else None
 
 
-def run(lab):
+def decrease_s(lab, domid, gpa, order):
+    res = lab.dom0(f"hotmem-lab-mem {domid} decrease {gpa:#x} {GIB:#x} {order}", timeout=600, check=False)
+    m = re.search(r"decreased .* in ([\d.]+) ms", res.out)
+    return float(m.group(1)) / 1e3 if res.rc == 0 and m else None
+
+
+def timed_dom0(lab, cmd):
+    """Run CMD in dom0, timed on dom0's own clock (no harness round trip)."""
+    res = lab.dom0(f"t0=$(cut -d' ' -f1 /proc/uptime); {cmd}; rc=$?; echo \"T $t0 $(cut -d' ' -f1 /proc/uptime)\"; "
+                   "exit $rc", timeout=600, check=False)
+    m = re.search(r"^T (\S+) (\S+)$", res.out, re.M)
+    return res, (float(m.group(2)) - float(m.group(1))) if m else float("nan")
+
+
+def window_base(info):
+    """window.base of `xl-hotmem --json info`, at any depth."""
+    if isinstance(info, dict):
+        if isinstance(info.get("window"), dict) and "base" in info["window"]:
+            return int(info["window"]["base"])
+        info = list(info.values())
+    if isinstance(info, list):
+        for v in info:
+            found = window_base(v)
+            if found is not None:
+                return found
+    return None
+
+
+def one_run(lab, domid, base, window_base, n):
+    """One grow, its floor, one shrink, Xen's decrease. {figure: value} of
+    what succeeded."""
+    fig = {}
+    # Xen's books at the start of this run (the floor below may leave the
+    # P2M pool bigger, which moves free_pages between runs).
+    base = dict(base, **{k: v for k, v in books(lab, domid).items() if k in ("tot_pages", "free_pages")})
+    # The peak used outside the window, from a grow of its own: the sampler
+    # reads /proc/zoneinfo every 10 ms, which would slow the timed grow's
+    # single vCPU.
+    lab.domu("rm -f /tmp/outside.status; hotmem-memload outside 10 /tmp/outside.status >/dev/null 2>&1 & "
+             "echo $! >/tmp/outside.pid; while ! grep -q '^outside ready' /tmp/outside.status 2>/dev/null; do "
+             "usleep 50000; done; kill -USR1 $(cat /tmp/outside.pid)")
+    res, _ = timed_dom0(lab, "xl-hotmem grow guest 1g")
+    lab.domu("kill $(cat /tmp/outside.pid); while ! grep -q '^outside base' /tmp/outside.status; do usleep 50000; "
+             "done")
+    peak = re.search(r"peak_used_kb=(\d+)", lab.domu("cat /tmp/outside.status").out) if res.rc == 0 else None
+    res, _ = timed_dom0(lab, "xl-hotmem set guest 0")
+    if res.rc != 0 or books(lab, domid)["tot_pages"] != base["tot_pages"]:
+        labmod.log(f"run {n}: the sampled grow did not shrink back: stopping")
+        return fig, False
+
+    uptime = float(lab.domu("cut -d' ' -f1 /proc/uptime").out)
+    res, e2e = timed_dom0(lab, "xl-hotmem grow guest 1g")
+    # The driver acks once every page is in the allocator: MemTotal is
+    # there when xl-hotmem returns (checked, not waited for).
+    grown = res.rc == 0 and meminfo_kb(lab, "MemTotal") == base["memtotal"] + MEMTOTAL_GROWTH_KB
+    after = books(lab, domid)
+    grown = grown and after["tot_pages"] == base["tot_pages"] + (GIB >> 12)
+    if grown:
+        fig["grow_1gib_s"] = e2e
+        fig["guest_add_online_s"] = guest_add_online_s(lab, uptime)
+        if peak:
+            fig["peak_outside_window_kb"] = int(peak.group(1))
+    else:
+        labmod.log(f"run {n}: grow failed or books wrong (rc {res.rc}): no grow figure\n{res.out[-500:]}")
+
+    res, shrink = timed_dom0(lab, "xl-hotmem set guest 0")
+    after = books(lab, domid)
+    if res.rc == 0 and after["tot_pages"] == base["tot_pages"] and after["free_pages"] == base["free_pages"]:
+        if grown:
+            fig["shrink_1gib_s"] = shrink
+    else:
+        labmod.log(f"run {n}: shrink failed or frames missing (rc {res.rc}, {after} vs {base}): stopping")
+        return fig, False
+
+    # The floor and Xen's own decrease, on the same GiB of the window (hotmem
+    # holds none of it now): maxmem and the P2M pool raised for it, put back.
+    lab.dom0(f"hotmem-lab-mem {domid} maxmem {after['max_pages'] * 4 + (GIB >> 10)} && "
+             f"hotmem-lab-mem {domid} p2m {base['p2m_bytes'] + (16 << 20)}")
+    order, pop = 18, populate_s(lab, domid, window_base, 18)
+    if pop is None:
+        order, pop = 9, populate_s(lab, domid, window_base, 9)
+    dec = decrease_s(lab, domid, window_base, order) if pop is not None else None
+    lab.dom0(f"hotmem-lab-mem {domid} maxmem {after['max_pages'] * 4} && "
+             f"hotmem-lab-mem {domid} p2m {base['p2m_bytes']}", check=False)
+    end = books(lab, domid)
+    if pop is not None and dec is not None and end["tot_pages"] == base["tot_pages"]:
+        fig["populate_order"] = order
+        fig["xen_populate_1gib_s"] = pop
+        fig["xen_decrease_1gib_s"] = dec
+        if grown:
+            fig["floor_s"] = pop + fig["guest_add_online_s"]
+            fig["grow_over_floor"] = fig["grow_1gib_s"] / fig["floor_s"]
+        if "shrink_1gib_s" in fig:
+            fig["shrink_over_xen_decrease"] = fig["shrink_1gib_s"] / dec
+    return fig, end["tot_pages"] == base["tot_pages"]
+
+
+def run(lab, runs):
     lab.create_domu()
     lab.domu("insmod /lib/modules/xen_hotmem.ko")
     domid = int(lab.dom0("xl domid guest").out.strip())
-    lab.domu("dmesg -c >/dev/null")
-    t = time.monotonic()
-    # xl-hotmem --progress prints (and flushes) one line per block event
-    # through the pipe; each gets dom0's uptime as it arrives.
-    res = lab.dom0("t0=$(cut -d' ' -f1 /proc/uptime); echo \"$t0 start\"; xl-hotmem --progress grow guest 1g 2>&1 | "
-                   "while IFS= read -r l; do echo \"$(cut -d' ' -f1 /proc/uptime) $l\"; done; "
-                   "echo \"$(cut -d' ' -f1 /proc/uptime) end\"", timeout=600, check=False)
-    cli_s = time.monotonic() - t
-    fill = lab.domu("d=/sys/devices/system/xen_memory/xen_memory0; t0=$(cut -d' ' -f1 /proc/uptime); "
-                    "while [ $(cat $d/info/current_kb) != $(cat $d/target_kb) ]; do usleep 50000; done; "
-                    "echo $t0 $(cut -d' ' -f1 /proc/uptime)", timeout=300).out.split()
-    end_to_end_s = time.monotonic() - t
-    timings = dom0_phases(res.out)
-    phases, ev, req = guest_phases(lab)
-    phases["balloon_fill_left_after_cli_s"] = float(fill[1]) - float(fill[0])
-    labmod.show("xl-hotmem --progress grow guest 1g (dom0 uptime per line)", res.out)
-    labmod.show("guest driver log", "\n".join(f"{t:.3f} block {b}: {a} -> {z}" for t, b, a, z in ev) +
-                "\n" + "\n".join(f"{t:.3f} {r}" for t, r in req))
-    lab.report(bench="lab-grow", step="grow", cli_rc=res.rc, cli_s=cli_s, end_to_end_s=end_to_end_s,
-               **timings, **phases)
-
-    # Shrink back (the host has ~1.9 GiB for domUs: the populate below needs
-    # the GiB the grow took), timed as the end-to-end of a 1 GiB shrink.
-    t = time.monotonic()
-    res = lab.dom0("xl-hotmem set guest 0", timeout=600, check=False)
-    shrink_s = time.monotonic() - t
-    lab.report(bench="lab-grow", step="shrink", cli_rc=res.rc, shrink_1gib_s=shrink_s)
-
-    # Populate ratio on a spare range: order 0 vs order 9, same 1 GiB.
-    info = dict(re.findall(r"(\w+)=(\d+)", lab.dom0(f"hotmem-lab-mem {domid} info").out))
-    lab.dom0(f"hotmem-lab-mem {domid} maxmem {(int(info['max_pages']) * 4) + (SPARE_BYTES >> 10) + 4096} && "
-             f"hotmem-lab-mem {domid} p2m {16 << 20}")
-    times = {}
-    for order in (0, 9):
-        out = lab.dom0(f"hotmem-lab-mem {domid} populate {SPARE_GPA:#x} {SPARE_BYTES:#x} {order} && "
-                       f"hotmem-lab-mem {domid} decrease {SPARE_GPA:#x} {SPARE_BYTES:#x} {order}",
-                       timeout=900).out
-        pop = re.search(r"populated .* in ([\d.]+) ms", out)
-        dec = re.search(r"decreased .* in ([\d.]+) ms", out)
-        times[order] = (float(pop.group(1)) / 1e3, float(dec.group(1)) / 1e3)
-    lab.dom0(f"hotmem-lab-mem {domid} maxmem {int(info['max_pages']) * 4}")
-    ratio = times[0][0] / times[9][0] if times[9][0] else 0.0
-    lab.report(bench="lab-grow", step="populate-1GiB", order0_populate_s=times[0][0],
-               order9_populate_s=times[9][0], order0_decrease_s=times[0][1], order9_decrease_s=times[9][1],
-               populate_ratio_order0_over_order9=ratio)
-    print(f"\n1 GiB grow end to end: {end_to_end_s:.2f} s (xl-hotmem returned after {cli_s:.2f} s; "
-          "harness round trips included)")
-    names = [("admission", "admission_s"), ("populate (8 memmap heads)", "populate_heads_s"),
-             ("guest add (add_memory, 8 blocks)", "guest_add_s"), ("guest online (movable)", "guest_online_s"),
-             ("guest books (balloon)", "guest_books_s"), ("guest last block -> ack", "guest_last_block_to_ack_s"),
-             ("dom0: last head -> ack seen", "request_to_ack_seen_s"), ("balloon fill (xl-hotmem waits)", "fill_wait_in_cli_s"),
-             ("balloon fill left after xl-hotmem", "balloon_fill_left_after_cli_s"), ("xl-hotmem total (dom0 clock)", "cli_total_s")]
-    for label, key in names:
-        v = {**timings, **phases}.get(key)
-        print(f"  {label:36} {v:.3f} s" if isinstance(v, float) else f"  {label:36} -")
-    print(f"1 GiB shrink (xl-hotmem set guest 0, offline + remove + decrease): {shrink_s:.2f} s")
-    print(f"populate 1 GiB: order 0 {times[0][0]:.2f} s, order 9 {times[9][0]:.2f} s, ratio {ratio:.1f}x "
-          f"(decrease: order 0 {times[0][1]:.2f} s, order 9 {times[9][1]:.2f} s)")
+    b = books(lab, domid)
+    base = dict(tot_pages=b["tot_pages"], free_pages=b["free_pages"], p2m_bytes=b.get("p2m_bytes", 0),
+                memtotal=meminfo_kb(lab, "MemTotal"))
+    if not base["p2m_bytes"]:
+        base["p2m_bytes"] = int(re.search(r"p2m_bytes=(\d+)", lab.dom0(f"hotmem-lab-mem {domid} p2m 0").out).group(1))
+    per = {}
+    for n in range(1, runs + 1):
+        if "window_base" not in base:
+            # A warm-up grow attaches the domain and fixes its window.
+            lab.dom0("xl-hotmem grow guest 128m && xl-hotmem set guest 0", timeout=300)
+            base["window_base"] = window_base(json.loads(lab.dom0("xl-hotmem --json info guest").out))
+        fig, ok = one_run(lab, domid, base, base["window_base"], n)
+        lab.report(bench="lab-grow", run=n, **fig)
+        for k, v in fig.items():
+            per.setdefault(k, []).append(v)
+        if not ok:
+            break
+    print(f"\n{runs} runs of a 1 GiB grow and shrink (min / median / max over the runs that succeeded):")
+    names = [("grow 1 GiB end to end", "grow_1gib_s", "s"),
+             ("floor: dom0 populate + guest add+online", "floor_s", "s"),
+             ("  dom0 populate 1 GiB (same order)", "xen_populate_1gib_s", "s"),
+             ("  guest add + online (kernel log)", "guest_add_online_s", "s"),
+             ("grow / floor (goal <= 1.5)", "grow_over_floor", "x"),
+             ("shrink 1 GiB end to end", "shrink_1gib_s", "s"),
+             ("Xen decrease of the same GiB", "xen_decrease_1gib_s", "s"),
+             ("shrink / Xen decrease (goal <= 1.25)", "shrink_over_xen_decrease", "x"),
+             ("peak used outside the window", "peak_outside_window_kb", "kB"),
+             ("extent order of the floor", "populate_order", "")]
+    summary = {}
+    for label, key, unit in names:
+        v = per.get(key, [])
+        if not v:
+            print(f"  {label:42} no successful run")
+            continue
+        lo, med, hi = min(v), statistics.median(v), max(v)
+        summary.update({f"{key}_min": lo, f"{key}_median": med, f"{key}_max": hi, f"{key}_n": len(v)})
+        fmtv = (lambda x: f"{x:.0f}") if unit in ("kB", "") else (lambda x: f"{x:.3f}")
+        print(f"  {label:42} {fmtv(lo)} / {fmtv(med)} / {fmtv(hi)} {unit} (n={len(v)})")
+    lab.report(bench="lab-grow", step="summary", **summary)
 
 
 def main():
     labmod.install_cleanup()
     cache = sys.argv[1] if len(sys.argv) > 1 else str(REPO / ".cache" / "lab")
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     lab = labmod.Lab(cache, Path(cache) / "runs" / "bench-lab-grow")
     rc = 1
     try:
         lab.boot()
-        run(lab)
+        run(lab, runs)
         rc = 0
     except (labmod.LabError, AssertionError, labmod.Skip) as e:
         labmod.log(f"bench failed: {e}")

@@ -50,6 +50,12 @@ struct xhm_block {
 	bool vetoed;	/* the kernel tried to online it into the wrong zone */
 	u8 zone_idx;	/* zone_idx() at MEM_ONLINE */
 	u32 nr_offline_failures;
+	/* populated-blocks: usable pages handed to the page allocator at the
+	 * last MEM_ONLINE (of nr_online_pages), and the error if not all. */
+	u32 pages_taken;
+	u32 nr_online_pages;
+	int take_err;
+	u32 nr_offline_refused; /* offlines by others we refused */
 };
 
 /* The driver: one instance. */
@@ -75,6 +81,13 @@ struct xhm {
 	spinlock_t note_lock;
 	struct xhm_block *blocks; /* HOTMEM_MAX_BLOCKS entries */
 	int expect_block;	  /* block being added: the notifier vetoes wrong zones; -1 none */
+	int expect_offline;	  /* block the driver offlines: others' offlines are refused; -1 */
+	/* populated-blocks in use (set at the handshake): the notifier hands the
+	 * usable pages of each block coming online to the page allocator. */
+	bool own_pages;
+	struct page **take_batch;    /* XHM_TAKE_BATCH pages from the balloon */
+	struct page **take_foreign;  /* its pages that were not ours, kept aside */
+	struct resource *window_res; /* "Xen hotmem window" in /proc/iomem, or NULL */
 	atomic_t nr_order_violations;
 	struct timer_list offline_timer;
 	struct task_struct *offline_task;
@@ -109,6 +122,8 @@ int xhm_online_block(void *ctx, u64 start, u64 size, enum hotmem_zone zone);
 int xhm_offline_and_remove_block(void *ctx, u64 start, u64 size);
 int xhm_balloon_account(void *ctx, const struct hotmem_balloon_delta *delta, bool force);
 void xhm_set_window(struct xhm *x, u64 base, u64 size);
+void xhm_reserve_window(struct xhm *x, u64 base, u64 size);
+void xhm_release_window(struct xhm *x);
 const char *xhm_note_name(enum xhm_note note);
 const char *xhm_zone_idx_name(unsigned int zone_idx);
 

@@ -46,6 +46,13 @@ MODULE_PARM_DESC(memmap_in_target,
 		 "block's memmap head as populated in the balloon, so "
 		 "memory/target moves by whole blocks (default: Y)");
 
+static bool own_pages = true;
+module_param(own_pages, bool, 0444);
+MODULE_PARM_DESC(own_pages,
+		 "Offer feature populated-blocks (with memmap_in_target): dom0 populates whole "
+		 "blocks and the driver hands their pages to the page allocator itself; the "
+		 "balloon never populates or holds them (default: Y)");
+
 static unsigned int retry_min_ms = 200;
 module_param(retry_min_ms, uint, 0444);
 MODULE_PARM_DESC(retry_min_ms, "First backoff after a busy/no-memory failure, ms (default: 200)");
@@ -162,6 +169,8 @@ static void xhm_event(void *ctx, const struct hotmem_event *ev)
 		break;
 	case HOTMEM_EVENT_HANDSHAKE:
 		xhm_set_window(x, ev->window.base, ev->window.size);
+		WRITE_ONCE(x->own_pages, !!(ev->features & HOTMEM_FEATURE_POPULATED_BLOCKS));
+		xhm_reserve_window(x, ev->window.base, ev->window.size);
 		pr_info("protocol v%u, features in use %#x, window %#llx-%#llx (%llu blocks of "
 			"%#llx), memmap head %#llx bytes per block\n",
 			ev->version, ev->features, ev->window.base,
@@ -197,6 +206,11 @@ static void xhm_event(void *ctx, const struct hotmem_event *ev)
 	case HOTMEM_EVENT_VIOLATION:
 		pr_warn_ratelimited("toolstack value %s is unusable (%d): ignored\n", ev->what,
 				    ev->err);
+		break;
+	case HOTMEM_EVENT_REFUSED_BLOCK:
+		pr_warn("block %u [mem %#llx-%#llx] is online but was never granted to us: not "
+			"adopted\n",
+			ev->block, ev->start, ev->start + ev->size - 1);
 		break;
 	case HOTMEM_EVENT_BROKEN:
 		pr_err("giving up while %s (%d); reload the module to recover\n", ev->what,
@@ -381,6 +395,7 @@ static int __init xhm_init(void)
 	struct hotmem_core_config cfg = {
 		.allow_classic = allow_classic,
 		.memmap_in_target = memmap_in_target,
+		.own_pages = own_pages,
 		.retry_min_ms = retry_min_ms,
 		.retry_max_ms = retry_max_ms,
 		.retry_limit = retry_limit,
@@ -423,8 +438,9 @@ static int __init xhm_init(void)
 				     : "grow requests will be acked unsupported (allow_classic=1 "
 				       "grows anyway)");
 	if (!x->balloon_captures)
-		pr_err("the Xen balloon does not own the online-page callback: grow requests will "
-		       "be acked unsupported\n");
+		pr_info("the Xen balloon does not own the online-page callback: hot-added pages go "
+			"to the page allocator directly (a toolstack without populated-blocks gets "
+			"its grows acked unsupported)\n");
 	pr_info("block size %#llx, memmap head %#llx bytes (%llu pages), online into %s, memmap %s "
 		"target\n",
 		x->core->mm.geo.block_size, x->core->memmap_bytes, x->core->layout.memmap_pages,

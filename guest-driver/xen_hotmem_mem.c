@@ -14,8 +14,16 @@
  * Why the balloon matters (docs/guest-driver.md): with
  * CONFIG_XEN_BALLOON_MEMORY_HOTPLUG the balloon owns the online-page
  * callback, so every page of a block we online goes onto its list of
- * ballooned pages, unpopulated in its view; it populates them itself when
- * memory/target rises. dom0 therefore populates only the block's memmap head.
+ * ballooned pages, unpopulated in its view. With feature populated-blocks
+ * dom0 has populated the whole block, and the notifier takes those pages
+ * back from the balloon at MEM_ONLINE (xen_alloc_ballooned_pages(), under the
+ * balloon's own mutex) and frees them to the page allocator. Without it
+ * (an older toolstack) dom0 populates only the block's memmap head and the
+ * balloon populates the rest when memory/target rises.
+ *
+ * Offlining a window block is refused unless the driver itself does it: an
+ * offline by anyone else would leave dom0's frames charged and unusable, and
+ * the online after it could land the block in a kernel zone.
  *
  * Every function here runs in the worker (xhm.lock held) unless it says so.
  */
@@ -167,7 +175,8 @@ static void xhm_note(struct xhm_block *blk, enum xhm_note note)
 	};
 
 	if (needs[note] && blk->last != needs[note] &&
-	    !(note == XHM_NOTE_CANCEL_ONLINE && blk->last == XHM_NOTE_VETO)) {
+	    !((note == XHM_NOTE_CANCEL_ONLINE || note == XHM_NOTE_CANCEL_OFFLINE) &&
+	      blk->last == XHM_NOTE_VETO)) {
 		blk->order_bad = true;
 		atomic_inc(&xhm.nr_order_violations);
 	}
@@ -175,6 +184,75 @@ static void xhm_note(struct xhm_block *blk, enum xhm_note note)
 	if (blk->nr_notes < 255)
 		blk->nr_notes++;
 	blk->last = note;
+}
+
+/* Pages moved per xen_alloc_ballooned_pages() call, and foreign pages kept aside. */
+#define XHM_TAKE_BATCH 512
+
+/*
+ * xhm_take_pages - hand the usable pages [pfn, pfn + nr) of a block that just
+ * came online to the page allocator, when the balloon's online callback put
+ * them on its list (populated-blocks: dom0 populated them already). Called
+ * by the notifier at MEM_ONLINE, with mem_hotplug_lock held as around the
+ * balloon's callback itself (the lock order is hotplug lock, then
+ * balloon_mutex, in both). The pages the callback just queued are at the
+ * head of the balloon's list, so xen_alloc_ballooned_pages() (which takes
+ * them from there under balloon_mutex, and never hot-adds while the list
+ * holds enough) returns them; each is checked to lie in the range, anything
+ * else is kept aside and given back with xen_free_ballooned_pages() at the
+ * end. Our pages go to the allocator with free_reserved_page(), as the
+ * balloon itself does after populating one. Both calls move
+ * balloon_stats.target_unpopulated by their count; for our pages it is
+ * given back with xen_free_ballooned_pages() over a NULL array (which puts
+ * nothing on the list), so the balloon's books end as they began.
+ * Returns the number of pages handed over; *ret_err is 0 when that is nr.
+ */
+static unsigned long xhm_take_pages(struct xhm *x, unsigned long pfn, unsigned long nr,
+				    int *ret_err)
+{
+	struct page **batch = x->take_batch, **foreign = x->take_foreign;
+	unsigned long taken = 0, nr_foreign = 0;
+	int rc = 0;
+
+	while (taken < nr && !rc) {
+		unsigned long listed = READ_ONCE(balloon_stats.balloon_low) +
+				       READ_ONCE(balloon_stats.balloon_high);
+		unsigned int want = min_t(unsigned long, nr - taken, XHM_TAKE_BATCH);
+		unsigned int i, ours = 0;
+
+		/* Never ask for more than the list holds: the balloon would take it
+		 * from Xen (decrease_reservation) to make up the difference. */
+		if (listed < want) {
+			rc = -ENOENT;
+			break;
+		}
+		rc = xen_alloc_ballooned_pages(want, batch);
+		if (rc)
+			break;
+		for (i = 0; i < want; i++) {
+			unsigned long page_pfn = page_to_pfn(batch[i]);
+
+			if (page_pfn >= pfn && page_pfn - pfn < nr) {
+				free_reserved_page(batch[i]);
+				ours++;
+			} else if (nr_foreign < XHM_TAKE_BATCH) {
+				foreign[nr_foreign++] = batch[i];
+			} else {
+				/* The list is not what the callback left: stop. */
+				xen_free_ballooned_pages(1, &batch[i]);
+				rc = -EBUSY;
+			}
+			batch[i] = NULL;
+		}
+		/* target_unpopulated back by the pages that left the balloon. */
+		if (ours)
+			xen_free_ballooned_pages(ours, batch);
+		taken += ours;
+	}
+	if (nr_foreign)
+		xen_free_ballooned_pages(nr_foreign, foreign);
+	*ret_err = rc;
+	return taken;
 }
 
 /*
@@ -198,9 +276,11 @@ static int xhm_memory_notifier(struct notifier_block *nb, unsigned long action, 
 		[MEM_CANCEL_OFFLINE] = XHM_NOTE_CANCEL_OFFLINE,
 		[MEM_FINISH_OFFLINE] = XHM_NOTE_FINISH_OFFLINE,
 	};
-	int rc = NOTIFY_OK;
-	struct xhm_block *blk;
+	int rc = NOTIFY_OK, take_err = 0;
+	bool refused = false, take = false;
+	struct xhm_block *blk = NULL;
 	unsigned int zone_idx;
+	unsigned long taken;
 	long index;
 
 	if (action >= ARRAY_SIZE(notes) || !notes[action])
@@ -223,15 +303,47 @@ static int xhm_memory_notifier(struct notifier_block *nb, unsigned long action, 
 		rc = notifier_from_errno(-EBUSY);
 		goto out;
 	}
+	/* Only the driver gives a window block back (xl-hotmem shrink in dom0). */
+	if (action == MEM_GOING_OFFLINE && index != x->expect_offline) {
+		xhm_note(blk, XHM_NOTE_GOING_OFFLINE);
+		xhm_note(blk, XHM_NOTE_VETO);
+		blk->nr_offline_refused++;
+		refused = true;
+		rc = notifier_from_errno(-EBUSY);
+		goto out;
+	}
 	xhm_note(blk, notes[action]);
 	if (action == MEM_ONLINE) {
 		blk->online = true;
 		blk->zone_idx = zone_idx;
+		blk->nr_online_pages = arg->nr_pages;
+		blk->pages_taken = 0;
+		blk->take_err = 0;
+		take = READ_ONCE(x->own_pages) && x->balloon_captures;
 	} else if (action == MEM_OFFLINE) {
 		blk->online = false;
 	}
 out:
 	spin_unlock_irq(&x->note_lock);
+	if (refused)
+		pr_warn_ratelimited("offline of [mem %#llx-%#llx] refused: hotmem memory is given "
+				    "back from dom0 with `xl-hotmem shrink` (or `xl-hotmem set`)\n",
+				    PFN_PHYS(arg->start_pfn),
+				    PFN_PHYS(arg->start_pfn + arg->nr_pages) - 1);
+	if (take) {
+		taken = xhm_take_pages(x, arg->start_pfn, arg->nr_pages, &take_err);
+		spin_lock_irq(&x->note_lock);
+		blk->pages_taken = taken;
+		blk->take_err = take_err;
+		spin_unlock_irq(&x->note_lock);
+		if (take_err)
+			pr_err("[mem %#llx-%#llx] online: only %lu of %lu pages taken back from "
+			       "the "
+			       "balloon (%d)\n",
+			       PFN_PHYS(arg->start_pfn),
+			       PFN_PHYS(arg->start_pfn + arg->nr_pages) - 1, taken, arg->nr_pages,
+			       take_err);
+	}
 	return rc;
 }
 
@@ -269,6 +381,21 @@ int xhm_probe_block(void *ctx, u64 start, u64 size, enum hotmem_probe *ret_probe
 }
 
 /*
+ * xhm_balloon_would_populate - whether the balloon wants pages now (its
+ * target above current). It would then populate, one frame at a time, the
+ * pages its online callback queues, over the frames dom0 already populated
+ * (Xen maps the new frame and the old one stays charged, unmapped). With
+ * populated-blocks no block is added or onlined until it settles.
+ */
+static bool xhm_balloon_would_populate(void)
+{
+	return IS_ENABLED(CONFIG_XEN_BALLOON) && READ_ONCE(xhm.balloon_captures) &&
+	       (long)READ_ONCE(balloon_stats.target_pages) -
+			       (long)READ_ONCE(balloon_stats.current_pages) >
+		       0;
+}
+
+/*
  * xhm_add_block - add one block (plug order step 1).
  * Registers the static memory group on first use. The notifier is armed for
  * the block while add_memory_driver_managed() may auto-online it. On failure
@@ -285,6 +412,14 @@ int xhm_add_block(void *ctx, u64 start, u64 size, bool memmap_on_memory)
 	blk = xhm_block_of(x, start, &index);
 	if (!blk)
 		return -ERANGE;
+	if (READ_ONCE(x->own_pages) && xhm_balloon_would_populate()) {
+		pr_info_ratelimited("balloon %ld pages below its target: adding [mem %#llx-%#llx] "
+				    "waits\n",
+				    (long)balloon_stats.target_pages -
+					    (long)balloon_stats.current_pages,
+				    start, start + size - 1);
+		return -EBUSY;
+	}
 	if (x->mgid < 0) {
 		int nid = memory_add_physaddr_to_nid(x->core->window.base);
 
@@ -303,9 +438,16 @@ int xhm_add_block(void *ctx, u64 start, u64 size, bool memmap_on_memory)
 
 	rc = add_memory_driver_managed(x->mgid, start, size, x->res_name, flags);
 
-	spin_lock_irq(&x->note_lock);
-	x->expect_block = -1;
-	spin_unlock_irq(&x->note_lock);
+	/*
+	 * The veto stays armed until our own online completed (or the block
+	 * is removed again): a udev rule onlining in between must not land the
+	 * block in the wrong zone either.
+	 */
+	if (rc) {
+		spin_lock_irq(&x->note_lock);
+		x->expect_block = -1;
+		spin_unlock_irq(&x->note_lock);
+	}
 	if (!rc && blk->vetoed)
 		pr_info("kernel auto-onlined [mem %#llx-%#llx] into %s: refused, onlining it %s "
 			"instead\n",
@@ -340,28 +482,65 @@ static int xhm_write_block_state(u64 start, const char *state)
 }
 
 /*
+ * xhm_pages_owned - with populated-blocks and a balloon that captures onlined
+ * pages, whether the notifier handed all usable pages of the block's last
+ * online to the page allocator. Always true otherwise.
+ */
+static bool xhm_pages_owned(struct xhm *x, struct xhm_block *blk)
+{
+	bool owned;
+
+	if (!READ_ONCE(x->own_pages) || !x->balloon_captures)
+		return true;
+	spin_lock_irq(&x->note_lock);
+	owned = !blk->take_err && blk->pages_taken == blk->nr_online_pages;
+	spin_unlock_irq(&x->note_lock);
+	return owned;
+}
+
+/*
  * xhm_online_block - plug order step 2: the block online in zone.
  * If auto-onlining already put it there, nothing to do. Returns 0 only once
  * the notifier saw MEM_ONLINE in the right zone; on failure it is offline.
  */
+static int xhm_online_armed(struct xhm *x, struct xhm_block *blk, u64 start, u64 size,
+			    enum hotmem_zone zone);
+
 int xhm_online_block(void *ctx, u64 start, u64 size, enum hotmem_zone zone)
 {
 	struct xhm *x = ctx;
 	struct xhm_block *blk;
-	bool online, zone_ok;
 	long index;
 	int rc;
 
 	blk = xhm_block_of(x, start, &index);
 	if (!blk)
 		return -ERANGE;
+	rc = xhm_online_armed(x, blk, start, size, zone);
+	/* Our online is over: nobody else's online of this block is vetoed now. */
+	spin_lock_irq(&x->note_lock);
+	if (x->expect_block == (int)index)
+		x->expect_block = -1;
+	spin_unlock_irq(&x->note_lock);
+	return rc;
+}
+
+/* xhm_online_block() with the zone veto armed for blk. */
+static int xhm_online_armed(struct xhm *x, struct xhm_block *blk, u64 start, u64 size,
+			    enum hotmem_zone zone)
+{
+	bool online, zone_ok;
+	int rc;
+
 	spin_lock_irq(&x->note_lock);
 	online = blk->online;
 	zone_ok = (blk->zone_idx == ZONE_MOVABLE) == (zone == HOTMEM_ZONE_MOVABLE);
 	spin_unlock_irq(&x->note_lock);
 	if (online)
-		return zone_ok ? 0 : -EINVAL;
+		return !zone_ok ? -EINVAL : xhm_pages_owned(x, blk) ? 0 : -EIO;
 
+	if (READ_ONCE(x->own_pages) && xhm_balloon_would_populate())
+		return -EBUSY;
 	rc = xhm_write_block_state(start, zone == HOTMEM_ZONE_MOVABLE ? "online_movable"
 								      : "online_kernel");
 	if (rc)
@@ -370,7 +549,7 @@ int xhm_online_block(void *ctx, u64 start, u64 size, enum hotmem_zone zone)
 	online = blk->online;
 	zone_ok = (blk->zone_idx == ZONE_MOVABLE) == (zone == HOTMEM_ZONE_MOVABLE);
 	spin_unlock_irq(&x->note_lock);
-	return online && zone_ok ? 0 : -EIO;
+	return online && zone_ok && xhm_pages_owned(x, blk) ? 0 : -EIO;
 }
 
 static void xhm_offline_timeout(struct timer_list *timer)
@@ -415,6 +594,9 @@ int xhm_offline_and_remove_block(void *ctx, u64 start, u64 size)
 		if (after < (long)READ_ONCE(xhm_shrink_reserve_mb) << (20 - PAGE_SHIFT))
 			return -ENOMEM;
 	}
+	spin_lock_irq(&x->note_lock);
+	x->expect_offline = (int)index;
+	spin_unlock_irq(&x->note_lock);
 	allow_signal(SIGUSR1);
 	x->offline_task = current;
 	if (timeout_ms)
@@ -426,6 +608,9 @@ int xhm_offline_and_remove_block(void *ctx, u64 start, u64 size)
 	if (rc == -EINTR)
 		rc = -EBUSY;
 	spin_lock_irq(&x->note_lock);
+	x->expect_offline = -1;
+	if (x->expect_block == (int)index)
+		x->expect_block = -1;
 	if (rc)
 		blk->nr_offline_failures++;
 	else
@@ -520,6 +705,51 @@ int xhm_balloon_account(void *ctx, const struct hotmem_balloon_delta *delta, boo
 }
 
 /*
+ * xhm_reserve_window - claim the window in /proc/iomem as "Xen hotmem
+ * window", exclusive (no /dev/mem access), like virtio-mem's device range:
+ * nothing else (a grant mapping of Xen's unpopulated-alloc, another driver)
+ * can take part of it, and our blocks' "System RAM (xen_hotmem)" resources
+ * nest inside it (insert_resource() also adopts those a previous instance
+ * left). Not busy, so add_memory_driver_managed() can request inside it. A
+ * window that cannot be claimed is logged once and used anyway. Worker only.
+ */
+void xhm_reserve_window(struct xhm *x, u64 base, u64 size)
+{
+	struct resource *res;
+	int rc;
+
+	if (x->window_res && x->window_res->start == base && x->window_res->end == base + size - 1)
+		return;
+	xhm_release_window(x);
+	res = kzalloc(sizeof(*res), GFP_KERNEL);
+	if (!res)
+		return;
+	res->name = "Xen hotmem window";
+	res->start = base;
+	res->end = base + size - 1;
+	res->flags = IORESOURCE_MEM | IORESOURCE_EXCLUSIVE;
+	rc = insert_resource(&iomem_resource, res);
+	if (rc) {
+		pr_warn("cannot reserve the window [mem %#llx-%#llx] in /proc/iomem (%d): it "
+			"overlaps another resource\n",
+			base, base + size - 1, rc);
+		kfree(res);
+		return;
+	}
+	x->window_res = res;
+}
+
+/* Give the window's resource back; the blocks still added stay, moved up. */
+void xhm_release_window(struct xhm *x)
+{
+	if (!x->window_res)
+		return;
+	remove_resource(x->window_res);
+	kfree(x->window_res);
+	x->window_res = NULL;
+}
+
+/*
  * xhm_mem_init - per-block records, the resource name, the notifier.
  * Undone by xhm_mem_exit(). On failure nothing is left registered.
  */
@@ -530,12 +760,20 @@ int xhm_mem_init(struct xhm *x)
 	spin_lock_init(&x->note_lock);
 	x->mgid = -1;
 	x->expect_block = -1;
+	x->expect_offline = -1;
 	x->block_size = memory_block_size_bytes();
 	timer_setup(&x->offline_timer, xhm_offline_timeout, 0);
 	x->balloon_captures = xhm_balloon_owns_callback();
 	x->blocks = kvcalloc(HOTMEM_MAX_BLOCKS, sizeof(*x->blocks), GFP_KERNEL);
 	if (!x->blocks)
 		return -ENOMEM;
+	/* Allocated now: a grow must not depend on allocating while memory is short. */
+	x->take_batch = kcalloc(XHM_TAKE_BATCH, sizeof(*x->take_batch), GFP_KERNEL);
+	x->take_foreign = kcalloc(XHM_TAKE_BATCH, sizeof(*x->take_foreign), GFP_KERNEL);
+	if (!x->take_batch || !x->take_foreign) {
+		rc = -ENOMEM;
+		goto err_name;
+	}
 	/* Must outlive the module if a block stays added (it names the resource). */
 	x->res_name = kstrdup("System RAM (xen_hotmem)", GFP_KERNEL);
 	if (!x->res_name) {
@@ -550,6 +788,8 @@ int xhm_mem_init(struct xhm *x)
 err_notifier:
 	kfree(x->res_name);
 err_name:
+	kfree(x->take_foreign);
+	kfree(x->take_batch);
 	kvfree(x->blocks);
 	return rc;
 }
@@ -557,6 +797,7 @@ err_name:
 void xhm_mem_exit(struct xhm *x, bool blocks_remain)
 {
 	unregister_memory_notifier(&xhm_memory_nb);
+	xhm_release_window(x);
 	timer_delete_sync(&x->offline_timer);
 	if (blocks_remain) {
 		pr_warn("blocks stay added after unload; their resource name and memory group stay "
@@ -566,5 +807,7 @@ void xhm_mem_exit(struct xhm *x, bool blocks_remain)
 			memory_group_unregister(x->mgid);
 		kfree(x->res_name);
 	}
+	kfree(x->take_foreign);
+	kfree(x->take_batch);
 	kvfree(x->blocks);
 }

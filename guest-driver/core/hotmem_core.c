@@ -185,10 +185,12 @@ static void core_violation(struct hotmem_core *core, const char *key, int err)
 
 /*
  * core_balloon_delta - the book changes for plugging (sign +1) or unplugging
- * (sign -1) one block. The balloon populates the usable pages itself; the
- * memmap head was populated by dom0 and is counted as populated only when
- * target-blocks is in use (cfg.memmap_in_target and the toolstack offers it:
- * then memory/target moves by the whole block).
+ * (sign -1) one block. With populated-blocks in use dom0 populated the whole
+ * block and memory/target moves by it: every book moves by the block. Else
+ * the balloon populates the usable pages itself; the memmap head was
+ * populated by dom0 and is counted as populated only when target-blocks is
+ * in use (cfg.memmap_in_target and the toolstack offers it: then
+ * memory/target moves by the whole block).
  */
 static struct hotmem_balloon_delta core_balloon_delta(const struct hotmem_core *core, int sign)
 {
@@ -199,7 +201,10 @@ static struct hotmem_balloon_delta core_balloon_delta(const struct hotmem_core *
 		memmap = (int64_t)core->layout.memmap_pages;
 
 	delta.total_pages = sign * (int64_t)core->layout.block_pages;
-	if (sign > 0) {
+	if (core->features & HOTMEM_FEATURE_POPULATED_BLOCKS) {
+		delta.current_pages = delta.total_pages;
+		delta.target_pages = delta.total_pages;
+	} else if (sign > 0) {
 		delta.current_pages = memmap;
 		delta.target_pages = memmap;
 	} else {
@@ -256,6 +261,8 @@ int hotmem_core_init(struct hotmem_core *core, const struct hotmem_platform_ops 
 		core->guest_features |= HOTMEM_FEATURE_SHRINK;
 	if (cfg->memmap_in_target)
 		core->guest_features |= HOTMEM_FEATURE_TARGET_BLOCKS;
+	if (cfg->memmap_in_target && cfg->own_pages)
+		core->guest_features |= HOTMEM_FEATURE_POPULATED_BLOCKS;
 	core->grow_ok = mm.balloon_captures && (mm.memmap_on_memory || cfg->allow_classic);
 	core->state = HOTMEM_STATE_INIT;
 	core->handshake_wanted = true;
@@ -312,6 +319,8 @@ void hotmem_core_deliver(struct hotmem_core *core, struct hotmem_inbox *inbox)
 	}
 	if ((events & HOTMEM_INBOX_TOOLSTACK) && !core->handshake_done)
 		core->handshake_wanted = true;
+	else if (events & HOTMEM_INBOX_TOOLSTACK)
+		core->toolstack_changed = true;
 	*inbox = (struct hotmem_inbox){ 0 };
 }
 
@@ -327,11 +336,15 @@ static int core_read(struct hotmem_core *core, const char *key, size_t *ret_len)
 
 /*
  * core_rescan - adopt what a previous instance of the driver left in the
- * window: online blocks become PLUGGED (in index order as their age),
- * offline ones are removed, or left STUCK if that fails. Runs once, in the
- * handshake, before anything is published.
+ * window: online blocks it had published in H/guest/blocks (the toolstack
+ * granted those) become PLUGGED (in index order as their age); online memory
+ * it had not published is not ours to adopt (boot RAM, or a block whose
+ * frames the toolstack may have taken back) and is left alone; offline ones
+ * are removed, or left STUCK if that fails. Runs once, in the handshake,
+ * before anything is published. listed: the blocks of our last
+ * H/guest/blocks (none when it is absent or malformed).
  */
-static void core_rescan(struct hotmem_core *core)
+static void core_rescan(struct hotmem_core *core, const uint64_t *listed)
 {
 	const uint64_t size = core->mm.geo.block_size;
 	enum hotmem_probe probe;
@@ -343,6 +356,17 @@ static void core_rescan(struct hotmem_core *core)
 		hotmem_core_block_range(core, block, &start);
 		if (core->ops->probe_block(core->ctx, start, size, &probe))
 			continue;
+		if (probe == HOTMEM_PROBE_ONLINE && !hotmem_blocks_test(listed, block)) {
+			struct hotmem_event event = {
+				.type = HOTMEM_EVENT_REFUSED_BLOCK,
+				.block = block,
+				.start = start,
+				.size = size,
+			};
+
+			core_emit(core, &event);
+			continue;
+		}
 		if (probe == HOTMEM_PROBE_ONLINE) {
 			core_block_set_state(core, block, HOTMEM_BLOCK_PLUGGED, 0);
 		} else if (probe == HOTMEM_PROBE_OFFLINE) {
@@ -415,6 +439,7 @@ static int core_handshake(struct hotmem_core *core)
 {
 	struct hotmem_event event = { .type = HOTMEM_EVENT_HANDSHAKE };
 	uint32_t offered, toolstack_features, nr_blocks;
+	uint64_t listed[HOTMEM_BLOCKS_WORDS];
 	struct hotmem_window window;
 	struct hotmem_ack ack;
 	size_t len;
@@ -463,13 +488,22 @@ static int core_handshake(struct hotmem_core *core)
 	core->last_seq = 0;
 	if (!core_read(core, HOTMEM_KEY_GUEST_ACK, &len) && !hotmem_parse_ack(core->buf, len, &ack))
 		core->last_seq = ack.seq;
+	/* And our last block list which blocks were granted to us. */
+	hotmem_blocks_zero(listed);
+	if (core_read(core, HOTMEM_KEY_GUEST_BLOCKS, &len) ||
+	    hotmem_parse_blocks(core->buf, len, listed))
+		hotmem_blocks_zero(listed);
 
 	hotmem_version_negotiate(offered, HOTMEM_PROTO_VERSION, &core->version);
 	core->features = toolstack_features & core->guest_features;
+	/* Whole blocks populated only make sense if memory/target moves by them. */
+	if (!(core->features & HOTMEM_FEATURE_TARGET_BLOCKS))
+		core->features &= ~HOTMEM_FEATURE_POPULATED_BLOCKS;
 	core->window = window;
 	core->nr_blocks = nr_blocks;
 	core->handshake_done = true;
-	core_rescan(core);
+	core->ack_unwritten = false; /* an ack for a toolstack that is gone */
+	core_rescan(core, listed);
 
 	rc = core_publish_identity(core, core->version);
 	if (!rc)
@@ -491,10 +525,33 @@ static int core_handshake(struct hotmem_core *core)
 }
 
 /*
- * core_ack - write H/guest/blocks, H/guest/ack and H/guest/state "ready", in
- * that order (section 5: a toolstack that sees the ack sees the final set).
- * err is the failure that ended the request (0 if none). Returns the first
- * write error; last_seq moves on regardless so that a retry never acts twice.
+ * core_write_ack - write H/guest/blocks, H/guest/ack (core->ack_out) and
+ * H/guest/state "ready", in that order (section 5: a toolstack that sees the
+ * ack sees the final set). Until all three are written the ack stays
+ * unwritten and core_work() tries again, with the retry policy of
+ * hotmem_core_step() (a toolstack that never sees the ack would wait for it
+ * for ever). Returns the first write error.
+ */
+static int core_write_ack(struct hotmem_core *core)
+{
+	int rc;
+
+	rc = core_publish_blocks(core);
+	if (!rc)
+		rc = hotmem_format_ack(core->buf, sizeof(core->buf), &core->ack_out);
+	if (rc >= 0)
+		rc = core_write(core, HOTMEM_KEY_GUEST_ACK, core->buf);
+	if (!rc)
+		rc = core_set_state(core, HOTMEM_STATE_READY);
+	core->ack_unwritten = rc != 0;
+	return rc;
+}
+
+/*
+ * core_ack - end the request with an ack of done blocks and write it
+ * (core_write_ack()). err is the failure that ended the request (0 if none).
+ * Returns the first write error; last_seq moves on regardless so that a
+ * retry never acts twice, and the ack is rewritten until it is out.
  */
 static int core_ack(struct hotmem_core *core, const struct hotmem_request *request, uint32_t done,
 		    int err)
@@ -517,17 +574,29 @@ static int core_ack(struct hotmem_core *core, const struct hotmem_request *reque
 	core->on_block = false;
 	core->retries = 0;
 	core->backoff_ms = 0;
-	rc = core_publish_blocks(core);
-	if (!rc)
-		rc = hotmem_format_ack(core->buf, sizeof(core->buf), &ack);
-	if (rc >= 0)
-		rc = core_write(core, HOTMEM_KEY_GUEST_ACK, core->buf);
-	if (!rc)
-		rc = core_set_state(core, HOTMEM_STATE_READY);
+	core->ack_out = ack;
+	rc = core_write_ack(core);
 	event.request = *request;
 	event.ack = ack;
 	core_emit(core, &event);
 	return rc;
+}
+
+/*
+ * core_grow_possible - whether this guest can serve a grow with the features
+ * in use. With populated-blocks the pages reach the page allocator whoever
+ * captures them, so only the memmap mode matters; without it the balloon must
+ * capture the pages (it populates them). A memmap head without the feature
+ * memmap-on-memory in use means the toolstack may have populated whole
+ * blocks that the balloon would populate again.
+ */
+static bool core_grow_possible(const struct hotmem_core *core)
+{
+	if (core->memmap_bytes && !(core->features & HOTMEM_FEATURE_MEMMAP_ON_MEMORY))
+		return false;
+	if (core->features & HOTMEM_FEATURE_POPULATED_BLOCKS)
+		return core->mm.memmap_on_memory || core->cfg.allow_classic;
+	return core->grow_ok;
 }
 
 /*
@@ -550,9 +619,7 @@ static int core_take_request(struct hotmem_core *core)
 	rc = hotmem_request_check(&request, core->last_seq, core->nr_blocks, core->scratch);
 	if (rc == -EALREADY)
 		return 0;
-	if (!rc && request.op == HOTMEM_OP_GROW &&
-	    (!core->grow_ok ||
-	     (core->memmap_bytes && !(core->features & HOTMEM_FEATURE_MEMMAP_ON_MEMORY))))
+	if (!rc && request.op == HOTMEM_OP_GROW && !core_grow_possible(core))
 		rc = -EOPNOTSUPP; /* the toolstack may have populated whole blocks */
 	if (!rc && request.op == HOTMEM_OP_SHRINK && !(core->features & HOTMEM_FEATURE_SHRINK))
 		rc = -EOPNOTSUPP;
@@ -701,6 +768,33 @@ static int core_shrink_step(struct hotmem_core *core)
 }
 
 /*
+ * core_check_attached - H/version or H/window changed after the handshake.
+ * A detach removes H with everything below it, our keys included; a
+ * re-attach creates it again and waits for a new handshake. So when our
+ * H/guest/state is gone the handshake starts over (it waits while H/version
+ * is absent, and rereads the window, the features and our last ack, which
+ * the new H does not have: seqs start again at 1). Returns the read's error
+ * on failure (retried).
+ */
+static int core_check_attached(struct hotmem_core *core)
+{
+	size_t len;
+	int rc;
+
+	rc = core_read(core, HOTMEM_KEY_GUEST_STATE, &len);
+	if (rc && rc != -ENOENT)
+		return rc;
+	core->toolstack_changed = false;
+	if (!rc)
+		return 0;
+	core->handshake_done = false;
+	core->request_pending = false;
+	core->ack_unwritten = false;
+	core->state = HOTMEM_STATE_INIT;
+	return core_handshake(core);
+}
+
+/*
  * core_work - pick and do the next piece of work. Returns 0 after progress
  * or when there is nothing to do, else the error of the piece tried (with
  * core->block_error telling whether a block op produced it).
@@ -715,6 +809,14 @@ static int core_work(struct hotmem_core *core)
 			core->handshake_wanted = true; /* retried as the switch says */
 		return rc;
 	}
+	if (core->toolstack_changed && !core->active) {
+		int rc = core_check_attached(core);
+
+		if (rc || !core->handshake_done)
+			return rc;
+	}
+	if (core->ack_unwritten)
+		return core_write_ack(core);
 	if (core->active) {
 		/* A newer request supersedes this one at the next block boundary. */
 		if (core->request_pending && !core->on_block && core->pending.seq > core->cur.seq)
@@ -734,7 +836,8 @@ static bool core_has_work(const struct hotmem_core *core)
 		return false;
 	if (!core->handshake_done)
 		return core->handshake_wanted;
-	return core->active || core->request_pending;
+	return core->active || core->request_pending || core->ack_unwritten ||
+	       core->toolstack_changed;
 }
 
 /*
@@ -770,6 +873,41 @@ static uint32_t core_stats(struct hotmem_core *core, uint32_t delay_ms)
 	return wait < delay_ms ? (uint32_t)wait : delay_ms;
 }
 
+/* Doubling backoff from cfg.retry_min_ms, capped at cfg.retry_max_ms. */
+static uint32_t core_backoff(struct hotmem_core *core)
+{
+	if (!core->backoff_ms)
+		core->backoff_ms = core->cfg.retry_min_ms;
+	else if (core->backoff_ms < core->cfg.retry_max_ms / 2)
+		core->backoff_ms *= 2;
+	else
+		core->backoff_ms = core->cfg.retry_max_ms;
+	return core->backoff_ms;
+}
+
+static bool core_transient(int rc)
+{
+	return rc == -EAGAIN || rc == -EBUSY || rc == -ENOMEM;
+}
+
+/*
+ * core_give_up - at a block boundary the request stops with err: ack what it
+ * did. An ack that could not be written for a transient reason is retried
+ * (core_write_ack()); any other write error breaks the device. Returns the
+ * delay for hotmem_core_step().
+ */
+static uint32_t core_give_up(struct hotmem_core *core, int err)
+{
+	int rc = core_ack(core, &core->cur, core->done, err);
+
+	if (!rc)
+		return core_has_work(core) ? 0 : HOTMEM_STEP_IDLE;
+	if (core_transient(rc))
+		return rc == -EAGAIN ? 0 : core_backoff(core);
+	core_break(core, "writing the ack", rc);
+	return HOTMEM_STEP_IDLE;
+}
+
 uint32_t hotmem_core_step(struct hotmem_core *core)
 {
 	uint32_t delay;
@@ -796,30 +934,20 @@ uint32_t hotmem_core_step(struct hotmem_core *core)
 		if (core->active && !core->on_block && core->block_error &&
 		    ++core->retries > core->cfg.retry_limit) {
 			/* At a boundary the request may stop: ack what it did. */
-			if (core_ack(core, &core->cur, core->done, rc)) {
-				core_break(core, "writing the ack", rc);
-				return HOTMEM_STEP_IDLE;
-			}
-			delay = core_has_work(core) ? 0 : HOTMEM_STEP_IDLE;
+			delay = core_give_up(core, rc);
+			if (delay == HOTMEM_STEP_IDLE && core->state == HOTMEM_STATE_BROKEN)
+				return delay;
 			break;
 		}
-		if (!core->backoff_ms)
-			core->backoff_ms = core->cfg.retry_min_ms;
-		else if (core->backoff_ms < core->cfg.retry_max_ms / 2)
-			core->backoff_ms *= 2;
-		else
-			core->backoff_ms = core->cfg.retry_max_ms;
-		delay = core->backoff_ms;
+		delay = core_backoff(core);
 		break;
 	default:
 		core->last_err = rc;
 		if (core->active && !core->on_block && core->block_error) {
 			/* The block op failed for good but left nothing half-way. */
-			if (core_ack(core, &core->cur, core->done, rc)) {
-				core_break(core, "writing the ack", rc);
-				return HOTMEM_STEP_IDLE;
-			}
-			delay = core_has_work(core) ? 0 : HOTMEM_STEP_IDLE;
+			delay = core_give_up(core, rc);
+			if (delay == HOTMEM_STEP_IDLE && core->state == HOTMEM_STATE_BROKEN)
+				return delay;
 			break;
 		}
 		core_break(core, core->active ? "carrying out a request" : "talking to xenstore",

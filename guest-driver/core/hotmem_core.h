@@ -37,7 +37,9 @@
  *                       dom0 populated (memmap_bytes of it)
  *   ADDED -> ONLINE     online_block(): the block goes online in the chosen
  *                       zone (MEM_ONLINE seen); the Xen balloon takes its
- *                       usable pages as ballooned-out (xen_online_page)
+ *                       usable pages as ballooned-out (xen_online_page), or,
+ *                       with populated-blocks in use, the platform has taken
+ *                       them back and handed them to the page allocator
  *   ONLINE -> PLUGGED   balloon_account(+): the balloon's books learn about
  *                       the block (see struct hotmem_balloon_delta); the block
  *                       is then published in H/guest/blocks
@@ -101,6 +103,10 @@ struct hotmem_core_config {
 	/* Count the memmap head as populated in the balloon's current/target, so
 	 * that memory/target moves by the whole block (docs/guest-driver.md). */
 	bool memmap_in_target;
+	/* List feature populated-blocks (only with memmap_in_target): dom0
+	 * populates whole blocks and the platform hands the usable pages to the
+	 * page allocator itself, whoever captures them at online. */
+	bool own_pages;
 	uint32_t retry_min_ms; /* first backoff after -EBUSY/-ENOMEM, >= 1 */
 	uint32_t retry_max_ms; /* backoff cap, >= retry_min_ms */
 	uint32_t retry_limit; /* transient failures at a block boundary before a request gives up */
@@ -123,6 +129,9 @@ enum hotmem_event_type {
 	HOTMEM_EVENT_ACK,	/* an ack was written: ack, err (the failure behind it) */
 	HOTMEM_EVENT_VIOLATION, /* a toolstack value was unusable: key, err */
 	HOTMEM_EVENT_BROKEN,	/* the device gave up: what, err */
+	/* online memory in the window that we never published (not granted to
+	 * us, or boot RAM): not adopted at rescan: block, start, size */
+	HOTMEM_EVENT_REFUSED_BLOCK,
 	HOTMEM_EVENT_TYPE_COUNT
 };
 
@@ -210,8 +219,14 @@ struct hotmem_core {
 	enum hotmem_state state;
 	bool handshake_done;
 	bool handshake_wanted; /* try it on the next step (at init and on H/version changes) */
-	uint32_t version;      /* negotiated */
-	uint32_t features;     /* in use: toolstack's & guest's */
+	/* H/version or H/window changed after the handshake: was H recreated? */
+	bool toolstack_changed;
+	/* An ack decided but not (fully) written yet: retried like any other
+	 * transient failure until it is. */
+	bool ack_unwritten;
+	struct hotmem_ack ack_out;
+	uint32_t version;  /* negotiated */
+	uint32_t features; /* in use: toolstack's & guest's */
 	struct hotmem_window window;
 	uint32_t nr_blocks; /* in the window */
 	uint32_t last_seq;  /* of the last request acked */

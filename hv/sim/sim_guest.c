@@ -36,6 +36,12 @@ struct sim_guest {
 	uint32_t nr_blocks;
 	/* memory/target moves by whole blocks: H/features and we both say so. */
 	bool target_blocks;
+	/* populated-blocks in use (only with target_blocks): dom0 populated the
+	 * whole block and the "driver" hands every usable page to the kernel. */
+	bool populated_blocks;
+	/* populated-blocks: the balloon's own target, moved by memory/target
+	 * changes and by the blocks the driver plugs (as xen_hotmem.ko does). */
+	uint64_t balloon_target;
 	uint32_t last_seq;
 	uint32_t wrong_answered; /* SG_WRONG_SEQ: answered (wrongly) already */
 	uint64_t plugged[HOTMEM_BLOCKS_WORDS];
@@ -278,7 +284,11 @@ static int balloon(struct sim_guest *g)
 		if (g->params.balloon_boot && want > g->stats.balloon_current + balloon_room(g))
 			g->stats.balloon_hotplugs++;
 		g->last_target_kib = target_kib;
+		g->balloon_target = want;
 	}
+	/* The driver moved the balloon's target with each block it plugged. */
+	if (g->populated_blocks)
+		want = g->balloon_target;
 	if (want > g->stats.balloon_current) {
 		uint64_t got = 0;
 
@@ -304,12 +314,16 @@ out:
 
 /* ---- handshake ----------------------------------------------------------- */
 
-/* What H/guest/features lists: target-blocks only with memmap_in_target. */
+/*
+ * What H/guest/features lists: target-blocks and populated-blocks only with
+ * memmap_in_target (as xen_hotmem.ko does).
+ */
 static uint32_t advertised_features(const struct sim_guest *g)
 {
 	if (g->params.memmap_in_target)
 		return g->params.features;
-	return g->params.features & ~HOTMEM_FEATURE_TARGET_BLOCKS;
+	return g->params.features &
+	       ~(HOTMEM_FEATURE_TARGET_BLOCKS | HOTMEM_FEATURE_POPULATED_BLOCKS);
 }
 
 static int publish(struct sim_guest *g)
@@ -370,6 +384,8 @@ static int try_ready(struct sim_guest *g)
 	free(offered_text);
 	if (!r)
 		g->target_blocks = offered & advertised_features(g) & HOTMEM_FEATURE_TARGET_BLOCKS;
+	g->populated_blocks = g->target_blocks &&
+			      (offered & advertised_features(g) & HOTMEM_FEATURE_POPULATED_BLOCKS);
 	if (r < 0) {
 		put(g, 0, HOTMEM_KEY_GUEST_STATE, "broken");
 		g->state = SG_DEAD;
@@ -427,17 +443,23 @@ static uint32_t do_grow(struct sim_guest *g, const struct hotmem_request *req, u
 		uint32_t block = req->first + i;
 		uint64_t gfn = block_gfn(g, block);
 
-		/* The memmap head must be there, the usable pages must not. */
+		/*
+		 * The memmap head must be there; the usable pages must not, unless
+		 * populated-blocks is in use: then all of them must be.
+		 */
 		if (!all_pages(g, gfn, head_pages(g), true) ||
-		    !all_pages(g, gfn + head_pages(g), 1, false) ||
-		    !all_pages(g, gfn + (g->params.block_size >> PAGE_SHIFT) - 1, 1, false)) {
+		    !all_pages(g, gfn + head_pages(g), 1, g->populated_blocks) ||
+		    !all_pages(g, gfn + (g->params.block_size >> PAGE_SHIFT) - 1, 1,
+			       g->populated_blocks)) {
 			g->stats.dom0_errors++;
 			break;
 		}
 		hotmem_blocks_set(g->plugged, block, 1);
-		g->filled[block] = 0;
+		g->filled[block] = g->populated_blocks ? (uint32_t)usable_pages(g) : 0;
 		if (g->target_blocks)
-			g->stats.balloon_current += head_pages(g);
+			g->stats.balloon_current += head_pages(g) + g->filled[block];
+		if (g->populated_blocks)
+			g->balloon_target += head_pages(g) + g->filled[block];
 		g->added_at[block] = ++g->add_counter;
 		done++;
 	}
@@ -474,6 +496,8 @@ static uint32_t do_shrink(struct sim_guest *g, const struct hotmem_request *req,
 			g->stats.balloon_current -= g->filled[block];
 			if (g->target_blocks)
 				g->stats.balloon_current -= head_pages(g);
+			if (g->populated_blocks)
+				g->balloon_target -= head_pages(g) + g->filled[block];
 			g->filled[block] = 0;
 			hotmem_blocks_clear(g->plugged, block, 1);
 		}
@@ -738,6 +762,7 @@ int sim_guest_new(struct hv_sim *sim, uint32_t domid, const struct sim_guest_par
 		if (kib && kib / 4 <= ds.tot_pages)
 			g->stats.balloon_current = g->boot_pages = kib / 4;
 		g->last_target_kib = kib;
+		g->balloon_target = kib >> 2;
 	}
 	free(target);
 	r = g->hv->ops->xs_watch(g->hv, "hotmem", TOKEN_HOTMEM);

@@ -20,7 +20,8 @@
 #define REL_PATH_MAX 2048
 
 static const char *const feature_tokens[HOTMEM_FEATURE_COUNT] = {
-	"memmap-on-memory", "online-movable", "shrink", "stats", "target-blocks",
+	"memmap-on-memory", "online-movable", "populated-blocks",
+	"shrink",	    "stats",	      "target-blocks",
 };
 
 static const char *const state_tokens[HOTMEM_STATE_COUNT] = {

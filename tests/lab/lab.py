@@ -55,8 +55,11 @@ RAM_SIZE = 3 << 30
 QEMU_DTB = 0x48000000
 DOM0_KERNEL_ADDR = 0x49000000
 DOM0_INITRD_ADDR = 0x50000000
+# memop-max-order: dom0 (the control domain) may populate a domU with 1 GiB
+# extents (order 18; Xen's default for it is 12), as hotmem does for a
+# 1 GiB-aligned GiB of a grow; a refused order falls back to 2 MiB ones.
 XEN_CMDLINE = ("dom0_mem=768M,max:768M dom0_max_vcpus=2 console=dtuart "
-               "dtuart=/pl011@9000000 bootscrub=0")
+               "dtuart=/pl011@9000000 bootscrub=0 memop-max-order=,18")
 DOM0_CMDLINE = "console=hvc0 earlycon=xenboot rdinit=/init"
 
 DOM0_READY = re.compile(r"HOTMEM-DOM0-READY (\S+) (\S+)")

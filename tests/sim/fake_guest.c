@@ -39,7 +39,7 @@ static int mutated(struct kill_proxy *p, int r)
 	if (p->harness && p->harness->after_mutation)
 		p->harness->after_mutation(p->harness);
 	if (p->harness)
-		p->harness->last_set_max = false;
+		p->harness->last_set_max = p->harness->last_populate = false;
 	return r;
 }
 
@@ -124,8 +124,10 @@ static int px_populate(struct hv *hv, uint32_t domid, unsigned int order, const 
 	p->calls[HV_SIM_OP_POPULATE]++;
 	r = p->inner->ops->populate(p->inner, domid, order, gfns, nr, ret_done);
 	/* A failed populate leaves the room raised for it open, like a raise. */
-	if (p->harness)
+	if (p->harness) {
 		p->harness->last_set_max = r < 0;
+		p->harness->last_populate = true;
+	}
 	return mutated(p, r);
 }
 

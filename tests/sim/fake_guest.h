@@ -57,6 +57,7 @@ struct harness {
 	/* During after_mutation: the call was set_max_mem or a failed populate
 	 * (max memory may have room dom0 raised for its own populate). */
 	bool last_set_max;
+	bool last_populate; /* ... or any populate (a step may take several calls) */
 };
 
 /* A quiet sim of host_pages (0: default) and an engine with test timeouts. */

@@ -510,7 +510,8 @@ static void test_target_blocks_negotiated(void)
 	struct sim_guest_params usable_only = { .block_size = 16 * MIB };
 	const uint64_t usable = 16 * MIB - 256 * 1024;
 	const char *narrow = "memmap-on-memory online-movable shrink stats";
-	const char *all = "memmap-on-memory online-movable shrink stats target-blocks";
+	const char *all =
+		"memmap-on-memory online-movable populated-blocks shrink stats target-blocks";
 	struct hotmem_domain_info info;
 	struct hotmem_result res;
 	struct sim_guest_stats fs;
@@ -638,6 +639,60 @@ static void test_blocking(void)
 	hv_sim_free(sim);
 }
 
+/*
+ * populated-blocks: with both sides listing it (and target-blocks), dom0
+ * populates whole blocks before the request, a 1 GiB-aligned GiB as one
+ * order-18 extent and the rest of the request in order-9 extents, the guest
+ * populates nothing itself, and a shrink gives every frame back.
+ */
+static void test_populated_blocks(void)
+{
+	struct sim_guest_params whole = { .memmap_in_target = true };
+	struct hv_sim_domain_stats before, after;
+	struct hotmem_domain_info info;
+	struct hotmem_result res;
+	struct sim_guest_stats fs;
+	struct harness h;
+	unsigned int order, nr_gib = 0, nr_2m = 0;
+	uint32_t domid, block;
+	uint64_t gfn;
+
+	harness_init(&h, 0);
+	h.cfg.memmap_in_target = true;
+	harness_restart(&h, 0, NULL);
+	domid = harness_add_guest(&h, "populated", 256 * 256, &whole, NULL);
+	CHECK_EQ(hv_sim_domain_stats(h.sim, domid, &before), 0);
+	/* 1.5 GiB from the (GiB-aligned) window base: one GiB, then four blocks. */
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, 1536 * MIB, &res), 0);
+	CHECK_EQ(res.blocks_done, 12);
+	CHECK_EQ(res.pages_populated, 12 * 32768);
+	CHECK_EQ(res.target_bytes_done, 1536 * MIB);
+	CHECK(res.fill_complete);
+	CHECK_EQ(hotmem_domain_info(h.hm, domid, &info), 0);
+	CHECK_EQ(info.window.base % GIB, 0);
+	for (block = 0; block < 12; block++) {
+		gfn = (info.window.base >> 12) + (uint64_t)block * 32768;
+		CHECK_EQ(hv_sim_gfn_populated(h.sim, domid, gfn + 32767, &order), 1);
+		nr_gib += order == 18;
+		nr_2m += order == 9;
+	}
+	CHECK_EQ(nr_gib, 8);
+	CHECK_EQ(nr_2m, 4);
+	sim_guest_get_stats(harness_guest(&h, domid), &fs);
+	CHECK_EQ(fs.self_populated, 0);
+	CHECK_EQ(fs.dom0_errors, 0);
+	CHECK_EQ(fs.balloon_current, 256 * 256 + 12 * 32768);
+	CHECK_EQ(harness_check(&h, "populated grow"), 0);
+
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_SHRINK, 1536 * MIB, &res), 0);
+	CHECK_EQ(res.pages_reclaimed, 12 * 32768);
+	CHECK_EQ(res.pages_skipped, 0);
+	CHECK_EQ(hv_sim_domain_stats(h.sim, domid, &after), 0);
+	CHECK_EQ(after.tot_pages, before.tot_pages);
+	CHECK_EQ(harness_check(&h, "populated shrink"), 0);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	test_args();
@@ -648,6 +703,7 @@ int main(void)
 	test_busy_and_not_ready();
 	test_memmap_in_target();
 	test_target_blocks_negotiated();
+	test_populated_blocks();
 	test_promises();
 	test_blocking();
 	return check_exit("test_engine_basic");

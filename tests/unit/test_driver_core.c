@@ -40,7 +40,7 @@ static void test_handshake(void)
 	CHECK_EQ(fake_last_write(fx, "hotmem/guest/state"), (int)fx->nr_journal - 1);
 	CHECK_EQ(fx->events[HOTMEM_EVENT_HANDSHAKE], 1);
 	CHECK_EQ(fx->core.nr_blocks, FAKE_BLOCKS);
-	CHECK_EQ(fx->core.features, HOTMEM_FEATURES_KNOWN);
+	CHECK_EQ(fx->core.features, HOTMEM_FEATURES_KNOWN & ~HOTMEM_FEATURE_POPULATED_BLOCKS);
 	free(fx);
 }
 
@@ -336,6 +336,78 @@ static void test_books_usable_only(void)
 		fake_request(fx, "2 shrink 1");
 		CHECK_EQ(fx->balloon_total, 65536);
 		CHECK_EQ(fx->balloon_current, 65536 - USABLE_PAGES);
+		free(fx);
+	}
+}
+
+/*
+ * populated-blocks: dom0 populated whole blocks, so every book moves by the
+ * whole block on grow and shrink, and a grow needs no balloon that captures
+ * onlined pages (the platform hands them to the page allocator). Only in use
+ * when both sides list it and target-blocks is in use too; otherwise the
+ * guest keeps the head-only way.
+ */
+static void test_populated_blocks(void)
+{
+	static const struct {
+		bool own_pages, memmap_in_target;
+		const char *offered;
+		const char *listed;
+		bool in_use;
+	} cases[] = {
+		{ true, true,
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  true },
+		/* An older toolstack does not offer it. */
+		{ true, true, "memmap-on-memory online-movable shrink stats target-blocks",
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  false },
+		/* Offered without target-blocks: memory/target would move by usable bytes. */
+		{ true, true, "memmap-on-memory online-movable populated-blocks shrink stats",
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  false },
+		/* The guest only lists it with memmap_in_target. */
+		{ true, false,
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  "memmap-on-memory online-movable shrink stats", false },
+		{ false, true,
+		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  "memmap-on-memory online-movable shrink stats target-blocks", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake *fx = fake_new();
+		struct hotmem_inbox inbox = { 0 };
+
+		fx->cfg.own_pages = cases[i].own_pages;
+		fx->cfg.memmap_in_target = cases[i].memmap_in_target;
+		/* Without populated-blocks this guest could not grow at all. */
+		fx->mm.balloon_captures = false;
+		CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+		fake_attach(fx);
+		fake_set(fx, "hotmem/features", cases[i].offered, -1);
+		hotmem_inbox_toolstack_changed(&inbox);
+		hotmem_core_deliver(&fx->core, &inbox);
+		fake_run(fx, 10);
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/features"), cases[i].listed);
+		CHECK_EQ(!!(fx->core.features & HOTMEM_FEATURE_POPULATED_BLOCKS), cases[i].in_use);
+		fake_request(fx, "1 grow 0 2");
+		if (!cases[i].in_use) {
+			CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 unsupported 0");
+			CHECK_EQ(fx->nr_add, 0);
+			free(fx);
+			continue;
+		}
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 2");
+		CHECK_EQ(fx->balloon_total, 65536 + 2 * BLOCK_PAGES);
+		CHECK_EQ(fx->balloon_current, 65536 + 2 * BLOCK_PAGES);
+		CHECK_EQ(fx->balloon_target, 65536 + 2 * BLOCK_PAGES);
+		fake_request(fx, "2 shrink 1");
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "2 ok 1");
+		CHECK_EQ(fx->balloon_total, 65536 + BLOCK_PAGES);
+		CHECK_EQ(fx->balloon_current, 65536 + BLOCK_PAGES);
+		CHECK_EQ(fx->balloon_target, 65536 + BLOCK_PAGES);
 		free(fx);
 	}
 }
@@ -646,6 +718,7 @@ static void test_reload(void)
 	fx->probe[9] = HOTMEM_PROBE_OFFLINE;
 	fake_fault_set(&fx->offline_fault, -EBUSY, 1); /* block 7 will not go */
 	fake_set(fx, "hotmem/guest/ack", "5 ok 2", -1);
+	fake_set(fx, "hotmem/guest/blocks", "2-3", -1);
 	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
 	fake_attach(fx);
 	hotmem_inbox_toolstack_changed(&inbox);
@@ -675,6 +748,129 @@ static void test_reload(void)
 	hotmem_core_deliver(&fx->core, &inbox);
 	fake_run(fx, 10);
 	CHECK_EQ(fx->core.last_seq, 0);
+	free(fx);
+}
+
+/*
+ * A driver reload adopts only online blocks it had published: online memory
+ * in the window that was never in H/guest/blocks (boot RAM, or a block whose
+ * frames the toolstack may have reclaimed) is neither adopted nor removed.
+ */
+static void test_reload_adopts_only_listed(void)
+{
+	struct fake *fx = fake_new();
+	struct hotmem_inbox inbox = { 0 };
+
+	fx->probe[2] = HOTMEM_PROBE_ONLINE;
+	fx->probe[5] = HOTMEM_PROBE_ONLINE;
+	fake_set(fx, "hotmem/guest/blocks", "2", -1);
+	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+	fake_attach(fx);
+	hotmem_inbox_toolstack_changed(&inbox);
+	hotmem_core_deliver(&fx->core, &inbox);
+	fake_run(fx, 100);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "ready");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "2");
+	CHECK_EQ(fx->core.block_state[5], HOTMEM_BLOCK_ABSENT);
+	CHECK_EQ(fx->events[HOTMEM_EVENT_REFUSED_BLOCK], 1);
+	CHECK_EQ(fx->last[HOTMEM_EVENT_REFUSED_BLOCK].block, 5);
+	CHECK(fx->blocks[5].online); /* left alone */
+	CHECK_EQ(fx->nr_offline, 0);
+	/* A shrink never picks it. */
+	fake_request(fx, "1 shrink 2");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 partial 1");
+	CHECK(fx->blocks[5].online);
+	free(fx);
+}
+
+/*
+ * An ack whose write fails with a transient error is written again with the
+ * usual backoff until it is out; before the fix the request was over and the
+ * driver sat in "busy" for good.
+ */
+static void test_ack_write_retried(void)
+{
+	static const int errors[] = { -EAGAIN, -EBUSY, -ENOMEM };
+
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+		struct fake *fx = fake_ready();
+
+		fake_fault_set(&fx->write_fault, errors[i], 3);
+		fx->write_fault_key = "hotmem/guest/ack";
+		fx->nr_delays = 0;
+		fake_request(fx, "1 grow 0 1");
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 1");
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "ready");
+		CHECK_EQ(fx->events[HOTMEM_EVENT_BROKEN], 0);
+		CHECK_EQ(fx->nr_acks, 1);
+		if (errors[i] != -EAGAIN) {
+			CHECK_EQ(fx->nr_delays, 3);
+			CHECK_EQ(fx->delays[0], 100);
+			CHECK_EQ(fx->delays[1], 200);
+			CHECK_EQ(fx->delays[2], 400);
+		}
+		/* The request is not redone, the next one is served. */
+		CHECK_EQ(fx->nr_add, 1);
+		fake_request(fx, "2 grow 1 1");
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "2 ok 1");
+		free(fx);
+
+		/* Same when the ack of a request that gives up cannot be written. */
+		fx = fake_ready();
+		fake_fault_set(&fx->add_fault, -EBUSY, -1);
+		fake_fault_set(&fx->write_fault, errors[i], 2);
+		fx->write_fault_key = "hotmem/guest/ack";
+		fake_request(fx, "1 grow 0 1");
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 busy 0");
+		CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "ready");
+		CHECK_EQ(fx->events[HOTMEM_EVENT_BROKEN], 0);
+		free(fx);
+	}
+}
+
+/*
+ * Detach removes H (our keys with it) and a re-attach creates it again: the
+ * driver runs the handshake again, with seqs starting over at 1.
+ */
+static void test_reattach(void)
+{
+	struct fake *fx = fake_ready();
+	struct hotmem_inbox inbox = { 0 };
+
+	fake_request(fx, "4 grow 0 1");
+	fake_request(fx, "5 shrink 1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "5 ok 1");
+	CHECK_EQ(fx->events[HOTMEM_EVENT_HANDSHAKE], 1);
+
+	/* Detach: H and everything below it go. */
+	for (unsigned int k = 0; k < FAKE_KEYS; k++)
+		if (strncmp(fx->keys[k].key, "hotmem/", 7) == 0)
+			fx->keys[k].present = false;
+	hotmem_inbox_toolstack_changed(&inbox);
+	hotmem_core_deliver(&fx->core, &inbox);
+	fake_run(fx, 100);
+	CHECK(!fx->core.handshake_done);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "(absent)");
+
+	/* Re-attach: a new handshake, and request 1 is new again. */
+	fake_attach(fx);
+	hotmem_inbox_toolstack_changed(&inbox);
+	hotmem_core_deliver(&fx->core, &inbox);
+	fake_run(fx, 100);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "ready");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
+		    "memmap-on-memory online-movable shrink stats target-blocks");
+	CHECK_EQ(fx->events[HOTMEM_EVENT_HANDSHAKE], 2);
+	CHECK_EQ(fx->core.last_seq, 0);
+	fake_request(fx, "1 grow 3 1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "3");
+
+	/* A window rewrite with our keys still there is not a re-attach. */
+	hotmem_inbox_toolstack_changed(&inbox);
+	hotmem_core_deliver(&fx->core, &inbox);
+	fake_run(fx, 100);
+	CHECK_EQ(fx->events[HOTMEM_EVENT_HANDSHAKE], 2);
 	free(fx);
 }
 
@@ -854,6 +1050,7 @@ int main(void)
 	test_requests_hostile();
 	test_shrink_newest_first();
 	test_books_usable_only();
+	test_populated_blocks();
 	test_shrink_busy();
 	test_add_failures();
 	test_online_failures();
@@ -863,6 +1060,9 @@ int main(void)
 	test_features_refused();
 	test_geometry();
 	test_reload();
+	test_reload_adopts_only_listed();
+	test_ack_write_retried();
+	test_reattach();
 	test_xenstore_failure();
 	test_stats();
 	test_close();

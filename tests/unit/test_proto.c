@@ -288,7 +288,12 @@ static const struct text_case features_cases[] = {
 	OK("target-blocks"),
 	OK("stats target-blocks"),
 	OK("memmap-on-memory online-movable shrink stats target-blocks"),
+	OK("populated-blocks"),
+	OK("online-movable populated-blocks shrink"),
+	OK("memmap-on-memory online-movable populated-blocks shrink stats target-blocks"),
 	BAD("target-blocks stats"),
+	BAD("shrink populated-blocks"),
+	BAD("populated-blocks populated-blocks"),
 	BAD("stats shrink"),
 	BAD("stats stats"),
 	BAD("shrink  stats"),
@@ -667,10 +672,14 @@ static void test_features_negotiation(void)
 	CHECK(hotmem_feature_token(0) == NULL);
 	CHECK(hotmem_feature_token(3) == NULL);
 	CHECK(hotmem_feature_token(1u << HOTMEM_FEATURE_COUNT) == NULL);
-	CHECK_EQ(hotmem_format_features(text, sizeof(text), HOTMEM_FEATURES_KNOWN), 58);
-	CHECK_STREQ(text, "memmap-on-memory online-movable shrink stats target-blocks");
-	CHECK_EQ(hotmem_parse_features(text, 58, &features), 0);
+	CHECK_EQ(hotmem_format_features(text, sizeof(text), HOTMEM_FEATURES_KNOWN), 75);
+	CHECK_STREQ(text,
+		    "memmap-on-memory online-movable populated-blocks shrink stats target-blocks");
+	CHECK_EQ(hotmem_parse_features(text, 75, &features), 0);
 	CHECK_EQ(features, HOTMEM_FEATURES_KNOWN);
+	CHECK_STREQ(hotmem_feature_token(HOTMEM_FEATURE_POPULATED_BLOCKS), "populated-blocks");
+	CHECK_EQ(hotmem_parse_features("populated-blocks", 16, &features), 0);
+	CHECK_EQ(features, HOTMEM_FEATURE_POPULATED_BLOCKS);
 	CHECK_EQ(hotmem_format_features(text, sizeof(text), 1u << HOTMEM_FEATURE_COUNT), -EINVAL);
 	CHECK_EQ(hotmem_format_features(text, sizeof(text), 0), 0);
 	CHECK_STREQ(text, "");

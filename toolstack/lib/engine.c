@@ -15,7 +15,9 @@
  * Grow, in order (docs/toolstack.md has the full table):
  *   op_start   admission, journal PREPARE with max/target/static-max/pool/tot
  *   step       raise max memory by whole blocks and the pool per block
- *   step x N   populate one block's memmap head, journal progress
+ *   step x N   populate what block_populate_plan() says (a block's memmap head,
+ *              or with populated-blocks whole blocks, a GiB at a time where
+ *              aligned), journal progress
  *   step       write H/request + journal REQUESTED (one transaction)
  *   step       on the matching ack: journal ACKED with the added set, raise
  *              memory/target and static-max for it (one transaction)
@@ -106,6 +108,47 @@ static uint64_t pool_per_block(const struct hm_book *book)
 	return hotmem_pool_bytes_per_block(book->block_size);
 }
 
+/* Largest extent frames.c uses: 1 GiB of 4 KiB pages (order 18). */
+#define POPULATE_GIB_PAGES (1ull << 18)
+
+/*
+ * block_populate_plan - what dom0 populates for a grow, the one place that
+ * decides it. With features 0 it returns in *ret_bytes what dom0 populates at
+ * the head of every block: the whole block when populated-blocks is in use
+ * (the guest hands every usable page to its allocator; memory/target moves
+ * by whole blocks, so only with the book's memmap_in_target), else the memmap
+ * head the guest published (the balloon populates the rest). That value is
+ * journalled as rec->memmap_bytes. Given a record, it fills *ret_gfn and
+ * *ret_pages with the next populate call from block index from (0-based in
+ * the request) and returns how many blocks it covers: whole blocks go a
+ * 1 GiB-aligned GiB at a time where the request covers one, so frames.c can
+ * use one order-18 extent (order 9 otherwise); heads go block by block.
+ */
+static uint32_t block_populate_plan(const struct hm_book *book, uint32_t features,
+				    uint64_t memmap_bytes, const struct hm_oprec *rec,
+				    uint32_t from, uint64_t *ret_bytes, uint64_t *ret_gfn,
+				    uint64_t *ret_pages)
+{
+	uint64_t gfn, block_pages = book->block_size >> HV_PAGE_SHIFT;
+	uint32_t blocks = 1;
+
+	if (!rec) {
+		*ret_bytes = (features & HOTMEM_FEATURE_POPULATED_BLOCKS) && book->memmap_in_target
+				     ? book->block_size
+				     : memmap_bytes;
+		return 0;
+	}
+	gfn = block_gfn(book, rec->req.first + from);
+	if (rec->memmap_bytes == book->block_size && block_pages < POPULATE_GIB_PAGES &&
+	    !(gfn & (POPULATE_GIB_PAGES - 1)) &&
+	    (uint64_t)(rec->req.count - from) * block_pages >= POPULATE_GIB_PAGES)
+		blocks = (uint32_t)(POPULATE_GIB_PAGES / block_pages);
+	*ret_gfn = gfn;
+	*ret_pages = rec->memmap_bytes == book->block_size ? blocks * block_pages
+							   : rec->memmap_bytes >> HV_PAGE_SHIFT;
+	return blocks;
+}
+
 static uint32_t bitmap_weight(const uint64_t *bitmap)
 {
 	uint32_t i, n = 0;
@@ -124,7 +167,7 @@ static uint32_t bitmap_weight(const uint64_t *bitmap)
  */
 static uint64_t dom0_kib_per_block(const struct hm_book *book)
 {
-	return book->memmap_bytes >> KIB_SHIFT;
+	return book->dom0_bytes >> KIB_SHIFT;
 }
 
 /* Blocks of the record's grow whose dom0 part may be populated now. */
@@ -134,8 +177,15 @@ static uint32_t rec_inflight(const struct hm_book *book)
 
 	if (rec->req.op != HOTMEM_OP_GROW)
 		return 0;
+	if (rec->phase == HM_PHASE_PREPARE && rec->progress < rec->req.count) {
+		uint64_t bytes, gfn, pages;
+
+		/* The blocks done and those of the step that may be in flight. */
+		return rec->progress +
+		       block_populate_plan(book, 0, 0, rec, rec->progress, &bytes, &gfn, &pages);
+	}
 	if (rec->phase == HM_PHASE_PREPARE)
-		return rec->progress < rec->req.count ? rec->progress + 1 : rec->req.count;
+		return rec->req.count;
 	return rec->phase == HM_PHASE_REQUESTED ? rec->req.count : 0;
 }
 
@@ -513,8 +563,10 @@ static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	 */
 	if (ctx->book.memmap_in_target && !(view.features & HOTMEM_FEATURE_TARGET_BLOCKS)) {
 		ctx->book.memmap_in_target = false;
+		/* populated-blocks needs whole-block targets: it goes too. */
 		r = hotmem_format_features(text, sizeof(text),
-					   hm->cfg.features & ~HOTMEM_FEATURE_TARGET_BLOCKS);
+					   hm->cfg.features & ~(HOTMEM_FEATURE_TARGET_BLOCKS |
+								HOTMEM_FEATURE_POPULATED_BLOCKS));
 		if (r >= 0)
 			r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_FEATURES);
 		if (r >= 0)
@@ -845,12 +897,12 @@ out:
 	return r;
 }
 
-/* Give back one block's dom0 part (head_only) or every frame of it. */
+/* Give back what dom0 populated of one block (head_only: book->dom0_bytes) or all of it. */
 static int reclaim_block(struct hotmem *hm, struct hm_domain *dom, uint32_t block, bool head_only,
 			 struct hotmem_result *res)
 {
 	const struct hm_book *book = &dom->book;
-	uint64_t pages = (head_only ? book->memmap_bytes : book->block_size) >> HV_PAGE_SHIFT;
+	uint64_t pages = (head_only ? book->dom0_bytes : book->block_size) >> HV_PAGE_SHIFT;
 	uint64_t reclaimed = 0, skipped = 0;
 	int r;
 
@@ -932,12 +984,17 @@ out:
 static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	const struct hm_oprec *rec = &dom->book.rec;
-	uint64_t scrub[HM_WORDS] = { 0 };
+	uint64_t scrub[HM_WORDS] = { 0 }, bytes, gfn, pages;
 	uint32_t heads = 0, i;
 	int r;
 
+	/* Every block populated, and those of the step that may have been in flight. */
 	if (rec->memmap_bytes)
-		heads = rec->progress < rec->req.count ? rec->progress + 1 : rec->req.count;
+		heads = rec->progress < rec->req.count
+				? rec->progress + block_populate_plan(&dom->book, 0, 0, rec,
+								      rec->progress, &bytes, &gfn,
+								      &pages)
+				: rec->req.count;
 	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, false));
 	for (i = 0; !r && i < heads; i++) {
 		r = reclaim_block(hm, dom, rec->req.first + i, true, res);
@@ -1314,35 +1371,38 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 		goto out;
 	}
 	if (rec->memmap_bytes && op->next_block < rec->req.count) {
-		uint32_t block = rec->req.first + op->next_block;
 		struct hm_book *next = malloc(sizeof(*next));
-		uint64_t populated = 0;
+		uint64_t populated = 0, gfn = 0, pages = 0, bytes;
+		uint32_t blocks, i;
 
+		blocks = block_populate_plan(book, 0, 0, rec, op->next_block, &bytes, &gfn, &pages);
 		/*
-		 * Max memory grows by this head just before dom0 populates it
-		 * (book_max_kib counts heads [0, progress]), so between steps the
-		 * guest has no room of ours to populate into: the rest of each
-		 * block is raised only at the ack, for the blocks the guest added.
+		 * Max memory grows by these blocks' dom0 part just before dom0
+		 * populates it (book_max_kib counts [0, progress + blocks)), so
+		 * between steps the guest has no room of ours to populate into:
+		 * the rest of each block is raised only at the ack, for the blocks
+		 * the guest added.
 		 */
 		r = next ? set_max_kib(hm, dom->domid, book_max_kib(book, true)) : -ENOMEM;
 		if (!r)
-			r = hm_populate_range(hm, dom->domid, block_gfn(book, block),
-					      rec->memmap_bytes >> HV_PAGE_SHIFT, &populated);
+			r = hm_populate_range(hm, dom->domid, gfn, pages, &populated);
 		if (r < 0 && next)
-			/* Close the room left for this head at once, before the
+			/* Close the room left for this step at once, before the
 			 * rollback's journal reads: the guest must not get it. */
 			set_max_kib(hm, dom->domid,
-				    book_max_kib(book, true) - dom0_kib_per_block(book) +
+				    book_max_kib(book, true) - blocks * dom0_kib_per_block(book) +
 					    (populated << (HV_PAGE_SHIFT - KIB_SHIFT)));
 		if (!r) {
 			*next = *book;
-			next->rec.progress = op->next_block + 1;
+			next->rec.progress = op->next_block + blocks;
 			r = book_commit(hm, dom, next);
 		}
 		free(next);
 		if (!r) {
-			emit(hm, dom, HOTMEM_PROGRESS_POPULATED, block);
-			op->next_block++;
+			for (i = 0; i < blocks; i++)
+				emit(hm, dom, HOTMEM_PROGRESS_POPULATED,
+				     rec->req.first + op->next_block + i);
+			op->next_block += blocks;
 		}
 		goto out;
 	}
@@ -1631,7 +1691,9 @@ static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	rec->req.op = HOTMEM_OP_GROW;
 	rec->req.first = first;
 	rec->req.count = ctx->count;
-	rec->memmap_bytes = view.memmap_bytes;
+	block_populate_plan(&ctx->book, features, view.memmap_bytes, NULL, 0, &rec->memmap_bytes,
+			    NULL, NULL);
+	ctx->book.dom0_bytes = rec->memmap_bytes;
 	rec->before_max_kib = ctx->info.max_pages << (HV_PAGE_SHIFT - KIB_SHIFT);
 	rec->before_target_kib = target_kib;
 	rec->before_static_max_kib = static_kib;
@@ -2445,9 +2507,14 @@ int hotmem_open(struct hv *hv, const struct hotmem_config *cfg, struct hotmem **
 		goto out;
 	memcpy(hm->journal_dir, hm->cfg.journal_dir, len + 1);
 	hm->cfg.journal_dir = hm->journal_dir;
-	/* cfg.features is what H/features offers: target-blocks only if we do it. */
+	/*
+	 * cfg.features is what H/features offers: target-blocks only if we do
+	 * it, and populated-blocks only with it (memory/target by whole blocks).
+	 */
 	if (!hm->cfg.memmap_in_target)
 		hm->cfg.features &= ~HOTMEM_FEATURE_TARGET_BLOCKS;
+	if (!(hm->cfg.features & HOTMEM_FEATURE_TARGET_BLOCKS))
+		hm->cfg.features &= ~HOTMEM_FEATURE_POPULATED_BLOCKS;
 	/* One engine per journal: a newer claim makes this one stop (-ESTALE). */
 	r = jr_claim(hm);
 	if (r < 0)

@@ -113,6 +113,10 @@ struct hm_book {
 	 */
 	uint64_t base_max_kib;
 	uint64_t base_pool_bytes;
+	/* What dom0 populates of each block of a grow before the request (the
+	 * memmap head, or with populated-blocks the whole block), as the last
+	 * grow's record says: pending blocks count this much under max memory. */
+	uint64_t dom0_bytes;
 	/*
 	 * Superseded grows (J/<d>/pending "<seq> <pending> <refused>"): the
 	 * blocks of grow requests a newer request superseded before the guest

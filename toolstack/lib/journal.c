@@ -21,8 +21,9 @@
  *                 <progress> <max-kib> <target-kib> <static-max-kib>
  *                 <pool-bytes> <tot-pages>" (absent when idle)
  *   op-blocks    bitmap as granted (with op)
- *   base         "<max-kib> <pool-bytes>": Xen's max memory and P2M pool
- *                without anything of ours, taken at each operation's start
+ *   base         "<max-kib> <pool-bytes> <dom0-bytes hex>": Xen's max memory
+ *                and P2M pool without anything of ours, taken at each
+ *                operation's start, and what dom0 populates per block
  *   pending      "<seq> <bitmap>": blocks of superseded grows awaiting the
  *                guest's first ack with a seq >= <seq> (absent: none)
  *   refused      bitmap: blocks of superseded grows the guest did not add,
@@ -245,7 +246,21 @@ static bool bitmap_any(const uint64_t *bitmap)
 	return false;
 }
 
-/* base, pending, frozen: two fields each. */
+/* base: "<max-kib> <pool-bytes> <dom0-bytes hex>". */
+static int load_base(const char *value, size_t len, struct hm_book *book)
+{
+	const char *f[3];
+	size_t l[3];
+
+	if (split_fields(value, len, f, l, 3) < 0 ||
+	    hm_parse_dec(f[0], l[0], &book->base_max_kib) ||
+	    hm_parse_dec(f[1], l[1], &book->base_pool_bytes) ||
+	    hm_parse_hex(f[2], l[2], &book->dom0_bytes))
+		return -EUCLEAN;
+	return 0;
+}
+
+/* pending, frozen: two fields each. */
 static int load_pair(const char *key, const char *value, size_t len, struct hm_book *book)
 {
 	const char *f[2];
@@ -254,10 +269,6 @@ static int load_pair(const char *key, const char *value, size_t len, struct hm_b
 
 	if (split_fields(value, len, f, l, 2) < 0 || hm_parse_dec(f[0], l[0], &first) < 0)
 		return -EUCLEAN;
-	if (!strcmp(key, "base")) {
-		book->base_max_kib = first;
-		return hm_parse_dec(f[1], l[1], &book->base_pool_bytes) < 0 ? -EUCLEAN : 0;
-	}
 	if (!first || first > UINT32_MAX)
 		return -EUCLEAN;
 	if (!strcmp(key, "pending")) {
@@ -330,7 +341,9 @@ static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char
 		/* Only with an op (loaded before it): jr_store() drops a stray one. */
 		r = book->rec.phase == HM_PHASE_NONE ? -EUCLEAN
 						     : bitmap_parse(value, len, book->rec.blocks);
-	} else if (!strcmp(key, "base") || !strcmp(key, "pending") || !strcmp(key, "frozen")) {
+	} else if (!strcmp(key, "base")) {
+		r = load_base(value, len, book);
+	} else if (!strcmp(key, "pending") || !strcmp(key, "frozen")) {
 		r = load_pair(key, value, len, book);
 	} else if (!strcmp(key, "restored")) {
 		r = len == 1 && value[0] == '1' ? 0 : -EUCLEAN;
@@ -393,8 +406,8 @@ static int store_extras(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
 	char text[BITMAP_TEXT_SIZE + 32];
 	int r;
 
-	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64, book->base_max_kib,
-		 book->base_pool_bytes);
+	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " 0x%" PRIx64, book->base_max_kib,
+		 book->base_pool_bytes, book->dom0_bytes);
 	r = write_key(hm, txn, domid, "base", text);
 	if (!r && bitmap_any(book->pending)) {
 		int n = snprintf(text, sizeof(text), "%" PRIu32 " ", book->pending_seq);

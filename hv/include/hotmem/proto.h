@@ -96,20 +96,27 @@ enum hotmem_feature {
 	HOTMEM_FEATURE_MEMMAP_ON_MEMORY = 1u << 0,
 	/* The guest onlines hot-added blocks to ZONE_MOVABLE, so shrink can succeed. */
 	HOTMEM_FEATURE_ONLINE_MOVABLE = 1u << 1,
+	/*
+	 * dom0 populates every frame of a block (largest extents) before the
+	 * request, and the guest hands the usable pages to its page allocator
+	 * itself: its balloon never populates or holds a hotmem page. Only in
+	 * use together with target-blocks (memory/target moves by whole blocks).
+	 */
+	HOTMEM_FEATURE_POPULATED_BLOCKS = 1u << 2,
 	/* The guest carries out shrink requests. */
-	HOTMEM_FEATURE_SHRINK = 1u << 2,
+	HOTMEM_FEATURE_SHRINK = 1u << 3,
 	/* The guest publishes H/guest/stats every H/stats-interval-ms. */
-	HOTMEM_FEATURE_STATS = 1u << 3,
+	HOTMEM_FEATURE_STATS = 1u << 4,
 	/*
 	 * memory/target moves by whole blocks: the guest's balloon counts each
 	 * block's memmap head (populated by dom0) as populated. Without it
 	 * memory/target moves by the usable bytes of a block only.
 	 */
-	HOTMEM_FEATURE_TARGET_BLOCKS = 1u << 4,
+	HOTMEM_FEATURE_TARGET_BLOCKS = 1u << 5,
 };
 
 /* Number of known features and the mask of all of them. */
-#define HOTMEM_FEATURE_COUNT  5
+#define HOTMEM_FEATURE_COUNT  6
 #define HOTMEM_FEATURES_KNOWN ((1u << HOTMEM_FEATURE_COUNT) - 1)
 
 /* What a request asks for. */

@@ -10,11 +10,31 @@
  *
  *   hotmem-memload fill MIB STATUS     fill MIB MiB, then wait for signals
  *   hotmem-memload squeeze KIB STATUS  allocate (and touch) until MemFree is
- *                                      below KIB kB, then wait for signals
+ *                                      below KIB kB, settle the free pages
+ *                                      with the per-cpu lists' within 512 kB
+ *                                      below KIB (64 KiB chunks added or given
+ *                                      back for 3 s), then wait for signals
  *   hotmem-memload ramp MIB STATUS RATE
  *                                      fill MIB MiB at RATE MiB/s (a working
  *                                      set that grows, for an autoscaler to
  *                                      follow), then wait for signals
+ *   hotmem-memload outside MS STATUS   every MS ms, read the free pages of the
+ *                                      zones other than Movable from
+ *                                      /proc/zoneinfo (the memory outside a
+ *                                      hotmem window); SIGUSR1 starts a
+ *                                      measurement there, SIGTERM ends it with
+ *                                      "outside base_kb=N min_kb=N
+ *                                      peak_used_kb=N samples=N" and exits
+ *   hotmem-memload watch KIB STATUS    the same sampling, from the start until
+ *                                      MemTotal reaches KIB kB (a grow is in)
+ *                                      or 120 s passed; then "watch base_kb=N
+ *                                      min_kb=N peak_used_kb=N oom_kills=N
+ *                                      memtotal_kb=N released_alive=0|1": the
+ *                                      OOM kills from /proc/vmstat over that
+ *                                      time, and whether the process named by
+ *                                      $RELEASE_PID (a squeeze) was still
+ *                                      alive, which it then ends with SIGTERM
+ *                                      before anyone forks again
  *
  * STATUS lines: "ramp mib=N ms=N" (every 64 MiB), "filled mib=N pages=N ms=N",
  * "squeezed mib=N memfree_kb=N", "verify ok|bad pages=N bad=N ms=N". Exit 0
@@ -142,6 +162,16 @@ static int add_chunk(size_t bytes)
 	return 0;
 }
 
+/* Give the newest chunk back (the squeeze settling above its goal). */
+static void pop_chunk(void)
+{
+	if (!nr_chunks)
+		return;
+	nr_chunks--;
+	nr_pages -= chunk_pages[nr_chunks];
+	munmap(chunks[nr_chunks], chunk_pages[nr_chunks] * PAGE);
+}
+
 /* Check every page against its stored checksum and its generator. */
 static size_t verify(void)
 {
@@ -178,11 +208,170 @@ static long memfree_kb(void)
 	return kb;
 }
 
+static long memtotal_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Free kB the allocator can hand out at once: the zones' free pages plus the
+ * pages waiting on the per-cpu lists (/proc/zoneinfo "count:"), which
+ * MemFree leaves out and which move in batches of hundreds of kB.
+ */
+static long free_with_pcp_kb(void)
+{
+	char line[256];
+	long pages = 0, v;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "  pages free %ld", &v) == 1 ||
+		    sscanf(line, " count: %ld", &v) == 1)
+			pages += v;
+	fclose(f);
+	return pages * (long)(PAGE >> 10);
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: hotmem-memload fill MIB STATUS | squeeze KIB STATUS | "
-			"ramp MIB STATUS MIB_PER_S\n");
+			"ramp MIB STATUS MIB_PER_S | outside MS STATUS | watch KIB STATUS\n");
 	return 2;
+}
+
+/*
+ * Free kB of every zone but Movable, from /proc/zoneinfo, read with one
+ * open file and a static buffer: no allocation while memory is short.
+ */
+static long outside_free_kb(FILE *f)
+{
+	static char buf[1 << 16];
+	size_t len;
+	long pages = 0, v;
+	int movable = 0;
+	char *line, *next;
+
+	rewind(f);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[len] = '\0';
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (!strncmp(line, "Node ", 5))
+			movable = strstr(line, "zone  Movable") || strstr(line, "zone Movable");
+		else if (!movable && sscanf(line, "  pages free %ld", &v) == 1)
+			pages += v;
+	}
+	return pages * (long)(PAGE >> 10);
+}
+
+/* One counter of /proc/vmstat, read without allocating; -1 if absent. */
+static long vmstat_read(FILE *f, const char *key)
+{
+	static char buf[1 << 14];
+	size_t len, klen = strlen(key);
+	char *p;
+
+	rewind(f);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[len] = '\0';
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, key, klen) && p[klen] == ' ')
+			return strtol(p + klen + 1, NULL, 10);
+	return -1;
+}
+
+/* The watch mode: see the head comment. */
+static int watch(long until_kb)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 10 * 1000000 };
+	FILE *zi = fopen("/proc/zoneinfo", "r"), *vm = fopen("/proc/vmstat", "r");
+	const char *pid_text = getenv("RELEASE_PID");
+	long base, min, kb, oom0, total = 0;
+	double t0 = now_ms();
+	int alive = 0;
+	pid_t pid = pid_text ? (pid_t)strtol(pid_text, NULL, 10) : 0;
+
+	if (!zi || !vm) {
+		status("error watch: %s", strerror(errno));
+		return 1;
+	}
+	setvbuf(zi, NULL, _IONBF, 0);
+	setvbuf(vm, NULL, _IONBF, 0);
+	mlockall(MCL_CURRENT | MCL_FUTURE);
+	base = min = outside_free_kb(zi);
+	oom0 = vmstat_read(vm, "oom_kill");
+	while (now_ms() - t0 < 120e3) {
+		kb = outside_free_kb(zi);
+		if (kb < min)
+			min = kb;
+		total = memtotal_kb();
+		if (total >= until_kb)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (pid > 0) {
+		alive = kill(pid, 0) == 0;
+		if (alive)
+			kill(pid, SIGTERM);
+	}
+	status("watch base_kb=%ld min_kb=%ld peak_used_kb=%ld oom_kills=%ld memtotal_kb=%ld "
+	       "released_alive=%d ms=%.0f",
+	       base, min, base - min, vmstat_read(vm, "oom_kill") - oom0, total, alive,
+	       now_ms() - t0);
+	fclose(zi);
+	fclose(vm);
+	return 0;
+}
+
+/* The outside mode: sample until SIGTERM, measuring from each SIGUSR1. */
+static int outside(long interval_ms, const sigset_t *unblocked)
+{
+	struct timespec ts = { .tv_sec = interval_ms / 1000,
+			       .tv_nsec = (interval_ms % 1000) * 1000000 };
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	long base = -1, min = -1, kb;
+	unsigned long samples = 0;
+
+	if (!f) {
+		status("error outside: %s", strerror(errno));
+		return 1;
+	}
+	setvbuf(f, NULL, _IONBF, 0);
+	mlockall(MCL_CURRENT | MCL_FUTURE);
+	sigprocmask(SIG_SETMASK, unblocked, NULL);
+	status("outside ready free_kb=%ld", outside_free_kb(f));
+	while (!got_term) {
+		kb = outside_free_kb(f);
+		if (got_usr1) {
+			got_usr1 = 0;
+			base = min = kb;
+			samples = 0;
+		}
+		if (base >= 0) {
+			samples++;
+			if (kb < min)
+				min = kb;
+		}
+		nanosleep(&ts, NULL);
+	}
+	status("outside base_kb=%ld min_kb=%ld peak_used_kb=%ld samples=%lu", base, min,
+	       base >= 0 ? base - min : -1, samples);
+	fclose(f);
+	return 0;
 }
 
 /* Sleep until t0_ms + ms on the monotonic clock (at once if that passed). */
@@ -221,6 +410,10 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &block, &old);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (!strcmp(argv[1], "outside"))
+		return outside(n, &old);
+	if (!strcmp(argv[1], "watch"))
+		return watch(n);
 	if (!strcmp(argv[1], "fill")) {
 		double t0 = now_ms();
 
@@ -261,7 +454,23 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		status("squeezed mib=%zu memfree_kb=%ld", nr_pages * PAGE >> 20, memfree_kb());
+		/*
+		 * Settle within [KIB - 512, KIB] counting the per-cpu lists, which
+		 * drain late: MemFree alone overshot by up to 1 MiB.
+		 */
+		for (int round = 0; round < 15; round++) {
+			struct timespec ts = { .tv_sec = 0, .tv_nsec = 200 * 1000000 };
+
+			nanosleep(&ts, NULL);
+			free_kb = free_with_pcp_kb();
+			if (free_kb < n - 512 && nr_chunks &&
+			    chunk_pages[nr_chunks - 1] * PAGE == 64 << 10)
+				pop_chunk();
+			else if (free_kb > n && add_chunk(64 << 10))
+				break;
+		}
+		status("squeezed mib=%zu memfree_kb=%ld with_pcp_kb=%ld", nr_pages * PAGE >> 20,
+		       memfree_kb(), free_with_pcp_kb());
 	} else {
 		return usage();
 	}
