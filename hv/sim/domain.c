@@ -438,6 +438,15 @@ int sim_domain_create(struct hv_sim *sim, const struct hv_sim_domain_params *par
 		return -ENOMEM;
 	}
 	dom->domid = domid;
+	/* A handle no other creation in this sim has: the creation count, then the id. */
+	sim->domains_made++;
+	for (unsigned int b = 0; b < 8; b++)
+		dom->handle[b] = (uint8_t)(sim->domains_made >> (8 * b));
+	for (unsigned int b = 0; b < 4; b++)
+		dom->handle[8 + b] = (uint8_t)(domid >> (8 * b));
+	dom->handle[15] = 0x5a;
+	if (params->handle)
+		memcpy(dom->handle, params->handle, sizeof(dom->handle));
 	dom->max_pages = boot_pages + params->max_slack_kib / 4;
 	dom->pool_pages = pool_pages;
 	sim->host_free -= pool_pages;

@@ -96,6 +96,8 @@ static void fill_info(const struct sim_domain *dom, struct hv_domain_info *info)
 	info->max_pages = dom->max_pages;
 	info->dying = dom->dying;
 	info->shutdown = dom->shutdown;
+	memcpy(info->handle, dom->handle, sizeof(info->handle));
+	info->shutdown_reason = dom->shutdown ? dom->shutdown_reason : 0;
 }
 
 static int op_domain_info(struct hv *hv, uint32_t domid, struct hv_domain_info *ret_info)
@@ -562,7 +564,8 @@ int hv_sim_domain_create(struct hv_sim *sim, const struct hv_sim_domain_params *
 	int r;
 
 	pthread_mutex_lock(&sim->lock);
-	r = sim_domain_create(sim, params, UINT32_MAX, &domid);
+	r = sim_domain_create(sim, params, params && params->domid ? params->domid : UINT32_MAX,
+			      &domid);
 	pthread_mutex_unlock(&sim->lock);
 	if (!r && ret_domid)
 		*ret_domid = domid;
@@ -614,6 +617,21 @@ int hv_sim_domain_set_dying(struct hv_sim *sim, uint32_t domid, bool dying)
 int hv_sim_domain_set_shutdown(struct hv_sim *sim, uint32_t domid, bool shutdown)
 {
 	return set_flag(sim, domid, shutdown, false);
+}
+
+int hv_sim_domain_shutdown(struct hv_sim *sim, uint32_t domid, unsigned int reason)
+{
+	struct sim_domain *dom;
+	int r = -ESRCH;
+
+	pthread_mutex_lock(&sim->lock);
+	dom = sim_domain_get(sim, domid);
+	if (dom && domid) {
+		dom->shutdown_reason = (uint8_t)reason;
+		r = 0;
+	}
+	pthread_mutex_unlock(&sim->lock);
+	return r ? r : hv_sim_domain_set_shutdown(sim, domid, true);
 }
 
 int hv_sim_domain_by_name(struct hv_sim *sim, const char *name, uint32_t *ret_domid)

@@ -94,6 +94,8 @@ struct sim_domain {
 	struct p2m p2m;
 	bool dying;
 	bool shutdown;
+	uint8_t handle[16]; /* unique per creation, like xl's UUID */
+	uint8_t shutdown_reason;
 };
 
 /* ---- xenstore (xenstore.c) ----------------------------------------------- */
@@ -233,7 +235,8 @@ struct hv_sim {
 
 	struct sim_domain **domains; /* indexed by domid, HV_SIM_DOMID_LAST + 1 slots */
 	uint32_t nr_domains;
-	uint32_t domid_rover; /* last domid handed out */
+	uint32_t domid_rover;  /* last domid handed out */
+	uint64_t domains_made; /* every creation, for the domains' handles */
 
 	struct xs_store xs;
 	struct sim_conn *conns;

@@ -166,6 +166,9 @@ static int xen_domain_info(struct hv *hv, uint32_t domid, struct hv_domain_info 
 	ret_info->max_pages = raw.max_pages;
 	ret_info->dying = raw.flags & XEN_DOMINF_dying;
 	ret_info->shutdown = raw.flags & XEN_DOMINF_shutdown;
+	ret_info->shutdown_reason =
+		(uint8_t)((raw.flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask);
+	memcpy(ret_info->handle, raw.handle, sizeof(ret_info->handle));
 	return 0;
 }
 

@@ -214,8 +214,15 @@ def test_reads_and_ops(xl, sock, tmp):
 
 
 def test_lock(xl, hotmemd, sock, tmp):
-    # The daemon holds <socket minus .sock>.lock. A CLI whose socket does not
-    # answer but maps to the same lock must refuse to run a second engine.
+    # The daemon holds one lock per journal, in $HOTMEM_LOCK_DIR (default
+    # /run/lock/hotmem), never next to the socket (systemd removes the
+    # socket's RuntimeDirectory when the unit stops). For the sim the socket
+    # (minus .sock) is part of the key: a CLI whose socket does not answer
+    # but maps to the same lock must refuse to run a second engine.
+    locks = os.listdir(os.environ["HOTMEM_LOCK_DIR"])
+    check(len(locks) == 1 and locks[0].startswith("sim_2flocal_2fdomain_2f0_2fhotmem_2fjournal")
+          and locks[0].endswith(".lock") and not [f for f in os.listdir(tmp) if f.endswith(".lock")],
+          "the engine lock is in $HOTMEM_LOCK_DIR, keyed on the journal (%r)" % locks)
     base = sock[:-len(".sock")]
     rc, _, err = run(xl, base, "list")
     check(one_line_failure(rc, err) and "another hotmem engine holds" in err,
@@ -224,6 +231,54 @@ def test_lock(xl, hotmemd, sock, tmp):
                        text=True, timeout=60)
     check(p.returncode == 1 and "another engine holds" in p.stderr,
           "second hotmemd on the same socket refused")
+
+
+def test_slow_reader(xl, sock, daemon):
+    # A reply far bigger than the socket buffer, to a client that reads
+    # slowly: it arrives whole (queued in the daemon, flushed on POLLOUT),
+    # and the daemon serves others meanwhile.
+    size = 1200000
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(sock)
+    c.sendall(b'{"cmd":"sim-echo","bytes":%d}\n' % size)
+    time.sleep(0.5)
+    rc, out, err = run(xl, sock, "list")
+    check(rc == 0 and "web" in out, "the daemon serves others while a reply waits (%r)" % err)
+    data = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        time.sleep(0.02)
+    c.close()
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        doc = None
+    check(doc and doc.get("ok") and len(doc["result"]["data"]) == size and data.endswith(b"\n"),
+          "a %d-byte reply to a slow reader arrives whole (%d bytes read)" % (size, len(data)))
+    # A client that never reads is dropped after 2 s; the daemon goes on.
+    mark = len(daemon.lines)
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(sock)
+    c.sendall(b'{"cmd":"sim-echo","bytes":%d}\n' % size)
+    line = daemon.wait_log("dropped a client that read nothing", timeout=10)
+    check(line is not None and daemon.lines.index(line) >= mark,
+          "a client that reads nothing is dropped (%r)" % line)
+    c.close()
+    rc, _, err = run(xl, sock, "list")
+    check(rc == 0, "and the daemon still answers (%r)" % err)
+
+
+def test_abandon(xl, sock):
+    # Nothing unanswered: one line, non-zero, nothing changes.
+    rc, _, err = run(xl, sock, "abandon", "web")
+    check(one_line_failure(rc, err) and "'web'" in err and "nothing unanswered" in err,
+          "abandon without an unanswered request is refused with one line (%r)" % err)
+    rc, doc, err = run_json(xl, sock, "info", "web")
+    check(rc == 0 and doc and doc.get("pending_blocks") == 0 and doc.get("frozen") is False,
+          "info shows superseded blocks and frozen (%r)" % (doc,))
 
 
 def test_domain_death(xl, sock, daemon):
@@ -248,6 +303,20 @@ def test_in_process(xl, tmp):
     check(rc == 0 and doc and doc["blocks_done"] == 2,
           "in-process --hv sim grow when no daemon answers (%r)" % (err,))
     check(not os.path.exists(sock), "the in-process run created no socket")
+    # The in-process engine honours the daemon's [host] reserve.
+    conf = os.path.join(tmp, "reserve.conf")
+    with open(conf, "w") as f:
+        f.write("[host]\nreserve = 24g\n")
+    rc, _, err = run(xl, sock, "--config", conf, "--sim-domain", "solo:256m", "grow", "solo",
+                     "256m")
+    check(one_line_failure(rc, err) and "'solo'" in err,
+          "in-process grow refused inside the configured host reserve (%r)" % (err,))
+    with open(conf, "w") as f:
+        f.write("[host]\nreserve = lots\n")
+    rc, _, err = run(xl, sock, "--config", conf, "--sim-domain", "solo:256m", "grow", "solo",
+                     "256m")
+    check(one_line_failure(rc, err) and "reserve" in err,
+          "a config that does not parse stops an in-process run with one line (%r)" % (err,))
 
 
 def test_guest_never_ready(xl, tmp):
@@ -306,6 +375,7 @@ def main():
     # /etc/hotmem/hotmem.conf, so no decision of its own moves the figures.
     os.environ["HOTMEM_CONFIG"] = os.path.join(tmp, "absent.conf")
     sock = os.path.join(tmp, "hotmemd.sock")
+    os.environ["HOTMEM_LOCK_DIR"] = os.path.join(tmp, "locks")
     daemon = Daemon(hotmemd, sock, ["--sim-domain", "web:512m", "--sim-domain", "db:1g",
                                     "--sim-domain", "big:256m", "--sim-host", "16g"])
     try:
@@ -315,6 +385,8 @@ def main():
         test_arg_errors(xl, sock)
         test_reads_and_ops(xl, sock, tmp)
         test_lock(xl, hotmemd, sock, tmp)
+        test_abandon(xl, sock)
+        test_slow_reader(xl, sock, daemon)
         test_domain_death(xl, sock, daemon)
         test_in_process(xl, tmp)
         test_guest_never_ready(xl, tmp)

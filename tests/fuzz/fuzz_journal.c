@@ -2,7 +2,8 @@
  * libFuzzer target for the journal's record parser (jr_load, journal.c):
  * the engine's persisted books, read back at every start to recover from a
  * crash. The input is the record's keys in their journal order (params,
- * window, block-size, memmap-bytes, seq, granted, op, op-blocks; see
+ * window, block-size, memmap-bytes, seq, granted, op, op-blocks, base,
+ * pending, refused, frozen, handle, restored; see
  * fuzz_split.h), written to J/1 of a simulated host. Promises checked
  * (journal.c's own): a record is loaded, or refused with -EUCLEAN (-ENOENT
  * without params), never guessed at; a loaded record stores back
@@ -15,8 +16,9 @@
 #include "fuzz_engine.h"
 #include "fuzz_split.h"
 
-static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
-				    "seq",    "granted", "op",	       "op-blocks" };
+static const char *const keys[] = { "params",  "window", "block-size", "memmap-bytes", "seq",
+				    "granted", "op",	 "op-blocks",  "base",	       "pending",
+				    "refused", "frozen", "handle",     "restored" };
 #define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
 
 #define LOADED_DOMID 1

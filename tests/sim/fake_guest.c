@@ -22,6 +22,7 @@ struct kill_proxy {
 	unsigned long kill_after;
 	bool dead;
 	unsigned long calls[HV_SIM_OP_COUNT]; /* per op, since arming */
+	struct harness *harness;	      /* for after_mutation */
 };
 
 static struct kill_proxy *to_proxy(struct hv *hv)
@@ -35,6 +36,10 @@ static int mutated(struct kill_proxy *p, int r)
 	p->mutations++;
 	if (p->kill_after && p->mutations >= p->kill_after)
 		p->dead = true;
+	if (p->harness && p->harness->after_mutation)
+		p->harness->after_mutation(p->harness);
+	if (p->harness)
+		p->harness->last_set_max = p->harness->last_populate = false;
 	return r;
 }
 
@@ -85,6 +90,8 @@ static int px_set_max_mem(struct hv *hv, uint32_t domid, uint64_t max_kib)
 
 	PROXY_GUARD(p);
 	p->calls[HV_SIM_OP_SET_MAX_MEM]++;
+	if (p->harness)
+		p->harness->last_set_max = true;
 	return mutated(p, p->inner->ops->set_max_mem(p->inner, domid, max_kib));
 }
 
@@ -111,9 +118,17 @@ static int px_populate(struct hv *hv, uint32_t domid, unsigned int order, const 
 {
 	struct kill_proxy *p = to_proxy(hv);
 
+	int r;
+
 	PROXY_GUARD(p);
 	p->calls[HV_SIM_OP_POPULATE]++;
-	return mutated(p, p->inner->ops->populate(p->inner, domid, order, gfns, nr, ret_done));
+	r = p->inner->ops->populate(p->inner, domid, order, gfns, nr, ret_done);
+	/* A failed populate leaves the room raised for it open, like a raise. */
+	if (p->harness) {
+		p->harness->last_set_max = r < 0;
+		p->harness->last_populate = true;
+	}
+	return mutated(p, r);
 }
 
 static int px_decrease(struct hv *hv, uint32_t domid, unsigned int order, const uint64_t *gfns,
@@ -319,6 +334,7 @@ static void harness_progress(void *opaque, const struct hotmem_progress *progres
 static void harness_open_engine(struct harness *h)
 {
 	h->proxy = proxy_new(h->sim);
+	h->proxy->harness = h;
 	if (hotmem_open(&h->proxy->hv, &h->cfg, &h->hm) < 0) {
 		fprintf(stderr, "harness: hotmem_open failed\n");
 		exit(1);
@@ -629,8 +645,9 @@ static int check_guest(struct harness *h, struct hv *dom0, uint32_t index, const
 	for (block = 0; block < info.nr_blocks; block++) {
 		uint64_t gfn = (info.window.base >> 12) + block * block_pages;
 		bool granted = hotmem_blocks_test(info.granted, block);
-		bool outstanding = nr_outstanding && block >= info.outstanding_first &&
-				   block < info.outstanding_first + info.outstanding_count;
+		bool outstanding = (nr_outstanding && block >= info.outstanding_first &&
+				    block < info.outstanding_first + info.outstanding_count) ||
+				   hotmem_blocks_test(info.pending, block);
 		uint64_t n;
 
 		if (!granted && !outstanding) {
@@ -652,11 +669,13 @@ static int check_guest(struct harness *h, struct hv *dom0, uint32_t index, const
 			  ds.tot_pages, base->boot_pages, populated);
 	if (ds.orphan_pages)
 		BOOK_FAIL("%" PRIu64 " orphaned pages", ds.orphan_pages);
-	reserved = (uint64_t)(nr_granted + nr_outstanding) * block_pages;
+	/* Before its ack a block counts only its head (what dom0 populates). */
+	reserved = (uint64_t)nr_granted * block_pages +
+		   (uint64_t)(nr_outstanding + info.pending_blocks) * head;
 	if (ds.max_pages != base->max_pages + reserved)
 		BOOK_FAIL("max_pages %" PRIu64 " != base %" PRIu64 " + %" PRIu64, ds.max_pages,
 			  base->max_pages, reserved);
-	pool = (uint64_t)(nr_granted + nr_outstanding) *
+	pool = (uint64_t)(nr_granted + nr_outstanding + info.pending_blocks) *
 	       (hotmem_pool_bytes_per_block(info.block_size) >> 12);
 	if (ds.pool_pages != base->pool_pages + pool)
 		BOOK_FAIL("pool %" PRIu64 " != base %" PRIu64 " + %" PRIu64, ds.pool_pages,

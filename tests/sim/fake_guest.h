@@ -51,6 +51,13 @@ struct harness {
 	uint32_t nr_guests;
 	uint32_t restarts;
 	unsigned int progress_events;
+	/* Called after every mutating call of the engine (the guest runs
+	 * between any two of them on real hardware). */
+	void (*after_mutation)(struct harness *h);
+	/* During after_mutation: the call was set_max_mem or a failed populate
+	 * (max memory may have room dom0 raised for its own populate). */
+	bool last_set_max;
+	bool last_populate; /* ... or any populate (a step may take several calls) */
 };
 
 /* A quiet sim of host_pages (0: default) and an engine with test timeouts. */

@@ -30,6 +30,7 @@ struct cli_global {
 	const char *socket;	    /* --socket, else $HOTMEM_SOCKET, else the backend's default */
 	struct sim_host_config sim; /* --hv sim run in-process */
 	bool progress;		    /* --progress: block events even when stdout is no TTY */
+	const char *config;	    /* --config: hotmemd's config (its [host] reserve) */
 };
 
 extern struct cli_global cli_global;
@@ -93,6 +94,7 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv);
 int cmd_op(const struct cli_command *cmd, int argc, char **argv); /* grow, shrink, set */
 int cmd_attach(const struct cli_command *cmd, int argc, char **argv);
 int cmd_detach(const struct cli_command *cmd, int argc, char **argv);
+int cmd_abandon(const struct cli_command *cmd, int argc, char **argv);
 int cmd_journal(const struct cli_command *cmd, int argc, char **argv);
 int cmd_dtb(const struct cli_command *cmd, int argc, char **argv);
 int cmd_sim(const struct cli_command *cmd, int argc, char **argv); /* sim-destroy, sim-check */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "hotmem/policy.h"
 #include "ctl_sim.h"
 #include "hotmem/units.h"
 
@@ -213,7 +214,26 @@ static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 	size_t len;
 	int lock_fd, r;
 
-	if (ctl_lock_path(socket_path, lock_path, sizeof(lock_path)) < 0)
+	hotmem_config_defaults(&cfg);
+	/*
+	 * The host reserve is never granted, by the daemon or by an engine run
+	 * here: read it from the daemon's config (absent default file: the
+	 * library's default; a file that does not parse: refuse, as hotmemd).
+	 */
+	{
+		const char *path = cli_global.config ? cli_global.config : HOTMEM_POLICY_CONF_PATH;
+		struct hotmem_policy_conf *conf = NULL;
+		char conf_err[HOTMEM_POLICY_CONF_ERR_MAX];
+
+		r = hotmem_policy_conf_load(path, &conf, conf_err, sizeof(conf_err));
+		if (r == 0)
+			cfg.host_reserve_bytes = conf->host.reserve_bytes;
+		hotmem_policy_conf_free(conf);
+		if (r < 0 && (r != -ENOENT || cli_global.config))
+			return cli_fail(cmd, "%s", conf_err);
+	}
+	if (ctl_lock_path(cli_global.hv, cfg.journal_dir, socket_path, lock_path,
+			  sizeof(lock_path)) < 0)
 		return cli_fail(cmd, "socket path too long: %s", socket_path);
 	lock_fd = ctl_lock(lock_path);
 	if (lock_fd == -EWOULDBLOCK)
@@ -249,7 +269,6 @@ static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 		goto out;
 #endif
 	}
-	hotmem_config_defaults(&cfg);
 	cfg.progress = cli_progress_cb;
 	cfg.progress_opaque = &progress;
 	host.journal_dir = cfg.journal_dir;

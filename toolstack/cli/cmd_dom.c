@@ -220,7 +220,13 @@ static void render_list(yajl_val result)
 			       " %-8s\n",
 			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),
 			       cli_ju64(d, "tot_bytes") >> 20, cli_ju64(d, "granted_bytes") >> 20,
-			       cli_ju64(d, "max_bytes") >> 20, cli_jstr(guest, "state", "-"));
+			       cli_ju64(d, "max_bytes") >> 20,
+			       cli_jbool(d, "rebooted_grown") ? "rebooted-grown"
+							      : cli_jstr(guest, "state", "-"));
+		else if (cli_jbool(d, "rebooted_grown"))
+			printf("%-24s %5" PRIu64 " %10" PRIu64 " %11s %10s %-8s\n",
+			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),
+			       cli_ju64(d, "tot_bytes") >> 20, "-", "-", "rebooted-grown");
 		else
 			printf("%-24s %5" PRIu64 " %10" PRIu64 " %11s %10s %-8s\n",
 			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),
@@ -258,6 +264,15 @@ static void render_info(yajl_val d)
 		       cli_fmt_size(a, sizeof(a), cli_ju64(d, "memmap_bytes")));
 	printf("guest:         %s%s\n", cli_jstr(guest, "state", "no driver"),
 	       cli_jbool(guest, "ready") ? " (ready)" : "");
+	if (cli_ju64(d, "pending_blocks"))
+		printf("superseded:    %" PRIu64 " block(s) of unanswered requests, settled by the "
+		       "guest's next ack (xl-hotmem abandon takes them back)\n",
+		       cli_ju64(d, "pending_blocks"));
+	if (cli_jbool(d, "frozen"))
+		printf("frozen:        after request %" PRIu64 " the guest held %s above its grant "
+		       "(protocol violation): no more grows; detach to clear\n",
+		       cli_ju64(d, "frozen_seq"),
+		       cli_fmt_size(a, sizeof(a), cli_ju64(d, "frozen_bytes")));
 	printf("engine:        %s%s%s%s\n", cli_jbool(d, "busy") ? "busy " : "",
 	       cli_jbool(d, "outstanding") ? "outstanding-request " : "",
 	       cli_jbool(d, "recovering") ? "recovering " : "",
@@ -365,6 +380,33 @@ int cmd_detach(const struct cli_command *cmd, int argc, char **argv)
 		return r;
 	r = cli_domain_arg(cmd, args.pos[0], &req);
 	return r ? r : cli_cmd_run(cmd, &req, args.json, render_done);
+}
+
+static void render_abandon(yajl_val r)
+{
+	char a[32], b[32];
+
+	printf("d%" PRIu64 " (%s): abandoned every unanswered request: %s back%s%s\n",
+	       cli_ju64(r, "domid"), cli_jstr(r, "name", "?"),
+	       cli_fmt_size(a, sizeof(a), cli_ju64(r, "reclaimed_bytes")),
+	       cli_ju64(r, "overdrawn_bytes") ? "; the guest holds more than its grant, frozen: "
+					      : "",
+	       cli_ju64(r, "overdrawn_bytes")
+		       ? cli_fmt_size(b, sizeof(b), cli_ju64(r, "overdrawn_bytes"))
+		       : "");
+}
+
+int cmd_abandon(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct ctl_request req = { .cmd = CTL_CMD_ABANDON };
+	struct cmd_args args = { 0 };
+	bool help;
+	int r = cmd_parse(cmd, argc, argv, 1, false, &args, &help);
+
+	if (r || help)
+		return r;
+	r = cli_domain_arg(cmd, args.pos[0], &req);
+	return r ? r : cli_cmd_run(cmd, &req, args.json, render_abandon);
 }
 
 int cmd_op(const struct cli_command *cmd, int argc, char **argv)

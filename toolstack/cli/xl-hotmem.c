@@ -72,6 +72,13 @@ static const struct cli_command cli_commands[] = {
 			   "SIZE: a number with b/k/m/g/t suffix; no suffix means MiB.\n",
 	},
 	{
+		.name = "abandon",
+		.handler = cmd_abandon,
+		.usage = "[--json] DOM",
+		.summary = "Take back every request DOM never answered (frames, max memory)",
+		.options = "  --json      print JSON\n  -h, --help  this help\n",
+	},
+	{
 		.name = "attach",
 		.handler = cmd_attach,
 		.usage = "[--max SIZE] [--json] DOM",
@@ -257,6 +264,9 @@ static void cli_help(FILE *out)
 		"                         $XDG_RUNTIME_DIR/hotmem-sim.sock)\n"
 		"  --sim-config FILE, --sim-host SIZE, --sim-domain NAME:SIZE[:nodriver]\n"
 		"                         the simulated host when no sim daemon answers\n"
+		"  --config FILE          hotmemd's config, for its [host] reserve when the\n"
+		"                         engine runs in-process (default "
+		"/etc/hotmem/hotmem.conf)\n"
 		"  --json                 print JSON (the command's own --json, for any command)\n"
 		"  --progress             grow/shrink/set: a line per block event even when\n"
 		"                         stdout is not a terminal (it is flushed per line)\n\n"
@@ -301,6 +311,7 @@ static int cli_global_options(int argc, char **argv)
 		{ "sim-domain", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "progress", no_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -338,6 +349,9 @@ static int cli_global_options(int argc, char **argv)
 			break;
 		case 'p':
 			cli_global.progress = true;
+			break;
+		case 'C':
+			cli_global.config = optarg;
 			break;
 		case 'h':
 			cli_help(stdout);

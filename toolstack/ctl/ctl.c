@@ -47,6 +47,8 @@ static const char *const ctl_cmd_names[CTL_CMD_COUNT] = {
 	[CTL_CMD_TOP] = "top",
 	[CTL_CMD_SIM_GUEST] = "sim-guest",
 	[CTL_CMD_METRICS] = "metrics",
+	[CTL_CMD_ABANDON] = "abandon",
+	[CTL_CMD_SIM_ECHO] = "sim-echo",
 };
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
@@ -67,7 +69,8 @@ bool ctl_cmd_needs_daemon(enum ctl_cmd cmd)
 static bool ctl_cmd_needs_domain(enum ctl_cmd cmd)
 {
 	return cmd != CTL_CMD_PING && cmd != CTL_CMD_LIST && cmd != CTL_CMD_JOURNAL &&
-	       cmd != CTL_CMD_SIM_CHECK && cmd != CTL_CMD_TOP && cmd != CTL_CMD_METRICS;
+	       cmd != CTL_CMD_SIM_CHECK && cmd != CTL_CMD_TOP && cmd != CTL_CMD_METRICS &&
+	       cmd != CTL_CMD_SIM_ECHO;
 }
 
 const char *ctl_kind_name(enum hotmem_op_kind kind)
@@ -353,7 +356,8 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *ret_req,
 		     ctl_cmd_name(req.cmd));
 		goto out;
 	}
-	if (ctl_cmd_is_op(req.cmd) && tree_u64(tree, "bytes", &req.bytes)) {
+	if ((ctl_cmd_is_op(req.cmd) || req.cmd == CTL_CMD_SIM_ECHO) &&
+	    tree_u64(tree, "bytes", &req.bytes)) {
 		msgf(msg, msg_size, "%s needs \"bytes\" (a non-negative integer)",
 		     ctl_cmd_name(req.cmd));
 		goto out;
@@ -517,6 +521,15 @@ static void gen_domain(struct ctl_host *host, yajl_gen gen, uint32_t domid, bool
 		j_bool(gen, "dying", hvi.dying);
 	}
 	j_bool(gen, "attached", attached);
+	{
+		struct hotmem_reboot_info rb;
+
+		/* xl rebuilt it from a grown size before we put the configured one back. */
+		if (hotmem_reboot_info(host->hm, domid, &rb) == 0 && rb.came_back_grown) {
+			j_bool(gen, "rebooted_grown", true);
+			j_u64(gen, "configured_bytes", rb.static_max_kib << 10);
+		}
+	}
 	if (attached) {
 		j_u64(gen, "max_bytes", info.max_bytes);
 		j_u64(gen, "granted_blocks", info.granted_blocks);
@@ -534,6 +547,12 @@ static void gen_domain(struct ctl_host *host, yajl_gen gen, uint32_t domid, bool
 		j_bool(gen, "outstanding", info.outstanding);
 		j_bool(gen, "recovering", info.recovering);
 		j_bool(gen, "violation", info.violation);
+		j_u64(gen, "pending_blocks", info.pending_blocks);
+		j_bool(gen, "frozen", info.frozen);
+		if (info.frozen) {
+			j_u64(gen, "frozen_seq", info.frozen_seq);
+			j_u64(gen, "frozen_bytes", info.frozen_pages << 12);
+		}
 		if (detailed) {
 			j_bool(gen, "memmap_in_target", info.memmap_in_target);
 			j_u64(gen, "last_seq", info.last_seq);
@@ -683,6 +702,75 @@ static const char *attach_strerror(int err)
 	return strerror(-err);
 }
 
+/*
+ * abandon: take back every unanswered request; the reply says what came
+ * back (Xen's tot_pages before and after) and what the guest kept.
+ */
+static int exec_abandon(struct ctl_host *host, const struct ctl_request *req, uint32_t domid,
+			yajl_gen gen)
+{
+	struct hv_domain_info before = { 0 }, after = { 0 };
+	struct hotmem_result res;
+	char msg[CTL_MESSAGE_MAX];
+	int r;
+
+	host->hv->ops->domain_info(host->hv, domid, &before);
+	r = hotmem_abandon(host->hm, domid, &res);
+	if (r < 0) {
+		msgf(msg, sizeof(msg), "domain '%s' (d%" PRIu32 "): cannot abandon: %s",
+		     req->domain, domid,
+		     r == -EALREADY ? "nothing unanswered (no request outstanding)"
+		     : r == -EBUSY  ? "an operation is running before its request or after its ack"
+				    : attach_strerror(r));
+		ctl_gen_error(gen, r, msg);
+		return r;
+	}
+	host->hv->ops->domain_info(host->hv, domid, &after);
+	yajl_gen_map_open(gen);
+	j_bool(gen, "ok", true);
+	j_key(gen, "result");
+	yajl_gen_map_open(gen);
+	j_u64(gen, "domid", domid);
+	j_str(gen, "name", req->domain);
+	j_u64(gen, "seq", res.seq);
+	j_u64(gen, "reclaimed_bytes",
+	      before.tot_pages > after.tot_pages ? (before.tot_pages - after.tot_pages) << 12 : 0);
+	j_u64(gen, "overdrawn_bytes", res.pages_overdrawn << 12);
+	yajl_gen_map_close(gen);
+	yajl_gen_map_close(gen);
+	return 0;
+}
+
+/* sim-echo: a reply of bytes bytes of payload, to test the transport. */
+static int exec_sim_echo(struct ctl_host *host, const struct ctl_request *req, yajl_gen gen)
+{
+	char *data;
+
+	if (!host->sim_host || req->bytes > CTL_SIM_ECHO_MAX) {
+		ctl_gen_error(gen, host->sim_host ? -EINVAL : -EOPNOTSUPP,
+			      host->sim_host ? "sim-echo: at most 16 MiB"
+					     : "sim-echo works only on a hotmemd --hv sim");
+		return host->sim_host ? -EINVAL : -EOPNOTSUPP;
+	}
+	data = malloc(req->bytes + 1);
+	if (!data) {
+		ctl_gen_error(gen, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint64_t i = 0; i < req->bytes; i++)
+		data[i] = (char)('a' + i % 26);
+	data[req->bytes] = '\0';
+	yajl_gen_map_open(gen);
+	j_bool(gen, "ok", true);
+	j_key(gen, "result");
+	yajl_gen_map_open(gen);
+	j_str(gen, "data", data);
+	yajl_gen_map_close(gen);
+	yajl_gen_map_close(gen);
+	free(data);
+	return 0;
+}
+
 /* sim-guest: change the fields given, reply with the load and what the guest did. */
 static int exec_sim_guest(struct ctl_host *host, const struct ctl_request *req, uint32_t domid,
 			  yajl_gen gen)
@@ -801,6 +889,10 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 	case CTL_CMD_DETACH:
 		r = hotmem_detach(host->hm, domid);
 		break;
+	case CTL_CMD_ABANDON:
+		return exec_abandon(host, req, domid, gen);
+	case CTL_CMD_SIM_ECHO:
+		return exec_sim_echo(host, req, gen);
 	case CTL_CMD_SIM_DESTROY:
 		r = host->sim_host ? sim_host_destroy_domain(host->sim_host, domid) : -EOPNOTSUPP;
 		break;
@@ -1066,15 +1158,72 @@ void ctl_gen_progress(yajl_gen gen, const struct hotmem_progress *p)
 
 /* ---- lock --------------------------------------------------------------- */
 
-int ctl_lock_path(const char *socket_path, char *buf, size_t size)
+/* Append text to buf at *pos, every byte but [A-Za-z0-9.] as _XX (a file name). */
+static int lock_name_append(char *buf, size_t size, size_t *pos, const char *text, size_t len)
 {
-	size_t len = strlen(socket_path);
-	int n;
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
 
-	if (len > 5 && !strcmp(socket_path + len - 5, ".sock"))
-		len -= 5;
-	n = snprintf(buf, size, "%.*s.lock", (int)len, socket_path);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			     (c >= '0' && c <= '9') || c == '.';
+
+		if (*pos + (plain ? 1 : 3) >= size)
+			return -ENAMETOOLONG;
+		if (plain) {
+			buf[(*pos)++] = (char)c;
+		} else {
+			buf[(*pos)++] = '_';
+			buf[(*pos)++] = hex[c >> 4];
+			buf[(*pos)++] = hex[c & 15];
+		}
+	}
+	buf[*pos] = '\0';
+	return 0;
+}
+
+int ctl_lock_path(const char *backend, const char *journal_dir, const char *socket_path, char *buf,
+		  size_t size)
+{
+	const char *dir = getenv("HOTMEM_LOCK_DIR");
+	size_t pos, len;
+	int n, r;
+
+	/*
+	 * A simulated host and its journal live in the process serving the
+	 * socket: its lock goes next to the socket (no systemd unit removes
+	 * that directory under a running daemon, and tests leave nothing in
+	 * the host's /run/lock).
+	 */
+	if (!strcmp(backend, "sim") && (!dir || !dir[0])) {
+		len = strlen(socket_path);
+		if (len > 5 && !strcmp(socket_path + len - 5, ".sock"))
+			len -= 5;
+		n = snprintf(buf, size, "%.*s.lock", (int)len, socket_path);
+		return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	}
+	if (!dir || !dir[0])
+		dir = CTL_LOCK_DIR;
+	n = snprintf(buf, size, "%s/%s", dir, backend);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	pos = (size_t)n;
+	r = lock_name_append(buf, size, &pos, journal_dir, strlen(journal_dir));
+	/* A simulated host lives in the process serving its socket: so does its journal. */
+	if (!r && !strcmp(backend, "sim")) {
+		len = strlen(socket_path);
+		if (len > 5 && !strcmp(socket_path + len - 5, ".sock"))
+			len -= 5;
+		r = lock_name_append(buf, size, &pos, "@", 1);
+		if (!r)
+			r = lock_name_append(buf, size, &pos, socket_path, len);
+	}
+	if (!r && pos + 5 >= size)
+		r = -ENAMETOOLONG;
+	if (!r)
+		memcpy(buf + pos, ".lock", 6);
+	return r;
 }
 
 int ctl_lock(const char *lock_path)
@@ -1090,14 +1239,27 @@ int ctl_lock(const char *lock_path)
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 			return -errno;
 	}
-	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int r = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+	/*
+	 * The file we locked must still be the one at lock_path: if somebody
+	 * removed it (and maybe another engine created and locked a new one)
+	 * between our open and flock, our lock guards nothing. Then start over.
+	 */
+	for (unsigned int attempt = 0; attempt < 8; attempt++) {
+		struct stat locked, named;
 
+		fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int r = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+
+			close(fd);
+			return r;
+		}
+		if (fstat(fd, &locked) == 0 && stat(lock_path, &named) == 0 &&
+		    locked.st_dev == named.st_dev && locked.st_ino == named.st_ino)
+			return fd;
 		close(fd);
-		return r;
 	}
-	return fd;
+	return -EAGAIN;
 }

@@ -19,11 +19,12 @@
 #include "hotmem/hotmem.h"
 #include "sim_guest.h"
 
-#define CTL_DOMAIN_MAX	64   /* a domain name (xl's limit) or a domid */
-#define CTL_MESSAGE_MAX 256  /* one error line */
-#define CTL_LINE_MAX	4096 /* longest request line hotmemd reads */
+#define CTL_DOMAIN_MAX	 64   /* a domain name (xl's limit) or a domid */
+#define CTL_MESSAGE_MAX	 256  /* one error line */
+#define CTL_LINE_MAX	 4096 /* longest request line hotmemd reads */
+#define CTL_SIM_ECHO_MAX (16u << 20)
 
-/* Default paths; the lock file sits next to the socket (socket minus ".sock" + ".lock"). */
+/* Default socket path (the lock: ctl_lock_path()). */
 #define CTL_DEFAULT_SOCKET "/run/hotmem/hotmemd.sock"
 
 /* How long a grow/set on a domain it just attached waits for the guest to be ready. */
@@ -46,6 +47,8 @@ enum ctl_cmd {
 	CTL_CMD_TOP,	     /* hotmemd only: every domain's memory, stats and decision */
 	CTL_CMD_SIM_GUEST,   /* --hv sim only: a simulated guest's load (stats) */
 	CTL_CMD_METRICS,     /* every metric as Prometheus text (metrics.h) */
+	CTL_CMD_ABANDON,     /* take back every unanswered request of a domain */
+	CTL_CMD_SIM_ECHO,    /* --hv sim only: a reply of "bytes" bytes (transport tests) */
 	CTL_CMD_COUNT
 };
 
@@ -178,12 +181,28 @@ const char *ctl_kind_name(enum hotmem_op_kind kind);
 /* Monotonic milliseconds. */
 uint64_t ctl_now_ms(void);
 
-/* The lock path that goes with a socket path into buf. -ENAMETOOLONG. */
-int ctl_lock_path(const char *socket_path, char *buf, size_t size);
+/*
+ * The engine lock: one per journal. Its directory is CTL_LOCK_DIR (or
+ * $HOTMEM_LOCK_DIR), not the socket's: systemd removes a unit's
+ * RuntimeDirectory (/run/hotmem) when the unit stops or fails, and a lock
+ * file removed while held guards nothing.
+ */
+#define CTL_LOCK_DIR "/run/lock/hotmem"
+
+/*
+ * The lock path of an engine on backend ("xen", "sim") and journal_dir into
+ * buf: <dir>/<backend><journal_dir escaped>.lock. The sim's journal lives in
+ * the process serving socket_path, so for "sim" the lock is the socket path
+ * with ".sock" replaced by ".lock" (or, with $HOTMEM_LOCK_DIR, the socket is
+ * part of the name there). -ENAMETOOLONG.
+ */
+int ctl_lock_path(const char *backend, const char *journal_dir, const char *socket_path, char *buf,
+		  size_t size);
 
 /*
  * ctl_lock - take the engine lock (flock LOCK_EX | LOCK_NB on the file,
- * created 0600, directory created 0700 if missing). Returns the fd (keep it
+ * created 0600, directory created 0700 if missing), and check that the file
+ * locked is still the one at lock_path (same inode). Returns the fd (keep it
  * open while the engine runs), -EWOULDBLOCK if another engine holds it, or
  * another negative errno.
  */

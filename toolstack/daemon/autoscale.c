@@ -44,6 +44,7 @@ struct as_dom {
 	char source[HOTMEM_POLICY_NAME_MAX + 24];
 	struct hotmem_policy_domain_params params;
 	bool seen;		 /* in this tick's domain list */
+	uint8_t handle[16];	 /* xl's UUID: the same id with another is another domain */
 	bool attached;		 /* the engine has books for it */
 	bool stats_interval_set; /* we asked its guest for stats every tick */
 	int attach_error;	 /* last implicit attach failure (logged once) */
@@ -60,7 +61,8 @@ struct as_dom {
 	uint64_t stats_changed_ms; /* when the counter last moved */
 	bool busy;		   /* running, recovering or outstanding */
 	uint64_t busy_since_ms;
-	enum hotmem_op_kind op_kind; /* of the operation we saw begin */
+	uint64_t unanswered_since_ms; /* a request waits for the guest (NEVER: none) */
+	enum hotmem_op_kind op_kind;  /* of the operation we saw begin */
 	uint64_t op_bytes;
 	uint64_t inflight_bytes; /* frames a running grow may still take */
 	bool broken;		 /* violation, or guest state broken/closed */
@@ -143,7 +145,14 @@ static struct as_dom *dom_get(struct autoscale *as, uint32_t domid)
 	memset(dom, 0, sizeof(*dom));
 	dom->domid = domid;
 	memcpy(dom->name, name, strlen(name) + 1); /* fits: checked above */
+	{
+		struct hv_domain_info hvi;
+
+		if (as->host->hv->ops->domain_info(as->host->hv, domid, &hvi) == 0)
+			memcpy(dom->handle, hvi.handle, sizeof(dom->handle));
+	}
 	dom->busy_since_ms = NEVER;
+	dom->unanswered_since_ms = NEVER;
 	conf_params(as, dom);
 	/* Valid by construction (the file validated); a failure would be -ENOMEM. */
 	if (hotmem_policy_set_domain(as->policy, domid, &dom->params) < 0) {
@@ -230,6 +239,47 @@ static uint64_t read_target(struct autoscale *as, uint32_t domid)
 }
 
 /* Refresh one domain's figures; true if it goes to the policy (attached). */
+/*
+ * A request the guest leaves unanswered (outstanding after its ack timeout,
+ * or superseded and never settled) for abandon-after is abandoned: every
+ * frame of it taken back, the books exact (hotmem_abandon()). Never for a
+ * domain in mode off (the policy does not touch it). *info is reread.
+ */
+static void maybe_abandon(struct autoscale *as, struct as_dom *dom, struct hotmem_domain_info *info,
+			  uint64_t now)
+{
+	uint32_t after = as->conf->host.abandon_after_ms;
+	struct hotmem_result res;
+	char size[32];
+	int r;
+
+	if (!info->outstanding && !info->pending_blocks) {
+		dom->unanswered_since_ms = NEVER;
+		return;
+	}
+	if (dom->unanswered_since_ms == NEVER)
+		dom->unanswered_since_ms = now;
+	if (!after || dom->params.mode == HOTMEM_POLICY_OFF ||
+	    now - dom->unanswered_since_ms < after)
+		return;
+	r = hotmem_abandon(as->host->hm, dom->domid, &res);
+	dom->unanswered_since_ms = NEVER;
+	if (r < 0) {
+		hotmemd_log(LOG_WARNING,
+			    "policy: d%" PRIu32
+			    " (%s): cannot abandon requests unanswered for %" PRIu32 " s: %s",
+			    dom->domid, dom->name, after / 1000, strerror(-r));
+		return;
+	}
+	hotmem_format_size(size, sizeof(size), res.pages_reclaimed * HV_PAGE_SIZE);
+	hotmemd_log(LOG_WARNING,
+		    "policy: d%" PRIu32 " (%s): abandoned requests unanswered for %" PRIu32
+		    " s (up to seq %" PRIu32 "): %s back%s",
+		    dom->domid, dom->name, after / 1000, res.seq, size,
+		    res.pages_overdrawn ? "; the guest holds more than its grant: frozen" : "");
+	hotmem_domain_info(as->host->hm, dom->domid, info);
+}
+
 static bool gather(struct autoscale *as, struct as_dom *dom, uint64_t now,
 		   struct hotmem_policy_domain_input *in)
 {
@@ -282,6 +332,7 @@ static bool gather(struct autoscale *as, struct as_dom *dom, uint64_t now,
 	dom->broken = info.violation || (gs.have_state && (gs.state == HOTMEM_STATE_BROKEN ||
 							   gs.state == HOTMEM_STATE_CLOSED));
 
+	maybe_abandon(as, dom, &info, now);
 	dom->busy = info.busy || info.outstanding || info.recovering;
 	if (!dom->busy) {
 		dom->busy_since_ms = NEVER;
@@ -487,8 +538,15 @@ void autoscale_tick(struct autoscale *as, uint64_t now_ms)
 	for (size_t i = 0; i < as->nr_doms; i++)
 		as->doms[i].seen = false;
 	for (size_t i = 0; i < nr_ids; i++) {
-		struct as_dom *dom = ids[i] ? dom_get(as, ids[i]) : NULL;
+		struct as_dom *dom = ids[i] ? dom_find(as, ids[i]) : NULL;
+		struct hv_domain_info hvi;
 
+		/* A reused id is a new domain: the old one's memory goes now, the
+		 * new one is added (its name, its parameters) at the next tick. */
+		if (dom && hv->ops->domain_info(hv, ids[i], &hvi) == 0 &&
+		    memcmp(hvi.handle, dom->handle, sizeof(dom->handle)))
+			continue;
+		dom = ids[i] ? dom_get(as, ids[i]) : NULL;
 		if (dom)
 			dom->seen = true;
 	}

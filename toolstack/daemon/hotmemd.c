@@ -40,10 +40,13 @@
 #include "hotmemd.h"
 #include "observe.h"
 
-#define HOTMEMD_MAX_CLIENTS    64 /* connections served at once; more wait in listen() */
-#define HOTMEMD_MAX_DOMAINS    1024
-#define HOTMEMD_READY_POLL_MS  50 /* how often a just-attached guest is looked at */
-#define HOTMEMD_SEND_TIMEOUT_S 2  /* a client that does not read is dropped */
+#define HOTMEMD_MAX_CLIENTS   64 /* connections served at once; more wait in listen() */
+#define HOTMEMD_MAX_DOMAINS   1024
+#define HOTMEMD_READY_POLL_MS 50 /* how often a just-attached guest is looked at */
+/* A client that reads nothing of its pending output for this long is dropped. */
+#define HOTMEMD_SEND_TIMEOUT_MS 2000
+/* Output queued for one client at most (a `list` of thousands of domains fits). */
+#define HOTMEMD_OUT_MAX (64u << 20)
 /* Extra time on top of the engine's own timeouts before a stop stops waiting. */
 #define HOTMEMD_STOP_SLACK_MS 5000
 
@@ -60,6 +63,16 @@ struct client {
 	/* A policy request (fd -1): why, and the target a release ends at (0: none). */
 	char why[2 * HOTMEM_POLICY_REASON_MAX];
 	uint64_t target_after;
+	/*
+	 * Output not yet taken by the client, flushed on POLLOUT: the socket is
+	 * non-blocking, so a reply bigger than its buffer (a `list` of
+	 * hundreds of domains) waits here instead of being cut. A client that
+	 * takes nothing for HOTMEMD_SEND_TIMEOUT_MS is dropped.
+	 */
+	char *out;
+	size_t out_len, out_off;
+	uint64_t out_deadline_ms;
+	bool closing; /* replied: close once the output is out */
 };
 
 struct hotmemd {
@@ -121,30 +134,76 @@ void hotmemd_log(int priority, const char *fmt, ...)
 
 /* ---- replies ------------------------------------------------------------ */
 
-/* Send gen's buffer as one line and reset gen. False if the client is gone. */
-static bool client_send(struct client *c, yajl_gen gen)
-{
-	const unsigned char *text;
-	size_t len;
-	bool ok = true;
-
-	yajl_gen_get_buf(gen, &text, &len);
-	if (c->fd >= 0)
-		ok = send(c->fd, text, len, MSG_NOSIGNAL) == (ssize_t)len &&
-		     send(c->fd, "\n", 1, MSG_NOSIGNAL) == 1;
-	yajl_gen_clear(gen);
-	yajl_gen_reset(gen, NULL);
-	return ok;
-}
-
-static void client_close(struct client *c)
+static void client_free(struct client *c)
 {
 	if (c->has_op)
 		ctl_op_release(&c->op);
 	if (c->fd >= 0)
 		close(c->fd);
+	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+}
+
+/* Write what the socket takes now. False if the client is gone (error). */
+static bool client_flush(struct client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n <= 0)
+			return false;
+		c->out_off += (size_t)n;
+		c->out_deadline_ms = ctl_now_ms() + HOTMEMD_SEND_TIMEOUT_MS;
+	}
+	c->out_off = c->out_len = 0;
+	return true;
+}
+
+/* Queue gen's buffer as one line, send what goes now, and reset gen. */
+static void client_send(struct client *c, yajl_gen gen)
+{
+	const unsigned char *text;
+	size_t len;
+
+	yajl_gen_get_buf(gen, &text, &len);
+	if (c->fd >= 0 && c->out_len + len + 1 <= HOTMEMD_OUT_MAX) {
+		char *out = realloc(c->out, c->out_len + len + 1);
+
+		if (out) {
+			if (c->out_off == c->out_len)
+				c->out_deadline_ms = ctl_now_ms() + HOTMEMD_SEND_TIMEOUT_MS;
+			memcpy(out + c->out_len, text, len);
+			out[c->out_len + len] = '\n';
+			c->out = out;
+			c->out_len += len + 1;
+		}
+		if (!client_flush(c))
+			c->out_off = c->out_len = 0; /* gone: nothing more to send */
+	}
+	yajl_gen_clear(gen);
+	yajl_gen_reset(gen, NULL);
+}
+
+/*
+ * Done with a client: its operation (if any) is let go; the connection stays
+ * until its output is out or its deadline passes.
+ */
+static void client_close(struct client *c)
+{
+	if (c->fd >= 0 && c->out_off < c->out_len) {
+		if (c->has_op)
+			ctl_op_release(&c->op);
+		c->has_op = false;
+		c->closing = true;
+		return;
+	}
+	client_free(c);
 }
 
 static struct client *client_new(struct hotmemd *d, int fd)
@@ -397,7 +456,6 @@ static bool peer_allowed(int fd)
 
 static void handle_accept(struct hotmemd *d)
 {
-	struct timeval tv = { .tv_sec = HOTMEMD_SEND_TIMEOUT_S };
 	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	struct client *c;
 
@@ -408,7 +466,6 @@ static void handle_accept(struct hotmemd *d)
 		close(fd);
 		return;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	c = client_new(d, fd);
 	if (!c)
 		close(fd);
@@ -616,10 +673,38 @@ static void reload_config(struct hotmemd *d)
 	     reserve >> 20);
 }
 
+/* Drop clients that took none of their output for HOTMEMD_SEND_TIMEOUT_MS. */
+static void expire_output(struct hotmemd *d)
+{
+	uint64_t now = ctl_now_ms();
+
+	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++) {
+		struct client *c = &d->clients[i];
+
+		if (!c->used || c->fd < 0 || c->out_off == c->out_len || now < c->out_deadline_ms)
+			continue;
+		hlog(LOG_WARNING, "dropped a client that read nothing for %d ms (%zu bytes unsent)",
+		     HOTMEMD_SEND_TIMEOUT_MS, c->out_len - c->out_off);
+		/* As for a client that hangs up: its operation goes on in the engine. */
+		client_free(c);
+	}
+}
+
 static int loop_timeout(struct hotmemd *d)
 {
 	int timeout = hotmem_timeout_ms(d->host.hm);
 	uint64_t now = ctl_now_ms();
+
+	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++) {
+		const struct client *c = &d->clients[i];
+		uint64_t left;
+
+		if (!c->used || c->fd < 0 || c->out_off == c->out_len)
+			continue;
+		left = c->out_deadline_ms > now ? c->out_deadline_ms - now : 0;
+		if (timeout < 0 || left < (uint64_t)timeout)
+			timeout = (int)left;
+	}
 
 	if (d->as && !d->stopping &&
 	    (timeout < 0 || d->next_tick_ms <= now || (uint64_t)timeout > d->next_tick_ms - now))
@@ -649,10 +734,19 @@ static int run(struct hotmemd *d)
 		for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++) {
 			struct client *c = &d->clients[i];
 
-			/* A client whose operation runs is not read from again. */
-			if (c->used && c->fd >= 0 && !c->has_op) {
+			short events = 0;
+
+			if (!c->used || c->fd < 0)
+				continue;
+			/* A client whose operation runs (or that was answered) is not read from
+			 * again. */
+			if (!c->has_op && !c->closing)
+				events |= POLLIN;
+			if (c->out_off < c->out_len)
+				events |= POLLOUT;
+			if (events) {
 				pclients[nr] = c;
-				pfds[nr++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+				pfds[nr++] = (struct pollfd){ .fd = c->fd, .events = events };
 			}
 		}
 		r = poll(pfds, (nfds_t)nr, loop_timeout(d));
@@ -670,13 +764,41 @@ static int run(struct hotmemd *d)
 				begin_stop(d, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 		}
 		r = hotmem_dispatch(d->host.hm);
-		if (r < 0)
-			hlog(LOG_WARNING, "engine dispatch: %s", strerror(-r));
+		/*
+		 * Both are for good: another engine claimed the journal (this one
+		 * must not take one more step), or the xenstore connection is dead
+		 * (its watches are gone: this daemon would idle for ever). Exit
+		 * non-zero; systemd restarts the unit, whose lock then decides.
+		 */
+		if (r == -ESTALE) {
+			hlog(LOG_ERR, "another engine claimed the journal %s: exiting",
+			     d->cfg.journal_dir);
+			return r;
+		}
+		if (r < 0 || (pfds[1].revents & (POLLERR | POLLHUP | POLLNVAL))) {
+			hlog(LOG_ERR, "xenstore connection lost (%s): exiting",
+			     r < 0 ? strerror(-r) : "hangup");
+			return r < 0 ? r : -ENOTCONN;
+		}
 		if (pfds[2].fd >= 0 && (pfds[2].revents & POLLIN))
 			handle_accept(d);
-		for (int i = 3; i < nr; i++)
-			if (pfds[i].revents && pclients[i]->used)
-				handle_client_input(d, pclients[i]);
+		for (int i = 3; i < nr; i++) {
+			struct client *c = pclients[i];
+
+			if (!c->used || !pfds[i].revents)
+				continue;
+			if ((pfds[i].revents & (POLLOUT | POLLERR | POLLHUP)) &&
+			    c->out_off < c->out_len && !client_flush(c)) {
+				client_free(c); /* gone: its operation goes on */
+				continue;
+			}
+			if (c->closing && c->out_off == c->out_len)
+				client_free(c);
+			else if ((pfds[i].revents & (POLLIN | POLLHUP)) && !c->has_op &&
+				 !c->closing)
+				handle_client_input(d, c);
+		}
+		expire_output(d);
 		ops_settle(d);
 		track_releases(d);
 		observe_loop(&d->host);
@@ -702,7 +824,8 @@ static void usage(FILE *out)
 		"  --socket PATH          listening socket (default $HOTMEM_SOCKET, else\n"
 		"                         /run/hotmem/hotmemd.sock; sim: $XDG_RUNTIME_DIR/\n"
 		"                         hotmem-sim.sock or /tmp/hotmem-sim-$UID.sock);\n"
-		"                         the lock is PATH with .sock replaced by .lock\n"
+		"                         the engine lock is per journal, in /run/lock/hotmem\n"
+		"                         ($HOTMEM_LOCK_DIR)\n"
 		"  --sim-config FILE      simulated host: lines 'host SIZE', 'domain NAME SIZE'\n"
 		"  --sim-host SIZE        simulated host memory (default 24g)\n"
 		"  --sim-domain NAME:SIZE a simulated domain (repeatable; default guest1:512m\n"
@@ -802,7 +925,8 @@ static int parse_options(struct hotmemd *d, int argc, char **argv)
 			    ? 0
 			    : -EINVAL;
 	if (r == 0)
-		r = ctl_lock_path(d->socket_path, d->lock_path, sizeof(d->lock_path));
+		r = ctl_lock_path(d->hv_name, d->cfg.journal_dir, d->socket_path, d->lock_path,
+				  sizeof(d->lock_path));
 	if (r < 0)
 		fprintf(stderr, "hotmemd: socket path too long\n");
 	return r;
@@ -915,7 +1039,7 @@ int main(int argc, char **argv)
 out:
 	for (int i = 0; i < HOTMEMD_MAX_CLIENTS; i++)
 		if (d->clients[i].used)
-			client_close(&d->clients[i]);
+			client_free(&d->clients[i]);
 	autoscale_free(d->as);
 	hotmem_policy_conf_free(conf);
 	hotmem_close(d->host.hm);

@@ -158,6 +158,62 @@ static uint32_t bitmap_weight(const uint64_t *bitmap)
 	return n;
 }
 
+/*
+ * What dom0 itself populates of each block before the request, in KiB: the
+ * memmap head; the guest's balloon populates the rest after its ack. (With
+ * a guest that has dom0 populate whole blocks, this is the block.) Before
+ * the guest acks a block, max memory covers only this much of it, so a
+ * guest can never populate the rest of a block it was not granted.
+ */
+static uint64_t dom0_kib_per_block(const struct hm_book *book)
+{
+	return book->dom0_bytes >> KIB_SHIFT;
+}
+
+/* Blocks of the record's grow whose dom0 part may be populated now. */
+static uint32_t rec_inflight(const struct hm_book *book)
+{
+	const struct hm_oprec *rec = &book->rec;
+
+	if (rec->req.op != HOTMEM_OP_GROW)
+		return 0;
+	if (rec->phase == HM_PHASE_PREPARE && rec->progress < rec->req.count) {
+		uint64_t bytes, gfn, pages;
+
+		/* The blocks done and those of the step that may be in flight. */
+		return rec->progress +
+		       block_populate_plan(book, 0, 0, rec, rec->progress, &bytes, &gfn, &pages);
+	}
+	if (rec->phase == HM_PHASE_PREPARE)
+		return rec->req.count;
+	return rec->phase == HM_PHASE_REQUESTED ? rec->req.count : 0;
+}
+
+/*
+ * Max memory the book commits to: Xen's base, whole granted blocks, dom0's
+ * part of pending blocks and of the record's in-flight blocks (with_rec).
+ * Every max memory setting is this absolute value, so any step may be
+ * redone after a crash.
+ */
+static uint64_t book_max_kib(const struct hm_book *book, bool with_rec)
+{
+	uint64_t dom0_blocks = bitmap_weight(book->pending) + (with_rec ? rec_inflight(book) : 0);
+
+	return book->base_max_kib + bitmap_weight(book->granted) * block_kib(book) +
+	       dom0_blocks * dom0_kib_per_block(book);
+}
+
+/* The P2M pool for granted, pending and (with_rec) the record's grow blocks. */
+static uint64_t book_pool_bytes(const struct hm_book *book, bool with_rec)
+{
+	uint64_t blocks = bitmap_weight(book->granted) + bitmap_weight(book->pending);
+
+	if (with_rec && book->rec.req.op == HOTMEM_OP_GROW &&
+	    (book->rec.phase == HM_PHASE_PREPARE || book->rec.phase == HM_PHASE_REQUESTED))
+		blocks += book->rec.req.count;
+	return book->base_pool_bytes + blocks * pool_per_block(book);
+}
+
 /* The only writer of block_state[]; keeps the per-state totals. */
 static void block_set_state(struct hm_domain *dom, uint32_t block, enum hm_block_state state)
 {
@@ -179,6 +235,12 @@ static void dom_sync_blocks(struct hm_domain *dom)
 	for (block = hm_next_bit(book->granted, 0); block < HOTMEM_MAX_BLOCKS;
 	     block = hm_next_bit(book->granted, block + 1))
 		block_set_state(dom, block, HM_BLOCK_GRANTED);
+	for (block = hm_next_bit(book->pending, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(book->pending, block + 1))
+		block_set_state(dom, block, HM_BLOCK_PENDING);
+	for (block = hm_next_bit(book->refused, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(book->refused, block + 1))
+		block_set_state(dom, block, HM_BLOCK_REFUSED);
 	if (rec->phase == HM_PHASE_RECLAIMING) {
 		for (block = hm_next_bit(rec->blocks, 0); block < HOTMEM_MAX_BLOCKS;
 		     block = hm_next_bit(rec->blocks, block + 1))
@@ -381,15 +443,20 @@ static void dom_unlink_free(struct hotmem *hm, struct hm_domain *dom)
 	free(dom);
 }
 
-/* 0 alive, -ESRCH dying or gone, other errors from domain_info. */
-static int dom_alive(struct hotmem *hm, uint32_t domid)
+/*
+ * 0 alive, -ESRCH dying, gone, or another domain under the same id (its
+ * handle is not the one journalled at attach), other errors from domain_info.
+ */
+static int dom_alive(struct hotmem *hm, const struct hm_domain *dom)
 {
 	struct hv_domain_info info;
 	int r;
 
-	r = hm->hv->ops->domain_info(hm->hv, domid, &info);
+	r = hm->hv->ops->domain_info(hm->hv, dom->domid, &info);
 	if (r < 0)
 		return r;
+	if (dom->book.have_handle && memcmp(info.handle, dom->book.handle, sizeof(info.handle)))
+		return -ESRCH;
 	return info.dying ? -ESRCH : 0;
 }
 
@@ -602,7 +669,33 @@ struct ack_ctx {
 	struct hm_guest_view view; /* out */
 	struct hm_book book;	   /* out */
 	uint32_t nr_blocks;	   /* out: added (grow) or to reclaim (shrink) */
+	uint32_t nr_pending_added; /* out: superseded grows' blocks the guest added */
 };
+
+/*
+ * An ack with a seq >= pending_seq settles the superseded grows by the
+ * guest's block list (the guest handles requests in order, and after
+ * acking it never touches an unlisted block of an earlier request): listed
+ * pending blocks are granted, the others refused (dom0's part goes back).
+ * Returns how many were granted.
+ */
+static uint32_t book_settle_pending(struct hm_book *book, const uint64_t *listed)
+{
+	uint32_t block, added = 0;
+
+	for (block = hm_next_bit(book->pending, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(book->pending, block + 1)) {
+		if (hotmem_blocks_test(listed, block)) {
+			hotmem_blocks_set(book->granted, block, 1);
+			added++;
+		} else {
+			hotmem_blocks_set(book->refused, block, 1);
+		}
+	}
+	hotmem_blocks_zero(book->pending);
+	book->pending_seq = 0;
+	return added;
+}
 
 static int grow_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
@@ -625,10 +718,11 @@ static int grow_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 		hotmem_blocks_set(ctx->book.granted, block, 1);
 		ctx->nr_blocks++;
 	}
+	ctx->nr_pending_added = book_settle_pending(&ctx->book, ctx->view.blocks);
 	ctx->book.rec.phase = HM_PHASE_ACKED;
 	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true,
-			       ctx->nr_blocks * target_step_kib(old),
-			       ctx->nr_blocks * block_kib(old));
+			       (ctx->nr_blocks + ctx->nr_pending_added) * target_step_kib(old),
+			       (ctx->nr_blocks + ctx->nr_pending_added) * block_kib(old));
 	if (!r)
 		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 	return r;
@@ -648,11 +742,18 @@ static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	hotmem_blocks_andnot(ctx->book.rec.blocks, old->granted, ctx->view.blocks);
 	hotmem_blocks_andnot(ctx->book.granted, old->granted, ctx->book.rec.blocks);
 	ctx->nr_blocks = bitmap_weight(ctx->book.rec.blocks);
+	ctx->nr_pending_added = book_settle_pending(&ctx->book, ctx->view.blocks);
 	ctx->book.rec.phase = HM_PHASE_RECLAIMING;
 	ctx->book.rec.progress = 0;
-	r = adjust_memory_keys(hm, txn, ctx->dom->domid, false,
-			       ctx->nr_blocks * target_step_kib(old),
-			       ctx->nr_blocks * block_kib(old));
+	/* Blocks the superseded grows added raise what this shrink lowers. */
+	r = ctx->nr_pending_added ? adjust_memory_keys(hm, txn, ctx->dom->domid, true,
+						       ctx->nr_pending_added * target_step_kib(old),
+						       ctx->nr_pending_added * block_kib(old))
+				  : 0;
+	if (!r)
+		r = adjust_memory_keys(hm, txn, ctx->dom->domid, false,
+				       ctx->nr_blocks * target_step_kib(old),
+				       ctx->nr_blocks * block_kib(old));
 	if (!r)
 		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 	return r;
@@ -663,6 +764,75 @@ static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
  * transaction moves the journal to ACKED/RECLAIMING, moves memory/target and
  * static-max, and fills the result. Returns ack_read()'s codes otherwise.
  */
+struct peek_ctx {
+	struct hm_domain *dom;
+	uint32_t answered; /* out: blocks the guest's answer adds (this grow, pending) */
+};
+
+/* Reads only the ack, and the block list if the ack answers something. */
+static int peek_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct peek_ctx *ctx = arg;
+	const struct hm_book *book = &ctx->dom->book;
+	const struct hm_oprec *rec = &book->rec;
+	bool this_grow = rec->phase == HM_PHASE_REQUESTED && rec->req.op == HOTMEM_OP_GROW;
+	uint64_t listed[HM_WORDS];
+	char path[HM_PATH_MAX];
+	struct hotmem_ack ack;
+	char *value = NULL;
+	size_t len = 0;
+	uint32_t block;
+	int r;
+
+	ctx->answered = 0;
+	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_GUEST_ACK);
+	if (!r)
+		r = hm_xs_read(hm, txn, path, &value, &len);
+	if (r < 0 || hotmem_parse_ack(value, len, &ack) < 0 || ack.seq > book->seq)
+		goto out; /* no answer here: the booking transaction decides */
+	this_grow = this_grow && !hotmem_ack_check(&rec->req, &ack);
+	if (!this_grow && !(bitmap_weight(book->pending) && ack.seq >= book->pending_seq))
+		goto out;
+	free(value);
+	value = NULL;
+	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_GUEST_BLOCKS);
+	if (!r)
+		r = hm_xs_read(hm, txn, path, &value, &len);
+	if (r < 0 || hotmem_parse_blocks(value, len, listed) < 0)
+		goto out;
+	if (this_grow)
+		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
+			ctx->answered += hm_bit(listed, block);
+	if (bitmap_weight(book->pending) && ack.seq >= book->pending_seq)
+		for (block = hm_next_bit(book->pending, 0); block < HOTMEM_MAX_BLOCKS;
+		     block = hm_next_bit(book->pending, block + 1))
+			ctx->answered += hm_bit(listed, block);
+out:
+	free(value);
+	return r == -ENOENT ? 0 : r;
+}
+
+/*
+ * Before the transaction that books an answer raises memory/target (the
+ * guest's balloon fills as soon as it sees it), raise max memory by the
+ * rest of every block the answer adds: the guest gets the room for exactly
+ * the blocks it acked, at the ack. A guest that changes its answer in
+ * between gets at most that room until the trim sets the exact value.
+ */
+static int raise_for_answer(struct hotmem *hm, struct hm_domain *dom)
+{
+	struct peek_ctx ctx = { .dom = dom };
+	const struct hm_book *book = &dom->book;
+	int r;
+
+	r = hm_txn(hm, peek_txn, &ctx);
+	if (r < 0 || !ctx.answered)
+		return r;
+	return set_max_kib(hm, dom->domid,
+			   book_max_kib(book, true) +
+				   ctx.answered * (block_kib(book) - dom0_kib_per_block(book)));
+}
+
 static int book_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	bool grow = dom->book.rec.req.op == HOTMEM_OP_GROW;
@@ -674,7 +844,9 @@ static int book_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_resu
 	if (!ctx)
 		goto out;
 	ctx->dom = dom;
-	r = hm_txn(hm, grow ? grow_ack_txn : shrink_ack_txn, ctx);
+	r = raise_for_answer(hm, dom);
+	if (!r)
+		r = hm_txn(hm, grow ? grow_ack_txn : shrink_ack_txn, ctx);
 	if (r == -EPROTO && !dom->violation) {
 		dom->violation = true;
 		hm->counters.violations++;
@@ -707,8 +879,8 @@ out:
 	return r;
 }
 
-/* Drop the record: the operation is over in the journal. */
-static int book_close_op(struct hotmem *hm, struct hm_domain *dom)
+/* Drop the record (and the refused blocks once given back): the operation is over. */
+static int book_close_op(struct hotmem *hm, struct hm_domain *dom, bool refused_done)
 {
 	struct hm_book *book = malloc(sizeof(*book));
 	int r = -ENOMEM;
@@ -717,18 +889,20 @@ static int book_close_op(struct hotmem *hm, struct hm_domain *dom)
 		goto out;
 	*book = dom->book;
 	memset(&book->rec, 0, sizeof(book->rec));
+	if (refused_done)
+		hotmem_blocks_zero(book->refused);
 	r = book_commit(hm, dom, book);
 out:
 	free(book);
 	return r;
 }
 
-/* Give back what dom0 populated of one block (head_only: rec->memmap_bytes) or all of it. */
+/* Give back what dom0 populated of one block (head_only: book->dom0_bytes) or all of it. */
 static int reclaim_block(struct hotmem *hm, struct hm_domain *dom, uint32_t block, bool head_only,
 			 struct hotmem_result *res)
 {
 	const struct hm_book *book = &dom->book;
-	uint64_t pages = (head_only ? book->rec.memmap_bytes : book->block_size) >> HV_PAGE_SHIFT;
+	uint64_t pages = (head_only ? book->dom0_bytes : book->block_size) >> HV_PAGE_SHIFT;
 	uint64_t reclaimed = 0, skipped = 0;
 	int r;
 
@@ -740,13 +914,79 @@ static int reclaim_block(struct hotmem *hm, struct hm_domain *dom, uint32_t bloc
 	return r;
 }
 
-/* PREPARE: give back every head that may hold frames, restore max and pool. */
+/* Give back the refused blocks of superseded grows (dom0's part, or whole). */
+static int reclaim_refused(struct hotmem *hm, struct hm_domain *dom, bool whole,
+			   struct hotmem_result *res)
+{
+	uint32_t block;
+	int r = 0;
+
+	for (block = hm_next_bit(dom->book.refused, 0); !r && block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(dom->book.refused, block + 1)) {
+		r = reclaim_block(hm, dom, block, !whole, res);
+		if (!r)
+			emit(hm, dom, HOTMEM_PROGRESS_REFUSED, block);
+	}
+	return r;
+}
+
+/*
+ * Compare Xen's tot_pages with the books once max memory was set to what
+ * they commit. A guest above them holds frames it was never granted (it
+ * populated through a limit somebody else raised, or a frame dom0 could not
+ * take back): the blocks in scrub (the ones just given back) are reclaimed
+ * whole, and whatever is still above is a protocol violation: the domain is
+ * frozen (no more grows) with the excess journalled, res->pages_overdrawn
+ * says how much. The library does not log: its callers report it.
+ */
+static int dom_check_overdraw(struct hotmem *hm, struct hm_domain *dom, const uint64_t *scrub,
+			      struct hotmem_result *res)
+{
+	uint64_t limit = book_max_kib(&dom->book, true) >> (HV_PAGE_SHIFT - KIB_SHIFT);
+	struct hm_book *next = NULL;
+	struct hv_domain_info info;
+	uint32_t block;
+	int r;
+
+	r = hm->hv->ops->domain_info(hm->hv, dom->domid, &info);
+	if (r < 0 || info.tot_pages <= limit)
+		return r;
+	for (block = hm_next_bit(scrub, 0); !r && block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(scrub, block + 1))
+		if (dom->block_state[block] == HM_BLOCK_FREE)
+			r = reclaim_block(hm, dom, block, false, res);
+	if (!r)
+		r = hm->hv->ops->domain_info(hm->hv, dom->domid, &info);
+	if (r < 0 || info.tot_pages <= limit)
+		return r;
+	res->pages_overdrawn = info.tot_pages - limit;
+	hm->counters.violations++;
+	dom->violation = true;
+	next = malloc(sizeof(*next));
+	r = -ENOMEM;
+	if (!next)
+		goto out;
+	*next = dom->book;
+	next->frozen = true;
+	next->frozen_seq = next->seq;
+	next->frozen_pages = info.tot_pages - limit;
+	r = book_commit(hm, dom, next);
+out:
+	free(next);
+	return r;
+}
+
+/*
+ * PREPARE: lower max memory to the book without this grow first (the guest
+ * can then populate nothing while the heads go), give back every head that
+ * may hold frames, lower the pool, drop the record.
+ */
 static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	const struct hm_oprec *rec = &dom->book.rec;
-	uint64_t bytes, gfn, pages;
+	uint64_t scrub[HM_WORDS] = { 0 }, bytes, gfn, pages;
 	uint32_t heads = 0, i;
-	int r = 0;
+	int r;
 
 	/* Every block populated, and those of the step that may have been in flight. */
 	if (rec->memmap_bytes)
@@ -755,62 +995,80 @@ static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem
 								      rec->progress, &bytes, &gfn,
 								      &pages)
 				: rec->req.count;
+	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, false));
 	for (i = 0; !r && i < heads; i++) {
 		r = reclaim_block(hm, dom, rec->req.first + i, true, res);
 		if (!r)
 			emit(hm, dom, HOTMEM_PROGRESS_ROLLED_BACK, rec->req.first + i);
 	}
 	if (!r)
-		r = set_max_kib(hm, dom->domid, rec->before_max_kib);
+		r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, false), true);
+	for (i = 0; i < rec->req.count; i++)
+		hotmem_blocks_set(scrub, rec->req.first + i, 1);
 	if (!r)
-		r = set_pool(hm, dom->domid, rec->before_pool_bytes, true);
-	if (!r)
-		r = book_close_op(hm, dom);
+		r = book_close_op(hm, dom, false);
 	if (!r)
 		hm->counters.rollbacks++;
+	if (!r)
+		r = dom_check_overdraw(hm, dom, scrub, res);
 	return r;
 }
 
-/* ACKED: give back refused heads, keep max and pool for the added blocks. */
+/*
+ * ACKED: max memory to the book (the added blocks whole, nothing for the
+ * refused ones) before their heads and those of refused superseded blocks
+ * go back, then the pool.
+ */
 static int grow_trim(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	const struct hm_book *book = &dom->book;
 	const struct hm_oprec *rec = &book->rec;
-	uint32_t added = bitmap_weight(rec->blocks), block;
-	int r = 0;
+	uint64_t scrub[HM_WORDS];
+	uint32_t block;
+	int r;
 
+	memcpy(scrub, book->refused, sizeof(scrub));
+	r = set_max_kib(hm, dom->domid, book_max_kib(book, false));
 	for (block = rec->req.first; !r && block < rec->req.first + rec->req.count; block++) {
 		if (hotmem_blocks_test(rec->blocks, block))
 			continue;
+		hotmem_blocks_set(scrub, block, 1);
 		r = reclaim_block(hm, dom, block, true, res);
 		if (!r)
 			emit(hm, dom, HOTMEM_PROGRESS_REFUSED, block);
 	}
 	if (!r)
-		r = set_max_kib(hm, dom->domid, rec->before_max_kib + added * block_kib(book));
+		r = reclaim_refused(hm, dom, false, res);
 	if (!r)
-		r = set_pool(hm, dom->domid, rec->before_pool_bytes + added * pool_per_block(book),
-			     true);
+		r = set_pool(hm, dom->domid, book_pool_bytes(book, false), true);
 	if (!r)
-		r = book_close_op(hm, dom);
+		r = book_close_op(hm, dom, true);
+	if (!r)
+		r = dom_check_overdraw(hm, dom, scrub, res);
 	return r;
 }
 
 /*
- * RECLAIMING: give back every frame of the reclaim set, lower max and pool.
- * Blocks go in ascending order and each finished one is journalled
- * (progress), so recovery after a crash re-walks at most one block.
+ * RECLAIMING: max memory down to the book first (so the guest cannot
+ * populate again what each block frees), then every frame of the reclaim
+ * set, refused superseded heads, the pool. Blocks go in ascending order and
+ * each finished one is journalled (progress), so recovery after a crash
+ * re-walks at most one block.
  */
 static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	const struct hm_book *book = &dom->book;
 	const struct hm_oprec *rec = &book->rec;
-	uint64_t nr = bitmap_weight(rec->blocks);
-	uint64_t max_drop = nr * block_kib(book), pool_drop = nr * pool_per_block(book);
 	struct hm_book *next = NULL;
-	uint32_t block, index = 0;
-	int r = 0;
+	uint64_t scrub[HM_WORDS];
+	uint32_t block, index = 0, i;
+	int r;
 
+	for (i = 0; i < HM_WORDS; i++)
+		scrub[i] = rec->blocks[i] | book->refused[i];
+	r = set_max_kib(hm, dom->domid, book_max_kib(book, false));
+	if (r < 0)
+		goto out;
 	for (block = hm_next_bit(rec->blocks, 0); block < HOTMEM_MAX_BLOCKS;
 	     block = hm_next_bit(rec->blocks, block + 1), index++) {
 		if (index < rec->progress)
@@ -830,14 +1088,104 @@ static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotme
 			goto out;
 		emit(hm, dom, HOTMEM_PROGRESS_RECLAIMED, block);
 	}
-	r = set_max_kib(hm, dom->domid,
-			rec->before_max_kib > max_drop ? rec->before_max_kib - max_drop : 0);
-	if (!r && nr && rec->before_pool_bytes > pool_drop)
-		r = set_pool(hm, dom->domid, rec->before_pool_bytes - pool_drop, true);
+	r = reclaim_refused(hm, dom, false, res);
 	if (!r)
-		r = book_close_op(hm, dom);
+		r = set_pool(hm, dom->domid, book_pool_bytes(book, false), true);
+	if (!r)
+		r = book_close_op(hm, dom, true);
+	if (!r)
+		r = dom_check_overdraw(hm, dom, scrub, res);
 out:
 	free(next);
+	return r;
+}
+
+struct pending_ctx {
+	struct hm_domain *dom;
+	struct hm_book book; /* out */
+	bool settled;	     /* out */
+};
+
+/* Settle superseded grows from an ack with a seq >= pending_seq, if there is one. */
+static int pending_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct pending_ctx *ctx = arg;
+	const struct hm_book *old = &ctx->dom->book;
+	struct hm_guest_view view;
+	uint32_t added;
+	int r;
+
+	ctx->settled = false;
+	r = guest_read(hm, txn, ctx->dom->domid, &view);
+	if (r < 0)
+		return r;
+	/* Older, missing or malformed: no answer yet; newer than ours: book_ack's business. */
+	if (!(view.valid & HM_GK_BIT(HM_GK_ACK)) || !(view.valid & HM_GK_BIT(HM_GK_BLOCKS)) ||
+	    view.ack.seq < old->pending_seq || view.ack.seq > old->seq)
+		return 0;
+	ctx->book = *old;
+	added = book_settle_pending(&ctx->book, view.blocks);
+	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true, added * target_step_kib(old),
+			       added * block_kib(old));
+	if (!r)
+		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	if (!r)
+		ctx->settled = true;
+	return r;
+}
+
+/*
+ * Superseded grows: settle them if the guest answered, and give back the
+ * dom0 part of refused blocks (max memory lowered first, pool after).
+ */
+static int dom_settle_pending(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
+{
+	struct pending_ctx *ctx = NULL;
+	struct hm_book *next = NULL;
+	uint64_t scrub[HM_WORDS];
+	int r = 0;
+
+	if (bitmap_weight(dom->book.pending)) {
+		ctx = calloc(1, sizeof(*ctx));
+		r = -ENOMEM;
+		if (!ctx)
+			goto out;
+		ctx->dom = dom;
+		r = raise_for_answer(hm, dom);
+		if (!r)
+			r = hm_txn(hm, pending_txn, ctx);
+		if (r < 0)
+			goto out;
+		if (ctx->settled) {
+			book_sync(dom, &ctx->book);
+			/* Exactly the book now (whole blocks for those added). */
+			if (!bitmap_weight(dom->book.refused))
+				r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, true));
+			if (r < 0)
+				goto out;
+		}
+	}
+	if (!bitmap_weight(dom->book.refused))
+		goto out;
+	memcpy(scrub, dom->book.refused, sizeof(scrub));
+	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, true));
+	if (!r)
+		r = reclaim_refused(hm, dom, false, res);
+	if (!r)
+		r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, true), true);
+	next = malloc(sizeof(*next));
+	if (!r && !next)
+		r = -ENOMEM;
+	if (r < 0)
+		goto out;
+	*next = dom->book;
+	hotmem_blocks_zero(next->refused);
+	r = book_commit(hm, dom, next);
+	if (!r)
+		r = dom_check_overdraw(hm, dom, scrub, res);
+out:
+	free(next);
+	free(ctx);
 	return r;
 }
 
@@ -858,7 +1206,7 @@ static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 	while (!r) {
 		switch (dom->book.rec.phase) {
 		case HM_PHASE_NONE:
-			return 0;
+			return dom_settle_pending(hm, dom, res);
 		case HM_PHASE_PREPARE:
 			r = grow_rollback(hm, dom, res);
 			report->rolled_back = !r;
@@ -867,7 +1215,7 @@ static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 			r = book_ack(hm, dom, res);
 			if (r == -EINPROGRESS || r == -ENOLINK || r == -EPROTO) {
 				report->outstanding = true;
-				return 0;
+				return dom_settle_pending(hm, dom, res);
 			}
 			break;
 		case HM_PHASE_ACKED:
@@ -924,7 +1272,7 @@ static uint32_t backoff_next(const struct hotmem *hm, uint32_t backoff_ms)
 /* A hypercall said -ESRCH: if the domain is really dead, drop its books. */
 static bool released_if_dead(struct hotmem *hm, struct hm_domain *dom, int r)
 {
-	if (r != -ESRCH || dom_alive(hm, dom->domid) != -ESRCH)
+	if (r != -ESRCH || dom_alive(hm, dom) != -ESRCH)
 		return false;
 	dom_release(hm, dom);
 	return true;
@@ -1016,12 +1364,8 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 	int r;
 
 	if (!op->raised) {
-		r = set_max_kib(hm, dom->domid,
-				rec->before_max_kib + rec->req.count * block_kib(book));
-		if (!r)
-			r = set_pool(hm, dom->domid,
-				     rec->before_pool_bytes + rec->req.count * pool_per_block(book),
-				     false);
+		/* The pool is dom0's (page tables), never the guest's: all of it at once. */
+		r = set_pool(hm, dom->domid, book_pool_bytes(book, true), false);
 		if (!r)
 			op->raised = true;
 		goto out;
@@ -1032,9 +1376,22 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 		uint32_t blocks, i;
 
 		blocks = block_populate_plan(book, 0, 0, rec, op->next_block, &bytes, &gfn, &pages);
-		r = -ENOMEM;
-		if (next)
+		/*
+		 * Max memory grows by these blocks' dom0 part just before dom0
+		 * populates it (book_max_kib counts [0, progress + blocks)), so
+		 * between steps the guest has no room of ours to populate into:
+		 * the rest of each block is raised only at the ack, for the blocks
+		 * the guest added.
+		 */
+		r = next ? set_max_kib(hm, dom->domid, book_max_kib(book, true)) : -ENOMEM;
+		if (!r)
 			r = hm_populate_range(hm, dom->domid, gfn, pages, &populated);
+		if (r < 0 && next)
+			/* Close the room left for this step at once, before the
+			 * rollback's journal reads: the guest must not get it. */
+			set_max_kib(hm, dom->domid,
+				    book_max_kib(book, true) - blocks * dom0_kib_per_block(book) +
+					    (populated << (HV_PAGE_SHIFT - KIB_SHIFT)));
 		if (!r) {
 			*next = *book;
 			next->rec.progress = op->next_block + blocks;
@@ -1094,6 +1451,10 @@ static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
 		op_start_fill_wait(op, now);
 		return;
 	case -EINPROGRESS:
+		/* An answer to a superseded grow settles it meanwhile. */
+		if ((bitmap_weight(dom->book.pending) || bitmap_weight(dom->book.refused)) &&
+		    dom_settle_pending(hm, dom, &op->result) < 0)
+			dom->need_recover = true;
 		if (now >= op->deadline_ms)
 			break;
 		op->wake_ms = op->deadline_ms;
@@ -1203,12 +1564,46 @@ static uint64_t promised_bytes(const struct hotmem *hm)
 		const struct hm_book *book = &dom->book;
 		uint64_t per_block = book->block_size + pool_per_block(book);
 
+		promised += (uint64_t)bitmap_weight(book->pending) * per_block;
 		if (book->rec.phase != HM_PHASE_NONE && book->rec.req.op == HOTMEM_OP_GROW)
 			promised += (uint64_t)book->rec.req.count * per_block;
 		else if (dom->op && dom->op->state == HM_OP_WAIT_FILL)
 			promised += (uint64_t)dom->op->result.blocks_done * book->block_size;
 	}
 	return promised;
+}
+
+/*
+ * Supersede an unanswered request (protocol section 5): a grow's blocks
+ * become pending, settled by the guest's next ack (book_settle_pending());
+ * a shrink needs nothing (its blocks stay granted until a shrink's ack
+ * reclaims what the guest no longer lists).
+ */
+static void book_supersede(struct hm_book *book)
+{
+	struct hm_oprec *rec = &book->rec;
+	uint32_t block;
+
+	if (rec->phase != HM_PHASE_REQUESTED)
+		return;
+	if (rec->req.op == HOTMEM_OP_GROW) {
+		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
+			hotmem_blocks_set(book->pending, block, 1);
+		book->pending_seq = rec->req.seq;
+	}
+	memset(rec, 0, sizeof(*rec));
+}
+
+/* Xen's max memory and pool without ours, from their values now and the book. */
+static void book_take_base(struct hm_book *book, const struct hv_domain_info *info,
+			   uint64_t pool_bytes)
+{
+	uint64_t max_kib = info->max_pages << (HV_PAGE_SHIFT - KIB_SHIFT);
+	uint64_t ours_kib = book_max_kib(book, false) - book->base_max_kib;
+	uint64_t ours_pool = book_pool_bytes(book, false) - book->base_pool_bytes;
+
+	book->base_max_kib = max_kib > ours_kib ? max_kib - ours_kib : 0;
+	book->base_pool_bytes = pool_bytes > ours_pool ? pool_bytes - ours_pool : 0;
 }
 
 /* Lowest run of count blocks that are free and not listed by the guest. */
@@ -1257,13 +1652,17 @@ static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	uint32_t features, first, seq;
 	int r;
 
+	if (old->frozen)
+		return -EPERM;
 	r = guest_read(hm, txn, ctx->dom->domid, &view);
 	if (r < 0)
 		return r;
 	r = guest_check_ready(hm, old, &view, &features);
 	if (r < 0)
 		return r;
-	granted = bitmap_weight(old->granted);
+	granted = bitmap_weight(old->granted) + bitmap_weight(old->pending);
+	if (old->rec.phase == HM_PHASE_REQUESTED && old->rec.req.op == HOTMEM_OP_GROW)
+		granted += old->rec.req.count;
 	if ((granted + ctx->count) * old->block_size > old->max_bytes)
 		return -EDQUOT;
 	r = find_free_run(ctx->dom, view.blocks, ctx->count, &first);
@@ -1281,9 +1680,11 @@ static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	if (r < 0)
 		return r;
 	ctx->book = *old;
+	book_supersede(&ctx->book);
 	ctx->book.seq = seq;
 	ctx->book.have_memmap = true;
 	ctx->book.memmap_bytes = view.memmap_bytes;
+	book_take_base(&ctx->book, &ctx->info, ctx->pool_bytes);
 	memset(rec, 0, sizeof(*rec));
 	rec->phase = HM_PHASE_PREPARE;
 	rec->req.seq = seq;
@@ -1292,6 +1693,7 @@ static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	rec->req.count = ctx->count;
 	block_populate_plan(&ctx->book, features, view.memmap_bytes, NULL, 0, &rec->memmap_bytes,
 			    NULL, NULL);
+	ctx->book.dom0_bytes = rec->memmap_bytes;
 	rec->before_max_kib = ctx->info.max_pages << (HV_PAGE_SHIFT - KIB_SHIFT);
 	rec->before_target_kib = target_kib;
 	rec->before_static_max_kib = static_kib;
@@ -1328,7 +1730,9 @@ static int shrink_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	if (r < 0)
 		return r;
 	ctx->book = *old;
+	book_supersede(&ctx->book);
 	ctx->book.seq = seq;
+	book_take_base(&ctx->book, &ctx->info, ctx->pool_bytes);
 	memset(rec, 0, sizeof(*rec));
 	rec->phase = HM_PHASE_REQUESTED;
 	rec->req.seq = seq;
@@ -1396,6 +1800,9 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 	bool grow = kind == HOTMEM_OP_KIND_GROW;
 	int r;
 
+	/* Nothing of ours runs on a journal another engine claimed. */
+	if (hm && jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
+		return -ESTALE;
 	if (!hm || !ret_op ||
 	    (kind != HOTMEM_OP_KIND_GROW && kind != HOTMEM_OP_KIND_SHRINK &&
 	     kind != HOTMEM_OP_KIND_SET) ||
@@ -1404,7 +1811,7 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		goto out;
-	r = dom_alive(hm, domid);
+	r = dom_alive(hm, dom);
 	if (r == -ESRCH) {
 		dom_release(hm, dom);
 		goto out;
@@ -1414,7 +1821,8 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 	r = -EBUSY;
 	if (dom->op)
 		goto out;
-	if (dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE) {
+	if (dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
+	    bitmap_weight(dom->book.pending) || bitmap_weight(dom->book.refused)) {
 		struct settle_report report = { 0 };
 
 		if (dom_retry_settle(hm, dom, now_ms(hm), &report) == -ESRCH) {
@@ -1422,7 +1830,9 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 			goto out;
 		}
 	}
-	if (dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE)
+	/* An unanswered request is superseded by this one (grow_begin_txn). */
+	if (dom->need_recover ||
+	    (dom->book.rec.phase != HM_PHASE_NONE && dom->book.rec.phase != HM_PHASE_REQUESTED))
 		goto out;
 	r = dom_handshake(hm, dom);
 	if (r < 0)
@@ -1499,6 +1909,126 @@ out:
 	return r;
 }
 
+struct abandon_ctx {
+	struct hm_domain *dom;
+	struct hm_book book; /* out */
+};
+
+static int abandon_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct abandon_ctx *ctx = arg;
+	struct hm_oprec *rec = &ctx->book.rec;
+	char path[HM_PATH_MAX];
+	uint32_t block;
+	int r;
+
+	ctx->book = ctx->dom->book;
+	if (rec->phase == HM_PHASE_REQUESTED && rec->req.op == HOTMEM_OP_GROW)
+		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
+			hotmem_blocks_set(ctx->book.refused, block, 1);
+	for (block = hm_next_bit(ctx->book.pending, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(ctx->book.pending, block + 1))
+		hotmem_blocks_set(ctx->book.refused, block, 1);
+	hotmem_blocks_zero(ctx->book.pending);
+	ctx->book.pending_seq = 0;
+	memset(rec, 0, sizeof(*rec));
+	/* The guest must not find the request once its frames are gone. */
+	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_REQUEST);
+	if (!r)
+		r = hm->hv->ops->xs_rm(hm->hv, txn, path);
+	if (!r)
+		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return r;
+}
+
+int hotmem_abandon(struct hotmem *hm, uint32_t domid, struct hotmem_result *ret_result)
+{
+	struct hotmem_result result;
+	struct settle_report report = { 0 };
+	struct abandon_ctx *ctx = NULL;
+	struct hm_domain *dom;
+	uint64_t scrub[HM_WORDS];
+	struct hm_book *next = NULL;
+	int r = -EINVAL;
+
+	memset(&result, 0, sizeof(result));
+	result.kind = HOTMEM_OP_KIND_GROW;
+	if (!hm)
+		goto out;
+	r = dom_get(hm, domid, &dom);
+	if (r < 0)
+		goto out;
+	r = dom_alive(hm, dom);
+	if (r == -ESRCH)
+		dom_release(hm, dom);
+	if (r < 0)
+		goto out;
+	r = -ESTALE;
+	if (jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
+		goto out;
+	r = -EBUSY;
+	if (dom->op && dom->op->state != HM_OP_WAIT_ACK)
+		goto out;
+	if (dom->op) {
+		/* Its answer, if it is there, is booked as dispatch would. */
+		op_wait_ack(dom->op, now_ms(hm));
+		if (dom->op && dom->op->state != HM_OP_WAIT_ACK)
+			goto out;
+		if (dom->op) {
+			dom->op->result.error = -ECANCELED;
+			op_finish(dom->op);
+		}
+	}
+	/* Book whatever the guest did answer; what is left is unanswered. */
+	r = dom_retry_settle(hm, dom, now_ms(hm), &report);
+	if (r == -ESRCH)
+		goto out;
+	r = -EBUSY;
+	if (dom->need_recover ||
+	    (dom->book.rec.phase != HM_PHASE_NONE && dom->book.rec.phase != HM_PHASE_REQUESTED))
+		goto out;
+	r = -EALREADY;
+	if (dom->book.rec.phase == HM_PHASE_NONE && !bitmap_weight(dom->book.pending))
+		goto out;
+	result.seq = dom->book.rec.req.seq;
+	ctx = calloc(1, sizeof(*ctx));
+	next = malloc(sizeof(*next));
+	r = -ENOMEM;
+	if (!ctx || !next)
+		goto out;
+	ctx->dom = dom;
+	r = hm_txn(hm, abandon_txn, ctx);
+	if (r < 0)
+		goto out;
+	book_sync(dom, &ctx->book);
+	/* Every frame of those blocks Xen lets us take, max memory first. */
+	memcpy(scrub, dom->book.refused, sizeof(scrub));
+	r = set_max_kib(hm, domid, book_max_kib(&dom->book, true));
+	if (!r)
+		r = reclaim_refused(hm, dom, true, &result);
+	if (!r)
+		r = set_pool(hm, domid, book_pool_bytes(&dom->book, true), true);
+	if (!r) {
+		*next = dom->book;
+		hotmem_blocks_zero(next->refused);
+		r = book_commit(hm, dom, next);
+	}
+	if (!r)
+		r = dom_check_overdraw(hm, dom, scrub, &result);
+	if (r < 0 && !released_if_dead(hm, dom, r)) {
+		/* The journal says what is left: dispatch finishes it. */
+		dom->need_recover = true;
+		dom->recover_backoff_ms = backoff_next(hm, dom->recover_backoff_ms);
+		dom->recover_at = now_ms(hm) + dom->recover_backoff_ms;
+	}
+out:
+	if (ret_result)
+		*ret_result = result;
+	free(next);
+	free(ctx);
+	return r;
+}
+
 bool hotmem_op_done(const struct hotmem_operation *op)
 {
 	return !op || op->state == HM_OP_DONE;
@@ -1562,12 +2092,90 @@ static int drain_events(struct hotmem *hm, bool *ret_release)
 	return r;
 }
 
+/*
+ * Event-driven reads are rationed per domain by a token bucket: a burst of
+ * EVENT_BURST (a grow's handshake, block and ack events), then one per
+ * event_min_interval_ms. A guest rewriting its keys in a loop is read at
+ * that rate and no faster; its events wait (hotmem_timeout_ms() knows when)
+ * and the other domains' are unaffected.
+ */
+#define EVENT_BURST 16
+
+static void dom_event_refill(const struct hotmem *hm, struct hm_domain *dom, uint64_t now)
+{
+	uint64_t interval = hm->cfg.event_min_interval_ms, earned;
+
+	if (!dom->event_budget_ms) {
+		dom->event_budget = EVENT_BURST;
+		dom->event_budget_ms = now;
+		return;
+	}
+	earned = now > dom->event_budget_ms ? (now - dom->event_budget_ms) / interval : 0;
+	if (dom->event_budget + earned >= EVENT_BURST) {
+		dom->event_budget = EVENT_BURST;
+		dom->event_budget_ms = now;
+	} else {
+		dom->event_budget += (uint32_t)earned;
+		dom->event_budget_ms += earned * interval;
+	}
+}
+
+/* When a pending event of dom may be acted on. */
+static uint64_t dom_event_due(const struct hotmem *hm, const struct hm_domain *dom)
+{
+	if (!hm->cfg.event_min_interval_ms || dom->event_budget || !dom->event_budget_ms)
+		return 0;
+	return dom->event_budget_ms + hm->cfg.event_min_interval_ms;
+}
+
+/* Take one event-driven read from dom's budget, if there is one. */
+static bool dom_event_take(const struct hotmem *hm, struct hm_domain *dom, uint64_t now)
+{
+	if (!hm->cfg.event_min_interval_ms)
+		return true;
+	dom_event_refill(hm, dom, now);
+	if (!dom->event_budget)
+		return false;
+	dom->event_budget--;
+	return true;
+}
+
+/* Once per dispatch, before its first step: is the journal still ours? */
+static bool dispatch_claim_ok(struct hotmem *hm)
+{
+	if (!hm->claim_checked) {
+		hm->claim_checked = true;
+		jr_check_owner(hm, HV_XS_NO_TXN);
+	}
+	return !hm->stale;
+}
+
 static void dom_poll(struct hotmem *hm, struct hm_domain *dom, uint64_t now)
 {
 	struct settle_report report = { 0 };
 	bool event = dom->event;
 
-	dom->event = false;
+	/*
+	 * A guest rewriting its keys in a loop gets them read once per
+	 * event_min_interval_ms: the event waits (hotmem_timeout_ms() knows),
+	 * the other domains do not.
+	 */
+	if (event && !dom_event_take(hm, dom, now))
+		event = false;
+	if (event)
+		dom->event = false;
+	/*
+	 * Before the first step of this dispatch that may touch Xen: is the
+	 * journal still ours? Another engine's claim means no step of ours may
+	 * run (its hypervisor call would come before the journal write that
+	 * fails). Checked only when there is work, so an idle engine under a
+	 * flood of events reads nothing for it.
+	 */
+	if (((dom->op && op_runnable(dom->op, now, event)) ||
+	     (!dom->op && dom->need_recover && now >= dom->recover_at) ||
+	     (!dom->op && !dom->need_recover && event)) &&
+	    !dispatch_claim_ok(hm))
+		return;
 	if (!dom->watching)
 		dom_watch(hm, dom);
 	if (dom->op) {
@@ -1584,8 +2192,138 @@ static void dom_poll(struct hotmem *hm, struct hm_domain *dom, uint64_t now)
 		return;
 	if (!dom->book.have_window)
 		dom_handshake(hm, dom);
-	if (dom->book.rec.phase != HM_PHASE_NONE)
+	if (dom->book.rec.phase != HM_PHASE_NONE || bitmap_weight(dom->book.pending) ||
+	    bitmap_weight(dom->book.refused))
 		dom_retry_settle(hm, dom, now, &report);
+}
+
+/* <journal_dir>/reboot/<handle as 32 hex digits>. */
+static int reboot_memo_path(const struct hotmem *hm, const uint8_t *handle, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/reboot/", hm->journal_dir);
+
+	if (n < 0 || (size_t)n + 33 > size)
+		return -ENAMETOOLONG;
+	for (unsigned int i = 0; i < 16; i++)
+		snprintf(buf + n + 2 * i, 3, "%02x", handle[i]);
+	return 0;
+}
+
+struct restore_ctx {
+	struct hm_domain *dom;
+	struct hm_book book; /* out */
+};
+
+/*
+ * memory/target and static-max back to the domain's configured size (less
+ * every granted block, exactly what the grants added), a memo of that size
+ * under the domain's handle, and the book marked restored, in one
+ * transaction.
+ */
+static int restore_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	struct restore_ctx *ctx = arg;
+	const struct hm_book *old = &ctx->dom->book;
+	uint64_t granted = bitmap_weight(old->granted), target_kib, static_kib;
+	char path[HM_PATH_MAX], text[64];
+	int r;
+
+	r = adjust_memory_keys(hm, txn, ctx->dom->domid, false, granted * target_step_kib(old),
+			       granted * block_kib(old));
+	if (!r)
+		r = read_memory_keys(hm, txn, ctx->dom->domid, &target_kib, &static_kib);
+	if (!r)
+		r = reboot_memo_path(hm, old->handle, path, sizeof(path));
+	if (r < 0)
+		return r;
+	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " %" PRIu32, target_kib, static_kib,
+		 ctx->dom->domid);
+	r = hm_xs_write(hm, txn, path, text);
+	ctx->book = *old;
+	ctx->book.restored = true;
+	return r < 0 ? r : jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+}
+
+/*
+ * A domain that shut down to be rebuilt (xl reboot, a guest's own reboot,
+ * a crash or watchdog with on_crash=restart; poweroff too, harmlessly): xl
+ * rebuilds it from memory/target and memory/static-max as they are when it
+ * reads them, so put them back to the configured size now, before the
+ * domain dies. xl reads them on the same @releaseDomain event, so this is a
+ * race: what xl read is visible afterwards (hotmem_reboot_info()). A
+ * suspend (save, migration) keeps the grown size: its image holds it.
+ */
+static void dom_check_shutdown(struct hotmem *hm, struct hm_domain *dom)
+{
+	struct restore_ctx *ctx;
+	struct hv_domain_info info;
+
+	if (dom->book.restored || !dom->book.have_handle || !bitmap_weight(dom->book.granted) ||
+	    hm->hv->ops->domain_info(hm->hv, dom->domid, &info) < 0 || !info.shutdown ||
+	    info.dying || info.shutdown_reason == HV_SHUTDOWN_SUSPEND)
+		return;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return;
+	ctx->dom = dom;
+	if (hm_txn(hm, restore_txn, ctx) == 0) {
+		book_sync(dom, &ctx->book);
+		hm->counters.restores++;
+	}
+	free(ctx);
+}
+
+/* Exactly three fields separated by single spaces. */
+static int hm_split3(const char *value, size_t len, const char **f, size_t *l)
+{
+	size_t start = 0, pos, n = 0;
+
+	for (pos = 0; pos <= len; pos++) {
+		if (pos < len && value[pos] != ' ')
+			continue;
+		if (n == 3 || pos == start)
+			return -EUCLEAN;
+		f[n] = value + start;
+		l[n++] = pos - start;
+		start = pos + 1;
+	}
+	return n == 3 ? 0 : -EUCLEAN;
+}
+
+int hotmem_reboot_info(struct hotmem *hm, uint32_t domid, struct hotmem_reboot_info *ret_info)
+{
+	struct hotmem_reboot_info out;
+	struct hv_domain_info info;
+	char path[HM_PATH_MAX], *value = NULL;
+	const char *f[3];
+	size_t l[3], len = 0;
+	int r;
+
+	if (!hm || !ret_info)
+		return -EINVAL;
+	memset(&out, 0, sizeof(out));
+	r = hm->hv->ops->domain_info(hm->hv, domid, &info);
+	if (!r)
+		r = reboot_memo_path(hm, info.handle, path, sizeof(path));
+	if (!r)
+		r = hm_xs_read(hm, HV_XS_NO_TXN, path, &value, &len);
+	if (r < 0)
+		goto out;
+	r = -EUCLEAN;
+	if (hm_split3(value, len, f, l) < 0 || hm_parse_dec(f[0], l[0], &out.target_kib) < 0 ||
+	    hm_parse_dec(f[1], l[1], &out.static_max_kib) < 0 ||
+	    hm_parse_dec(f[2], l[2], &out.old_domid) < 0)
+		goto out;
+	r = hm_dom_path(path, sizeof(path), domid, "memory/static-max");
+	if (!r)
+		r = hm_xs_read_dec(hm, HV_XS_NO_TXN, path, &out.now_static_max_kib);
+	if (r < 0)
+		goto out;
+	out.came_back_grown = out.now_static_max_kib > out.static_max_kib;
+	*ret_info = out;
+out:
+	free(value);
+	return r;
 }
 
 int hotmem_dispatch(struct hotmem *hm)
@@ -1595,21 +2333,28 @@ int hotmem_dispatch(struct hotmem *hm)
 	bool release = false;
 	int r;
 
+	if (hm->stale)
+		return -ESTALE;
+	hm->claim_checked = false;
 	r = drain_events(hm, &release);
 	if (r < 0)
 		return r;
 	if (release) {
 		for (dom = hm->domains; dom; dom = next) {
 			next = dom->next;
-			if (dom_alive(hm, dom->domid) == -ESRCH)
+			if (dom_alive(hm, dom) == -ESRCH)
 				dom_release(hm, dom);
+			else
+				dom_check_shutdown(hm, dom);
 		}
 	}
 	now = now_ms(hm);
-	for (dom = hm->domains; dom; dom = next) {
+	for (dom = hm->domains; dom && !hm->stale; dom = next) {
 		next = dom->next;
 		dom_poll(hm, dom, now);
 	}
+	if (hm->stale)
+		return -ESTALE;
 	return (int)(hm->counters.ops_done - done_before);
 }
 
@@ -1626,12 +2371,13 @@ int hotmem_timeout_ms(struct hotmem *hm)
 	for (dom = hm->domains; dom; dom = dom->next) {
 		uint64_t at = UINT64_MAX;
 
-		if (dom->event)
-			at = 0;
-		else if (dom->op)
+		if (dom->op)
 			at = op_wake(dom->op);
 		else if (dom->need_recover)
 			at = dom->recover_at;
+		/* A pending event: now, or when its domain's interval has passed. */
+		if (dom->event && dom_event_due(hm, dom) < at)
+			at = dom_event_due(hm, dom);
 		if (at < wake)
 			wake = at;
 	}
@@ -1721,6 +2467,7 @@ void hotmem_config_defaults(struct hotmem_config *cfg)
 	cfg->ack_timeout_ms = 30000;
 	cfg->fill_timeout_ms = 30000;
 	cfg->fill_poll_ms = 50;
+	cfg->event_min_interval_ms = 20;
 	cfg->retry_ms = 10;
 	cfg->retry_max_ms = 1000;
 	cfg->txn_retries = 16;
@@ -1768,6 +2515,10 @@ int hotmem_open(struct hv *hv, const struct hotmem_config *cfg, struct hotmem **
 		hm->cfg.features &= ~HOTMEM_FEATURE_TARGET_BLOCKS;
 	if (!(hm->cfg.features & HOTMEM_FEATURE_TARGET_BLOCKS))
 		hm->cfg.features &= ~HOTMEM_FEATURE_POPULATED_BLOCKS;
+	/* One engine per journal: a newer claim makes this one stop (-ESTALE). */
+	r = jr_claim(hm);
+	if (r < 0)
+		goto out;
 	r = hv->ops->xs_watch(hv, "@releaseDomain", TOKEN_RELEASE);
 	if (r < 0)
 		goto out;
@@ -1823,6 +2574,9 @@ int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_repo
 	int r, first_error = 0;
 
 	memset(&report, 0, sizeof(report));
+	r = jr_check_owner(hm, HV_XS_NO_TXN);
+	if (r < 0)
+		goto out;
 	r = jr_list(hm, &domids, &count);
 	if (r < 0)
 		goto out;
@@ -1833,7 +2587,7 @@ int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_repo
 		report.domains++;
 		r = dom ? 0 : dom_load(hm, domids[i], &dom);
 		if (!r) {
-			r = dom_alive(hm, domids[i]);
+			r = dom_alive(hm, dom);
 			if (!r)
 				r = dom_has_dir(hm, domids[i]);
 			if (r == -ESRCH || r == -ENOENT) {
@@ -1855,6 +2609,7 @@ int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_repo
 				first_error = r;
 			continue;
 		}
+		dom_check_shutdown(hm, dom);
 		report.rolled_back += settled.rolled_back;
 		report.finished += settled.finished;
 		report.outstanding += settled.outstanding;
@@ -1914,6 +2669,9 @@ static int attach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	struct hm_book existing;
 	int r;
 
+	r = jr_check_owner(hm, txn);
+	if (r < 0)
+		return r;
 	r = jr_load(hm, txn, ctx->domid, &existing);
 	if (!r || r == -EUCLEAN)
 		return -EEXIST;
@@ -2012,6 +2770,8 @@ int hotmem_attach(struct hotmem *hm, uint32_t domid, const struct hotmem_attach_
 	ctx->book.window_req_bytes = p.window_bytes;
 	ctx->book.window_req_base = p.window_base;
 	ctx->book.boot_bytes = info.tot_pages << HV_PAGE_SHIFT;
+	ctx->book.have_handle = true;
+	memcpy(ctx->book.handle, info.handle, sizeof(ctx->book.handle));
 	ctx->book.memmap_in_target = hm->cfg.memmap_in_target;
 	if (static_kib << KIB_SHIFT > ctx->book.boot_bytes)
 		ctx->book.boot_bytes = static_kib << KIB_SHIFT;
@@ -2061,11 +2821,14 @@ int hotmem_detach(struct hotmem *hm, uint32_t domid)
 	struct hm_domain *dom;
 	int r;
 
+	if (jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
+		return -ESTALE;
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		return r;
 	if (dom->op || dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
-	    bitmap_weight(dom->book.granted))
+	    bitmap_weight(dom->book.granted) || bitmap_weight(dom->book.pending) ||
+	    bitmap_weight(dom->book.refused))
 		return -EBUSY;
 	r = hm_txn(hm, detach_txn, &ctx);
 	if (r < 0)
@@ -2171,6 +2934,8 @@ int hotmem_set_target(struct hotmem *hm, uint32_t domid, uint64_t target_bytes)
 
 	if (!hm || !target_bytes || (target_bytes & ((1ull << KIB_SHIFT) - 1)))
 		return -EINVAL;
+	if (jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
+		return -ESTALE;
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		return r;
@@ -2179,7 +2944,8 @@ int hotmem_set_target(struct hotmem *hm, uint32_t domid, uint64_t target_bytes)
 	 * ack transaction; a write in the middle of one would be lost or counted
 	 * twice, so only a domain at rest may be moved.
 	 */
-	if (dom->op || dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE)
+	if (dom->op || dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
+	    bitmap_weight(dom->book.pending) || bitmap_weight(dom->book.refused))
 		return -EBUSY;
 	/* A target that follows usable bytes never covers the granted heads. */
 	ctx.heads_kib = (uint64_t)dom->block_count[HM_BLOCK_GRANTED] *
@@ -2237,6 +3003,13 @@ int hotmem_domain_info(struct hotmem *hm, uint32_t domid, struct hotmem_domain_i
 	info.busy = dom->op != NULL;
 	info.recovering = dom->need_recover || (dom->op && dom->op->state == HM_OP_RECOVER);
 	info.violation = dom->violation;
+	info.pending_blocks = bitmap_weight(book->pending) + bitmap_weight(book->refused);
+	info.pending_seq = book->pending_seq;
+	for (size_t w = 0; w < HM_WORDS; w++)
+		info.pending[w] = book->pending[w] | book->refused[w];
+	info.frozen = book->frozen;
+	info.frozen_seq = book->frozen_seq;
+	info.frozen_pages = book->frozen_pages;
 	if (book->rec.phase == HM_PHASE_REQUESTED && !dom->op) {
 		info.outstanding = true;
 		info.outstanding_kind = book->rec.req.op == HOTMEM_OP_GROW ? HOTMEM_OP_KIND_GROW

@@ -97,6 +97,45 @@ struct hm_book {
 	uint64_t memmap_bytes;
 	uint32_t seq; /* last request seq used */
 	uint64_t granted[HM_WORDS];
+	/* The domain's handle (xl's UUID) at attach (J/<d>/handle): the same
+	 * domid with another handle is another domain (the id was reused). */
+	bool have_handle;
+	uint8_t handle[16];
+	/* The domain shut down to reboot (or crashed): memory/target and
+	 * static-max were put back to its configured size for xl to rebuild it
+	 * from (J/<d>/restored "1"), and a memo left under its handle. */
+	bool restored;
+	/*
+	 * Xen's limits without anything of ours, taken at every operation's
+	 * start (libxl's max memory and pool move with xl mem-set): max memory
+	 * and the pool are always set to these plus what the book commits
+	 * (book_max_kib(), book_pool_bytes()), never by a relative step.
+	 */
+	uint64_t base_max_kib;
+	uint64_t base_pool_bytes;
+	/* What dom0 populates of each block of a grow before the request (the
+	 * memmap head, or with populated-blocks the whole block), as the last
+	 * grow's record says: pending blocks count this much under max memory. */
+	uint64_t dom0_bytes;
+	/*
+	 * Superseded grows (J/<d>/pending "<seq> <pending> <refused>"): the
+	 * blocks of grow requests a newer request superseded before the guest
+	 * answered. dom0's part of each is populated and counted in max memory;
+	 * the guest's first ack with a seq >= pending_seq settles them by its
+	 * block list (listed: granted; not listed: refused). Refused blocks'
+	 * dom0 part is being given back.
+	 */
+	uint32_t pending_seq;
+	uint64_t pending[HM_WORDS];
+	uint64_t refused[HM_WORDS];
+	/*
+	 * The guest held more frames than the books allow after the engine
+	 * lowered max memory (J/<d>/frozen "<seq> <pages>"): no grow until the
+	 * domain is detached (or dies). What could be reclaimed was.
+	 */
+	bool frozen;
+	uint32_t frozen_seq;
+	uint64_t frozen_pages;
 	struct hm_oprec rec;
 };
 
@@ -112,6 +151,7 @@ enum hm_block_state {
 	HM_BLOCK_GRANTED,    /* added and online in the guest; booked */
 	HM_BLOCK_REFUSED,    /* the grow's ack did not add it: head going back */
 	HM_BLOCK_RECLAIMING, /* gone from the guest after a shrink: frames going back */
+	HM_BLOCK_PENDING,    /* of a superseded grow: dom0's part populated, no answer yet */
 	HM_BLOCK_STATE_COUNT
 };
 
@@ -131,7 +171,9 @@ struct hm_domain {
 	uint32_t block_count[HM_BLOCK_STATE_COUNT];
 	struct hotmem_operation *op; /* running operation, if any */
 	bool watching;		     /* H/guest watch registered */
-	bool event;		     /* a watch fired since the last dispatch */
+	bool event;		     /* a watch fired, not acted on yet */
+	uint32_t event_budget;	     /* event-driven reads allowed now (token bucket) */
+	uint64_t event_budget_ms;    /* when the budget was last refilled */
 	bool need_recover;	     /* settle the journal record when recover_at passes */
 	uint64_t recover_at;
 	uint32_t recover_backoff_ms;
@@ -162,6 +204,12 @@ struct hotmem {
 	struct hotmem_operation *ops; /* every handle not yet freed */
 	bool release_watched;
 	struct hotmem_counters counters;
+	/* Our claim on the journal (<journal_dir>/owner): every journal write
+	 * checks it, so a second engine on the same journal makes the older
+	 * one stop (-ESTALE) instead of both writing. */
+	uint64_t generation;
+	bool stale;	    /* another engine claimed the journal: we do nothing more */
+	bool claim_checked; /* this dispatch checked the claim already */
 };
 
 /* ---- xs.c ---------------------------------------------------------------- */
@@ -202,6 +250,10 @@ int jr_remove(struct hotmem *hm, hv_xs_txn txn, uint32_t domid);
 /* Journalled domids (malloc()ed array); an absent journal is an empty list. */
 int jr_list(struct hotmem *hm, uint32_t **ret_domids, size_t *ret_count);
 const char *jr_phase_name(enum hm_phase phase);
+/* Claim the journal: owner = its value + 1 (hm->generation). */
+int jr_claim(struct hotmem *hm);
+/* 0 if the journal is still ours, else -ESTALE (and hm->stale set). */
+int jr_check_owner(struct hotmem *hm, hv_xs_txn txn);
 
 /* ---- frames.c ------------------------------------------------------------ */
 

@@ -21,6 +21,22 @@
  *                 <progress> <max-kib> <target-kib> <static-max-kib>
  *                 <pool-bytes> <tot-pages>" (absent when idle)
  *   op-blocks    bitmap as granted (with op)
+ *   base         "<max-kib> <pool-bytes> <dom0-bytes hex>": Xen's max memory
+ *                and P2M pool without anything of ours, taken at each
+ *                operation's start, and what dom0 populates per block
+ *   pending      "<seq> <bitmap>": blocks of superseded grows awaiting the
+ *                guest's first ack with a seq >= <seq> (absent: none)
+ *   refused      bitmap: blocks of superseded grows the guest did not add,
+ *                whose dom0 part is being given back (absent: none)
+ *   frozen       "<seq> <pages>": after request <seq> the guest held <pages>
+ *                frames above its grant (absent: not frozen)
+ *   handle       32 lowercase hex digits: the domain's handle (xl's UUID) at
+ *                attach; the same domid with another handle is a new domain
+ *
+ * <journal_dir>/owner holds the generation of the engine that owns the
+ * journal (decimal, +1 per hotmem_open). Every journal write checks it in
+ * its transaction: an engine whose generation is no longer there fails
+ * with -ESTALE and stops, so two engines never both write the books.
  */
 #include "engine.h"
 
@@ -220,6 +236,74 @@ static int load_params(const char *value, size_t len, struct hm_book *book)
 	return 0;
 }
 
+static bool bitmap_any(const uint64_t *bitmap)
+{
+	size_t i;
+
+	for (i = 0; i < HM_WORDS; i++)
+		if (bitmap[i])
+			return true;
+	return false;
+}
+
+/* base: "<max-kib> <pool-bytes> <dom0-bytes hex>". */
+static int load_base(const char *value, size_t len, struct hm_book *book)
+{
+	const char *f[3];
+	size_t l[3];
+
+	if (split_fields(value, len, f, l, 3) < 0 ||
+	    hm_parse_dec(f[0], l[0], &book->base_max_kib) ||
+	    hm_parse_dec(f[1], l[1], &book->base_pool_bytes) ||
+	    hm_parse_hex(f[2], l[2], &book->dom0_bytes))
+		return -EUCLEAN;
+	return 0;
+}
+
+/* pending, frozen: two fields each. */
+static int load_pair(const char *key, const char *value, size_t len, struct hm_book *book)
+{
+	const char *f[2];
+	size_t l[2];
+	uint64_t first;
+
+	if (split_fields(value, len, f, l, 2) < 0 || hm_parse_dec(f[0], l[0], &first) < 0)
+		return -EUCLEAN;
+	if (!first || first > UINT32_MAX)
+		return -EUCLEAN;
+	if (!strcmp(key, "pending")) {
+		book->pending_seq = (uint32_t)first;
+		if (bitmap_parse(f[1], l[1], book->pending) < 0 || !bitmap_any(book->pending))
+			return -EUCLEAN;
+		return 0;
+	}
+	book->frozen = true;
+	book->frozen_seq = (uint32_t)first;
+	return hm_parse_dec(f[1], l[1], &book->frozen_pages) < 0 ? -EUCLEAN : 0;
+}
+
+static int parse_handle(const char *value, size_t len, struct hm_book *book)
+{
+	size_t i;
+
+	if (len != 2 * sizeof(book->handle))
+		return -EUCLEAN;
+	for (i = 0; i < len; i++) {
+		char c = value[i];
+		unsigned int nibble;
+
+		if (c >= '0' && c <= '9')
+			nibble = (unsigned int)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			nibble = (unsigned int)(c - 'a' + 10);
+		else
+			return -EUCLEAN;
+		book->handle[i / 2] = (uint8_t)(i % 2 ? book->handle[i / 2] | nibble : nibble << 4);
+	}
+	book->have_handle = true;
+	return 0;
+}
+
 /* One key into book; absent optional keys leave the book's defaults. */
 static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
 		    struct hm_book *book)
@@ -257,6 +341,19 @@ static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char
 		/* Only with an op (loaded before it): jr_store() drops a stray one. */
 		r = book->rec.phase == HM_PHASE_NONE ? -EUCLEAN
 						     : bitmap_parse(value, len, book->rec.blocks);
+	} else if (!strcmp(key, "base")) {
+		r = load_base(value, len, book);
+	} else if (!strcmp(key, "pending") || !strcmp(key, "frozen")) {
+		r = load_pair(key, value, len, book);
+	} else if (!strcmp(key, "restored")) {
+		r = len == 1 && value[0] == '1' ? 0 : -EUCLEAN;
+		book->restored = true;
+	} else if (!strcmp(key, "handle")) {
+		r = parse_handle(value, len, book);
+	} else if (!strcmp(key, "refused")) {
+		r = bitmap_parse(value, len, book->refused);
+		if (!r && !bitmap_any(book->refused))
+			r = -EUCLEAN;
 	}
 out:
 	free(value);
@@ -266,7 +363,9 @@ out:
 int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_book *ret_book)
 {
 	static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
-					    "seq",    "granted", "op",	       "op-blocks" };
+					    "seq",    "granted", "op",	       "op-blocks",
+					    "base",   "pending", "refused",    "frozen",
+					    "handle", "restored" };
 	struct hm_book book;
 	unsigned int i;
 	int r = 0;
@@ -283,6 +382,11 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_book *re
 		r = -EUCLEAN;
 		goto out;
 	}
+	if ((bitmap_any(book.pending) || bitmap_any(book.refused)) &&
+	    (!book.have_window || book.pending_seq > book.seq)) {
+		r = -EUCLEAN;
+		goto out;
+	}
 	if (book.rec.phase != HM_PHASE_NONE &&
 	    (!book.have_window || book.rec.req.seq > book.seq ||
 	     (book.rec.req.op == HOTMEM_OP_GROW &&
@@ -295,10 +399,132 @@ out:
 	return r;
 }
 
+/* base, pending, refused, frozen: written when they hold something, else removed. */
+static int store_extras(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
+			const struct hm_book *book)
+{
+	char text[BITMAP_TEXT_SIZE + 32];
+	int r;
+
+	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " 0x%" PRIx64, book->base_max_kib,
+		 book->base_pool_bytes, book->dom0_bytes);
+	r = write_key(hm, txn, domid, "base", text);
+	if (!r && bitmap_any(book->pending)) {
+		int n = snprintf(text, sizeof(text), "%" PRIu32 " ", book->pending_seq);
+
+		bitmap_format(text + n, book->pending);
+		r = write_key(hm, txn, domid, "pending", text);
+	} else if (!r) {
+		r = rm_key(hm, txn, domid, "pending");
+	}
+	if (!r && bitmap_any(book->refused)) {
+		bitmap_format(text, book->refused);
+		r = write_key(hm, txn, domid, "refused", text);
+	} else if (!r) {
+		r = rm_key(hm, txn, domid, "refused");
+	}
+	if (!r && book->have_handle) {
+		for (size_t i = 0; i < sizeof(book->handle); i++)
+			snprintf(text + 2 * i, 3, "%02x", book->handle[i]);
+		r = write_key(hm, txn, domid, "handle", text);
+	}
+	if (!r && book->restored)
+		r = write_key(hm, txn, domid, "restored", "1");
+	else if (!r)
+		r = rm_key(hm, txn, domid, "restored");
+	if (!r && book->frozen) {
+		snprintf(text, sizeof(text), "%" PRIu32 " %" PRIu64, book->frozen_seq,
+			 book->frozen_pages);
+		r = write_key(hm, txn, domid, "frozen", text);
+	} else if (!r) {
+		r = rm_key(hm, txn, domid, "frozen");
+	}
+	return r;
+}
+
+static int owner_path(const struct hotmem *hm, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/owner", hm->journal_dir);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int read_owner(struct hotmem *hm, hv_xs_txn txn, uint64_t *ret_generation)
+{
+	char path[HM_PATH_MAX];
+	char *value = NULL;
+	size_t len = 0;
+	int r;
+
+	r = owner_path(hm, path, sizeof(path));
+	if (!r)
+		r = hm_xs_read(hm, txn, path, &value, &len);
+	if (r == -ENOENT) {
+		*ret_generation = 0;
+		r = 0;
+	} else if (!r && hm_parse_dec(value, len, ret_generation) < 0) {
+		r = -EUCLEAN;
+	}
+	free(value);
+	return r;
+}
+
+int jr_check_owner(struct hotmem *hm, hv_xs_txn txn)
+{
+	uint64_t generation;
+	int r;
+
+	if (hm->stale)
+		return -ESTALE;
+	r = read_owner(hm, txn, &generation);
+	if (r < 0)
+		return r;
+	if (generation != hm->generation) {
+		hm->stale = true;
+		return -ESTALE;
+	}
+	return 0;
+}
+
+static int claim_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
+{
+	const struct hv_xs_perm dom0_only[1] = { { 0, HV_XS_PERM_NONE } };
+	uint64_t *generation = arg;
+	char path[HM_PATH_MAX], text[32];
+	int r;
+
+	r = hm->hv->ops->xs_mkdir(hm->hv, txn, hm->journal_dir);
+	if (!r)
+		r = hm->hv->ops->xs_set_perms(hm->hv, txn, hm->journal_dir, dom0_only, 1);
+	if (!r)
+		r = read_owner(hm, txn, generation);
+	if (r < 0)
+		return r;
+	(*generation)++;
+	snprintf(text, sizeof(text), "%" PRIu64, *generation);
+	r = owner_path(hm, path, sizeof(path));
+	return r < 0 ? r : hm_xs_write(hm, txn, path, text);
+}
+
+int jr_claim(struct hotmem *hm)
+{
+	uint64_t generation = 0;
+	int r;
+
+	r = hm_txn(hm, claim_txn, &generation);
+	if (!r)
+		hm->generation = generation;
+	return r;
+}
+
 int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_book *book)
 {
 	char text[BITMAP_TEXT_SIZE > 256 ? BITMAP_TEXT_SIZE : 256];
 	int r;
+
+	r = jr_check_owner(hm, txn);
+	if (r < 0)
+		return r;
 
 	snprintf(text, sizeof(text), "0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " %d",
 		 book->max_bytes, book->window_req_bytes, book->window_req_base, book->boot_bytes,
@@ -331,6 +557,9 @@ int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_b
 	r = write_key(hm, txn, domid, "granted", text);
 	if (r < 0)
 		goto out;
+	r = store_extras(hm, txn, domid, book);
+	if (r < 0)
+		goto out;
 	if (book->rec.phase == HM_PHASE_NONE) {
 		r = rm_key(hm, txn, domid, "op");
 		if (!r)
@@ -353,6 +582,9 @@ int jr_remove(struct hotmem *hm, hv_xs_txn txn, uint32_t domid)
 	char path[HM_PATH_MAX];
 	int r;
 
+	r = jr_check_owner(hm, txn);
+	if (r < 0)
+		return r;
 	r = hm_journal_path(hm, path, sizeof(path), domid, NULL);
 	if (r < 0)
 		return r;

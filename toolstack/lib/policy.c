@@ -120,6 +120,7 @@ void hotmem_policy_host_defaults(struct hotmem_policy_host_params *params)
 		/* node_exporter's default scrape interval. */
 		.metrics_interval_ms = 15000,
 		.metrics_path = HOTMEM_POLICY_METRICS_PATH,
+		.abandon_after_ms = 300000,
 	};
 }
 

@@ -62,6 +62,7 @@ int hm_journal_path(const struct hotmem *hm, char *buf, size_t size, uint32_t do
 int hm_xs_read(struct hotmem *hm, hv_xs_txn txn, const char *path, char **ret_value,
 	       size_t *ret_len)
 {
+	hm->counters.xs_reads++;
 	return hm->hv->ops->xs_read(hm->hv, txn, path, ret_value, ret_len);
 }
 

@@ -32,12 +32,22 @@ struct hv_physinfo {
 	uint64_t free_pages;  /* host frames free for allocation right now */
 };
 
+/* Why a domain shut down (public/sched.h SHUTDOWN_*). */
+#define HV_SHUTDOWN_POWEROFF 0
+#define HV_SHUTDOWN_REBOOT   1
+#define HV_SHUTDOWN_SUSPEND  2
+#define HV_SHUTDOWN_CRASH    3
+#define HV_SHUTDOWN_WATCHDOG 4
+
 struct hv_domain_info {
 	uint32_t domid;
-	uint64_t tot_pages; /* frames the domain owns now */
-	uint64_t max_pages; /* ceiling Xen enforces on tot_pages */
-	bool dying;	    /* being destroyed: its books may be released */
-	bool shutdown;	    /* shut down (crashed, powered off), not yet destroyed */
+	uint64_t tot_pages;	 /* frames the domain owns now */
+	uint64_t max_pages;	 /* ceiling Xen enforces on tot_pages */
+	bool dying;		 /* being destroyed: its books may be released */
+	bool shutdown;		 /* shut down (crashed, powered off), not yet destroyed */
+	uint8_t shutdown_reason; /* with shutdown: HV_SHUTDOWN_*, Xen's SHUTDOWN_ codes */
+	uint8_t handle[16];	 /* the toolstack's handle (xl: the domain's UUID): a domid
+				  * that comes back with another handle is another domain */
 };
 
 /* Xenstore permission of one domain on one node, as in xs_permissions. */

@@ -96,6 +96,10 @@ struct hv_sim_domain_params {
 				 * 4 * (256 * vcpus + 2 * boot MiB) KiB */
 	uint64_t max_slack_kib; /* max_pages = boot_pages + slack; xl uses
 				 * HV_SIM_LIBXL_MAXMEM_SLACK_KIB, default 0 */
+	uint32_t domid;		/* 0: the next free id, as Xen; else this id if free
+				 * (tests: a domid reused after a destroy) */
+	const uint8_t *handle;	/* 16 bytes: this handle (xl rebuilding a rebooted
+				 * domain keeps its UUID); NULL: a new one */
 };
 
 /*
@@ -123,6 +127,8 @@ int hv_sim_domain_destroy(struct hv_sim *sim, uint32_t domid);
  * populated or decreased (-ESRCH). -ESRCH unknown, -EPERM for dom0. */
 int hv_sim_domain_set_dying(struct hv_sim *sim, uint32_t domid, bool dying);
 int hv_sim_domain_set_shutdown(struct hv_sim *sim, uint32_t domid, bool shutdown);
+/* Shut down with a reason (HV_SHUTDOWN_*: xl reboot, a guest's sysrq-b, a crash). */
+int hv_sim_domain_shutdown(struct hv_sim *sim, uint32_t domid, unsigned int reason);
 
 int hv_sim_domain_by_name(struct hv_sim *sim, const char *name, uint32_t *ret_domid);
 

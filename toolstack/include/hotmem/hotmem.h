@@ -82,15 +82,19 @@ struct hotmem_progress {
 
 /* Engine-wide settings; hotmem_config_defaults() fills every field. */
 struct hotmem_config {
-	const char *journal_dir;       /* dom0-only xenstore dir (HOTMEM_DEFAULT_JOURNAL_DIR) */
-	uint64_t host_reserve_bytes;   /* host memory grows never touch (default 256 MiB) */
-	uint64_t window_bytes;	       /* default window size (HOTMEM_DEFAULT_WINDOW_BYTES) */
-	uint64_t domain_max_bytes;     /* default hotmem maximum per domain; 0 = the window */
-	uint32_t features;	       /* offered in H/features (default all known) */
-	uint32_t stats_interval_ms;    /* default H/stats-interval-ms (default 0: off) */
-	uint32_t ack_timeout_ms;       /* wait for the guest's ack (default 30000) */
-	uint32_t fill_timeout_ms;      /* wait for the balloon to fill grown blocks (30000) */
-	uint32_t fill_poll_ms;	       /* how often the fill is checked (default 50) */
+	const char *journal_dir;     /* dom0-only xenstore dir (HOTMEM_DEFAULT_JOURNAL_DIR) */
+	uint64_t host_reserve_bytes; /* host memory grows never touch (default 256 MiB) */
+	uint64_t window_bytes;	     /* default window size (HOTMEM_DEFAULT_WINDOW_BYTES) */
+	uint64_t domain_max_bytes;   /* default hotmem maximum per domain; 0 = the window */
+	uint32_t features;	     /* offered in H/features (default all known) */
+	uint32_t stats_interval_ms;  /* default H/stats-interval-ms (default 0: off) */
+	uint32_t ack_timeout_ms;     /* wait for the guest's ack (default 30000) */
+	uint32_t fill_timeout_ms;    /* wait for the balloon to fill grown blocks (30000) */
+	uint32_t fill_poll_ms;	     /* how often the fill is checked (default 50) */
+	/* Least time between two reads of one domain's keys that its watch
+	 * events trigger (default 20): a guest flooding its keys costs at most
+	 * one read per interval, its own acks wait at most that long. 0: none. */
+	uint32_t event_min_interval_ms;
 	uint32_t retry_ms;	       /* first retry of a failed xenstore read or
 					* rollback, doubled per failure (default 10) */
 	uint32_t retry_max_ms;	       /* cap of that backoff (default 1000) */
@@ -126,7 +130,13 @@ void hotmem_config_defaults(struct hotmem_config *cfg);
  * @cfg: settings (copied; journal_dir too), or NULL for the defaults
  * @ret_hm: the engine
  *
- * Registers a watch on @releaseDomain. Does not read the journal: call
+ * Claims the journal (<journal_dir>/owner, one generation higher): an engine
+ * still running on the same journal sees the claim at its next dispatch or
+ * journal write and stops with -ESTALE, before any further hypervisor call
+ * of a step that starts with one. That is the second line of defence; the
+ * first is the caller's lock (xl-hotmem and hotmemd flock one file per
+ * journal), which keeps the second engine from starting at all. Registers a
+ * watch on @releaseDomain. Does not read the journal: call
  * hotmem_reconcile() next, before anything else.
  *
  * returns:
@@ -136,7 +146,7 @@ void hotmem_config_defaults(struct hotmem_config *cfg);
  *		 is 0, retry_max_ms < retry_ms, features has unknown bits, or
  *		 stats_interval_ms is out of range
  *	-ENOMEM, out of memory
- *	other negative errno from the watch registration
+ *	other negative errno from the claim or the watch registration
  */
 int hotmem_open(struct hv *hv, const struct hotmem_config *cfg, struct hotmem **ret_hm);
 
@@ -343,6 +353,16 @@ struct hotmem_domain_info {
 	uint32_t outstanding_count;
 	bool recovering; /* a rollback or finish is being retried */
 	bool violation;	 /* the guest broke the protocol since its last good ack */
+	/* Blocks of superseded grow requests not settled yet (dom0's part
+	 * populated; the guest's next ack with seq >= pending_seq decides). */
+	uint32_t pending_blocks;
+	uint32_t pending_seq;
+	uint64_t pending[HOTMEM_BLOCKS_WORDS]; /* their bitmap */
+	/* The guest held frozen_pages frames above its grant after request
+	 * frozen_seq: no more grows until it is detached (or dies). */
+	bool frozen;
+	uint32_t frozen_seq;
+	uint64_t frozen_pages;
 };
 
 /**
@@ -414,6 +434,8 @@ struct hotmem_result {
 	uint64_t pages_reclaimed;	 /* frames given back (shrink, refused and
 					  * rolled-back heads) */
 	uint64_t pages_skipped;		 /* pages found without a frame while reclaiming */
+	uint64_t pages_overdrawn;	 /* frames the guest held above its grant once max
+					  * memory was lowered: the domain is now frozen */
 	bool fill_complete;		 /* grow: tot_pages reached the expected value */
 };
 
@@ -438,7 +460,10 @@ struct hotmem_result {
  *	-EINVAL, kind unknown, bytes is 0 for grow/shrink, or NULL ret_op
  *	-ENOENT, the domain is not attached
  *	-ESRCH, the domain is dying or gone (books released)
- *	-EBUSY, an operation is running, recovering or outstanding on it
+ *	-EBUSY, an operation is running or recovering on it (a request that
+ *		outstanding after its ack timeout is superseded instead: its blocks
+ *		are settled by the guest's next ack, see docs/protocol.md 5)
+ *	-EPERM, grow on a frozen domain (the guest held frames above its grant)
  *	-EAGAIN, the guest is not ready yet (no window, state not ready), or
  *		 xenstore conflicted on every one of txn_retries commits
  *	-EPROTO, the guest's keys break the protocol
@@ -448,10 +473,41 @@ struct hotmem_result {
  *	-ENOMEM, the host lacks the frames (above the reserve), or out of memory
  *	-ERANGE, shrink (or set) below zero: more blocks than granted
  *	-EOVERFLOW, sequence numbers are exhausted (re-attach the domain)
+ *	-ESTALE, another engine claimed the journal (hotmem_open() of a second
+ *		 engine): this one must stop
  *	other negative errno from Xen or xenstore (nothing changed)
  */
 int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind, uint64_t bytes,
 		    struct hotmem_operation **ret_op);
+
+/**
+ * hotmem_abandon - take back every unanswered request of a domain
+ * @hm: engine
+ * @domid: attached domain
+ * @ret_result: what came back (pages_reclaimed, pages_skipped,
+ *		pages_overdrawn); may be NULL
+ *
+ * For a guest that does not answer (paused, hung, hostile). An answer the
+ * guest did write is booked first, as dispatch would. Then, in one
+ * transaction, H/request is removed and the outstanding request and every
+ * superseded grow are dropped from the books; every frame of their blocks
+ * that Xen lets dom0 take is given back (max memory lowered first), and the
+ * books are exact again: max memory, pool, memory/target and static-max as
+ * if the requests had never been made (their seqs stay used). A running
+ * operation waiting for its ack ends with -ECANCELED. A guest that was
+ * adding such a block loses its frames and faults on them
+ * (docs/protocol.md 5).
+ *
+ * returns:
+ *	0, on success
+ *	-EINVAL, hm is NULL
+ *	-ENOENT, not attached
+ *	-ESRCH, the domain is dying or gone (books released)
+ *	-EALREADY, nothing unanswered (the guest answered, or nothing was asked)
+ *	-EBUSY, an operation is running before its request or after its ack
+ *	other negative errno from Xen or xenstore (retried by dispatch)
+ */
+int hotmem_abandon(struct hotmem *hm, uint32_t domid, struct hotmem_result *ret_result);
 
 /* Whether the operation has ended (its result is final). */
 bool hotmem_op_done(const struct hotmem_operation *op);
@@ -500,6 +556,8 @@ int hotmem_timeout_ms(struct hotmem *hm);
  *
  * returns:
  *	number of operations that ended during this call (>= 0)
+ *	-ESTALE, another engine claimed the journal: nothing was stepped and
+ *		 nothing will be; close this engine (hotmemd exits)
  *	negative errno, reading the watch queue failed (nothing was stepped)
  */
 int hotmem_dispatch(struct hotmem *hm);
@@ -543,7 +601,39 @@ struct hotmem_counters {
 	uint64_t violations;	  /* protocol violations seen */
 	uint64_t releases;	  /* books of dead domains dropped */
 	uint64_t txn_conflicts;	  /* commits retried on -EAGAIN */
+	uint64_t xs_reads;	  /* xenstore reads (guest keys, journal) */
+	uint64_t restores;	  /* grown domains shut down to reboot: size put back */
 };
+
+/* What a domain's reboot left (hotmem_reboot_info()). */
+struct hotmem_reboot_info {
+	uint64_t target_kib;	     /* the configured size its predecessor had */
+	uint64_t static_max_kib;     /* (memory/target and static-max without grants) */
+	uint64_t old_domid;	     /* the domain that rebooted */
+	uint64_t now_static_max_kib; /* this domain's memory/static-max now */
+	bool came_back_grown;	     /* xl rebuilt it with the grant as boot RAM */
+};
+
+/**
+ * hotmem_reboot_info - did this domain come back from a reboot of a grown one
+ * @domid: any domain (attached or not)
+ *
+ * A grown domain that shuts down to be rebuilt (xl reboot, its own reboot,
+ * a crash with on_crash=restart) has memory/target and static-max put back
+ * to its configured size at once, and a memo left under its handle (xl
+ * keeps the handle, the UUID, across the rebuild). xl reads those keys on
+ * the same event, so the engine can lose the race; then the new domain's
+ * boot RAM includes the old grant, and came_back_grown says so (xl-hotmem
+ * list shows it as rebooted-grown). That memory is boot RAM: the balloon
+ * can give it back (xl mem-set DOM <configured>), hot-remove cannot.
+ *
+ * returns:
+ *	0, *ret_info filled
+ *	-ENOENT, no memo for this domain's handle (not a rebooted grown domain)
+ *	-EUCLEAN, the memo does not parse
+ *	other negative errno from Xen or xenstore
+ */
+int hotmem_reboot_info(struct hotmem *hm, uint32_t domid, struct hotmem_reboot_info *ret_info);
 
 /* Copy the counters (hm and ret_counters must not be NULL). */
 void hotmem_get_counters(struct hotmem *hm, struct hotmem_counters *ret_counters);

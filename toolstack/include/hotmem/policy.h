@@ -57,6 +57,8 @@ struct hotmem_policy_host_params {
 	/* hotmemd's metrics file (not the policy's): how often, 0 = never (15000), and where */
 	uint32_t metrics_interval_ms;
 	char metrics_path[HOTMEM_POLICY_PATH_MAX + 1];
+	uint32_t abandon_after_ms; /* a request unanswered this long is abandoned: its
+				    * frames taken back (300000; 0: never) */
 };
 
 /*

@@ -1,0 +1,517 @@
+/*
+ * Grant integrity: a guest gets exactly what it was granted, at every step.
+ *
+ * A greedy guest populates all the room Xen's max_pages leaves it (outside
+ * its window, as a guest root raising the balloon's target_kb would) after
+ * every single step of the engine and of the simulated guest, through a
+ * grow, a shrink, a grow the guest refuses, a grow rolled back before its
+ * request, a superseded request and an abandoned one. After each step the
+ * test checks the invariant from Xen's own figures: tot_pages never exceeds
+ * libxl's max at creation plus the blocks the books grant plus the frames
+ * dom0 itself has in flight (pages populated in window blocks not granted:
+ * heads before the ack, blocks being reclaimed). Moving the max_pages raise
+ * back before the request (whole blocks) or lowering max_pages after a
+ * shrink's decreases breaks it.
+ *
+ * Then the safety net: another party raises max_pages behind the engine's
+ * back while a request is unanswered and the guest fills it, partly inside
+ * the request's blocks; abandoning the request lowers max_pages to the
+ * books, takes back every frame of those blocks (the guest's too) and finds
+ * the guest above its books by exactly what it populated elsewhere: the
+ * domain is frozen (grows -EPERM), the excess journalled.
+ */
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "fake_guest.h"
+
+#define MIB	    (1ull << 20)
+#define BLOCK	    (4 * MIB)
+#define BLOCK_PAGES (BLOCK >> 12)
+#define HEAD	    (64 * 1024)
+#define HEAD_PAGES  (HEAD >> 12)
+#define BOOT_PAGES  (64 * 256)
+#define WINDOW	    (16 * BLOCK)
+
+static struct harness h;
+static uint32_t victim;
+static struct sim_guest *guest;
+static uint64_t greedy_gfn; /* next page the greedy guest populates */
+static uint64_t greedy_pages;
+static unsigned int steps_checked;
+static bool greedy_on = true;
+static uint64_t dom0_pages = HEAD_PAGES; /* what dom0 populates per block before the ack */
+static const char *current_step = "";
+
+static uint64_t count_populated(uint64_t gfn, uint64_t pages)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < pages; i++)
+		n += hv_sim_gfn_populated(h.sim, victim, gfn + i, NULL) == 1;
+	return n;
+}
+
+/*
+ * Populate every page max_pages allows: first the pages of the blocks the
+ * guest holds (its balloon's job; the simulated balloon is off), then
+ * anywhere outside the window.
+ */
+static void greedy(void)
+{
+	struct hotmem_domain_info info;
+	struct hv_sim_domain_stats ds;
+	struct sim_guest_stats gs, after;
+	uint64_t room, page;
+	uint32_t block;
+
+	if (!greedy_on || hv_sim_domain_stats(h.sim, victim, &ds) < 0 ||
+	    ds.max_pages <= ds.tot_pages || hotmem_domain_info(h.hm, victim, &info) < 0)
+		return;
+	room = ds.max_pages - ds.tot_pages;
+	sim_guest_get_stats(guest, &gs);
+	for (block = 0; room && info.have_window && block < info.nr_blocks; block++) {
+		uint64_t gfn = (info.window.base >> 12) + block * BLOCK_PAGES;
+
+		if (!hotmem_blocks_test(gs.plugged_map, block))
+			continue;
+		for (page = HEAD_PAGES; room && page < BLOCK_PAGES; page++) {
+			if (hv_sim_gfn_populated(h.sim, victim, gfn + page, NULL) == 1)
+				continue;
+			if (sim_guest_populate(guest, gfn + page, 1) == 0) {
+				room--;
+				greedy_pages++;
+			}
+		}
+	}
+	if (!room)
+		return;
+	sim_guest_populate(guest, greedy_gfn, room);
+	sim_guest_get_stats(guest, &after);
+	greedy_gfn +=
+		after.self_populated - gs.self_populated - (ds.max_pages - ds.tot_pages - room);
+	greedy_pages +=
+		after.self_populated - gs.self_populated - (ds.max_pages - ds.tot_pages - room);
+}
+
+/* tot_pages <= libxl's max + granted blocks + dom0's frames in flight. */
+static void check_invariant(const char *step)
+{
+	struct hotmem_domain_info info;
+	struct hv_sim_domain_stats ds;
+	uint64_t inflight = 0, bound;
+	uint32_t block;
+
+	steps_checked++;
+	if (hotmem_domain_info(h.hm, victim, &info) < 0 || !info.have_window ||
+	    hv_sim_domain_stats(h.sim, victim, &ds) < 0)
+		return;
+	for (block = 0; block < info.nr_blocks; block++)
+		if (!hotmem_blocks_test(info.granted, block))
+			inflight += count_populated((info.window.base >> 12) + block * BLOCK_PAGES,
+						    BLOCK_PAGES);
+	bound = h.base[0].max_pages + (uint64_t)info.granted_blocks * BLOCK_PAGES + inflight;
+	if (ds.tot_pages > bound) {
+		fprintf(stderr,
+			"  [%s] step %u (max %" PRIu64 "): tot_pages %" PRIu64
+			" > max at creation %" PRIu64 " + %u granted blocks + %" PRIu64
+			" in flight\n",
+			step, steps_checked, ds.max_pages, ds.tot_pages, h.base[0].max_pages,
+			info.granted_blocks, inflight);
+		CHECK(ds.tot_pages <= bound);
+	}
+}
+
+/*
+ * Between any two hypercalls of the engine, as a guest vCPU could; except
+ * between a max raise and the populate it makes room for (the one head in
+ * flight from dom0: test_steal covers a guest that takes it).
+ */
+static void between_calls(struct harness *harness)
+{
+	/* With populated-blocks one step populates a whole block in several
+	 * calls: the room for the rest of it is dom0's step in flight. */
+	if (!harness->last_set_max && !(dom0_pages == BLOCK_PAGES && harness->last_populate))
+		greedy();
+	check_invariant(current_step);
+}
+
+static unsigned int steal_after = 0; /* set_max_mem calls to let pass first */
+
+/* A guest that takes the room of the head dom0 is about to populate. */
+static void steal(struct harness *harness)
+{
+	if (harness->last_set_max && steal_after && !--steal_after)
+		greedy();
+}
+
+static bool engine_pending(void)
+{
+	struct pollfd pfd = { .fd = hotmem_fd(h.hm), .events = POLLIN };
+
+	return pfd.fd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
+/* harness_run with the greedy guest and the check after every step. */
+static void drive(struct hotmem_operation *op, const char *step)
+{
+	unsigned int round;
+
+	current_step = step;
+	for (round = 0; round < 20000; round++) {
+		int acted, t;
+
+		greedy();
+		check_invariant(step);
+		acted = sim_guest_step(guest);
+		greedy();
+		check_invariant(step);
+		hotmem_dispatch(h.hm);
+		greedy();
+		check_invariant(step);
+		if (op && hotmem_op_done(op))
+			return;
+		if (acted || engine_pending() || sim_guest_pending(guest))
+			continue;
+		t = hotmem_timeout_ms(h.hm);
+		if (t < 0 && !op)
+			return;
+		if (t > 0)
+			h.now_ms += (uint64_t)t;
+	}
+	fprintf(stderr, "  [%s] stuck\n", step);
+	CHECK(0);
+}
+
+static int op(enum hotmem_op_kind kind, uint64_t bytes, const char *step,
+	      struct hotmem_result *ret_result)
+{
+	struct hotmem_operation *handle = NULL;
+	int r;
+
+	current_step = step;
+	r = hotmem_op_start(h.hm, victim, kind, bytes, &handle);
+	if (r < 0)
+		return r;
+	drive(handle, step);
+	hotmem_op_result(handle, ret_result);
+	hotmem_op_free(handle);
+	drive(NULL, step);
+	return ret_result->error;
+}
+
+/* At rest the guest filled everything: Xen's max is the books, to the page. */
+static void check_books(const char *step)
+{
+	struct hotmem_domain_info info;
+	struct hv_sim_domain_stats ds;
+	uint64_t want;
+
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	CHECK_EQ(hv_sim_domain_stats(h.sim, victim, &ds), 0);
+	want = h.base[0].max_pages + (uint64_t)info.granted_blocks * BLOCK_PAGES +
+	       (uint64_t)info.pending_blocks * dom0_pages +
+	       (info.outstanding && info.outstanding_kind == HOTMEM_OP_KIND_GROW
+			? (uint64_t)info.outstanding_count * dom0_pages
+			: 0);
+	if (ds.max_pages != want || ds.tot_pages != want || info.frozen)
+		fprintf(stderr,
+			"  [%s] max %" PRIu64 " tot %" PRIu64 " books %" PRIu64 " frozen %d\n",
+			step, ds.max_pages, ds.tot_pages, want, info.frozen);
+	CHECK_EQ(ds.max_pages, want);
+	CHECK_EQ(ds.tot_pages, want);
+	CHECK(!info.frozen);
+	CHECK_EQ(hv_sim_check(h.sim, NULL, 0), 0);
+}
+
+/* populated: the protocol feature populated-blocks (dom0 populates whole blocks). */
+static void test_greedy(bool populated)
+{
+	struct sim_guest_params gp = { .block_size = BLOCK,
+				       .memmap_bytes = HEAD,
+				       .no_balloon = true,
+				       .memmap_in_target = populated };
+	struct hotmem_attach_params ap = { .window_bytes = WINDOW };
+	struct hv_sim_fault fault = {
+		.op = HV_SIM_OP_POPULATE, .nth = 2, .error = -EFAULT, .caller = 0
+	};
+	struct hotmem_domain_info info;
+	struct hotmem_result res;
+	uint32_t block;
+
+	harness_init(&h, 0);
+	/* The engine offers populated-blocks only with whole-block targets. */
+	h.cfg.memmap_in_target = populated;
+	harness_restart(&h, 0, NULL);
+	dom0_pages = populated ? BLOCK_PAGES : HEAD_PAGES;
+	greedy_pages = 0;
+	victim = harness_add_guest(&h, "greedy", BOOT_PAGES, &gp, &ap);
+	guest = harness_guest(&h, victim);
+	greedy_gfn = HV_SIM_RAM0_GFN + BOOT_PAGES + 4096;
+	h.after_mutation = between_calls;
+	drive(NULL, "attach");
+	check_books("attach");
+
+	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, 3 * BLOCK, "grow", &res), 0);
+	CHECK_EQ(res.blocks_done, 3);
+	check_books("grow");
+
+	CHECK_EQ(op(HOTMEM_OP_KIND_SHRINK, BLOCK, "shrink", &res), 0);
+	CHECK_EQ(res.blocks_done, 1);
+	check_books("shrink");
+
+	/* The guest refuses: every head back, nothing kept. */
+	sim_guest_set_mode(guest, SG_ACK_ERROR);
+	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, 2 * BLOCK, "refused grow", &res), -EREMOTEIO);
+	check_books("refused grow");
+
+	/* Rolled back before the request: the second populate call fails. */
+	sim_guest_set_mode(guest, SG_NORMAL);
+	CHECK_EQ(hv_sim_fault_arm(h.sim, &fault, NULL), 0);
+	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, 3 * BLOCK, "rollback", &res), -EFAULT);
+	hv_sim_fault_clear(h.sim);
+	check_books("rollback");
+
+	/* Superseded: seq N never answered, N + 1 answered, both settled. */
+	sim_guest_set_mode(guest, SG_SILENT);
+	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, 2 * BLOCK, "unanswered", &res), -ETIMEDOUT);
+	check_books("unanswered");
+	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, BLOCK, "superseding", &res), -ETIMEDOUT);
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	CHECK_EQ(info.pending_blocks, 2);
+	check_books("superseding");
+	sim_guest_set_mode(guest, SG_NORMAL);
+	drive(NULL, "superseded, answered");
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	CHECK(!info.outstanding && !info.pending_blocks);
+	CHECK_EQ(info.granted_blocks, 3);
+	check_books("superseded, answered");
+
+	/* Abandoned: a request and a superseded one, every frame back. */
+	sim_guest_set_mode(guest, SG_SILENT);
+	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, 2 * BLOCK, "to abandon", &res), -ETIMEDOUT);
+	CHECK_EQ(op(HOTMEM_OP_KIND_SHRINK, BLOCK, "to abandon 2", &res), -ETIMEDOUT);
+	CHECK_EQ(hotmem_abandon(h.hm, victim, &res), 0);
+	CHECK_EQ(res.pages_overdrawn, 0);
+	drive(NULL, "abandoned");
+	CHECK_EQ(hotmem_abandon(h.hm, victim, &res), -EALREADY);
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	CHECK(!info.outstanding && !info.pending_blocks && !info.busy);
+	CHECK_EQ(info.granted_blocks, 3);
+	for (block = 0; block < info.nr_blocks; block++)
+		if (!hotmem_blocks_test(info.granted, block))
+			CHECK_EQ(count_populated((info.window.base >> 12) + block * BLOCK_PAGES,
+						 BLOCK_PAGES),
+				 0);
+	check_books("abandoned");
+	/* The guest wakes up to no request, and the domain works again. */
+	sim_guest_set_mode(guest, SG_NORMAL);
+	drive(NULL, "woken");
+	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, BLOCK, "grow after abandon", &res), 0);
+	CHECK_EQ(op(HOTMEM_OP_KIND_SHRINK, 4 * BLOCK, "shrink all", &res), 0);
+	check_books("end");
+	CHECK(greedy_pages > 0);
+	printf("greedy guest%s: %u steps checked, %" PRIu64 " pages populated by itself\n",
+	       populated ? " (populated-blocks)" : "", steps_checked, greedy_pages);
+	h.after_mutation = NULL;
+	harness_fini(&h);
+}
+
+static void test_overdrawn(void)
+{
+	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_bytes = HEAD };
+	struct hotmem_attach_params ap = { .window_bytes = WINDOW };
+	struct hotmem_domain_info info;
+	struct hv_sim_domain_stats ds;
+	struct hotmem_result res;
+	struct hv *dom0 = NULL;
+	uint64_t inside;
+
+	harness_init(&h, 0);
+	victim = harness_add_guest(&h, "overdrawn", BOOT_PAGES, &gp, &ap);
+	guest = harness_guest(&h, victim);
+	greedy_on = false;
+	sim_guest_set_mode(guest, SG_SILENT);
+	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 2 * BLOCK, &res), -ETIMEDOUT);
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	/* Somebody else raises max_pages by 1000 pages; the guest takes them:
+	 * 600 inside the request's first block, past its head, 400 elsewhere. */
+	CHECK_EQ(hv_sim_domain_stats(h.sim, victim, &ds), 0);
+	CHECK_EQ(hv_sim_open(h.sim, 0, &dom0), 0);
+	CHECK_EQ(dom0->ops->set_max_mem(dom0, victim, (ds.max_pages + 1000) * 4), 0);
+	hv_close(dom0);
+	inside = (info.window.base >> 12) + info.outstanding_first * BLOCK_PAGES + HEAD_PAGES;
+	CHECK_EQ(sim_guest_populate(guest, inside, 600), 0);
+	/* 256 of the 656 outside are libxl's slack, the guest's own. */
+	CHECK_EQ(sim_guest_populate(guest, HV_SIM_RAM0_GFN + BOOT_PAGES + 4096, 656), 0);
+	CHECK_EQ(hotmem_abandon(h.hm, victim, &res), 0);
+	CHECK_EQ(res.pages_overdrawn, 400);
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	CHECK(info.frozen && info.frozen_pages == 400 && info.violation);
+	CHECK_EQ(hv_sim_domain_stats(h.sim, victim, &ds), 0);
+	CHECK_EQ(ds.max_pages, h.base[0].max_pages);
+	CHECK_EQ(ds.tot_pages, h.base[0].max_pages + 400);
+	/* Everything in the window came back, the guest's 600 pages too. */
+	CHECK_EQ(count_populated(info.window.base >> 12, WINDOW >> 12), 0);
+	/* Frozen: no grow; survives a restart (journalled). */
+	sim_guest_set_mode(guest, SG_NORMAL);
+	harness_run(&h, NULL);
+	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, BLOCK, &res), -EPERM);
+	CHECK_EQ(harness_restart(&h, 0, NULL), 0);
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	CHECK(info.frozen && info.frozen_pages == 400);
+	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, BLOCK, &res), -EPERM);
+	harness_fini(&h);
+}
+
+/*
+ * The one instant Xen leaves open: between dom0's raise by one head and its
+ * populate the guest takes that room (it must populate outside the window:
+ * the head's GFNs are dom0's to fill). dom0's populate fails, the grow rolls
+ * back, and the guest is above its books by exactly the head: frozen, the
+ * excess journalled and reported, nothing else lost.
+ */
+static void test_steal(void)
+{
+	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_bytes = HEAD };
+	struct hotmem_attach_params ap = { .window_bytes = WINDOW };
+	struct hotmem_domain_info info;
+	struct hv_sim_domain_stats ds;
+	struct hotmem_result res;
+
+	harness_init(&h, 0);
+	victim = harness_add_guest(&h, "thief", BOOT_PAGES, &gp, &ap);
+	guest = harness_guest(&h, victim);
+	greedy_on = true;
+	greedy_gfn = HV_SIM_RAM0_GFN + BOOT_PAGES + 4096;
+	greedy(); /* its own slack first */
+	h.after_mutation = steal;
+	steal_after = 2; /* the pool raise, then the second head's raise */
+	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 3 * BLOCK, &res), -ENOMEM);
+	h.after_mutation = NULL;
+	CHECK_EQ(res.pages_overdrawn, HEAD_PAGES);
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	CHECK(info.frozen && info.frozen_pages == HEAD_PAGES && info.granted_blocks == 0);
+	CHECK_EQ(hv_sim_domain_stats(h.sim, victim, &ds), 0);
+	CHECK_EQ(ds.max_pages, h.base[0].max_pages);
+	CHECK_EQ(ds.tot_pages, h.base[0].max_pages + HEAD_PAGES);
+	CHECK_EQ(count_populated(info.window.base >> 12, WINDOW >> 12), 0);
+	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, BLOCK, &res), -EPERM);
+	greedy_on = false;
+	harness_fini(&h);
+}
+
+static uint64_t read_key(uint32_t domid, const char *rel)
+{
+	char path[96], *value = NULL;
+	struct hv *dom0 = NULL;
+	uint64_t v = 0;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, rel);
+	if (hv_sim_open(h.sim, 0, &dom0) == 0 &&
+	    dom0->ops->xs_read(dom0, 0, path, &value, NULL) == 0)
+		v = strtoull(value, NULL, 10);
+	free(value);
+	hv_close(dom0);
+	return v;
+}
+
+/*
+ * xl's reboot of a grown guest: it rebuilds the domain (same handle, a new
+ * domid) from memory/target and static-max as it reads them. The engine
+ * puts them back to the configured size when the domain shuts down; if xl
+ * read them first (the race), the new domain is reported as rebooted-grown.
+ * A suspend keeps the grown size.
+ */
+static void test_reboot(void)
+{
+	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_bytes = HEAD };
+	struct hotmem_attach_params ap = { .window_bytes = WINDOW };
+	struct hotmem_reboot_info rb = { 0 };
+	struct hotmem_domain_info info;
+	struct hv_domain_info hvi;
+	struct hotmem_result res;
+	struct hv *dom0 = NULL;
+
+	harness_init(&h, 0);
+	victim = harness_add_guest(&h, "web", BOOT_PAGES, &gp, &ap);
+	greedy_on = false;
+	for (int lost = 0; lost < 3; lost++) {
+		struct hv_sim_domain_params dp = { .name = lost ? "web-new2" : "web-new" };
+		uint64_t xl_target, xl_static;
+		uint32_t again = 0;
+
+		CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 2 * BLOCK, &res), 0);
+		CHECK_EQ(read_key(victim, "memory/static-max"),
+			 h.base[0].static_kib + 2 * BLOCK / 1024);
+		CHECK_EQ(hv_sim_open(h.sim, 0, &dom0), 0);
+		CHECK_EQ(dom0->ops->domain_info(dom0, victim, &hvi), 0);
+		hv_close(dom0);
+		/* lost: xl read the keys on the event before the engine ran. */
+		xl_target = read_key(victim, "memory/target");
+		xl_static = read_key(victim, "memory/static-max");
+		CHECK_EQ(hv_sim_domain_shutdown(h.sim, victim,
+						lost == 2 ? HV_SHUTDOWN_SUSPEND
+							  : HV_SHUTDOWN_REBOOT),
+			 0);
+		CHECK_EQ(harness_run(&h, NULL), 0);
+		CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+		if (lost == 2) {
+			/* A suspend (save, migration): the image holds the grown size. */
+			CHECK_EQ(read_key(victim, "memory/static-max"), xl_static);
+			CHECK_EQ(hv_sim_domain_set_shutdown(h.sim, victim, false), 0);
+			CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_SHRINK, 2 * BLOCK, &res), 0);
+			break;
+		}
+		CHECK_EQ(read_key(victim, "memory/target"), h.base[0].target_kib);
+		CHECK_EQ(read_key(victim, "memory/static-max"), h.base[0].static_kib);
+		if (!lost) {
+			xl_target = read_key(victim, "memory/target");
+			xl_static = read_key(victim, "memory/static-max");
+		}
+		/* xl destroys it and builds it again, same handle. */
+		harness_destroy_guest(&h, victim);
+		CHECK_EQ(harness_run(&h, NULL), 0);
+		dp.boot_pages = xl_static / 4;
+		dp.handle = hvi.handle;
+		dp.max_slack_kib = HV_SIM_LIBXL_MAXMEM_SLACK_KIB;
+		CHECK_EQ(hv_sim_domain_create(h.sim, &dp, &again), 0);
+		CHECK_EQ(hotmem_reboot_info(h.hm, again, &rb), 0);
+		CHECK_EQ(rb.static_max_kib, h.base[0].static_kib);
+		CHECK_EQ(rb.came_back_grown, lost == 1);
+		CHECK_EQ(rb.now_static_max_kib, xl_static);
+		CHECK(lost == 1 ? xl_target > h.base[0].target_kib
+				: xl_target == h.base[0].target_kib);
+		/* The rebuilt domain carries on as a guest. */
+		victim = again;
+		{
+			struct sim_guest *ng = NULL;
+
+			CHECK_EQ(sim_guest_new(h.sim, victim, &gp, &ng), 0);
+			h.guests[h.nr_guests] = ng;
+			h.base[h.nr_guests].domid = victim;
+			h.base[h.nr_guests].max_pages = dp.boot_pages + 256;
+			h.base[h.nr_guests].boot_pages = dp.boot_pages;
+			h.base[h.nr_guests].target_kib = read_key(victim, "memory/target");
+			h.base[h.nr_guests].static_kib = read_key(victim, "memory/static-max");
+			h.base[0] = h.base[h.nr_guests];
+			h.guests[0] = ng;
+			h.nr_guests = 1;
+		}
+		CHECK_EQ(hotmem_attach(h.hm, victim, &ap), 0);
+		CHECK_EQ(harness_run(&h, NULL), 0);
+	}
+	harness_fini(&h);
+}
+
+int main(void)
+{
+	test_greedy(false);
+	test_greedy(true);
+	test_steal();
+	test_reboot();
+	test_overdrawn();
+	return check_exit("test_engine_integrity");
+}
