@@ -1,0 +1,180 @@
+"""The kernel's and Xen's own counters, for scenarios that check hotmem's
+claims against them instead of against hotmem's own reports (the driver's
+sysfs, xl-hotmem's output, the hv backend behind hotmem-lab-mem). Every
+figure here is printed by Linux (/proc/zoneinfo, /proc/vmstat, /proc/meminfo,
+/sys/devices/system/memory) or by Xen itself (debug keys 'q' and 'm' read back
+with `xl dmesg`, `xl info`); nothing of hotmem runs to produce them.
+
+Import from a scenario file: `from scenarios.counters import
+zone_present_managed` (lab.py's folder is on sys.path; scenarios/ is a
+namespace package). Registers no scenario.
+
+Xen's debug keys print into Xen's console ring (and on the serial console,
+where lab.py ignores "(XEN)" lines); a dump is found again in `xl dmesg` by
+the header line Xen prints when the key is handled, and only the newest dump
+is parsed, so older ones left in the ring never count."""
+
+import re
+
+PAGE_KB = 4  # the lab's guests and Xen on arm64 use 4 KiB pages
+
+
+# ---------------------------------------------------------------- Linux
+
+def zone_present_managed(lab, name="guest"):
+    """The guest's /proc/zoneinfo per zone, summed over nodes:
+    {zone: {"present", "managed", "spanned", "free"}} in pages. For a block
+    hot-added with its memmap inside (MHP_MEMMAP_ON_MEMORY) the memmap pages
+    are present but never managed; a classic hot-add's memmap comes from
+    other memory, so present - managed does not move."""
+    out = lab.domu("awk '/^Node/ { z = $4 } "
+                   "/^  pages free/ { f[z] += $3 } "
+                   "$1 == \"spanned\" { s[z] += $2 } $1 == \"present\" { p[z] += $2 } "
+                   "$1 == \"managed\" { m[z] += $2 } "
+                   "END { for (z in p) print \"ZONE\", z, p[z], m[z], s[z], f[z] + 0 }' /proc/zoneinfo",
+                   name=name).out
+    zones = {}
+    for m in re.finditer(r"^ZONE (\S+) (\d+) (\d+) (\d+) (\d+)$", out, re.M):
+        zones[m.group(1)] = dict(present=int(m.group(2)), managed=int(m.group(3)),
+                                 spanned=int(m.group(4)), free=int(m.group(5)))
+    if not zones:
+        raise AssertionError(f"{name}: no zones parsed from /proc/zoneinfo: {out.strip()[:300]}")
+    return zones
+
+
+def zone_delta(before, after):
+    """{zone: {"present", "managed", "unmanaged"}} differences after - before
+    of two zone_present_managed() results (unmanaged = present - managed);
+    zones that did not change are left out."""
+    delta = {}
+    for zone in sorted(set(before) | set(after)):
+        b = before.get(zone, dict(present=0, managed=0))
+        a = after.get(zone, dict(present=0, managed=0))
+        d = dict(present=a["present"] - b["present"], managed=a["managed"] - b["managed"])
+        d["unmanaged"] = d["present"] - d["managed"]
+        if d["present"] or d["managed"]:
+            delta[zone] = d
+    return delta
+
+
+def vmstat(lab, keys, name="guest"):
+    """Selected /proc/vmstat counters of guest NAME: {key: int}; a key the
+    kernel does not have is missing from the result."""
+    pattern = "|".join(keys)
+    out = lab.domu(f"grep -E '^({pattern}) ' /proc/vmstat; true", name=name).out
+    return {k: int(v) for k, v in re.findall(r"^(\w+) (\d+)$", out, re.M)}
+
+
+def memory_layout(lab, name="guest"):
+    """What guest NAME's kernel says about hot-plugged memory:
+    block_bytes (/sys/devices/system/memory/block_size_bytes),
+    memmap_on_memory (the memory_hotplug parameter: "Y"/"N"/"force"),
+    page_kb (from the kernel's own KernelPageSize of a mapping),
+    pageblock_pages (Hugepagesize / page size: pageblock_order is the
+    PMD order on arm64 with 4 KiB pages)."""
+    out = lab.domu("echo block=$(cat /sys/devices/system/memory/block_size_bytes); "
+                   "echo mom=$(cat /sys/module/memory_hotplug/parameters/memmap_on_memory); "
+                   "awk '/^KernelPageSize:/ { print \"page=\" $2; exit }' /proc/self/smaps; "
+                   "awk '/^Hugepagesize:/ { print \"huge=\" $2 }' /proc/meminfo", name=name).out
+    kv = dict(re.findall(r"^(\w+)=(\S+)$", out, re.M))
+    page_kb = int(kv.get("page", PAGE_KB))
+    return dict(block_bytes=int(kv["block"], 16), memmap_on_memory=kv.get("mom", "?"), page_kb=page_kb,
+                pageblock_pages=int(kv["huge"]) // page_kb if "huge" in kv else 0)
+
+
+def memory_blocks(lab, name="guest"):
+    """/sys/devices/system/memory/memory*: {block index: {"state", "zones"}}
+    (valid_zones of an online block names the zone it is in)."""
+    out = lab.domu("cd /sys/devices/system/memory && for b in memory*; do "
+                   "echo \"BLOCK ${b#memory} $(cat $b/state) $(cat $b/valid_zones)\"; done", name=name).out
+    return {int(m.group(1)): dict(state=m.group(2), zones=m.group(3).split())
+            for m in re.finditer(r"^BLOCK (\d+) (\S+) ?(.*)$", out, re.M)}
+
+
+# ---------------------------------------------------------------- Xen
+
+def _xen_dump(lab, key, header):
+    """Press Xen debug key KEY and return the text of the newest dump in
+    `xl dmesg`, from the last HEADER line on, "(XEN) " prefixes stripped."""
+    out = lab.dom0(f"xl debug-keys {key} && xl dmesg", timeout=60).out
+    lines = [re.sub(r"^\(XEN\) ?", "", l) for l in out.splitlines()]
+    starts = [i for i, l in enumerate(lines) if re.search(header, l)]
+    if not starts:
+        raise AssertionError(f"xl dmesg has no {header!r} after `xl debug-keys {key}`")
+    return "\n".join(lines[starts[-1]:])
+
+
+def xen_domains(lab):
+    """Xen's 'q' dump per domain: {domid: {"nr_pages", "max_pages", "p2m_1g",
+    "p2m_2m", "p2m_4k"}}. nr_pages is Xen's tot_pages (frames the domain
+    owns), max_pages its limit; p2m_* are the domain's stage-2 mappings by
+    size (Arm's p2m statistics)."""
+    text = _xen_dump(lab, "q", r"'q' pressed -> dumping domain info")
+    doms = {}
+    cur = None
+    for line in text.splitlines():
+        m = re.search(r"General information for domain (\d+):", line)
+        if m:
+            cur = doms.setdefault(int(m.group(1)), {})
+            continue
+        m = re.search(r"p2m mappings for domain (\d+)", line)
+        if m:
+            cur = doms.setdefault(int(m.group(1)), {})
+            continue
+        if cur is None:
+            continue
+        for key in ("nr_pages", "max_pages"):
+            m = re.search(rf"\b{key}=(\d+)", line)
+            if m:
+                cur[key] = int(m.group(1))
+        m = re.search(r"^\s*(1G|2M|4K) mappings: (\d+)", line)
+        if m:
+            cur[f"p2m_{m.group(1).lower()}"] = int(m.group(2))
+    return doms
+
+
+def xen_p2m_mappings(lab, domid):
+    """Xen's stage-2 mapping counts of DOMID: {"1g", "2m", "4k"}, and "pages"
+    (4 KiB pages they map in all)."""
+    d = xen_domains(lab).get(domid)
+    if not d or "p2m_4k" not in d:
+        raise AssertionError(f"Xen's 'q' dump has no p2m statistics for domain {domid}")
+    res = {"1g": d.get("p2m_1g", 0), "2m": d.get("p2m_2m", 0), "4k": d["p2m_4k"]}
+    res["pages"] = res["1g"] * 262144 + res["2m"] * 512 + res["4k"]
+    return res
+
+
+def xen_domain_pages(lab, domid):
+    """Xen's tot_pages (nr_pages) and max_pages of DOMID, from the 'q' dump."""
+    d = xen_domains(lab).get(domid)
+    if not d or "nr_pages" not in d:
+        raise AssertionError(f"Xen's 'q' dump has no nr_pages for domain {domid}")
+    return dict(tot_pages=d["nr_pages"], max_pages=d.get("max_pages", -1))
+
+
+def xen_free_pages(lab):
+    """Xen's free host pages: the domain heap's free kB of the 'm' dump
+    ("Dom heap: N kB free"), cross-checked against `xl info`'s free_memory
+    (MiB, rounded down by xl)."""
+    text = _xen_dump(lab, "m", r"Physical memory information")
+    m = re.search(r"Dom heap: (\d+)kB free", text)
+    if not m:
+        raise AssertionError(f"Xen's 'm' dump has no 'Dom heap: N kB free': {text[:300]}")
+    pages = int(m.group(1)) // PAGE_KB
+    info_mib = int(re.search(r"^free_memory\s*:\s*(\d+)", lab.dom0("xl info").out, re.M).group(1))
+    if info_mib != pages * PAGE_KB // 1024:
+        raise AssertionError(f"Xen's 'm' dump says {pages} free pages, xl info says {info_mib} MiB free")
+    return pages
+
+
+def xen_books(lab, domid):
+    """One snapshot of Xen's numbers for DOMID: tot_pages, max_pages, p2m
+    mappings (p2m_1g/p2m_2m/p2m_4k/p2m_pages) and the host's free_pages."""
+    d = xen_domains(lab).get(domid, {})
+    if "nr_pages" not in d or "p2m_4k" not in d:
+        raise AssertionError(f"Xen's 'q' dump lacks domain {domid}: {d}")
+    books = dict(tot_pages=d["nr_pages"], max_pages=d.get("max_pages", -1), p2m_1g=d.get("p2m_1g", 0),
+                 p2m_2m=d.get("p2m_2m", 0), p2m_4k=d["p2m_4k"])
+    books["p2m_pages"] = books["p2m_1g"] * 262144 + books["p2m_2m"] * 512 + books["p2m_4k"]
+    books["free_pages"] = xen_free_pages(lab)
+    return books
