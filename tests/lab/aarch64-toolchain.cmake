@@ -3,9 +3,9 @@
 #   cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=tests/lab/aarch64-toolchain.cmake \
 #         -DBUILD_TESTING=OFF -DHOTMEM_SANITIZE=OFF
 # The C library comes from the host's libc6-dev-arm64-cross (the compiler's own
-# default sysroot, /usr/aarch64-linux-gnu); the Xen, yajl and libfdt headers and
-# libraries come from the arm64 packages tests/lab/fetch.sh unpacked into
-# <cache>/root (cache: -DHOTMEM_CACHE, else $HOTMEM_CACHE, else <repo>/.cache/lab).
+# default sysroot, /usr/aarch64-linux-gnu); the Xen, yajl, libfdt and inih
+# headers and libraries come from the arm64 packages tests/lab/fetch.sh unpacked
+# into <cache>/root, never from the build host's /usr/include or /usr/lib (cache: -DHOTMEM_CACHE, else $HOTMEM_CACHE, else <repo>/.cache/lab).
 # pkg-config only looks there (PKG_CONFIG_LIBDIR) and prefixes the .pc files'
 # /usr paths with it (PKG_CONFIG_SYSROOT_DIR), so the project's
 # pkg_check_modules() lines work unchanged. Their dependencies (libxenctrl needs
@@ -42,6 +42,26 @@ set(ENV{PKG_CONFIG_LIBDIR}
 	"${HOTMEM_ARM64_ROOT}/usr/lib/${_hotmem_triple}/pkgconfig:${HOTMEM_ARM64_ROOT}/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "${HOTMEM_ARM64_ROOT}")
 set(ENV{PKG_CONFIG_PATH} "")
+
+# Debian's cross gcc also searches the build host's /usr/include, where a
+# host libyajl-dev/libfdt-dev/libinih-dev/libxen-dev would quietly stand in
+# for the arm64 headers (and hide a missing one). -nostdinc drops every
+# default directory; the compiler's own headers and the cross libc come back
+# explicitly, then the arm64 tree (its usr/include is also where
+# <yajl/yajl_gen.h> lives: yajl.pc points one level deeper).
+execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=include
+	OUTPUT_VARIABLE _hotmem_gcc_include OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT IS_DIRECTORY "${_hotmem_gcc_include}")
+	message(FATAL_ERROR "${CMAKE_C_COMPILER} -print-file-name=include gave no directory")
+endif()
+execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=include-fixed
+	OUTPUT_VARIABLE _hotmem_gcc_include_fixed OUTPUT_STRIP_TRAILING_WHITESPACE)
+set(_hotmem_isystem -nostdinc -isystem ${_hotmem_gcc_include})
+if(IS_DIRECTORY "${_hotmem_gcc_include_fixed}")
+	list(APPEND _hotmem_isystem -isystem ${_hotmem_gcc_include_fixed})
+endif()
+list(APPEND _hotmem_isystem -isystem /usr/${_hotmem_triple}/include -isystem ${HOTMEM_ARM64_ROOT}/usr/include)
+string(JOIN " " CMAKE_C_FLAGS_INIT ${_hotmem_isystem})
 
 set(_hotmem_rpath_link
 	"-Wl,-rpath-link,${HOTMEM_ARM64_ROOT}/usr/lib/${_hotmem_triple}:${HOTMEM_ARM64_ROOT}/lib/${_hotmem_triple}")
