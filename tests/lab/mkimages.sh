@@ -16,9 +16,12 @@
 #   images.env    paths of Xen, the kernel Image and both initramfs for lab.py.
 # hotmem's dom0 programs come from a cross build of this repo with
 # aarch64-toolchain.cmake in <cache>/build-aarch64 (--toolstack=auto tries it
-# and goes on without them if the tree does not build yet; =on makes that fatal;
-# =off skips it). Images are rebuilt only when an input changed (a hash of all
-# inputs is kept in images/inputs.sha256); --force rebuilds anyway.
+# and goes on without them if the tree does not build yet; =on makes a failed
+# build, any missing dom0 program (TOOLSTACK_PROGRAMS) or a missing guest
+# module fatal, naming what is missing; =off skips it). --build-dir=DIR cross-
+# builds in DIR instead; --cross-only stops after the cross build (no images:
+# tests/lab/cross-isolated.sh). Images are rebuilt only when an input changed
+# (a hash of all inputs is kept in images/inputs.sha256); --force rebuilds anyway.
 # HOTMEM_LAB_WERROR=OFF cross-builds without -Werror (gcc warns more than clang).
 set -euo pipefail
 
@@ -169,11 +172,14 @@ build_dom0() {
 }
 
 # cross_build MODE: cross-build hotmem's dom0 programs for arm64 into
-# <cache>/build-aarch64 and fill TOOLSTACK_FILES with the ones it made. Only
-# those targets are built (the host-only parts, like the simulator, are not
-# needed in dom0), with -Werror like every build of the tree.
+# CROSS_BUILD_DIR (default <cache>/build-aarch64) and fill TOOLSTACK_FILES with
+# them. Only those targets are built (the host-only parts, like the simulator,
+# are not needed in dom0), with -Werror like every build of the tree. With
+# MODE on every program of TOOLSTACK_PROGRAMS must come out, or it dies naming
+# the missing ones; with auto a failed build leaves dom0 without them.
 cross_build() {
-	local mode=$1 bdir=$CACHE/build-aarch64 blog=$CACHE/build-aarch64.log p targets=()
+	local mode=$1 bdir=${CROSS_BUILD_DIR%/} p targets=() missing=()
+	local blog=$bdir.log
 	TOOLSTACK_FILES=()
 	[[ $mode == off ]] && return 0
 	log "cross-building hotmem's dom0 programs for arm64 in $bdir"
@@ -183,20 +189,32 @@ cross_build() {
 		local known
 		known=$(cmake --build "$bdir" --target help 2>/dev/null || true)
 		for p in "${TOOLSTACK_PROGRAMS[@]}"; do
-			grep -qxF "... ${p##*/}" <<<"$known" && targets+=("${p##*/}")
+			if grep -qxF "... ${p##*/}" <<<"$known"; then
+				targets+=("${p##*/}")
+			else
+				missing+=("${p##*/} (no such target)")
+			fi
 		done
 		if ((${#targets[@]})) &&
 			cmake --build "$bdir" -j "$(nproc)" --target "${targets[@]}" >>"$blog" 2>&1; then
 			for p in "${TOOLSTACK_PROGRAMS[@]}"; do
-				[[ -x $bdir/$p ]] && TOOLSTACK_FILES+=("$bdir/$p")
+				if [[ -x $bdir/$p ]]; then
+					TOOLSTACK_FILES+=("$bdir/$p")
+				elif [[ " ${targets[*]} " == *" ${p##*/} "* ]]; then
+					missing+=("${p##*/} (built, but no $bdir/$p)")
+				fi
 			done
+			if [[ $mode == on ]] && ((${#missing[@]})); then
+				die "--toolstack=on: dom0 program(s) missing: ${missing[*]}"
+			fi
+			((${#missing[@]})) && log "WARNING: dom0 gets no ${missing[*]}"
 			log "hotmem programs for dom0: ${TOOLSTACK_FILES[*]##*/}"
 			return 0
 		fi
 		((${#targets[@]})) || echo "no target among: ${TOOLSTACK_PROGRAMS[*]##*/}" >>"$blog"
 	fi
 	tail -n 15 "$blog" >&2
-	[[ $mode == on ]] && die "cross build failed (full log: $blog)"
+	[[ $mode == on ]] && die "--toolstack=on: the arm64 cross build of the dom0 programs failed (full log: $blog)"
 	log "WARNING: cross build failed (log: $blog); dom0 gets no hotmem programs"
 }
 
@@ -220,27 +238,34 @@ build_guest_programs() {
 # off; a failure is fatal with =on, a warning otherwise.
 build_guest_module() {
 	local mode=$1 mlog=$CACHE/build-module.log
-	[[ $mode == off || -n ${HOTMEM_GUEST_MODULE+set} || ! -f $REPO/guest-driver/Makefile ]] && return 0
+	[[ $mode == off || -n ${HOTMEM_GUEST_MODULE+set} ]] && return 0
+	if [[ ! -f $REPO/guest-driver/Makefile ]]; then
+		[[ $mode == on ]] && die "--toolstack=on: no guest-driver/Makefile to build xen_hotmem.ko from"
+		return 0
+	fi
 	log "building xen_hotmem.ko against $LAB_HEADERS"
 	if make -C "$REPO/guest-driver" KDIR="$LAB_HEADERS" ARCH=arm64 CROSS_COMPILE="$CROSS" \
 		CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$mlog" 2>&1; then
 		return 0
 	fi
 	tail -n 15 "$mlog" >&2
-	[[ $mode == on ]] && die "xen_hotmem.ko did not build (full log: $mlog)"
+	[[ $mode == on ]] && die "--toolstack=on: xen_hotmem.ko did not build (full log: $mlog)"
 	rm -f "$REPO/guest-driver/xen_hotmem.ko"
 	log "WARNING: xen_hotmem.ko did not build (log: $mlog); the guest image gets none"
 }
 
 main() {
-	local force=0 toolstack=auto
+	local force=0 toolstack=auto cross_only=0
+	CROSS_BUILD_DIR=$CACHE/build-aarch64
 	while (($#)); do
 		case $1 in
 		--force) force=1 ;;
 		--toolstack=*) toolstack=${1#*=} ;;
+		--build-dir=*) CROSS_BUILD_DIR=${1#*=} ;;
+		--cross-only) cross_only=1 ;;
 		-h | --help)
 			sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
-			echo "usage: $0 [--force] [--toolstack=auto|on|off]"
+			echo "usage: $0 [--force] [--toolstack=auto|on|off] [--build-dir=DIR] [--cross-only]"
 			return 0
 			;;
 		*) die "unknown option $1 (try --help)" ;;
@@ -257,12 +282,20 @@ main() {
 	command -v "${CROSS}readelf" >/dev/null || die "${CROSS}readelf not found (apt-get install binutils-aarch64-linux-gnu)"
 	command -v cpio >/dev/null || die "cpio not found (apt-get install cpio)"
 
+	if ((cross_only)); then
+		[[ $toolstack != off ]] || die "--cross-only needs --toolstack=auto or on"
+		cross_build "$toolstack"
+		return 0
+	fi
+
 	build_guest_module "$toolstack"
 	GUEST_MODULE=${HOTMEM_GUEST_MODULE-}
 	if [[ -z ${HOTMEM_GUEST_MODULE+set} && -f $REPO/guest-driver/xen_hotmem.ko ]]; then
 		GUEST_MODULE=$REPO/guest-driver/xen_hotmem.ko
 	fi
 	[[ -z $GUEST_MODULE || -f $GUEST_MODULE ]] || die "HOTMEM_GUEST_MODULE=$GUEST_MODULE: no such file"
+	[[ $toolstack != on || -n $GUEST_MODULE ]] ||
+		die "--toolstack=on: no xen_hotmem.ko for the guest image (HOTMEM_GUEST_MODULE is empty)"
 	GUEST_WORKLOAD=()
 	read -ra GUEST_WORKLOAD <<<"${HOTMEM_GUEST_WORKLOAD-}"
 	for f in ${GUEST_WORKLOAD[@]+"${GUEST_WORKLOAD[@]}"}; do
