@@ -81,7 +81,8 @@ class LabTimeout(LabError):
 
 
 class Skip(Exception):
-    """A prerequisite is missing: the scenario is skipped (exit 77)."""
+    """qemu-system-aarch64 is missing: the lab cannot run at all (exit 77).
+    The only skip there is: a scenario whose image lacks something fails."""
 
 
 def log(msg):
@@ -537,7 +538,7 @@ SCENARIOS = {}
 
 def scenario(name, help=""):
     """Decorator: register FUNC(lab) as scenario NAME. It may raise
-    AssertionError/LabError (fail) or Skip (skip)."""
+    AssertionError/LabError (fail); a Skip it raises counts as a failure."""
 
     def register(func):
         SCENARIOS[name] = (func, help or (func.__doc__ or "").strip().splitlines()[0])
@@ -572,16 +573,13 @@ def cmd_list(args):
 
 
 def run_one(lab, name):
-    """Run scenario NAME on the booted LAB: "pass", "skip" or "fail" (a
+    """Run scenario NAME on the booted LAB: "pass" or "fail" (a
     failure prints the last lines of every console)."""
     func, _ = SCENARIOS[name]
     try:
         func(lab)
         return "pass"
-    except Skip as e:
-        log(f"SKIP {name}: {e}")
-        return "skip"
-    except (LabError, AssertionError) as e:
+    except (LabError, AssertionError, Skip) as e:
         log(f"FAIL {name}: {e}")
         lab.dump(str(e).splitlines()[0] if str(e) else type(e).__name__)
         return "fail"

@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab import Skip, check, scenario, show
+from lab import LabError, check, scenario, show
 
 MIB = 1 << 20
 BLOCK_MIB = 128
@@ -173,14 +173,14 @@ def render(lab, csv, decisions):
 @scenario("autoscale", "hotmemd grows a busy guest, reclaims an idle one, gives memory back; no OOM")
 def autoscale(lab):
     if lab.dom0("command -v hotmemd && command -v xl-hotmem && command -v hotmem-lab-mem", check=False).rc:
-        raise Skip("dom0 image lacks hotmemd, xl-hotmem or hotmem-lab-mem")
+        raise LabError("dom0 image lacks hotmemd, xl-hotmem or hotmem-lab-mem (see <cache>/build-aarch64.log)")
     guest_cfg(lab, "autoa", 256)
     guest_cfg(lab, "autob", 512)
     create_guests(lab, ["autoa", "autob"])
     for n in ("autoa", "autob"):
         if lab.domu("test -f /lib/modules/xen_hotmem.ko && test -x /usr/local/bin/hotmem-memload",
                     name=n, check=False).rc:
-            raise Skip("guest image lacks xen_hotmem.ko or hotmem-memload")
+            raise LabError(f"{n}: guest image lacks xen_hotmem.ko or hotmem-memload")
         lab.domu(f"insmod /lib/modules/xen_hotmem.ko && {PSI_AGENT}", name=n)
 
     # The host: what is free beyond the reserve and the room goes to a paused filler.

@@ -39,7 +39,7 @@ tot_pages) for docs/guest-driver.md."""
 import re
 import time
 
-from lab import LabError, Skip, check, scenario, show
+from lab import LabError, check, scenario, show
 
 WINDOW_BASE = 0x50000000  # right after the 256 MiB guest's RAM in bank 0
 WINDOW_SIZE = 0x40000000  # 8 blocks of 128 MiB
@@ -137,10 +137,10 @@ def run(lab, memmap_in_target):
     """Steps 1-4 (see the module docstring); returns a dict of what it saw."""
     name = "driver" if memmap_in_target else "driver-usable"
     if lab.dom0("command -v hotmem-lab-mem", check=False).rc != 0:
-        raise Skip("dom0 image has no hotmem-lab-mem (see <cache>/build-aarch64.log)")
+        raise LabError("dom0 image has no hotmem-lab-mem (see <cache>/build-aarch64.log)")
     lab.create_domu()
     if lab.domu("test -f /lib/modules/xen_hotmem.ko", check=False).rc:
-        raise Skip("no xen_hotmem.ko in the guest image (see <cache>/build-module.log)")
+        raise LabError("no xen_hotmem.ko in the guest image (see <cache>/build-module.log)")
     domid = int(lab.dom0("xl domid guest").out.strip())
     dom = f"/local/domain/{domid}"
     h = f"{dom}/hotmem"

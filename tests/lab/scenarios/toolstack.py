@@ -1,15 +1,16 @@
 """Scenario "toolstack": hotmem's own dom0 programs, cross-built with
 tests/lab/aarch64-toolchain.cmake and copied into dom0 by mkimages.sh, run on
-the arm64 dom0 (their shared libraries resolve, the CLI answers). Skips when the
-image carries none (the cross build failed or was turned off)."""
+the arm64 dom0 (their shared libraries resolve, the CLI answers). Fails when
+the image carries none (the cross build failed or was turned off): a lab
+image without hotmem proves nothing."""
 
-from lab import Skip, check, scenario
+from lab import LabError, check, scenario
 
 
 @scenario("toolstack", "the cross-built xl-hotmem runs in dom0")
 def toolstack(lab):
     if lab.dom0("command -v xl-hotmem", check=False).rc != 0:
-        raise Skip("dom0 image has no xl-hotmem (see <cache>/build-aarch64.log)")
+        raise LabError("dom0 image has no xl-hotmem (see <cache>/build-aarch64.log)")
     arch = lab.dom0("uname -m").out.strip()
     check(arch == "aarch64", f"dom0 runs on {arch}")
     res = lab.dom0("xl-hotmem plan --json 128m")
