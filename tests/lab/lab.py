@@ -556,6 +556,10 @@ def check(cond, msg):
 def load_scenarios():
     # Scenario files do `from lab import scenario`: make that this module.
     sys.modules.setdefault("lab", sys.modules[__name__])
+    # Helpers scenario files import (scenarios/counters.py) are reloaded too,
+    # so an edit takes effect in a running session like the scenarios do.
+    for mod in [m for m in sys.modules if m == "scenarios" or m.startswith("scenarios.")]:
+        del sys.modules[mod]
     for path in sorted((HERE / "scenarios").glob("*.py")):
         spec = importlib.util.spec_from_file_location(f"lab_scenarios.{path.stem}", path)
         mod = importlib.util.module_from_spec(spec)
