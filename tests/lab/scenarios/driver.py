@@ -40,6 +40,7 @@ import re
 import time
 
 from lab import LabError, check, scenario, show
+from scenarios import counters
 
 WINDOW_BASE = 0x50000000  # right after the 256 MiB guest's RAM in bank 0
 WINDOW_SIZE = 0x40000000  # 8 blocks of 128 MiB
@@ -84,11 +85,12 @@ def guest_books(lab):
 
 
 def dom0_books(lab, domid):
-    """Xen's frame counts, xl list's MiB and the memory keys (kB)."""
-    out = lab.dom0(f"hotmem-lab-mem {domid} info; "
-                   f"echo target=$(xenstore-read /local/domain/{domid}/memory/target) "
+    """Xen's own counters (counters.xen_books: tot_pages, max_pages, stage-2
+    mappings, the host's free pages), xl list's MiB and the memory keys (kB)."""
+    books = counters.xen_books(lab, domid)
+    out = lab.dom0(f"echo target=$(xenstore-read /local/domain/{domid}/memory/target) "
                    f"static_max=$(xenstore-read /local/domain/{domid}/memory/static-max)").out
-    books = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", out)}
+    books.update({k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", out)})
     books["xl_mib"] = lab.xl_list()["guest"]["mem"]
     return books
 
@@ -158,7 +160,12 @@ def run(lab, memmap_in_target):
     check(keys["features"] == GUEST_FEATURES[bool(memmap_in_target)],
           f"guest/features {keys['features']!r}")
     check(keys["block-size"] == "0x8000000", f"guest/block-size {keys['block-size']!r}")
-    check(keys["memmap-bytes"] == "0x200000", f"guest/memmap-bytes {keys['memmap-bytes']!r}")
+    layout = counters.memory_layout(lab)
+    memmap_pages = counters.memmap_on_memory_pages(layout)
+    check(int(keys["block-size"], 16) == layout["block_bytes"],
+          f"guest/block-size {keys['block-size']!r}, the kernel's block_size_bytes {layout['block_bytes']:#x}")
+    check(int(keys["memmap-bytes"], 16) == memmap_pages * layout["page_kb"] * 1024,
+          f"guest/memmap-bytes {keys['memmap-bytes']!r}, the kernel's numbers give {memmap_pages} pages")
     check(keys["blocks"] == "", f"guest/blocks {keys['blocks']!r}")
     lab.report(scenario=name, step="handshake", insmod_to_ready_s=time.monotonic() - t,
                memmap_bytes=keys["memmap-bytes"], block_size=keys["block-size"])
@@ -170,7 +177,8 @@ def run(lab, memmap_in_target):
     target_step_kb = block_kb if memmap_in_target else usable_kb
     g0 = guest_books(lab)
     d0 = dom0_books(lab, domid)
-    show("before the grow", f"guest {g0}\ndom0 {d0}")
+    z0 = counters.zone_present_managed(lab)
+    show("before the grow", f"guest {g0}\ndom0 {d0}\nzones {z0}")
 
     # -- 2. grow one block
     ack, populate_s, ack_s = grow_block(lab, domid, 0, 1, block_size, memmap)
@@ -187,11 +195,16 @@ def run(lab, memmap_in_target):
     check("zones=Movable" in out, f"memory{mem_id} is not in ZONE_MOVABLE")
     check(re.search(rf"{WINDOW_BASE:x}-{WINDOW_BASE + block_size - 1:x} : System RAM \(xen_hotmem\)", out),
           "/proc/iomem has no System RAM (xen_hotmem) for the block")
-    m = re.search(r"^0 0x\S+ plugged Movable (\d+) (\S+) (ok|bad)$", out, re.M)
+    m = re.search(r"^0 0x\S+ plugged Movable \d+ (\S+) (ok|bad)$", out, re.M)
     check(m is not None, "sysfs blocks has no plugged Movable line for block 0")
-    memmap_pages, notes, order = m.groups()
-    check(int(memmap_pages) * 4096 == memmap, f"memmap pages {memmap_pages} vs memmap-bytes {memmap:#x}")
+    notes, order = m.groups()
     check(order == "ok" and notes.endswith("going-online,online"), f"notifier notes {notes} ({order})")
+    # The kernel's view: the block is present in ZONE_MOVABLE, none of it
+    # managed yet (the balloon's online callback holds the usable pages).
+    zd = counters.zone_delta(z0, counters.zone_present_managed(lab))
+    mov = zd.get("Movable", dict(present=0, managed=0))
+    check(mov["present"] == block_size >> 12 and mov["managed"] == 0,
+          f"zoneinfo at the grow ack: {zd}, expected Movable present +{block_size >> 12}, managed +0")
     g1 = guest_books(lab)
     check(g1["low_kb"] == usable_kb, f"balloon holds {g1['low_kb']} kB, expected the block's {usable_kb} kB")
     check(g1["MemTotal"] == g0["MemTotal"], f"MemTotal moved before the target did: {g0['MemTotal']} -> {g1['MemTotal']}")
@@ -213,7 +226,14 @@ def run(lab, memmap_in_target):
     balloon_s = t1 - t0
     g2 = guest_books(lab)
     d2 = dom0_books(lab, domid)
-    show("after the balloon populated", f"guest {g2}\ndom0 {d2}")
+    zd = counters.zone_delta(z0, counters.zone_present_managed(lab))
+    show("after the balloon populated", f"guest {g2}\ndom0 {d2}\nzones {zd}")
+    # Where the memmap went, from the kernel: inside the block, its pages
+    # are present in ZONE_MOVABLE but never managed.
+    mov = zd.get("Movable", dict(present=0, unmanaged=0))
+    check(mov["present"] == block_size >> 12 and mov["unmanaged"] == memmap >> 12,
+          f"zoneinfo after the balloon populated: {zd}, expected Movable present +{block_size >> 12}, "
+          f"present - managed +{memmap >> 12} (the memmap inside the block)")
     check(g2["MemTotal"] - g0["MemTotal"] == usable_kb,
           f"MemTotal grew by {g2['MemTotal'] - g0['MemTotal']} kB, expected {usable_kb}")
     check(d2["xl_mib"] - d0["xl_mib"] == block_kb >> 10, f"xl list grew {d0['xl_mib']} -> {d2['xl_mib']} MiB")
@@ -294,6 +314,14 @@ def run(lab, memmap_in_target):
     check(g5["current_kb"] == g5["target_kb"] == g0["target_kb"], f"balloon books after the target went down: {g5}")
     check(d5["tot_pages"] == d0["tot_pages"] and d5["xl_mib"] == d0["xl_mib"],
           f"dom0 books after the shrink {d5}, before the grow {d0}")
+    # All mapped pages, not per size: the xl mem-set of step 3 shatters 2M
+    # mappings of boot memory into 4K ones (the total stays). Block 0 is
+    # mapped for the first time here, so Xen counts its 2M head (counters.py).
+    check(d5["free_pages"] == d0["free_pages"] and d5["p2m_pages"] == d0["p2m_pages"],
+          f"Xen after the shrink: {d5['free_pages']} free pages, stage-2 maps {d5['p2m_pages']} pages; before "
+          f"the grow {d0['free_pages']}, {d0['p2m_pages']}")
+    zd = counters.zone_delta(z0, counters.zone_present_managed(lab))
+    check(not zd, f"zoneinfo after the shrink differs from before the grow: {zd}")
     lab.report(scenario=name, step="shrink", request_to_ack_s=shrink_ack_s, total_s=shrink_total_s,
                memtotal_kb=g5["MemTotal"], tot_pages=d5["tot_pages"], xl_mib=d5["xl_mib"])
     result.update(domid=domid, block_size=block_size, memmap=memmap, g0=g0, d0=d0)
@@ -337,8 +365,11 @@ def driver(lab):
     ack, _, _ = grow_block(lab, domid, 1, 3, block_size, memmap)
     check(ack == "3 ok 1", f"grow after reload: ack {ack!r}")
     line = lab.domu("grep '^1 ' /sys/kernel/xen_hotmem/blocks").out.strip()
-    check(re.search(r" plugged Movable 512 prepare-online,going-online,online ok$", line),
+    check(re.search(r" plugged Movable \d+ prepare-online,going-online,online ok$", line),
           f"block 1 with auto_online_blocks=offline: {line}")
+    kb = counters.memory_blocks(lab).get((WINDOW_BASE + block_size) // block_size, {})
+    check(kb.get("state") == "online" and kb.get("zones") == ["Movable"],
+          f"the kernel's memory{(WINDOW_BASE + block_size) // block_size} with auto_online_blocks=offline: {kb}")
     t = time.monotonic()
     lab.dom0(f"xenstore-write {h}/request '4 shrink 1'")
     ack, _ = xs_wait(lab, f"{h}/guest/ack", "4 busy 0", timeout=60)
