@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 
-from lab import Skip, check, scenario, show
+from lab import LabError, check, scenario, show
 
 PROM = "/var/lib/prometheus/node-exporter/hotmem.prom"
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
@@ -46,7 +46,7 @@ def promtool(text, what):
 @scenario("metrics", "hotmemd as the unit starts it; xl-hotmem metrics after a grow: promtool, counters, books")
 def metrics(lab):
     if lab.dom0("command -v hotmemd && command -v xl-hotmem", check=False).rc:
-        raise Skip("dom0 image lacks hotmemd or xl-hotmem")
+        raise LabError("dom0 image lacks hotmemd or xl-hotmem (see <cache>/build-aarch64.log)")
     lab.create_domu()
     lab.domu("insmod /lib/modules/xen_hotmem.ko")
     lab.dom0("mkdir -p /var/lib/prometheus/node-exporter /run/hotmem && rm -f " + PROM)
