@@ -11,9 +11,12 @@
 # Needs root (unshare -m) and a cache fetch.sh filled (HOTMEM_CACHE). Runs as
 # the ctest lab.cross-isolated. Exit 0 when the isolated build passed, 1
 # otherwise (never 77: nothing here is optional).
-#   cross-isolated.sh [COMMAND ARGS...]   run COMMAND with the same files hidden
-#   instead (e.g. tests/lab/mkimages.sh --toolstack=on --force, or demo.sh);
-#   exits with its status.
+#   cross-isolated.sh [COMMAND ARGS...]   run COMMAND instead, on a host made to
+#   look as if libyajl-dev, libfdt-dev, libinih-dev and libxen-dev were not
+#   installed (their headers, unversioned .so links, .a and .pc files hidden;
+#   the runtime libraries stay: the host's QEMU needs libfdt.so.1), e.g.
+#   tests/lab/mkimages.sh --toolstack=on --force, or tests/lab/demo.sh; exits
+#   with its status.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,9 +26,9 @@ die() {
 	exit 1
 }
 
-# hidden_paths: what a host libyajl-dev, libfdt-dev, libinih-dev and
-# libxen-dev (and their runtime packages) put in /usr/include, the library
-# folders and pkg-config's folders, as far as they exist on this host.
+# hidden_paths MODE: what a host libyajl-dev, libfdt-dev, libinih-dev and
+# libxen-dev (MODE all: and their runtime packages) put in /usr/include, the
+# library folders and pkg-config's folders, as far as they exist on this host.
 hidden_paths() {
 	local libdir
 	shopt -s nullglob
@@ -35,13 +38,18 @@ hidden_paths() {
 		/usr/include/_libxl*.h /usr/include/libxenvchan.h
 	for libdir in /usr/lib /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /lib/x86_64-linux-gnu \
 		/lib/aarch64-linux-gnu /usr/local/lib; do
-		printf '%s\n' "$libdir"/lib{yajl,fdt,inih,INIReader,xen}*.{so,a}* "$libdir"/pkgconfig/{yajl,inih,xen}*.pc
+		printf '%s\n' "$libdir"/lib{yajl,fdt,inih,INIReader,xen}*.a
+		# The -dev packages' .so are links to the runtime library (which the
+		# host's QEMU needs): hidden only in mode all.
+		[[ $1 == all ]] && printf '%s\n' "$libdir"/lib{yajl,fdt,inih,INIReader,xen}*.so{,.*}
+		printf '%s\n' "$libdir"/pkgconfig/{yajl,inih,xen}*.pc
 	done
 	printf '%s\n' /usr/share/pkgconfig/{yajl,inih,xen}*.pc
 }
 
 inner() {
-	local p n=0 tmp
+	local p n=0 tmp mode=all
+	(($#)) && mode=dev
 	while read -r p; do
 		[[ -e $p ]] || continue
 		if [[ -d $p && ! -L $p ]]; then
@@ -50,12 +58,12 @@ inner() {
 			mount --bind /dev/null "$(readlink -f "$p")"
 		fi
 		n=$((n + 1))
-	done < <(hidden_paths)
+	done < <(hidden_paths "$mode")
 	# The hiding itself must have worked, or the proof proves nothing.
 	for p in /usr/include/yajl/yajl_gen.h /usr/include/libfdt.h /usr/include/ini.h /usr/include/xenctrl.h; do
 		[[ ! -s $p ]] || die "$p is still readable in the namespace"
 	done
-	echo "cross-isolated: $n host paths hidden (yajl, libfdt, inih, Xen headers, libraries, .pc files)"
+	echo "cross-isolated: $n host paths hidden (yajl, libfdt, inih, Xen headers, $mode libraries, .pc files)"
 	(($#)) && exec "$@"
 	tmp=$(mktemp -d /tmp/hotmem-cross-isolated.XXXXXX)
 	rc=0
