@@ -85,6 +85,12 @@ def blocks(lab):
     return res
 
 
+def plugged(lab):
+    """The driver's own view: its blocks in state plugged (scenarios count
+    hot-plugged memory with hot_blocks(), the kernel's view)."""
+    return {i: b for i, b in blocks(lab).items() if b["state"] == "plugged"}
+
+
 def xl_hotmem(lab, args, timeout=300, check=True):
     """Run xl-hotmem ARGS in dom0; (Result, seconds)."""
     t = time.monotonic()
