@@ -10,10 +10,20 @@ sysfs file an agent feeds), take autob's surplus through its balloon when
 the host runs short (contention: autob's own surplus-hold is long), and give
 autoa's blocks back once the workload is gone (its reclaim removes whole
 blocks: a Linux balloon cannot take the movable hot-added memory).
+Then phase 2, the PSI trigger: autoa's watermarks go to 0 (only PSI can
+start a grow), it gets a zram swap and runs hotmem-memload thrash, a
+working set bigger than its memory touched in a cycle; its kernel stalls
+on memory and hotmemd must grow it because of PSI.
 Checked: autoa grew by more than the host had free above its reserve,
 autob was ballooned down and never below its min, autoa ended with no
 block granted, no OOM kill in either guest, the working set verified after
-every grow, the filler untouched. A dom0 sampler records per second each
+every grow, the filler untouched, Xen's free memory (`xl info`) never under
+the reserve; in phase 2, autoa's /proc/pressure/memory and the PSI its
+driver published reached psi-grow, autoa's first move names PSI as its
+reason and gave it memory, and the thrash's pages verified.
+HOTMEM_AUTOSCALE_BREAK=psi0 (the agent feeds zeros) or =reserve (checks a
+reserve of more than the host has) must make the run fail.
+A dom0 sampler records per second each
 guest's memory, target, MemAvailable and PSI and the host's free memory;
 the timeline goes out as HOTMEM lines, as autoscale-timeline.csv (with
 autoscale-decisions.txt, hotmemd's decisions with their dom0 time) in the
@@ -296,6 +306,8 @@ def autoscale(lab):
     ooms = {n: oom_kills(lab, n) for n in ("autoa", "autob")}
     psi = lab.domu("cat /sys/kernel/xen_hotmem/psi", name="autoa", check=False).out.strip()
     guest_psi = lab.domu(f"cat {PSI_LOG}", name="autoa", timeout=60).out
+    # autoa's own /proc/pressure/memory (its uptime, the "some" line) and the thrash's passes.
+    (lab.log_dir / "autoscale-guest-psi.txt").write_text(guest_psi + thrash)
     filler_books = lab.dom0("xl list filler 2>/dev/null | tail -n 1; true").out.strip()
     show("hotmemd (dom0 uptime, log)", "\n".join(l for l in log.splitlines() if "policy" in l or "exit" in l))
 
