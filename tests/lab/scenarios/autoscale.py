@@ -358,7 +358,7 @@ def autoscale(lab):
     kern_psi = [float(m.group(2)) for m in re.finditer(r"^([\d.]+) some avg10=([\d.]+)", guest_psi, re.M)
                 if float(m.group(1)) >= p2_guest]
     a_before2 = p2[0]["a_mib"] if p2 else float("nan")
-    a_after2 = max((s["a_mib"] for s in p2 if s["t"] > t_move), default=float("nan"))
+    a_after2 = max((s["a_mib"] for s in p2 if s["t"] > t_move or not psi_move), default=a_before2)
     passes = [(int(n), int(ms)) for n, ms in re.findall(r"^pass n=(\d+) ms=(\d+)", thrash, re.M)]
     tv = re.search(r"^verify (ok|bad) pages=(\d+) bad=(\d+)", thrash, re.M)
     check_reserve = RESERVE_MIB if BREAK != "reserve" else lab_free0 + 1
