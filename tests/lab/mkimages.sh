@@ -13,6 +13,8 @@
 #                 built) and /usr/local/bin/* (hotmem-memload, the memory
 #                 workload cross-built from tools/hotmem-memload.c, plus
 #                 $HOTMEM_GUEST_WORKLOAD: files).
+#                 zram.ko and its dependencies in /lib/modules (listed in load
+#                 order in /etc/hotmem/modules; not loaded at boot).
 #   images.env    paths of Xen, the kernel Image and both initramfs for lab.py.
 # hotmem's dom0 programs come from a cross build of this repo with
 # aarch64-toolchain.cmake in <cache>/build-aarch64 (--toolstack=auto tries it
@@ -32,6 +34,10 @@ OUT=$CACHE/images
 CROSS=${CROSS_COMPILE:-aarch64-linux-gnu-}
 ROOTFS=$HERE/rootfs
 XEN_MODULES=(xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc)
+# Kernel modules the domU image carries (not loaded at boot): zram, the swap
+# lab.autoscale gives a guest so that it stalls on memory (PSI) instead of
+# OOMing; it has no disk.
+GUEST_KMODULES=(zram)
 # Programs of ours to ship in dom0 if the cross build made them (build-dir paths).
 TOOLSTACK_PROGRAMS=(toolstack/cli/xl-hotmem toolstack/daemon/hotmemd tests/lab/tools/hotmem-lab-mem)
 
@@ -132,7 +138,11 @@ build_domu() {
 		mkdir -p "$stage/lib/modules"
 		cp "$GUEST_MODULE" "$stage/lib/modules/xen_hotmem.ko"
 	fi
-	local w
+	local w m
+	MODS_DONE=
+	mkdir -p "$stage/etc/hotmem"
+	: >"$stage/etc/hotmem/modules"
+	for m in "${GUEST_KMODULES[@]}"; do add_module "$stage" "$m"; done
 	for w in ${GUEST_WORKLOAD[@]+"${GUEST_WORKLOAD[@]}"}; do
 		install -m 0755 "$w" "$stage/usr/local/bin/"
 	done

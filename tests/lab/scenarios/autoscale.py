@@ -10,16 +10,27 @@ sysfs file an agent feeds), take autob's surplus through its balloon when
 the host runs short (contention: autob's own surplus-hold is long), and give
 autoa's blocks back once the workload is gone (its reclaim removes whole
 blocks: a Linux balloon cannot take the movable hot-added memory).
+Then phase 2, the PSI trigger: autoa's watermarks go to 0 (only PSI can
+start a grow), it gets a zram swap and runs hotmem-memload thrash, a
+working set bigger than its memory touched in a cycle; its kernel stalls
+on memory and hotmemd must grow it because of PSI.
 Checked: autoa grew by more than the host had free above its reserve,
 autob was ballooned down and never below its min, autoa ended with no
 block granted, no OOM kill in either guest, the working set verified after
-every grow, the filler untouched. A dom0 sampler records per second each
+every grow, the filler untouched, Xen's free memory (`xl info`) never under
+the reserve; in phase 2, autoa's /proc/pressure/memory and the PSI its
+driver published reached psi-grow, autoa's first move names PSI as its
+reason and gave it memory, and the thrash's pages verified.
+HOTMEM_AUTOSCALE_BREAK=psi0 (the agent feeds zeros) or =reserve (checks a
+reserve of more than the host has) must make the run fail.
+A dom0 sampler records per second each
 guest's memory, target, MemAvailable and PSI and the host's free memory;
 the timeline goes out as HOTMEM lines, as autoscale-timeline.csv (with
 autoscale-decisions.txt, hotmemd's decisions with their dom0 time) in the
 test's log folder, and bench/policy_lab_timeline.py draws it into
 autoscale-timeline.png there when gnuplot is installed (docs/policy.md)."""
 
+import os
 import re
 import subprocess
 import sys
@@ -76,24 +87,44 @@ surplus-hold = 10m
 
 # One sample a second in dom0 (on dom0's clock, catching up when a round
 # took longer): Xen's books of both guests, their targets and the stats their
-# drivers published, the host's free frames. Few processes per round: each
+# drivers published, the host's free frames (XEN_SYSCTL_physinfo, through
+# hotmem-lab-mem) and `xl info`'s free_memory (MiB, what the strict reserve
+# check reads: Xen's own figure through Xen's own tool, not hotmemd's). Few processes per round: each
 # costs real time under TCG.
 SAMPLER = r"""
 A=$(xl domid autoa) B=$(xl domid autob)
 while :; do
   t=$(cut -d' ' -f1 /proc/uptime)
   ia=$(hotmem-lab-mem $A info 2>/dev/null); ib=$(hotmem-lab-mem $B info 2>/dev/null)
+  xf=$(xl info | sed -n 's/^free_memory *: *//p')
   x=$(xenstore-read /local/domain/$A/memory/target /local/domain/$B/memory/target \
       /local/domain/$A/hotmem/guest/stats /local/domain/$B/hotmem/guest/stats 2>/dev/null | tr '\n' ';')
-  echo "$t;$ia;$ib;$x"
+  echo "$t;$ia;$ib;$xf;$x"
   t2=$(cut -d' ' -f1 /proc/uptime)
   left=$(( (${t%.*} + 1) * 100 - ${t2%.*}${t2#*.} ))
   [ $left -gt 0 ] && usleep $((left * 10000))
 done
 """
 
-PSI_AGENT = ("(while :; do cat /proc/pressure/memory > /sys/kernel/xen_hotmem/psi 2>/dev/null; "
+# The guest's PSI agent: /proc/pressure/memory into the driver every second,
+# its "some" line also into PSI_LOG with the guest's uptime. HOTMEM_AUTOSCALE_BREAK=psi0
+# feeds the driver zeros instead (the PSI checks must then fail).
+BREAK = os.environ.get("HOTMEM_AUTOSCALE_BREAK", "")
+PSI_LOG = "/tmp/psi.log"
+PSI_SRC = ("printf 'some avg10=0.00 avg60=0.00 avg300=0.00 total=0\\nfull avg10=0.00 avg60=0.00 "
+           "avg300=0.00 total=0\\n'" if BREAK == "psi0" else "cat /proc/pressure/memory")
+PSI_AGENT = (f"(while :; do {PSI_SRC} > /sys/kernel/xen_hotmem/psi 2>/dev/null; "
+             f"echo \"$(cut -d' ' -f1 /proc/uptime) $(head -n 1 /proc/pressure/memory)\" >>{PSI_LOG}; "
              "sleep 1; done) >/dev/null 2>&1 &")
+# Phase 2 (the PSI trigger): autoa's watermarks go to 0, so that neither
+# MemAvailable nor its trend can be under them and only PSI can start a
+# grow; then hotmem-memload thrash touches THRASH_MIB in a cycle, more than
+# autoa's boot memory holds, with ZRAM_MIB of zram swap: the kernel reclaims
+# and swaps every pass, and the guest stalls on memory (docs/policy.md 5).
+PSI_POLICY = "low-watermark=0% low-watermark-min=0"
+THRASH_MIB = 240
+ZRAM_MIB = 256
+PSI_GROW = 10.0            # psi-grow's default, % (some avg10)
 
 
 def free_mib(lab):
@@ -126,32 +157,35 @@ def oom_kills(lab, name):
 def parse_sample(line):
     """One sampler line -> dict (MiB, percent), or None if a field is missing."""
     f = line.split(";")
-    if len(f) < 7:
+    if len(f) < 8:
         return None
     try:
         t = float(f[0])
         a = dict(re.findall(r"(\w+)=(\d+)", f[1]))
         b = dict(re.findall(r"(\w+)=(\d+)", f[2]))
-        sa, sb = f[5].split(), f[6].split()
+        sa, sb = f[6].split(), f[7].split()
         return dict(t=t,
-                    a_mib=int(a["tot_pages"]) * 4096 / MIB, a_target_mib=int(f[3]) / 1024,
+                    a_mib=int(a["tot_pages"]) * 4096 / MIB, a_target_mib=int(f[4]) / 1024,
                     a_avail_mib=int(sa[2]) / 1024 if len(sa) == 5 else float("nan"),
                     a_psi=int(sa[3]) / 100 if len(sa) == 5 else float("nan"),
-                    b_mib=int(b["tot_pages"]) * 4096 / MIB, b_target_mib=int(f[4]) / 1024,
+                    b_mib=int(b["tot_pages"]) * 4096 / MIB, b_target_mib=int(f[5]) / 1024,
                     b_avail_mib=int(sb[2]) / 1024 if len(sb) == 5 else float("nan"),
                     b_psi=int(sb[3]) / 100 if len(sb) == 5 else float("nan"),
-                    free_mib=int(a["free_pages"]) * 4096 / MIB)
+                    free_mib=int(a["free_pages"]) * 4096 / MIB, xl_free_mib=int(f[3]))
     except (KeyError, ValueError, IndexError):
         return None
 
 
-def wait_dom0(lab, cond, what, timeout):
-    """Poll a dom0 shell condition on dom0's clock; seconds it took."""
+def wait_dom0(lab, cond, what, timeout, required=True):
+    """Poll a dom0 shell condition on dom0's clock; seconds it took (None if
+    it was not reached and not required: the checks after say what failed)."""
     res = lab.dom0(f"t0=$(cut -d' ' -f1 /proc/uptime); i=0; while [ $i -lt {timeout * 5} ]; do "
                    f"{cond} && break; usleep 200000; i=$((i+1)); done; "
                    f"echo \"$(cut -d' ' -f1 /proc/uptime) $t0\"; {cond}", timeout=timeout + 60,
                    check=False)
     t1, t0 = (float(x) for x in res.out.split()[-2:])
+    if res.rc and not required:
+        return None
     check(res.rc == 0, f"dom0: {what} not reached within {timeout} s")
     return t1 - t0
 
@@ -185,6 +219,7 @@ def autoscale(lab):
 
     # The host: what is free beyond the reserve and the room goes to a paused filler.
     free0 = free_mib(lab)
+    lab_free0 = free0
     filler = free0 - RESERVE_MIB - AUTOSCALE_ROOM_MIB
     if filler >= 64:
         guest_cfg(lab, "filler", filler)
@@ -238,6 +273,24 @@ def autoscale(lab):
         t_back = time.monotonic()
         # A few more samples of the quiet end.
         lab.dom0("sleep 3")
+
+        # Phase 2: only PSI may grow autoa now.
+        lab.dom0(f"xl-hotmem policy autoa {PSI_POLICY}")
+        lab.domu(f"for m in $(cat /etc/hotmem/modules); do insmod /lib/modules/$m || exit 1; done; "
+                 f"echo {ZRAM_MIB}M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && "
+                 "swapon /dev/zram0", name="autoa")
+        p2_dom0 = float(lab.dom0("cut -d' ' -f1 /proc/uptime").out.split()[0])
+        p2_guest = float(lab.domu("cut -d' ' -f1 /proc/uptime", name="autoa").out.split()[0])
+        lab.domu(f"rm -f /tmp/thrash.status; hotmem-memload thrash {THRASH_MIB} /tmp/thrash.status "
+                 ">/tmp/thrash.log 2>&1 & echo $! >/tmp/thrash.pid", name="autoa")
+        psi_grow_s = wait_dom0(lab, f"awk '$1 >= {p2_dom0} && /\\(autoa\\): (grow by|target)/' {LOG} | "
+                                    "grep -q .", "a grow of autoa under PSI", 150,
+                               required=False)
+        # The grow lands; a few samples with the working set fitting.
+        lab.dom0("sleep 12")
+        thrash = lab.domu("kill -TERM $(cat /tmp/thrash.pid); i=0; while [ $i -lt 600 ] && "
+                          "kill -0 $(cat /tmp/thrash.pid) 2>/dev/null; do usleep 100000; i=$((i+1)); done; "
+                          "cat /tmp/thrash.status", name="autoa", timeout=120).out
     except BaseException:
         # What hotmemd decided and the last samples say why it went wrong.
         res = lab.dom0(f"tail -n 60 {LOG}; echo ----; tail -n 15 {SAMPLES}", timeout=60, check=False)
@@ -252,6 +305,9 @@ def autoscale(lab):
     log = lab.dom0(f"cat {LOG}", timeout=60).out
     ooms = {n: oom_kills(lab, n) for n in ("autoa", "autob")}
     psi = lab.domu("cat /sys/kernel/xen_hotmem/psi", name="autoa", check=False).out.strip()
+    guest_psi = lab.domu(f"cat {PSI_LOG}", name="autoa", timeout=60).out
+    # autoa's own /proc/pressure/memory (its uptime, the "some" line) and the thrash's passes.
+    (lab.log_dir / "autoscale-guest-psi.txt").write_text(guest_psi + thrash)
     filler_books = lab.dom0("xl list filler 2>/dev/null | tail -n 1; true").out.strip()
     show("hotmemd (dom0 uptime, log)", "\n".join(l for l in log.splitlines() if "policy" in l or "exit" in l))
 
@@ -259,7 +315,7 @@ def autoscale(lab):
     check(len(samples) > 20, f"only {len(samples)} timeline samples")
     t0 = samples[0]["t"]
     cols = ["t_s", "a_mib", "a_target_mib", "a_avail_mib", "a_psi", "b_mib", "b_target_mib", "b_avail_mib",
-            "b_psi", "free_mib"]
+            "b_psi", "free_mib", "xl_free_mib"]
     csv = lab.log_dir / "autoscale-timeline.csv"
     with open(csv, "w") as f:
         f.write(",".join(cols) + "\n")
@@ -278,15 +334,34 @@ def autoscale(lab):
                 f.write(f"{float(m.group(1)) - t0:.1f} {m.group(2)}\n")
     png = render(lab, csv, decisions)
 
-    a_boot = samples[0]["a_mib"]
-    a_peak = max(s["a_mib"] for s in samples)
-    a_end = samples[-1]["a_mib"]
-    b_boot = max(s["b_mib"] for s in samples[:3])
-    b_low = min(s["b_target_mib"] for s in samples)
+    # Phase 1 (the ramp) and phase 2 (PSI), split on dom0's clock.
+    p1 = [s for s in samples if s["t"] < p2_dom0]
+    p2 = [s for s in samples if s["t"] >= p2_dom0]
+    log1 = [l for l in log.splitlines() if re.match(r"[\d.]+ ", l) and float(l.split()[0]) < p2_dom0]
+    log2 = [l for l in log.splitlines() if re.match(r"[\d.]+ ", l) and float(l.split()[0]) >= p2_dom0]
+    a_boot = p1[0]["a_mib"]
+    a_peak = max(s["a_mib"] for s in p1)
+    a_end = p1[-1]["a_mib"]
+    b_boot = max(s["b_mib"] for s in p1[:3])
+    b_low = min(s["b_target_mib"] for s in p1)
     free_min = min(s["free_mib"] for s in samples)
-    grows = [l for l in log.splitlines() if "(autoa): grow by" in l and "started" in l]
-    b_reclaims = [l for l in log.splitlines() if "(autob): target" in l]
-    a_reclaims = [l for l in log.splitlines() if "(autoa): target" in l or "(autoa): shrink by" in l]
+    xl_free_min = min(s["xl_free_mib"] for s in samples)
+    grows = [l for l in log1 if "(autoa): grow by" in l and "started" in l]
+    b_reclaims = [l for l in log1 if "(autob): target" in l]
+    a_reclaims = [l for l in log1 if "(autoa): target" in l or "(autoa): shrink by" in l]
+    # Phase 2: autoa's first decision, what the driver published before it,
+    # and what the guest's kernel said (/proc/pressure/memory, some avg10).
+    a_moves2 = [l for l in log2 if re.search(r"\(autoa\): (grow by|target)", l)]
+    psi_move = a_moves2[0] if a_moves2 else ""
+    t_move = float(psi_move.split()[0]) if psi_move else float("inf")
+    pub_psi = [s["a_psi"] for s in p2 if s["t"] <= t_move and s["a_psi"] == s["a_psi"]]
+    kern_psi = [float(m.group(2)) for m in re.finditer(r"^([\d.]+) some avg10=([\d.]+)", guest_psi, re.M)
+                if float(m.group(1)) >= p2_guest]
+    a_before2 = p2[0]["a_mib"] if p2 else float("nan")
+    a_after2 = max((s["a_mib"] for s in p2 if s["t"] > t_move or not psi_move), default=a_before2)
+    passes = [(int(n), int(ms)) for n, ms in re.findall(r"^pass n=(\d+) ms=(\d+)", thrash, re.M)]
+    tv = re.search(r"^verify (ok|bad) pages=(\d+) bad=(\d+)", thrash, re.M)
+    check_reserve = RESERVE_MIB if BREAK != "reserve" else lab_free0 + 1
     vm = re.search(r"^verify (ok|bad) pages=(\d+) bad=(\d+)", verify, re.M)
     lab.report(scenario="autoscale", step="result", a_boot_mib=round(a_boot), a_peak_mib=round(a_peak),
                a_end_mib=round(a_end), a_grew_mib=round(a_peak - a_boot), room_mib=room,
@@ -295,10 +370,21 @@ def autoscale(lab):
                grows=len(grows), a_reclaims=len(a_reclaims), b_reclaims=len(b_reclaims),
                ramp_s=round(ramp_s, 1), workload_s=round(t_end - t_start, 1),
                give_back_s=round(back_s, 1), total_timeline_s=round(t_back - t_start, 1),
+               xl_free_min_mib=xl_free_min, reserve_checked_mib=check_reserve,
+               psi_move=psi_move.split("policy: ", 1)[-1],
+               psi_move_after_s=round(psi_grow_s, 1) if psi_grow_s is not None else -1,
+               psi_published_max=max(pub_psi, default=-1), psi_kernel_max=max(kern_psi, default=-1),
+               a_before_psi_mib=round(a_before2), a_after_psi_mib=round(a_after2),
+               thrash_pass_ms_first=passes[0][1] if passes else -1,
+               thrash_pass_ms_last=passes[-1][1] if passes else -1,
                ooms_a=ooms["autoa"], ooms_b=ooms["autob"], verify=vm.group(1) if vm else "none",
                png=str(png) if png else "none")
     show("result", f"autoa {a_boot:.0f} -> peak {a_peak:.0f} -> {a_end:.0f} MiB ({len(grows)} grows); "
-         f"autob {b_boot:.0f} -> lowest target {b_low:.0f} MiB; host free min {free_min:.0f} MiB; "
+         f"autob {b_boot:.0f} -> lowest target {b_low:.0f} MiB; host free min {free_min:.0f} MiB "
+         f"(xl info: {xl_free_min} MiB, reserve {RESERVE_MIB}); PSI phase: kernel some avg10 max "
+         f"{max(kern_psi, default=-1):.2f}%, published max {max(pub_psi, default=-1):.2f}%, autoa "
+         f"{a_before2:.0f} -> {a_after2:.0f} MiB on: {psi_move.strip()}; thrash passes (n, ms): "
+         f"{passes[:3]} ... {passes[-3:]}; "
          f"filler: {filler_books}")
 
     check(ooms == {"autoa": 0, "autob": 0}, f"OOM kills: {ooms}")
@@ -312,5 +398,24 @@ def autoscale(lab):
     check(b_reclaims and b_low <= b_boot - 64, f"autob was not reclaimed (lowest target {b_low:.0f} MiB)")
     check(b_low >= B_MIN_MIB, f"autob's target went to {b_low:.0f} MiB, below its min {B_MIN_MIB}")
     check(a_end <= a_boot + 16, f"autoa ended at {a_end:.0f} MiB, booted with {a_boot:.0f}")
-    check(free_min >= RESERVE_MIB // 2, f"the host's free memory fell to {free_min:.0f} MiB")
+    # The reserve, strictly: Xen's free memory (xl info) never under it.
+    check(xl_free_min >= check_reserve, f"Xen's free memory (xl info) fell to {xl_free_min} MiB, "
+          f"under the {check_reserve} MiB reserve")
+    check(free_min >= check_reserve, f"Xen's free frames (physinfo) fell to {free_min:.0f} MiB, "
+          f"under the {check_reserve} MiB reserve")
+    # PSI: the guest's kernel stalled on memory, its driver published it, and
+    # autoa's first move of phase 2 was for PSI (the watermarks were 0: no
+    # other reason was possible) and gave it memory.
+    check(max(kern_psi, default=0) >= PSI_GROW, f"autoa's /proc/pressure/memory some avg10 never reached "
+          f"{PSI_GROW}% under the thrash (max {max(kern_psi, default=-1)} in {len(kern_psi)} samples)")
+    check(max(pub_psi, default=0) >= PSI_GROW, f"the PSI autoa's driver published before the grow never "
+          f"reached {PSI_GROW}% (max {max(pub_psi, default=-1)} in {len(pub_psi)} samples)")
+    check(re.search(r"\(autoa\): (grow by \d+ MiB started|target).*: psi \d+\.\d+%", psi_move),
+          f"autoa's first move under the thrash does not name PSI as its reason: {psi_move!r}")
+    check(not [l for l in a_moves2 if re.search(r"(avail|trend) \d+M < low", l)],
+          "a watermark or trend reason in phase 2, whose watermarks were 0")
+    check(a_after2 >= a_before2 + 64, f"autoa was not given memory on PSI: {a_before2:.0f} -> "
+          f"{a_after2:.0f} MiB")
+    check(tv is not None and tv.group(1) == "ok" and tv.group(3) == "0",
+          f"the thrash's pages did not verify: {thrash.strip()[-300:]}")
     check("filler" in filler_books and not re.search(r"\(filler\)", log), "the filler was touched")

@@ -35,9 +35,17 @@
  *                                      $RELEASE_PID (a squeeze) was still
  *                                      alive, which it then ends with SIGTERM
  *                                      before anyone forks again
+ *   hotmem-memload thrash MIB STATUS   fill MIB MiB of compressible pages, then
+ *                                      touch them in a cycle until SIGTERM: with
+ *                                      more than fits and a (zram) swap, every
+ *                                      pass swaps them in and out again, so the
+ *                                      guest stalls on memory (PSI) and does
+ *                                      not OOM; each touch checks the page
  *
  * STATUS lines: "ramp mib=N ms=N" (every 64 MiB), "filled mib=N pages=N ms=N",
- * "squeezed mib=N memfree_kb=N", "verify ok|bad pages=N bad=N ms=N". Exit 0
+ * "squeezed mib=N memfree_kb=N", "pass n=N ms=N t=S" (thrash, a pass a second at most;
+ * t: CLOCK_MONOTONIC at its end, the guest's uptime),
+ * "verify ok|bad pages=N bad=N ms=N". Exit 0
  * if the last verify was good, 1 on a bad page or an error, 2 on bad
  * arguments. The memory goes back to the kernel when the process exits
  * (SIGTERM: verify, then exit).
@@ -247,7 +255,8 @@ static long free_with_pcp_kb(void)
 static int usage(void)
 {
 	fprintf(stderr, "usage: hotmem-memload fill MIB STATUS | squeeze KIB STATUS | "
-			"ramp MIB STATUS MIB_PER_S | outside MS STATUS | watch KIB STATUS\n");
+			"ramp MIB STATUS MIB_PER_S | outside MS STATUS | watch KIB STATUS | "
+			"thrash MIB STATUS\n");
 	return 2;
 }
 
@@ -374,6 +383,58 @@ static int outside(long interval_ms, const sigset_t *unblocked)
 	return 0;
 }
 
+/*
+ * thrash: pages that compress well but are not same-filled (zram stores a
+ * same-filled page as nothing, which would relieve no memory pressure): word 0
+ * is the generator's, word 1 the page number, word 2 the pass that last wrote
+ * it, the rest zero. Each pass reads and checks every page and writes word 2,
+ * so a swapped-out page is swapped in and dirtied again.
+ */
+static int thrash(long mib, const sigset_t *unblocked)
+{
+	size_t pages = ((size_t)mib << 20) / PAGE, bad = 0;
+	uint64_t *mem = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	double t0 = now_ms(), last_status = 0;
+	uint64_t pass;
+
+	if (mem == MAP_FAILED) {
+		status("error thrash: %s", strerror(errno));
+		return 1;
+	}
+	for (size_t p = 0; p < pages; p++) {
+		mem[p * WORDS] = gen(p);
+		mem[p * WORDS + 1] = p;
+		mem[p * WORDS + 2] = 0;
+	}
+	status("filled mib=%ld pages=%zu ms=%.0f t=%.1f", mib, pages, now_ms() - t0,
+	       now_ms() / 1e3);
+	/* SIGTERM ends the loop at the next page; no sigsuspend() here. */
+	sigprocmask(SIG_SETMASK, unblocked, NULL);
+	for (pass = 1; !got_term; pass++) {
+		size_t p;
+
+		t0 = now_ms();
+		for (p = 0; p < pages && !got_term; p++) {
+			uint64_t *w = mem + p * WORDS;
+
+			if (w[0] != gen(p) || w[1] != p || w[2] != pass - 1)
+				bad++;
+			w[2] = pass;
+		}
+		if (p == pages && now_ms() - last_status >= 1000) { /* at most one a second */
+			last_status = now_ms();
+			status("pass n=%llu ms=%.0f t=%.1f", (unsigned long long)pass,
+			       last_status - t0, last_status / 1e3);
+		} else if (p < pages) {
+			pass--; /* the interrupted pass wrote only pages [0, p) */
+		}
+	}
+	/* Pages [0, p) of the last pass hold pass, the others pass - 1: checked above. */
+	status("verify %s pages=%zu bad=%zu ms=0", bad ? "bad" : "ok", pages, bad);
+	return bad ? 1 : 0;
+}
+
 /* Sleep until t0_ms + ms on the monotonic clock (at once if that passed). */
 static void sleep_until(double t0_ms, double ms)
 {
@@ -414,6 +475,8 @@ int main(int argc, char **argv)
 		return outside(n, &old);
 	if (!strcmp(argv[1], "watch"))
 		return watch(n);
+	if (!strcmp(argv[1], "thrash"))
+		return thrash(n, &old);
 	if (!strcmp(argv[1], "fill")) {
 		double t0 = now_ms();
 
