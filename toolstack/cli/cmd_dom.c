@@ -342,9 +342,14 @@ int cmd_journal(const struct cli_command *cmd, int argc, char **argv)
 	return cli_cmd_run(cmd, &req, args.json, render_journal);
 }
 
-int cmd_info(const struct cli_command *cmd, int argc, char **argv)
+/*
+ * The commands that take one DOM and no option of their own (info, detach,
+ * abandon): parse, resolve DOM, run kind, print through render.
+ */
+static int cmd_one_domain(const struct cli_command *cmd, int argc, char **argv, enum ctl_cmd kind,
+			  void (*render)(yajl_val result))
 {
-	struct ctl_request req = { .cmd = CTL_CMD_INFO };
+	struct ctl_request req = { .cmd = kind };
 	struct cmd_args args = { 0 };
 	bool help;
 	int r = cmd_parse(cmd, argc, argv, 1, false, &args, &help);
@@ -352,7 +357,12 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv)
 	if (r || help)
 		return r;
 	r = cli_domain_arg(cmd, args.pos[0], &req);
-	return r ? r : cli_cmd_run(cmd, &req, args.json, render_info);
+	return r ? r : cli_cmd_run(cmd, &req, args.json, render);
+}
+
+int cmd_info(const struct cli_command *cmd, int argc, char **argv)
+{
+	return cmd_one_domain(cmd, argc, argv, CTL_CMD_INFO, render_info);
 }
 
 int cmd_attach(const struct cli_command *cmd, int argc, char **argv)
@@ -371,15 +381,7 @@ int cmd_attach(const struct cli_command *cmd, int argc, char **argv)
 
 int cmd_detach(const struct cli_command *cmd, int argc, char **argv)
 {
-	struct ctl_request req = { .cmd = CTL_CMD_DETACH };
-	struct cmd_args args = { 0 };
-	bool help;
-	int r = cmd_parse(cmd, argc, argv, 1, false, &args, &help);
-
-	if (r || help)
-		return r;
-	r = cli_domain_arg(cmd, args.pos[0], &req);
-	return r ? r : cli_cmd_run(cmd, &req, args.json, render_done);
+	return cmd_one_domain(cmd, argc, argv, CTL_CMD_DETACH, render_done);
 }
 
 static void render_abandon(yajl_val r)
@@ -398,15 +400,7 @@ static void render_abandon(yajl_val r)
 
 int cmd_abandon(const struct cli_command *cmd, int argc, char **argv)
 {
-	struct ctl_request req = { .cmd = CTL_CMD_ABANDON };
-	struct cmd_args args = { 0 };
-	bool help;
-	int r = cmd_parse(cmd, argc, argv, 1, false, &args, &help);
-
-	if (r || help)
-		return r;
-	r = cli_domain_arg(cmd, args.pos[0], &req);
-	return r ? r : cli_cmd_run(cmd, &req, args.json, render_abandon);
+	return cmd_one_domain(cmd, argc, argv, CTL_CMD_ABANDON, render_abandon);
 }
 
 int cmd_op(const struct cli_command *cmd, int argc, char **argv)
