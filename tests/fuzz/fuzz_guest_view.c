@@ -20,17 +20,6 @@
 
 #define DOMID 1
 
-static const char *const keys[HM_GK_COUNT] = {
-	[HM_GK_VERSION] = HOTMEM_KEY_GUEST_VERSION,
-	[HM_GK_FEATURES] = HOTMEM_KEY_GUEST_FEATURES,
-	[HM_GK_BLOCK_SIZE] = HOTMEM_KEY_GUEST_BLOCK_SIZE,
-	[HM_GK_MEMMAP] = HOTMEM_KEY_GUEST_MEMMAP_BYTES,
-	[HM_GK_STATE] = HOTMEM_KEY_GUEST_STATE,
-	[HM_GK_ACK] = HOTMEM_KEY_GUEST_ACK,
-	[HM_GK_BLOCKS] = HOTMEM_KEY_GUEST_BLOCKS,
-	[HM_GK_STATS] = HOTMEM_KEY_GUEST_STATS,
-};
-
 static const uint64_t block_sizes[] = { 128ull << 20, 2ull << 20, 16ull << 20, 1ull << 30 };
 
 /* Whether the protocol's parser alone takes the bytes of key. */
@@ -89,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned int key = 0; key < HM_GK_COUNT; key++) {
 		if (!chunks[key].data)
 			continue;
-		if (hm_dom_path(path, sizeof(path), DOMID, keys[key]) ||
+		if (hm_dom_path(path, sizeof(path), DOMID, hm_guest_key_path(key)) ||
 		    hm->hv->ops->xs_write(hm->hv, HV_XS_NO_TXN, path, chunks[key].data,
 					  chunks[key].len))
 			abort();

@@ -288,6 +288,8 @@ enum hm_guest_key {
 	HM_GK_COUNT
 };
 #define HM_GK_BIT(key) (1u << (key))
+/* The key's path under the domain (HOTMEM_KEY_GUEST_*), for key < HM_GK_COUNT. */
+const char *hm_guest_key_path(enum hm_guest_key key);
 
 /* What the guest published; a field is meaningful only if its bit is in valid. */
 struct hm_guest_view {

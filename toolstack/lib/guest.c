@@ -24,6 +24,11 @@ static const char *const guest_keys[HM_GK_COUNT] = {
 	[HM_GK_STATS] = HOTMEM_KEY_GUEST_STATS,
 };
 
+const char *hm_guest_key_path(enum hm_guest_key key)
+{
+	return guest_keys[key];
+}
+
 /* Parse one key's value into view; 0 if it parses. */
 static int parse_key(enum hm_guest_key key, const char *value, size_t len,
 		     struct hm_guest_view *view)
