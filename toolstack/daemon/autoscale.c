@@ -6,18 +6,18 @@
  * those in mode auto that are not attached yet (stats every tick), gathers
  * for every attached domain its books, memory/target, the frames it holds
  * and the stats its guest published with their age, asks the policy, and
- * carries out what it decides: grows and shrinks as the daemon's
- * non-blocking operations (hotmemd_policy_request()), balloon moves with
- * hotmem_set_target(), freezes as log lines. Linux's balloon can only take
- * a guest's boot (non-movable) memory, never its movable hot-added blocks,
- * so a balloon reclaim of a block's worth or more from a grown guest removes
- * whole blocks instead, and a shrink of blocks the balloon already stands
- * for first raises the target by them (the engine's lowering then lands on
- * the policy's target and the guest has room to empty the blocks). Each decision is logged once
- * with the domain, the sizes and the policy's reason; a failure is logged
- * once per cause, since the policy simply decides again at the next tick.
- * It also answers `xl-hotmem policy` and `xl-hotmem top` from what the last
- * tick saw.
+ * carries out what it decides: grows and shrinks as non-blocking operations
+ * of whoever runs it (autoscale_ops.start_op: hotmemd's operation slots),
+ * balloon moves with hotmem_set_target(), freezes as log lines. Linux's
+ * balloon can only take a guest's boot (non-movable) memory, never its
+ * movable hot-added blocks, so a balloon reclaim of a block's worth or more
+ * from a grown guest removes whole blocks instead, and a shrink of blocks the
+ * balloon already stands for first raises the target by them (the engine's
+ * lowering then lands on the policy's target and the guest has room to empty
+ * the blocks). Each decision is logged once with the domain, the sizes and
+ * the policy's reason; a failure is logged once per cause, since the policy
+ * simply decides again at the next tick. It also answers `xl-hotmem policy`
+ * and `xl-hotmem top` from what the last tick saw.
  */
 #include "autoscale.h"
 
@@ -70,7 +70,8 @@ struct as_dom {
 };
 
 struct autoscale {
-	struct hotmemd *daemon;
+	const struct autoscale_ops *ops;
+	void *ops_opaque;
 	struct ctl_host *host;
 	struct hotmem_policy_conf *conf;
 	char conf_path[4096];
@@ -83,6 +84,23 @@ struct autoscale {
 	uint64_t free_bytes, total_bytes;
 	int tick_error; /* last failure of a tick step (logged once) */
 };
+
+static void aslog(struct autoscale *as, int priority, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void aslog(struct autoscale *as, int priority, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	as->ops->log(as->ops_opaque, priority, fmt, args);
+	va_end(args);
+}
+
+static int start_op(struct autoscale *as, uint32_t domid, enum hotmem_op_kind kind, uint64_t bytes,
+		    const char *why, uint64_t target_after)
+{
+	return as->ops->start_op(as->ops_opaque, domid, kind, bytes, why, target_after);
+}
 
 static const char *fmt_size(char *buf, size_t size, uint64_t bytes)
 {
@@ -193,16 +211,15 @@ static void manage(struct autoscale *as, struct as_dom *dom)
 			dom->stats_interval_set = r == 0;
 			dom->attach_error = 0;
 			if (r == 0)
-				hotmemd_log(LOG_INFO,
-					    "policy: d%" PRIu32 " (%s): attached implicitly (mode "
-					    "auto, %s), stats every %" PRIu32 " ms",
-					    dom->domid, dom->name, dom->source,
-					    as->stats_interval_ms);
+				aslog(as, LOG_INFO,
+				      "policy: d%" PRIu32 " (%s): attached implicitly (mode "
+				      "auto, %s), stats every %" PRIu32 " ms",
+				      dom->domid, dom->name, dom->source, as->stats_interval_ms);
 		} else if (r != dom->attach_error) {
 			dom->attach_error = r;
-			hotmemd_log(LOG_WARNING,
-				    "policy: d%" PRIu32 " (%s): mode auto but cannot attach: %s",
-				    dom->domid, dom->name, strerror(-r));
+			aslog(as, LOG_WARNING,
+			      "policy: d%" PRIu32 " (%s): mode auto but cannot attach: %s",
+			      dom->domid, dom->name, strerror(-r));
 		}
 	}
 	/* Manual domains are watched too (xl-hotmem top); off ones are not ours. */
@@ -210,9 +227,8 @@ static void manage(struct autoscale *as, struct as_dom *dom)
 		r = hotmem_set_stats_interval(as->host->hm, dom->domid, as->stats_interval_ms);
 		dom->stats_interval_set = r == 0;
 		if (r == 0)
-			hotmemd_log(LOG_INFO,
-				    "policy: d%" PRIu32 " (%s): stats every %" PRIu32 " ms",
-				    dom->domid, dom->name, as->stats_interval_ms);
+			aslog(as, LOG_INFO, "policy: d%" PRIu32 " (%s): stats every %" PRIu32 " ms",
+			      dom->domid, dom->name, as->stats_interval_ms);
 	}
 }
 
@@ -265,18 +281,18 @@ static void maybe_abandon(struct autoscale *as, struct as_dom *dom, struct hotme
 	r = hotmem_abandon(as->host->hm, dom->domid, &res);
 	dom->unanswered_since_ms = NEVER;
 	if (r < 0) {
-		hotmemd_log(LOG_WARNING,
-			    "policy: d%" PRIu32
-			    " (%s): cannot abandon requests unanswered for %" PRIu32 " s: %s",
-			    dom->domid, dom->name, after / 1000, strerror(-r));
+		aslog(as, LOG_WARNING,
+		      "policy: d%" PRIu32 " (%s): cannot abandon requests unanswered for %" PRIu32
+		      " s: %s",
+		      dom->domid, dom->name, after / 1000, strerror(-r));
 		return;
 	}
 	hotmem_format_size(size, sizeof(size), res.pages_reclaimed * HV_PAGE_SIZE);
-	hotmemd_log(LOG_WARNING,
-		    "policy: d%" PRIu32 " (%s): abandoned requests unanswered for %" PRIu32
-		    " s (up to seq %" PRIu32 "): %s back%s",
-		    dom->domid, dom->name, after / 1000, res.seq, size,
-		    res.pages_overdrawn ? "; the guest holds more than its grant: frozen" : "");
+	aslog(as, LOG_WARNING,
+	      "policy: d%" PRIu32 " (%s): abandoned requests unanswered for %" PRIu32
+	      " s (up to seq %" PRIu32 "): %s back%s",
+	      dom->domid, dom->name, after / 1000, res.seq, size,
+	      res.pages_overdrawn ? "; the guest holds more than its grant: frozen" : "");
 	hotmem_domain_info(as->host->hm, dom->domid, info);
 }
 
@@ -371,7 +387,7 @@ static void tick_fail(struct autoscale *as, const char *what, int err)
 	if (err == as->tick_error)
 		return;
 	as->tick_error = err;
-	hotmemd_log(LOG_WARNING, "policy: %s: %s", what, strerror(-err));
+	aslog(as, LOG_WARNING, "policy: %s: %s", what, strerror(-err));
 }
 
 static void set_target(struct autoscale *as, struct as_dom *dom,
@@ -390,14 +406,14 @@ static void set_target(struct autoscale *as, struct as_dom *dom,
 	fmt_size(to, sizeof(to), target);
 	if (r == 0) {
 		dom->target_error = 0;
-		hotmemd_log(LOG_INFO, "policy: d%" PRIu32 " (%s): target %s -> %s (%s)", dom->domid,
-			    dom->name, from, to, dec->reason);
+		aslog(as, LOG_INFO, "policy: d%" PRIu32 " (%s): target %s -> %s (%s)", dom->domid,
+		      dom->name, from, to, dec->reason);
 		dom->target_bytes = target;
 	} else if (r != dom->target_error) {
 		dom->target_error = r;
-		hotmemd_log(LOG_WARNING,
-			    "policy: d%" PRIu32 " (%s): cannot move target %s -> %s (%s): %s",
-			    dom->domid, dom->name, from, to, dec->reason, strerror(-r));
+		aslog(as, LOG_WARNING,
+		      "policy: d%" PRIu32 " (%s): cannot move target %s -> %s (%s): %s", dom->domid,
+		      dom->name, from, to, dec->reason, strerror(-r));
 	}
 }
 
@@ -426,16 +442,14 @@ static void release(struct autoscale *as, struct as_dom *dom,
 		fmt_size(from, sizeof(from), dom->target_bytes);
 		fmt_size(to, sizeof(to), raised);
 		if (r == 0)
-			hotmemd_log(LOG_INFO,
-				    "policy: d%" PRIu32
-				    " (%s): target %s -> %s before removing %" PRIu32
-				    " block(s) (%s)",
-				    dom->domid, dom->name, from, to, dec->blocks, dec->reason);
+			aslog(as, LOG_INFO,
+			      "policy: d%" PRIu32 " (%s): target %s -> %s before removing %" PRIu32
+			      " block(s) (%s)",
+			      dom->domid, dom->name, from, to, dec->blocks, dec->reason);
 		else
 			raised = 0; /* the shrink goes on; the end puts the target right */
 	}
-	r = hotmemd_policy_request(as->daemon, dom->domid, HOTMEM_OP_KIND_SHRINK, dec->bytes,
-				   dec->reason, target);
+	r = start_op(as, dom->domid, HOTMEM_OP_KIND_SHRINK, dec->bytes, dec->reason, target);
 	if (r < 0 && raised)
 		hotmem_set_target(as->host->hm, dom->domid, dom->target_bytes);
 	else if (raised)
@@ -471,8 +485,7 @@ static bool reclaim_blocks(struct autoscale *as, struct as_dom *dom,
 	snprintf(why, sizeof(why),
 		 "%s; as %" PRIu64 " block(s): a balloon cannot take hot-added memory", dec->reason,
 		 blocks);
-	r = hotmemd_policy_request(as->daemon, dom->domid, HOTMEM_OP_KIND_SHRINK, blocks * bs, why,
-				   0);
+	r = start_op(as, dom->domid, HOTMEM_OP_KIND_SHRINK, blocks * bs, why, 0);
 	/* Without the shrink feature the balloon is all there is. */
 	return r != -EOPNOTSUPP;
 }
@@ -486,15 +499,14 @@ static void execute(struct autoscale *as, const struct hotmem_policy_decision *d
 		return;
 	/* The policy never acts on off or manual domains; neither does the daemon. */
 	if (dom->params.mode != HOTMEM_POLICY_AUTO && dec->action != HOTMEM_POLICY_UNFREEZE) {
-		hotmemd_log(LOG_WARNING, "policy: d%" PRIu32 " (%s): %s ignored: mode %s",
-			    dom->domid, dom->name, hotmem_policy_action_name(dec->action),
-			    hotmem_policy_mode_name(dom->params.mode));
+		aslog(as, LOG_WARNING, "policy: d%" PRIu32 " (%s): %s ignored: mode %s", dom->domid,
+		      dom->name, hotmem_policy_action_name(dec->action),
+		      hotmem_policy_mode_name(dom->params.mode));
 		return;
 	}
 	switch (dec->action) {
 	case HOTMEM_POLICY_GROW:
-		hotmemd_policy_request(as->daemon, dom->domid, HOTMEM_OP_KIND_GROW, dec->bytes,
-				       dec->reason, 0);
+		start_op(as, dom->domid, HOTMEM_OP_KIND_GROW, dec->bytes, dec->reason, 0);
 		break;
 	case HOTMEM_POLICY_SHRINK:
 		release(as, dom, dec);
@@ -505,9 +517,9 @@ static void execute(struct autoscale *as, const struct hotmem_policy_decision *d
 		break;
 	case HOTMEM_POLICY_FREEZE:
 	case HOTMEM_POLICY_UNFREEZE:
-		hotmemd_log(LOG_NOTICE, "policy: d%" PRIu32 " (%s): %s at %s (%s)", dom->domid,
-			    dom->name, dec->action == HOTMEM_POLICY_FREEZE ? "frozen" : "unfrozen",
-			    fmt_size(size, sizeof(size), dom->target_bytes), dec->reason);
+		aslog(as, LOG_NOTICE, "policy: d%" PRIu32 " (%s): %s at %s (%s)", dom->domid,
+		      dom->name, dec->action == HOTMEM_POLICY_FREEZE ? "frozen" : "unfrozen",
+		      fmt_size(size, sizeof(size), dom->target_bytes), dec->reason);
 		break;
 	case HOTMEM_POLICY_NONE:
 		break;
@@ -601,16 +613,16 @@ void autoscale_op_ended(struct autoscale *as, uint32_t domid, const struct hotme
 	fmt_size(size, sizeof(size), target_after);
 	if (r == 0) {
 		dom->target_bytes = target_after;
-		hotmemd_log(LOG_INFO,
-			    "policy: d%" PRIu32 " (%s): target back to %s (%" PRIu32 " of %" PRIu32
-			    " block(s) removed)",
-			    domid, dom->name, size, res ? res->blocks_done : 0,
-			    res ? res->blocks_requested : 0);
+		aslog(as, LOG_INFO,
+		      "policy: d%" PRIu32 " (%s): target back to %s (%" PRIu32 " of %" PRIu32
+		      " block(s) removed)",
+		      domid, dom->name, size, res ? res->blocks_done : 0,
+		      res ? res->blocks_requested : 0);
 	} else {
-		hotmemd_log(LOG_WARNING,
-			    "policy: d%" PRIu32 " (%s): cannot put target back to %s after the "
-			    "shrink: %s (the policy moves it later)",
-			    domid, dom->name, size, strerror(-r));
+		aslog(as, LOG_WARNING,
+		      "policy: d%" PRIu32 " (%s): cannot put target back to %s after the "
+		      "shrink: %s (the policy moves it later)",
+		      domid, dom->name, size, strerror(-r));
 	}
 }
 
@@ -767,8 +779,8 @@ static int policy_request(struct autoscale *as, const struct ctl_request *req, u
 					   dom->name, domid, r == -EINVAL ? err : strerror(-r));
 		dom->params = params;
 		snprintf(dom->source, sizeof(dom->source), SOURCE_RUNTIME);
-		hotmemd_log(LOG_INFO, "policy: d%" PRIu32 " (%s): set%s (mode now %s)", domid,
-			    dom->name, line, hotmem_policy_mode_name(params.mode));
+		aslog(as, LOG_INFO, "policy: d%" PRIu32 " (%s): set%s (mode now %s)", domid,
+		      dom->name, line, hotmem_policy_mode_name(params.mode));
 	}
 	yajl_gen_map_open(gen);
 	ctl_gen_bool(gen, "ok", true);
@@ -830,8 +842,9 @@ static uint32_t stats_interval_for(const struct hotmem_policy_host_params *host)
 	return host->tick_ms;
 }
 
-int autoscale_new(struct hotmem_policy_conf *conf, const char *conf_path, struct hotmemd *daemon,
-		  struct ctl_host *host, struct autoscale **ret_as)
+int autoscale_new(struct hotmem_policy_conf *conf, const char *conf_path,
+		  const struct autoscale_ops *ops, void *opaque, struct ctl_host *host,
+		  struct autoscale **ret_as)
 {
 	struct autoscale *as = calloc(1, sizeof(*as));
 	int r = -ENOMEM;
@@ -840,7 +853,8 @@ int autoscale_new(struct hotmem_policy_conf *conf, const char *conf_path, struct
 		goto fail;
 	as->conf = conf;
 	conf = NULL;
-	as->daemon = daemon;
+	as->ops = ops;
+	as->ops_opaque = opaque;
 	as->host = host;
 	snprintf(as->conf_path, sizeof(as->conf_path), "%s", conf_path);
 	as->stats_interval_ms = stats_interval_for(&as->conf->host);

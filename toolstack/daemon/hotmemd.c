@@ -369,9 +369,15 @@ static int op_begin(struct hotmemd *d, struct client *c, const struct ctl_reques
 	return r == -EAGAIN ? 0 : r;
 }
 
-int hotmemd_policy_request(struct hotmemd *d, uint32_t domid, enum hotmem_op_kind kind,
-			   uint64_t bytes, const char *why, uint64_t target_after)
+/*
+ * The autoscaler's start_op (autoscale.h): a grow or shrink the policy
+ * decided runs in a client slot without a connection (fd -1), exactly like
+ * an operator's; its end goes to autoscale_op_ended() from ops_settle().
+ */
+static int policy_start_op(void *opaque, uint32_t domid, enum hotmem_op_kind kind, uint64_t bytes,
+			   const char *why, uint64_t target_after)
 {
+	struct hotmemd *d = opaque;
 	struct ctl_request req = { .bytes = bytes };
 	struct client *c;
 	int r;
@@ -394,6 +400,16 @@ int hotmemd_policy_request(struct hotmemd *d, uint32_t domid, enum hotmem_op_kin
 	}
 	return r;
 }
+
+static void policy_log(void *opaque, int priority, const char *fmt, va_list args)
+{
+	vhlog(priority, fmt, args);
+}
+
+static const struct autoscale_ops policy_ops = {
+	.start_op = policy_start_op,
+	.log = policy_log,
+};
 
 /* ---- requests ----------------------------------------------------------- */
 
@@ -657,7 +673,7 @@ static void reload_config(struct hotmemd *d)
 	if (d->as)
 		r = autoscale_reload(d->as, conf);
 	else
-		r = autoscale_new(conf, d->config_path, d, &d->host, &d->as);
+		r = autoscale_new(conf, d->config_path, &policy_ops, d, &d->host, &d->as);
 	/* conf is taken over by either, also on failure. */
 	if (r < 0) {
 		hlog(LOG_ERR, "SIGHUP: %s: %s; %s", d->config_path, strerror(-r), kept);
@@ -1003,7 +1019,7 @@ int main(int argc, char **argv)
 	     report.outstanding, report.failed, r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
 	track_releases(d);
 	if (conf) {
-		r = autoscale_new(conf, d->config_path, d, &d->host, &d->as);
+		r = autoscale_new(conf, d->config_path, &policy_ops, d, &d->host, &d->as);
 		conf = NULL; /* taken over, also on failure */
 		if (r < 0) {
 			hlog(LOG_ERR, "cannot start the autoscaler: %s", strerror(-r));
