@@ -96,6 +96,21 @@ static void aslog(struct autoscale *as, int priority, const char *fmt, ...)
 	va_end(args);
 }
 
+/* A failure: the line ends in ": <strerror(-err)>". Returns err. */
+static int aslog_errno(struct autoscale *as, int priority, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int aslog_errno(struct autoscale *as, int priority, int err, const char *fmt, ...)
+{
+	char msg[CTL_MESSAGE_MAX * 2];
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, args);
+	va_end(args);
+	aslog(as, priority, "%s: %s", msg, strerror(-err));
+	return err;
+}
+
 static int start_op(struct autoscale *as, uint32_t domid, enum hotmem_op_kind kind, uint64_t bytes,
 		    const char *why, uint64_t target_after)
 {
@@ -217,9 +232,9 @@ static void manage(struct autoscale *as, struct as_dom *dom)
 				      dom->domid, dom->name, dom->source, as->stats_interval_ms);
 		} else if (r != dom->attach_error) {
 			dom->attach_error = r;
-			aslog(as, LOG_WARNING,
-			      "policy: d%" PRIu32 " (%s): mode auto but cannot attach: %s",
-			      dom->domid, dom->name, strerror(-r));
+			aslog_errno(as, LOG_WARNING, r,
+				    "policy: d%" PRIu32 " (%s): mode auto but cannot attach",
+				    dom->domid, dom->name);
 		}
 	}
 	/* Manual domains are watched too (xl-hotmem top); off ones are not ours. */
@@ -281,10 +296,10 @@ static void maybe_abandon(struct autoscale *as, struct as_dom *dom, struct hotme
 	r = hotmem_abandon(as->host->hm, dom->domid, &res);
 	dom->unanswered_since_ms = NEVER;
 	if (r < 0) {
-		aslog(as, LOG_WARNING,
-		      "policy: d%" PRIu32 " (%s): cannot abandon requests unanswered for %" PRIu32
-		      " s: %s",
-		      dom->domid, dom->name, after / 1000, strerror(-r));
+		aslog_errno(as, LOG_WARNING, r,
+			    "policy: d%" PRIu32
+			    " (%s): cannot abandon requests unanswered for %" PRIu32 " s",
+			    dom->domid, dom->name, after / 1000);
 		return;
 	}
 	hotmem_format_size(size, sizeof(size), res.pages_reclaimed * HV_PAGE_SIZE);
@@ -387,7 +402,7 @@ static void tick_fail(struct autoscale *as, const char *what, int err)
 	if (err == as->tick_error)
 		return;
 	as->tick_error = err;
-	aslog(as, LOG_WARNING, "policy: %s: %s", what, strerror(-err));
+	aslog_errno(as, LOG_WARNING, err, "policy: %s", what);
 }
 
 static void set_target(struct autoscale *as, struct as_dom *dom,
@@ -411,9 +426,9 @@ static void set_target(struct autoscale *as, struct as_dom *dom,
 		dom->target_bytes = target;
 	} else if (r != dom->target_error) {
 		dom->target_error = r;
-		aslog(as, LOG_WARNING,
-		      "policy: d%" PRIu32 " (%s): cannot move target %s -> %s (%s): %s", dom->domid,
-		      dom->name, from, to, dec->reason, strerror(-r));
+		aslog_errno(as, LOG_WARNING, r,
+			    "policy: d%" PRIu32 " (%s): cannot move target %s -> %s (%s)",
+			    dom->domid, dom->name, from, to, dec->reason);
 	}
 }
 
@@ -619,10 +634,10 @@ void autoscale_op_ended(struct autoscale *as, uint32_t domid, const struct hotme
 		      domid, dom->name, size, res ? res->blocks_done : 0,
 		      res ? res->blocks_requested : 0);
 	} else {
-		aslog(as, LOG_WARNING,
-		      "policy: d%" PRIu32 " (%s): cannot put target back to %s after the "
-		      "shrink: %s (the policy moves it later)",
-		      domid, dom->name, size, strerror(-r));
+		aslog_errno(as, LOG_WARNING, r,
+			    "policy: d%" PRIu32 " (%s): cannot put target back to %s after the "
+			    "shrink (the policy moves it later)",
+			    domid, dom->name, size);
 	}
 }
 

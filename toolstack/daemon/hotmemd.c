@@ -130,7 +130,20 @@ void hotmemd_log(int priority, const char *fmt, ...)
 	va_end(args);
 }
 
-#define hlog hotmemd_log
+int hotmemd_log_errno(int priority, int err, const char *fmt, ...)
+{
+	char msg[768];
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, args);
+	va_end(args);
+	hotmemd_log(priority, "%s: %s", msg, strerror(-err));
+	return err;
+}
+
+#define hlog	   hotmemd_log
+#define hlog_errno hotmemd_log_errno
 
 /* ---- replies ------------------------------------------------------------ */
 
@@ -449,11 +462,15 @@ static void handle_request(struct hotmemd *d, struct client *c, size_t len)
 		r = ctl_op_reply(&d->host, &c->op, gen);
 		op_log_end(d, c, r);
 	} else {
+		/* Queries change nothing: only these are logged. */
+		bool changes = req.cmd == CTL_CMD_ATTACH || req.cmd == CTL_CMD_DETACH ||
+			       req.cmd == CTL_CMD_SIM_DESTROY;
+
 		r = ctl_exec_now(&d->host, &req, gen);
-		if (req.cmd == CTL_CMD_ATTACH || req.cmd == CTL_CMD_DETACH ||
-		    req.cmd == CTL_CMD_SIM_DESTROY)
-			hlog(r ? LOG_WARNING : LOG_INFO, "%s %s: %s", ctl_cmd_name(req.cmd),
-			     req.domain, r ? strerror(-r) : "done");
+		if (changes && r < 0)
+			hlog_errno(LOG_WARNING, r, "%s %s", ctl_cmd_name(req.cmd), req.domain);
+		else if (changes)
+			hlog(LOG_INFO, "%s %s: done", ctl_cmd_name(req.cmd), req.domain);
 	}
 	client_send(c, gen);
 	yajl_gen_free(gen);
@@ -566,7 +583,7 @@ static int open_backend(struct hotmemd *d)
 		if (r == 0)
 			r = sim_host_open_dom0(d->host.sim_host, &d->host.hv);
 		if (r < 0)
-			hlog(LOG_ERR, "cannot build the simulated host: %s", strerror(-r));
+			hlog_errno(LOG_ERR, r, "cannot build the simulated host");
 		else
 			hlog(LOG_INFO, "simulated host: %u domain(s), %" PRIu64 " MiB",
 			     d->sim_cfg.nr_domains, d->sim_cfg.host_bytes >> 20);
@@ -575,7 +592,7 @@ static int open_backend(struct hotmemd *d)
 #ifdef HOTMEM_HAVE_XEN
 	r = hv_xen_open(&d->host.hv);
 	if (r < 0)
-		hlog(LOG_ERR, "cannot open Xen (libxenctrl/xenstore): %s", strerror(-r));
+		hlog_errno(LOG_ERR, r, "cannot open Xen (libxenctrl/xenstore)");
 	return r;
 #else
 	hlog(LOG_ERR, "built without the xen backend (HOTMEM_XEN=OFF): use --hv sim");
@@ -676,7 +693,7 @@ static void reload_config(struct hotmemd *d)
 		r = autoscale_new(conf, d->config_path, &policy_ops, d, &d->host, &d->as);
 	/* conf is taken over by either, also on failure. */
 	if (r < 0) {
-		hlog(LOG_ERR, "SIGHUP: %s: %s; %s", d->config_path, strerror(-r), kept);
+		hlog_errno(LOG_ERR, r, "SIGHUP: %s (%s)", d->config_path, kept);
 		return;
 	}
 	hotmem_set_host_reserve(d->host.hm, reserve);
@@ -767,8 +784,7 @@ static int run(struct hotmemd *d)
 		}
 		r = poll(pfds, (nfds_t)nr, loop_timeout(d));
 		if (r < 0 && errno != EINTR) {
-			hlog(LOG_ERR, "poll: %s", strerror(errno));
-			return -errno;
+			return hlog_errno(LOG_ERR, -errno, "poll");
 		}
 		if (pfds[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -792,9 +808,10 @@ static int run(struct hotmemd *d)
 			return r;
 		}
 		if (r < 0 || (pfds[1].revents & (POLLERR | POLLHUP | POLLNVAL))) {
-			hlog(LOG_ERR, "xenstore connection lost (%s): exiting",
-			     r < 0 ? strerror(-r) : "hangup");
-			return r < 0 ? r : -ENOTCONN;
+			if (r < 0)
+				return hlog_errno(LOG_ERR, r, "exiting: xenstore connection lost");
+			hlog(LOG_ERR, "exiting: xenstore connection lost (hangup)");
+			return -ENOTCONN;
 		}
 		if (pfds[2].fd >= 0 && (pfds[2].revents & POLLIN))
 			handle_accept(d);
@@ -952,6 +969,7 @@ int main(int argc, char **argv)
 {
 	struct hotmemd *d = &daemon_state;
 	struct hotmem_reconcile_report report = { 0 };
+	char summary[256];
 	struct hotmem_policy_conf *conf = NULL;
 	char err[HOTMEM_POLICY_CONF_ERR_MAX];
 	int r, exit_code = 1;
@@ -989,16 +1007,17 @@ int main(int argc, char **argv)
 
 	d->lock_fd = ctl_lock(d->lock_path);
 	if (d->lock_fd < 0) {
-		hlog(LOG_ERR, "%s %s: %s",
-		     d->lock_fd == -EWOULDBLOCK ? "another engine holds" : "cannot take the lock",
-		     d->lock_path,
-		     d->lock_fd == -EWOULDBLOCK ? "is hotmemd (or xl-hotmem) already running?"
-						: strerror(-d->lock_fd));
+		if (d->lock_fd == -EWOULDBLOCK)
+			hlog(LOG_ERR,
+			     "another engine holds %s: is hotmemd (or xl-hotmem) already running?",
+			     d->lock_path);
+		else
+			hlog_errno(LOG_ERR, d->lock_fd, "cannot take the lock %s", d->lock_path);
 		goto out;
 	}
 	d->signal_fd = open_signals();
 	if (d->signal_fd < 0) {
-		hlog(LOG_ERR, "signalfd: %s", strerror(-d->signal_fd));
+		hlog_errno(LOG_ERR, d->signal_fd, "signalfd");
 		goto out;
 	}
 	if (open_backend(d) < 0)
@@ -1008,21 +1027,25 @@ int main(int argc, char **argv)
 	d->host.journal_dir = d->cfg.journal_dir;
 	r = hotmem_open(d->host.hv, &d->cfg, &d->host.hm);
 	if (r < 0) {
-		hlog(LOG_ERR, "cannot start the engine: %s", strerror(-r));
+		hlog_errno(LOG_ERR, r, "cannot start the engine");
 		goto out;
 	}
 	r = hotmem_reconcile(d->host.hm, &report);
-	hlog(r < 0 ? LOG_WARNING : LOG_INFO,
-	     "reconcile: %" PRIu32 " journalled domain(s): %" PRIu32 " released, %" PRIu32
-	     " rolled back, %" PRIu32 " finished, %" PRIu32 " outstanding, %" PRIu32 " failed%s%s",
-	     report.domains, report.released, report.rolled_back, report.finished,
-	     report.outstanding, report.failed, r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+	snprintf(summary, sizeof(summary),
+		 "reconcile: %" PRIu32 " journalled domain(s): %" PRIu32 " released, %" PRIu32
+		 " rolled back, %" PRIu32 " finished, %" PRIu32 " outstanding, %" PRIu32 " failed",
+		 report.domains, report.released, report.rolled_back, report.finished,
+		 report.outstanding, report.failed);
+	if (r < 0)
+		hlog_errno(LOG_WARNING, r, "%s", summary);
+	else
+		hlog(LOG_INFO, "%s", summary);
 	track_releases(d);
 	if (conf) {
 		r = autoscale_new(conf, d->config_path, &policy_ops, d, &d->host, &d->as);
 		conf = NULL; /* taken over, also on failure */
 		if (r < 0) {
-			hlog(LOG_ERR, "cannot start the autoscaler: %s", strerror(-r));
+			hlog_errno(LOG_ERR, r, "cannot start the autoscaler");
 			goto out;
 		}
 		hlog(LOG_INFO, "policy from %s: tick %" PRIu32 " ms, reserve %" PRIu64 " MiB",
@@ -1030,7 +1053,7 @@ int main(int argc, char **argv)
 	}
 	d->listen_fd = open_socket(d);
 	if (d->listen_fd < 0) {
-		hlog(LOG_ERR, "cannot listen on %s: %s", d->socket_path, strerror(-d->listen_fd));
+		hlog_errno(LOG_ERR, d->listen_fd, "cannot listen on %s", d->socket_path);
 		goto out;
 	}
 	hlog(LOG_INFO, "serving on %s (backend %s, lock %s)", d->socket_path, d->hv_name,

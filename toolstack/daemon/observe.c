@@ -300,9 +300,9 @@ static void write_metrics(struct ctl_host *host)
 		r = ctl_metrics_write_file(obs.metrics_path, text);
 	free(text);
 	if (r < 0 && r != obs.metrics_error)
-		hotmemd_log(LOG_WARNING,
-			    "metrics: cannot write %s: %s (again every %" PRIu32 " ms)",
-			    obs.metrics_path, strerror(-r), obs.metrics_interval_ms);
+		hotmemd_log_errno(LOG_WARNING, r,
+				  "metrics: cannot write %s (again every %" PRIu32 " ms)",
+				  obs.metrics_path, obs.metrics_interval_ms);
 	else if (r == 0 && obs.metrics_error)
 		hotmemd_log(LOG_INFO, "metrics: %s written again", obs.metrics_path);
 	obs.metrics_error = r;
