@@ -365,6 +365,26 @@ static int adjust_memory_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, 
 	return r;
 }
 
+/*
+ * put_dom_key - write one protocol value to /local/domain/<domid>/<key>:
+ * text is what a hotmem_format_*() call wrote and len what it returned (the
+ * length, or a negative errno that is passed on), so a key is written in one
+ * call: put_dom_key(hm, txn, domid, KEY, text, hotmem_format_x(text, ...)).
+ */
+static int put_dom_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
+		       const char *text, int len)
+{
+	char path[HM_PATH_MAX];
+	int r;
+
+	if (len < 0)
+		return len;
+	r = hm_dom_path(path, sizeof(path), domid, key);
+	if (r < 0)
+		return r;
+	return hm_xs_write(hm, txn, path, text);
+}
+
 /* ---- domains ------------------------------------------------------------- */
 
 static struct hm_domain *dom_find(const struct hotmem *hm, uint32_t domid)
@@ -531,9 +551,10 @@ static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct window_ctx *ctx = arg;
 	const struct hm_book *old = &ctx->dom->book;
-	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];
+	char text[HOTMEM_SHORT_VALUE_SIZE];
 	struct hm_guest_view view;
 	struct hotmem_window window;
+	uint32_t features;
 	int r;
 
 	r = guest_read(hm, txn, ctx->dom->domid, &view);
@@ -564,25 +585,18 @@ static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	if (ctx->book.memmap_in_target && !(view.features & HOTMEM_FEATURE_TARGET_BLOCKS)) {
 		ctx->book.memmap_in_target = false;
 		/* populated-blocks needs whole-block targets: it goes too. */
-		r = hotmem_format_features(text, sizeof(text),
-					   hm->cfg.features & ~(HOTMEM_FEATURE_TARGET_BLOCKS |
-								HOTMEM_FEATURE_POPULATED_BLOCKS));
-		if (r >= 0)
-			r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_FEATURES);
-		if (r >= 0)
-			r = hm_xs_write(hm, txn, path, text);
+		features = hm->cfg.features &
+			   ~(HOTMEM_FEATURE_TARGET_BLOCKS | HOTMEM_FEATURE_POPULATED_BLOCKS);
+		r = put_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_FEATURES, text,
+				hotmem_format_features(text, sizeof(text), features));
 		if (r < 0)
 			return r;
 	}
-	r = hotmem_format_window(text, sizeof(text), &window);
+	r = put_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_WINDOW, text,
+			hotmem_format_window(text, sizeof(text), &window));
 	if (r < 0)
 		return r;
-	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_WINDOW);
-	if (!r)
-		r = hm_xs_write(hm, txn, path, text);
-	if (!r)
-		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
-	return r;
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 }
 
 /*
@@ -1337,20 +1351,16 @@ struct request_ctx {
 static int request_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct request_ctx *ctx = arg;
-	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];
+	char text[HOTMEM_SHORT_VALUE_SIZE];
 	int r;
 
 	ctx->book = ctx->dom->book;
 	ctx->book.rec.phase = HM_PHASE_REQUESTED;
-	r = hotmem_format_request(text, sizeof(text), &ctx->book.rec.req);
+	r = put_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_REQUEST, text,
+			hotmem_format_request(text, sizeof(text), &ctx->book.rec.req));
 	if (r < 0)
 		return r;
-	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_REQUEST);
-	if (!r)
-		r = hm_xs_write(hm, txn, path, text);
-	if (!r)
-		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
-	return r;
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 }
 
 /* PREPARE: one unit of work per call (raise, one head, or the request). */
@@ -1707,7 +1717,7 @@ static int shrink_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	struct begin_ctx *ctx = arg;
 	const struct hm_book *old = &ctx->dom->book;
 	struct hm_oprec *rec = &ctx->book.rec;
-	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];
+	char text[HOTMEM_SHORT_VALUE_SIZE];
 	struct hm_guest_view view;
 	uint64_t target_kib, static_kib;
 	uint32_t features, seq;
@@ -1744,15 +1754,11 @@ static int shrink_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	rec->before_static_max_kib = static_kib;
 	rec->before_pool_bytes = ctx->pool_bytes;
 	rec->before_tot_pages = ctx->info.tot_pages;
-	r = hotmem_format_request(text, sizeof(text), &rec->req);
+	r = put_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_REQUEST, text,
+			hotmem_format_request(text, sizeof(text), &rec->req));
 	if (r < 0)
 		return r;
-	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_REQUEST);
-	if (!r)
-		r = hm_xs_write(hm, txn, path, text);
-	if (!r)
-		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
-	return r;
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 }
 
 /*
@@ -2655,6 +2661,22 @@ static uint32_t old_seq_floor(struct hotmem *hm, hv_xs_txn txn, uint32_t domid)
 	return floor;
 }
 
+/* Create /local/domain/<domid>/<key> with the given permissions. */
+static int make_dom_dir(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
+			const struct hv_xs_perm *perms, unsigned int nr_perms)
+{
+	char path[HM_PATH_MAX];
+	int r;
+
+	r = hm_dom_path(path, sizeof(path), domid, key);
+	if (r < 0)
+		return r;
+	r = hm->hv->ops->xs_mkdir(hm->hv, txn, path);
+	if (r < 0)
+		return r;
+	return hm->hv->ops->xs_set_perms(hm->hv, txn, path, perms, nr_perms);
+}
+
 static int attach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct attach_ctx *ctx = arg;
@@ -2678,47 +2700,39 @@ static int attach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	if (r != -ENOENT)
 		return r;
 	r = ops->xs_mkdir(hm->hv, txn, hm->journal_dir);
-	if (!r)
-		r = ops->xs_set_perms(hm->hv, txn, hm->journal_dir, dom0_only, 1);
+	if (r < 0)
+		return r;
+	r = ops->xs_set_perms(hm->hv, txn, hm->journal_dir, dom0_only, 1);
 	if (r < 0)
 		return r;
 	ctx->book.seq = old_seq_floor(hm, txn, ctx->domid);
 
+	/* H/ afresh (nothing of an earlier attachment stays), readable by the guest. */
 	r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_DIR);
-	if (!r)
-		r = ops->xs_rm(hm->hv, txn, path);
-	if (!r)
-		r = ops->xs_mkdir(hm->hv, txn, path);
-	if (!r)
-		r = ops->xs_set_perms(hm->hv, txn, path, readable, 2);
 	if (r < 0)
 		return r;
-	r = hotmem_format_version(text, sizeof(text), HOTMEM_PROTO_VERSION);
-	if (r >= 0)
-		r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_VERSION);
-	if (r >= 0)
-		r = hm_xs_write(hm, txn, path, text);
-	if (r >= 0)
-		r = hotmem_format_features(text, sizeof(text), ctx->features);
-	if (r >= 0)
-		r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_FEATURES);
-	if (r >= 0)
-		r = hm_xs_write(hm, txn, path, text);
-	if (r >= 0)
-		r = hotmem_format_stats_interval(text, sizeof(text), ctx->stats_interval_ms);
-	if (r >= 0)
-		r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_STATS_INTERVAL);
-	if (r >= 0)
-		r = hm_xs_write(hm, txn, path, text);
-	if (r >= 0)
-		r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_GUEST_DIR);
-	if (r >= 0)
-		r = ops->xs_mkdir(hm->hv, txn, path);
-	if (r >= 0)
-		r = ops->xs_set_perms(hm->hv, txn, path, guest_owned, 1);
-	if (r >= 0)
-		r = jr_store(hm, txn, ctx->domid, &ctx->book);
-	return r < 0 ? r : 0;
+	r = ops->xs_rm(hm->hv, txn, path);
+	if (r < 0)
+		return r;
+	r = make_dom_dir(hm, txn, ctx->domid, HOTMEM_KEY_DIR, readable, 2);
+	if (r < 0)
+		return r;
+	r = put_dom_key(hm, txn, ctx->domid, HOTMEM_KEY_VERSION, text,
+			hotmem_format_version(text, sizeof(text), HOTMEM_PROTO_VERSION));
+	if (r < 0)
+		return r;
+	r = put_dom_key(hm, txn, ctx->domid, HOTMEM_KEY_FEATURES, text,
+			hotmem_format_features(text, sizeof(text), ctx->features));
+	if (r < 0)
+		return r;
+	r = put_dom_key(hm, txn, ctx->domid, HOTMEM_KEY_STATS_INTERVAL, text,
+			hotmem_format_stats_interval(text, sizeof(text), ctx->stats_interval_ms));
+	if (r < 0)
+		return r;
+	r = make_dom_dir(hm, txn, ctx->domid, HOTMEM_KEY_GUEST_DIR, guest_owned, 1);
+	if (r < 0)
+		return r;
+	return jr_store(hm, txn, ctx->domid, &ctx->book);
 }
 
 int hotmem_attach(struct hotmem *hm, uint32_t domid, const struct hotmem_attach_params *params)
@@ -2881,19 +2895,18 @@ int hotmem_set_host_reserve(struct hotmem *hm, uint64_t reserve_bytes)
 
 int hotmem_set_stats_interval(struct hotmem *hm, uint32_t domid, uint32_t interval_ms)
 {
-	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];
+	char text[HOTMEM_SHORT_VALUE_SIZE];
 	struct hm_domain *dom;
-	int r;
+	int len, r;
 
-	r = hotmem_format_stats_interval(text, sizeof(text), interval_ms);
+	/* A bad interval is refused before the domain is looked at. */
+	len = hotmem_format_stats_interval(text, sizeof(text), interval_ms);
+	if (len < 0)
+		return len;
+	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		return r;
-	r = dom_get(hm, domid, &dom);
-	if (!r)
-		r = hm_dom_path(path, sizeof(path), domid, HOTMEM_KEY_STATS_INTERVAL);
-	if (!r)
-		r = hm_xs_write(hm, HV_XS_NO_TXN, path, text);
-	return r;
+	return put_dom_key(hm, HV_XS_NO_TXN, domid, HOTMEM_KEY_STATS_INTERVAL, text, len);
 }
 
 struct target_ctx {
