@@ -304,11 +304,17 @@ static int book_commit(struct hotmem *hm, struct hm_domain *dom, const struct hm
 	int r;
 
 	r = hm_txn(hm, store_txn, &ctx);
-	if (!r)
-		book_sync(dom, book);
-	return r;
+	if (r < 0)
+		return r;
+	book_sync(dom, book);
+	return 0;
 }
 
+/*
+ * Scratch of a transaction that reads a book. Like every book copy in this
+ * file it lives on the stack: struct hm_book is about 2.3 KiB and no call
+ * chain of the engine holds more than a few of them.
+ */
 struct load_ctx {
 	uint32_t domid;
 	struct hm_book book;
@@ -324,18 +330,14 @@ static int load_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 /* Re-read the journal (a failed commit may or may not have landed). */
 static int book_reload(struct hotmem *hm, struct hm_domain *dom)
 {
-	struct load_ctx *ctx = calloc(1, sizeof(*ctx));
-	int r = -ENOMEM;
+	struct load_ctx ctx = { .domid = dom->domid };
+	int r;
 
-	if (!ctx)
-		goto out;
-	ctx->domid = dom->domid;
-	r = hm_txn(hm, load_txn, ctx);
-	if (!r)
-		book_sync(dom, &ctx->book);
-out:
-	free(ctx);
-	return r;
+	r = hm_txn(hm, load_txn, &ctx);
+	if (r < 0)
+		return r;
+	book_sync(dom, &ctx.book);
+	return 0;
 }
 
 /* Add (raise) or take (!raise, clamped at 0) KiB from memory/target and static-max. */
@@ -345,24 +347,27 @@ static int adjust_memory_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, 
 	static const char *const keys[2] = { "memory/target", "memory/static-max" };
 	const uint64_t deltas[2] = { target_kib, static_kib };
 	unsigned int i;
-	int r = 0;
+	int r;
 
-	for (i = 0; !r && i < 2; i++) {
+	for (i = 0; i < 2; i++) {
 		char path[HM_PATH_MAX];
 		uint64_t value;
 
 		r = hm_dom_path(path, sizeof(path), domid, keys[i]);
-		if (!r)
-			r = hm_xs_read_dec(hm, txn, path, &value);
 		if (r < 0)
-			break;
+			return r;
+		r = hm_xs_read_dec(hm, txn, path, &value);
+		if (r < 0)
+			return r;
 		if (raise)
 			value += deltas[i];
 		else
 			value = value > deltas[i] ? value - deltas[i] : 0;
 		r = hm_xs_write_dec(hm, txn, path, value);
+		if (r < 0)
+			return r;
 	}
-	return r;
+	return 0;
 }
 
 /*
@@ -414,11 +419,10 @@ static int dom_watch(struct hotmem *hm, struct hm_domain *dom)
 		return r;
 	dom_token(token, sizeof(token), dom->domid);
 	r = hm->hv->ops->xs_watch(hm->hv, path, token);
-	if (r == -EEXIST)
-		r = 0;
-	if (!r)
-		dom->watching = true;
-	return r;
+	if (r < 0 && r != -EEXIST)
+		return r;
+	dom->watching = true;
+	return 0;
 }
 
 static void dom_unwatch(struct hotmem *hm, struct hm_domain *dom)
@@ -502,28 +506,21 @@ static void dom_release(struct hotmem *hm, struct hm_domain *dom)
 /* Load a journalled domain into memory (and watch it). */
 static int dom_load(struct hotmem *hm, uint32_t domid, struct hm_domain **ret_dom)
 {
-	struct load_ctx *ctx = calloc(1, sizeof(*ctx));
-	struct hm_domain *dom = NULL;
-	int r = -ENOMEM;
+	struct load_ctx ctx = { .domid = domid };
+	struct hm_domain *dom;
+	int r;
 
-	if (!ctx)
-		goto out;
-	ctx->domid = domid;
-	r = hm_txn(hm, load_txn, ctx);
+	r = hm_txn(hm, load_txn, &ctx);
 	if (r < 0)
-		goto out;
-	dom = dom_new(hm, domid, &ctx->book);
-	if (!dom) {
-		r = -ENOMEM;
-		goto out;
-	}
+		return r;
+	dom = dom_new(hm, domid, &ctx.book);
+	if (!dom)
+		return -ENOMEM;
 	/* A watch that fails now is retried by the next dispatch. */
 	dom_watch(hm, dom);
 	dom->event = true;
 	*ret_dom = dom;
-out:
-	free(ctx);
-	return r;
+	return 0;
 }
 
 /* In memory, or from the journal; -ENOENT if not attached. */
@@ -605,20 +602,16 @@ static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
  */
 static int dom_handshake(struct hotmem *hm, struct hm_domain *dom)
 {
-	struct window_ctx *ctx;
+	struct window_ctx ctx = { .dom = dom };
 	int r;
 
 	if (dom->book.have_window)
 		return 0;
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return -ENOMEM;
-	ctx->dom = dom;
-	r = hm_txn(hm, window_txn, ctx);
-	if (!r)
-		book_sync(dom, &ctx->book);
-	free(ctx);
-	return r;
+	r = hm_txn(hm, window_txn, &ctx);
+	if (r < 0)
+		return r;
+	book_sync(dom, &ctx.book);
+	return 0;
 }
 
 /* ---- hypervisor settings ------------------------------------------------- */
@@ -850,65 +843,54 @@ static int raise_for_answer(struct hotmem *hm, struct hm_domain *dom)
 static int book_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	bool grow = dom->book.rec.req.op == HOTMEM_OP_GROW;
-	struct ack_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct ack_ctx ctx = { .dom = dom };
 	const struct hm_book *book;
 	uint32_t block;
-	int r = -ENOMEM;
+	int r;
 
-	if (!ctx)
-		goto out;
-	ctx->dom = dom;
 	r = raise_for_answer(hm, dom);
-	if (!r)
-		r = hm_txn(hm, grow ? grow_ack_txn : shrink_ack_txn, ctx);
+	if (r < 0)
+		return r;
+	r = hm_txn(hm, grow ? grow_ack_txn : shrink_ack_txn, &ctx);
 	if (r == -EPROTO && !dom->violation) {
 		dom->violation = true;
 		hm->counters.violations++;
 	}
 	if (r < 0)
-		goto out;
-	book_sync(dom, &ctx->book);
+		return r;
+	book_sync(dom, &ctx.book);
 	dom->violation = false;
 	book = &dom->book;
 	res->kind = grow ? HOTMEM_OP_KIND_GROW : HOTMEM_OP_KIND_SHRINK;
 	res->seq = book->rec.req.seq;
 	res->blocks_requested = book->rec.req.count;
 	res->have_ack = true;
-	res->guest_status = ctx->view.ack.status;
-	res->guest_done = ctx->view.ack.done;
-	res->blocks_done = ctx->nr_blocks;
-	res->bytes_done = (uint64_t)ctx->nr_blocks * book->block_size;
-	res->usable_bytes_done = (uint64_t)ctx->nr_blocks * (usable_kib(book) << KIB_SHIFT);
-	res->target_bytes_done = (uint64_t)ctx->nr_blocks * (target_step_kib(book) << KIB_SHIFT);
-	res->error = ctx->nr_blocks >= book->rec.req.count ? 0 : -EREMOTEIO;
+	res->guest_status = ctx.view.ack.status;
+	res->guest_done = ctx.view.ack.done;
+	res->blocks_done = ctx.nr_blocks;
+	res->bytes_done = (uint64_t)ctx.nr_blocks * book->block_size;
+	res->usable_bytes_done = (uint64_t)ctx.nr_blocks * (usable_kib(book) << KIB_SHIFT);
+	res->target_bytes_done = (uint64_t)ctx.nr_blocks * (target_step_kib(book) << KIB_SHIFT);
+	res->error = ctx.nr_blocks >= book->rec.req.count ? 0 : -EREMOTEIO;
 	if (grow) {
 		res->pages_populated =
-			(uint64_t)ctx->nr_blocks * (book->rec.memmap_bytes >> HV_PAGE_SHIFT);
+			(uint64_t)ctx.nr_blocks * (book->rec.memmap_bytes >> HV_PAGE_SHIFT);
 		for (block = hm_next_bit(book->rec.blocks, 0); block < HOTMEM_MAX_BLOCKS;
 		     block = hm_next_bit(book->rec.blocks, block + 1))
 			emit(hm, dom, HOTMEM_PROGRESS_ONLINE, block);
 	}
-out:
-	free(ctx);
-	return r;
+	return 0;
 }
 
 /* Drop the record (and the refused blocks once given back): the operation is over. */
 static int book_close_op(struct hotmem *hm, struct hm_domain *dom, bool refused_done)
 {
-	struct hm_book *book = malloc(sizeof(*book));
-	int r = -ENOMEM;
+	struct hm_book next = dom->book;
 
-	if (!book)
-		goto out;
-	*book = dom->book;
-	memset(&book->rec, 0, sizeof(book->rec));
+	memset(&next.rec, 0, sizeof(next.rec));
 	if (refused_done)
-		hotmem_blocks_zero(book->refused);
-	r = book_commit(hm, dom, book);
-out:
-	free(book);
-	return r;
+		hotmem_blocks_zero(next.refused);
+	return book_commit(hm, dom, &next);
 }
 
 /* Give back what dom0 populated of one block (head_only: book->dom0_bytes) or all of it. */
@@ -935,13 +917,14 @@ static int reclaim_refused(struct hotmem *hm, struct hm_domain *dom, bool whole,
 	uint32_t block;
 	int r = 0;
 
-	for (block = hm_next_bit(dom->book.refused, 0); !r && block < HOTMEM_MAX_BLOCKS;
+	for (block = hm_next_bit(dom->book.refused, 0); block < HOTMEM_MAX_BLOCKS;
 	     block = hm_next_bit(dom->book.refused, block + 1)) {
 		r = reclaim_block(hm, dom, block, !whole, res);
-		if (!r)
-			emit(hm, dom, HOTMEM_PROGRESS_REFUSED, block);
+		if (r < 0)
+			return r;
+		emit(hm, dom, HOTMEM_PROGRESS_REFUSED, block);
 	}
-	return r;
+	return 0;
 }
 
 /*
@@ -957,37 +940,33 @@ static int dom_check_overdraw(struct hotmem *hm, struct hm_domain *dom, const ui
 			      struct hotmem_result *res)
 {
 	uint64_t limit = book_max_kib(&dom->book, true) >> (HV_PAGE_SHIFT - KIB_SHIFT);
-	struct hm_book *next = NULL;
 	struct hv_domain_info info;
+	struct hm_book next;
 	uint32_t block;
 	int r;
 
 	r = hm->hv->ops->domain_info(hm->hv, dom->domid, &info);
 	if (r < 0 || info.tot_pages <= limit)
 		return r;
-	for (block = hm_next_bit(scrub, 0); !r && block < HOTMEM_MAX_BLOCKS;
-	     block = hm_next_bit(scrub, block + 1))
-		if (dom->block_state[block] == HM_BLOCK_FREE)
-			r = reclaim_block(hm, dom, block, false, res);
-	if (!r)
-		r = hm->hv->ops->domain_info(hm->hv, dom->domid, &info);
+	for (block = hm_next_bit(scrub, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(scrub, block + 1)) {
+		if (dom->block_state[block] != HM_BLOCK_FREE)
+			continue;
+		r = reclaim_block(hm, dom, block, false, res);
+		if (r < 0)
+			return r;
+	}
+	r = hm->hv->ops->domain_info(hm->hv, dom->domid, &info);
 	if (r < 0 || info.tot_pages <= limit)
 		return r;
 	res->pages_overdrawn = info.tot_pages - limit;
 	hm->counters.violations++;
 	dom->violation = true;
-	next = malloc(sizeof(*next));
-	r = -ENOMEM;
-	if (!next)
-		goto out;
-	*next = dom->book;
-	next->frozen = true;
-	next->frozen_seq = next->seq;
-	next->frozen_pages = info.tot_pages - limit;
-	r = book_commit(hm, dom, next);
-out:
-	free(next);
-	return r;
+	next = dom->book;
+	next.frozen = true;
+	next.frozen_seq = next.seq;
+	next.frozen_pages = info.tot_pages - limit;
+	return book_commit(hm, dom, &next);
 }
 
 /*
@@ -1010,22 +989,24 @@ static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem
 								      &pages)
 				: rec->req.count;
 	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, false));
-	for (i = 0; !r && i < heads; i++) {
+	if (r < 0)
+		return r;
+	for (i = 0; i < heads; i++) {
 		r = reclaim_block(hm, dom, rec->req.first + i, true, res);
-		if (!r)
-			emit(hm, dom, HOTMEM_PROGRESS_ROLLED_BACK, rec->req.first + i);
+		if (r < 0)
+			return r;
+		emit(hm, dom, HOTMEM_PROGRESS_ROLLED_BACK, rec->req.first + i);
 	}
-	if (!r)
-		r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, false), true);
+	r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, false), true);
+	if (r < 0)
+		return r;
 	for (i = 0; i < rec->req.count; i++)
 		hotmem_blocks_set(scrub, rec->req.first + i, 1);
-	if (!r)
-		r = book_close_op(hm, dom, false);
-	if (!r)
-		hm->counters.rollbacks++;
-	if (!r)
-		r = dom_check_overdraw(hm, dom, scrub, res);
-	return r;
+	r = book_close_op(hm, dom, false);
+	if (r < 0)
+		return r;
+	hm->counters.rollbacks++;
+	return dom_check_overdraw(hm, dom, scrub, res);
 }
 
 /*
@@ -1043,23 +1024,27 @@ static int grow_trim(struct hotmem *hm, struct hm_domain *dom, struct hotmem_res
 
 	memcpy(scrub, book->refused, sizeof(scrub));
 	r = set_max_kib(hm, dom->domid, book_max_kib(book, false));
-	for (block = rec->req.first; !r && block < rec->req.first + rec->req.count; block++) {
+	if (r < 0)
+		return r;
+	for (block = rec->req.first; block < rec->req.first + rec->req.count; block++) {
 		if (hotmem_blocks_test(rec->blocks, block))
 			continue;
 		hotmem_blocks_set(scrub, block, 1);
 		r = reclaim_block(hm, dom, block, true, res);
-		if (!r)
-			emit(hm, dom, HOTMEM_PROGRESS_REFUSED, block);
+		if (r < 0)
+			return r;
+		emit(hm, dom, HOTMEM_PROGRESS_REFUSED, block);
 	}
-	if (!r)
-		r = reclaim_refused(hm, dom, false, res);
-	if (!r)
-		r = set_pool(hm, dom->domid, book_pool_bytes(book, false), true);
-	if (!r)
-		r = book_close_op(hm, dom, true);
-	if (!r)
-		r = dom_check_overdraw(hm, dom, scrub, res);
-	return r;
+	r = reclaim_refused(hm, dom, false, res);
+	if (r < 0)
+		return r;
+	r = set_pool(hm, dom->domid, book_pool_bytes(book, false), true);
+	if (r < 0)
+		return r;
+	r = book_close_op(hm, dom, true);
+	if (r < 0)
+		return r;
+	return dom_check_overdraw(hm, dom, scrub, res);
 }
 
 /*
@@ -1073,7 +1058,7 @@ static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotme
 {
 	const struct hm_book *book = &dom->book;
 	const struct hm_oprec *rec = &book->rec;
-	struct hm_book *next = NULL;
+	struct hm_book next;
 	uint64_t scrub[HM_WORDS];
 	uint32_t block, index = 0, i;
 	int r;
@@ -1082,36 +1067,31 @@ static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotme
 		scrub[i] = rec->blocks[i] | book->refused[i];
 	r = set_max_kib(hm, dom->domid, book_max_kib(book, false));
 	if (r < 0)
-		goto out;
+		return r;
 	for (block = hm_next_bit(rec->blocks, 0); block < HOTMEM_MAX_BLOCKS;
 	     block = hm_next_bit(rec->blocks, block + 1), index++) {
 		if (index < rec->progress)
 			continue;
 		r = reclaim_block(hm, dom, block, false, res);
 		if (r < 0)
-			goto out;
-		if (!next)
-			next = malloc(sizeof(*next));
-		r = -ENOMEM;
-		if (!next)
-			goto out;
-		*next = *book;
-		next->rec.progress = index + 1;
-		r = book_commit(hm, dom, next);
+			return r;
+		next = *book;
+		next.rec.progress = index + 1;
+		r = book_commit(hm, dom, &next);
 		if (r < 0)
-			goto out;
+			return r;
 		emit(hm, dom, HOTMEM_PROGRESS_RECLAIMED, block);
 	}
 	r = reclaim_refused(hm, dom, false, res);
-	if (!r)
-		r = set_pool(hm, dom->domid, book_pool_bytes(book, false), true);
-	if (!r)
-		r = book_close_op(hm, dom, true);
-	if (!r)
-		r = dom_check_overdraw(hm, dom, scrub, res);
-out:
-	free(next);
-	return r;
+	if (r < 0)
+		return r;
+	r = set_pool(hm, dom->domid, book_pool_bytes(book, false), true);
+	if (r < 0)
+		return r;
+	r = book_close_op(hm, dom, true);
+	if (r < 0)
+		return r;
+	return dom_check_overdraw(hm, dom, scrub, res);
 }
 
 struct pending_ctx {
@@ -1141,11 +1121,13 @@ static int pending_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	added = book_settle_pending(&ctx->book, view.blocks);
 	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true, added * target_step_kib(old),
 			       added * block_kib(old));
-	if (!r)
-		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
-	if (!r)
-		ctx->settled = true;
-	return r;
+	if (r < 0)
+		return r;
+	r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	if (r < 0)
+		return r;
+	ctx->settled = true;
+	return 0;
 }
 
 /*
@@ -1154,53 +1136,46 @@ static int pending_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
  */
 static int dom_settle_pending(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
-	struct pending_ctx *ctx = NULL;
-	struct hm_book *next = NULL;
+	struct pending_ctx ctx = { .dom = dom };
+	struct hm_book next;
 	uint64_t scrub[HM_WORDS];
-	int r = 0;
+	int r;
 
 	if (bitmap_weight(dom->book.pending)) {
-		ctx = calloc(1, sizeof(*ctx));
-		r = -ENOMEM;
-		if (!ctx)
-			goto out;
-		ctx->dom = dom;
 		r = raise_for_answer(hm, dom);
-		if (!r)
-			r = hm_txn(hm, pending_txn, ctx);
 		if (r < 0)
-			goto out;
-		if (ctx->settled) {
-			book_sync(dom, &ctx->book);
+			return r;
+		r = hm_txn(hm, pending_txn, &ctx);
+		if (r < 0)
+			return r;
+		if (ctx.settled) {
+			book_sync(dom, &ctx.book);
 			/* Exactly the book now (whole blocks for those added). */
-			if (!bitmap_weight(dom->book.refused))
+			if (!bitmap_weight(dom->book.refused)) {
 				r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, true));
-			if (r < 0)
-				goto out;
+				if (r < 0)
+					return r;
+			}
 		}
 	}
 	if (!bitmap_weight(dom->book.refused))
-		goto out;
+		return 0;
 	memcpy(scrub, dom->book.refused, sizeof(scrub));
 	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, true));
-	if (!r)
-		r = reclaim_refused(hm, dom, false, res);
-	if (!r)
-		r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, true), true);
-	next = malloc(sizeof(*next));
-	if (!r && !next)
-		r = -ENOMEM;
 	if (r < 0)
-		goto out;
-	*next = dom->book;
-	hotmem_blocks_zero(next->refused);
-	r = book_commit(hm, dom, next);
-	if (!r)
-		r = dom_check_overdraw(hm, dom, scrub, res);
-out:
-	free(next);
-	free(ctx);
-	return r;
+		return r;
+	r = reclaim_refused(hm, dom, false, res);
+	if (r < 0)
+		return r;
+	r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, true), true);
+	if (r < 0)
+		return r;
+	next = dom->book;
+	hotmem_blocks_zero(next.refused);
+	r = book_commit(hm, dom, &next);
+	if (r < 0)
+		return r;
+	return dom_check_overdraw(hm, dom, scrub, res);
 }
 
 /*
