@@ -1131,14 +1131,42 @@ static int pending_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 }
 
 /*
+ * Give back the refused blocks of superseded grows (dom0's part, or whole:
+ * an abandon) and drop them from the book: max memory lowered first, the
+ * frames, the pool after; then the overdraw check over them.
+ */
+static int drop_refused(struct hotmem *hm, struct hm_domain *dom, bool whole,
+			struct hotmem_result *res)
+{
+	uint64_t scrub[HM_WORDS];
+	struct hm_book next;
+	int r;
+
+	memcpy(scrub, dom->book.refused, sizeof(scrub));
+	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, true));
+	if (r < 0)
+		return r;
+	r = reclaim_refused(hm, dom, whole, res);
+	if (r < 0)
+		return r;
+	r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, true), true);
+	if (r < 0)
+		return r;
+	next = dom->book;
+	hotmem_blocks_zero(next.refused);
+	r = book_commit(hm, dom, &next);
+	if (r < 0)
+		return r;
+	return dom_check_overdraw(hm, dom, scrub, res);
+}
+
+/*
  * Superseded grows: settle them if the guest answered, and give back the
  * dom0 part of refused blocks (max memory lowered first, pool after).
  */
 static int dom_settle_pending(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	struct pending_ctx ctx = { .dom = dom };
-	struct hm_book next;
-	uint64_t scrub[HM_WORDS];
 	int r;
 
 	if (bitmap_weight(dom->book.pending)) {
@@ -1160,22 +1188,7 @@ static int dom_settle_pending(struct hotmem *hm, struct hm_domain *dom, struct h
 	}
 	if (!bitmap_weight(dom->book.refused))
 		return 0;
-	memcpy(scrub, dom->book.refused, sizeof(scrub));
-	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, true));
-	if (r < 0)
-		return r;
-	r = reclaim_refused(hm, dom, false, res);
-	if (r < 0)
-		return r;
-	r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, true), true);
-	if (r < 0)
-		return r;
-	next = dom->book;
-	hotmem_blocks_zero(next.refused);
-	r = book_commit(hm, dom, &next);
-	if (r < 0)
-		return r;
-	return dom_check_overdraw(hm, dom, scrub, res);
+	return drop_refused(hm, dom, false, res);
 }
 
 /*
@@ -1338,6 +1351,54 @@ static int request_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 }
 
+/*
+ * PREPARE, one populate call: max memory up by the step's dom0 part, the
+ * populate, the progress journalled. On failure the room left for the step
+ * is closed again before anything else happens.
+ */
+static int op_populate_step(struct hotmem_operation *op)
+{
+	struct hotmem *hm = op->hm;
+	struct hm_domain *dom = op->dom;
+	const struct hm_book *book = &dom->book;
+	const struct hm_oprec *rec = &book->rec;
+	uint64_t populated = 0, gfn = 0, pages = 0, bytes;
+	struct hm_book next;
+	uint32_t blocks, i;
+	int r;
+
+	blocks = block_populate_plan(book, 0, 0, rec, op->next_block, &bytes, &gfn, &pages);
+	/*
+	 * Max memory grows by these blocks' dom0 part just before dom0
+	 * populates it (book_max_kib counts [0, progress + blocks)), so
+	 * between steps the guest has no room of ours to populate into:
+	 * the rest of each block is raised only at the ack, for the blocks
+	 * the guest added.
+	 */
+	r = set_max_kib(hm, dom->domid, book_max_kib(book, true));
+	if (r < 0)
+		goto close;
+	r = hm_populate_range(hm, dom->domid, gfn, pages, &populated);
+	if (r < 0)
+		goto close;
+	next = *book;
+	next.rec.progress = op->next_block + blocks;
+	r = book_commit(hm, dom, &next);
+	if (r < 0)
+		return r;
+	for (i = 0; i < blocks; i++)
+		emit(hm, dom, HOTMEM_PROGRESS_POPULATED, rec->req.first + op->next_block + i);
+	op->next_block += blocks;
+	return 0;
+close:
+	/* Close the room left for this step at once, before the rollback's
+	 * journal reads: the guest must not get it. */
+	set_max_kib(hm, dom->domid,
+		    book_max_kib(book, true) - blocks * dom0_kib_per_block(book) +
+			    (populated << (HV_PAGE_SHIFT - KIB_SHIFT)));
+	return r;
+}
+
 /* PREPARE: one unit of work per call (raise, one head, or the request). */
 static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 {
@@ -1345,68 +1406,28 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 	struct hm_domain *dom = op->dom;
 	const struct hm_book *book = &dom->book;
 	const struct hm_oprec *rec = &book->rec;
-	struct request_ctx *ctx = NULL;
+	struct request_ctx ctx = { .dom = dom };
 	int r;
 
 	if (!op->raised) {
 		/* The pool is dom0's (page tables), never the guest's: all of it at once. */
 		r = set_pool(hm, dom->domid, book_pool_bytes(book, true), false);
-		if (!r)
-			op->raised = true;
-		goto out;
+		if (r < 0)
+			return r;
+		op->raised = true;
+		return 0;
 	}
-	if (rec->memmap_bytes && op->next_block < rec->req.count) {
-		struct hm_book *next = malloc(sizeof(*next));
-		uint64_t populated = 0, gfn = 0, pages = 0, bytes;
-		uint32_t blocks, i;
-
-		blocks = block_populate_plan(book, 0, 0, rec, op->next_block, &bytes, &gfn, &pages);
-		/*
-		 * Max memory grows by these blocks' dom0 part just before dom0
-		 * populates it (book_max_kib counts [0, progress + blocks)), so
-		 * between steps the guest has no room of ours to populate into:
-		 * the rest of each block is raised only at the ack, for the blocks
-		 * the guest added.
-		 */
-		r = next ? set_max_kib(hm, dom->domid, book_max_kib(book, true)) : -ENOMEM;
-		if (!r)
-			r = hm_populate_range(hm, dom->domid, gfn, pages, &populated);
-		if (r < 0 && next)
-			/* Close the room left for this step at once, before the
-			 * rollback's journal reads: the guest must not get it. */
-			set_max_kib(hm, dom->domid,
-				    book_max_kib(book, true) - blocks * dom0_kib_per_block(book) +
-					    (populated << (HV_PAGE_SHIFT - KIB_SHIFT)));
-		if (!r) {
-			*next = *book;
-			next->rec.progress = op->next_block + blocks;
-			r = book_commit(hm, dom, next);
-		}
-		free(next);
-		if (!r) {
-			for (i = 0; i < blocks; i++)
-				emit(hm, dom, HOTMEM_PROGRESS_POPULATED,
-				     rec->req.first + op->next_block + i);
-			op->next_block += blocks;
-		}
-		goto out;
-	}
-	ctx = calloc(1, sizeof(*ctx));
-	r = -ENOMEM;
-	if (!ctx)
-		goto out;
-	ctx->dom = dom;
-	r = hm_txn(hm, request_txn, ctx);
+	if (rec->memmap_bytes && op->next_block < rec->req.count)
+		return op_populate_step(op);
+	r = hm_txn(hm, request_txn, &ctx);
 	if (r < 0)
-		goto out;
-	book_sync(dom, &ctx->book);
+		return r;
+	book_sync(dom, &ctx.book);
 	op->result.seq = rec->req.seq;
 	op->state = HM_OP_WAIT_ACK;
 	op->deadline_ms = now + hm->cfg.ack_timeout_ms;
 	op->wake_ms = op->deadline_ms;
-out:
-	free(ctx);
-	return r;
+	return 0;
 }
 
 /* WAIT_ACK: look for the ack; book it and finish the operation from it. */
@@ -1770,13 +1791,56 @@ static uint32_t blocks_for(const struct hm_book *book, uint64_t bytes)
 	return nr > HOTMEM_MAX_BLOCKS ? HOTMEM_MAX_BLOCKS + 1 : (uint32_t)nr;
 }
 
+/*
+ * Journal the start of a grow or shrink of count blocks on dom (the
+ * transaction also checks the guest and, for a grow, admission against the
+ * host's free memory) and put op in its first state. Nothing changed on
+ * failure.
+ */
+static int op_begin(struct hotmem *hm, struct hm_domain *dom, struct hotmem_operation *op,
+		    bool grow, uint32_t count)
+{
+	struct begin_ctx ctx = { .dom = dom, .count = count };
+	struct hv_physinfo physinfo;
+	int r;
+
+	r = hm->hv->ops->domain_info(hm->hv, dom->domid, &ctx.info);
+	if (r < 0)
+		return r;
+	r = hm->hv->ops->get_p2m_pool(hm->hv, dom->domid, &ctx.pool_bytes);
+	if (r < 0)
+		return r;
+	if (grow) {
+		uint64_t free_bytes, promised = promised_bytes(hm);
+
+		r = hm->hv->ops->physinfo(hm->hv, &physinfo);
+		if (r < 0)
+			return r;
+		free_bytes = physinfo.free_pages << HV_PAGE_SHIFT;
+		ctx.free_bytes = free_bytes > promised ? free_bytes - promised : 0;
+	}
+	r = hm_txn(hm, grow ? grow_begin_txn : shrink_begin_txn, &ctx);
+	if (r < 0)
+		return r;
+	book_sync(dom, &ctx.book);
+	op->dom = dom;
+	dom->op = op;
+	if (grow) {
+		op->state = HM_OP_PREPARE;
+	} else {
+		op->result.seq = dom->book.rec.req.seq;
+		op->state = HM_OP_WAIT_ACK;
+		op->deadline_ms = now_ms(hm) + hm->cfg.ack_timeout_ms;
+		op->wake_ms = op->deadline_ms;
+	}
+	return 0;
+}
+
 int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind, uint64_t bytes,
 		    struct hotmem_operation **ret_op)
 {
-	struct begin_ctx *ctx = NULL;
-	struct hotmem_operation *op = NULL;
+	struct hotmem_operation *op;
 	struct hm_domain *dom;
-	struct hv_physinfo physinfo;
 	uint32_t count, granted;
 	bool grow = kind == HOTMEM_OP_KIND_GROW;
 	int r;
@@ -1791,33 +1855,28 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 		return -EINVAL;
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
-		goto out;
+		return r;
 	r = dom_alive(hm, dom);
-	if (r == -ESRCH) {
+	if (r == -ESRCH)
 		dom_release(hm, dom);
-		goto out;
-	}
 	if (r < 0)
-		goto out;
-	r = -EBUSY;
+		return r;
 	if (dom->op)
-		goto out;
+		return -EBUSY;
 	if (dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
 	    bitmap_weight(dom->book.pending) || bitmap_weight(dom->book.refused)) {
 		struct settle_report report = { 0 };
 
-		if (dom_retry_settle(hm, dom, now_ms(hm), &report) == -ESRCH) {
-			r = -ESRCH;
-			goto out;
-		}
+		if (dom_retry_settle(hm, dom, now_ms(hm), &report) == -ESRCH)
+			return -ESRCH;
 	}
 	/* An unanswered request is superseded by this one (grow_begin_txn). */
 	if (dom->need_recover ||
 	    (dom->book.rec.phase != HM_PHASE_NONE && dom->book.rec.phase != HM_PHASE_REQUESTED))
-		goto out;
+		return -EBUSY;
 	r = dom_handshake(hm, dom);
 	if (r < 0)
-		goto out;
+		return r;
 
 	granted = bitmap_weight(dom->book.granted);
 	count = blocks_for(&dom->book, bytes);
@@ -1825,69 +1884,32 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 		grow = count > granted;
 		count = grow ? count - granted : granted - count;
 	}
+	if (count > HOTMEM_MAX_BLOCKS)
+		return grow ? -EDQUOT : -ERANGE;
 	op = calloc(1, sizeof(*op));
-	ctx = calloc(1, sizeof(*ctx));
-	r = -ENOMEM;
-	if (!op || !ctx)
-		goto out;
+	if (!op)
+		return -ENOMEM;
 	op->hm = hm;
 	op->domid = domid;
-	op->result.kind = kind;
-	if (!count) {
-		/* A set that is already there. */
-		op->state = HM_OP_DONE;
-		goto started;
-	}
-	op->result.kind = grow ? HOTMEM_OP_KIND_GROW : HOTMEM_OP_KIND_SHRINK;
-	op->result.blocks_requested = count;
-	r = grow ? -EDQUOT : -ERANGE;
-	if (count > HOTMEM_MAX_BLOCKS)
-		goto out;
-
-	ctx->dom = dom;
-	ctx->count = count;
-	r = hm->hv->ops->domain_info(hm->hv, domid, &ctx->info);
-	if (!r)
-		r = hm->hv->ops->get_p2m_pool(hm->hv, domid, &ctx->pool_bytes);
-	if (!r && grow)
-		r = hm->hv->ops->physinfo(hm->hv, &physinfo);
-	if (r < 0)
-		goto out;
-	if (grow) {
-		uint64_t free_bytes = physinfo.free_pages << HV_PAGE_SHIFT;
-		uint64_t promised = promised_bytes(hm);
-
-		ctx->free_bytes = free_bytes > promised ? free_bytes - promised : 0;
-	}
-	r = hm_txn(hm, grow ? grow_begin_txn : shrink_begin_txn, ctx);
-	if (r < 0)
-		goto out;
-	book_sync(dom, &ctx->book);
-	op->dom = dom;
-	dom->op = op;
-	if (grow) {
-		op->state = HM_OP_PREPARE;
+	if (count) {
+		op->result.kind = grow ? HOTMEM_OP_KIND_GROW : HOTMEM_OP_KIND_SHRINK;
+		op->result.blocks_requested = count;
+		r = op_begin(hm, dom, op, grow, count);
+		if (r < 0) {
+			free(op);
+			return r;
+		}
 	} else {
-		uint64_t now = now_ms(hm);
-
-		op->result.seq = dom->book.rec.req.seq;
-		op->state = HM_OP_WAIT_ACK;
-		op->deadline_ms = now + hm->cfg.ack_timeout_ms;
-		op->wake_ms = op->deadline_ms;
+		/* A set that is already there. */
+		op->result.kind = kind;
+		op->state = HM_OP_DONE;
+		hm->counters.ops_done++;
 	}
-started:
 	op->next = hm->ops;
 	hm->ops = op;
 	hm->counters.ops_started++;
-	if (op->state == HM_OP_DONE)
-		hm->counters.ops_done++;
 	*ret_op = op;
-	op = NULL;
-	r = 0;
-out:
-	free(ctx);
-	free(op);
-	return r;
+	return 0;
 }
 
 struct abandon_ctx {
@@ -1922,39 +1944,30 @@ static int abandon_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	return r;
 }
 
-int hotmem_abandon(struct hotmem *hm, uint32_t domid, struct hotmem_result *ret_result)
+static int abandon_dom(struct hotmem *hm, uint32_t domid, struct hotmem_result *res)
 {
-	struct hotmem_result result;
 	struct settle_report report = { 0 };
-	struct abandon_ctx *ctx = NULL;
+	struct abandon_ctx ctx;
 	struct hm_domain *dom;
-	uint64_t scrub[HM_WORDS];
-	struct hm_book *next = NULL;
-	int r = -EINVAL;
+	int r;
 
-	memset(&result, 0, sizeof(result));
-	result.kind = HOTMEM_OP_KIND_GROW;
-	if (!hm)
-		goto out;
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
-		goto out;
+		return r;
 	r = dom_alive(hm, dom);
 	if (r == -ESRCH)
 		dom_release(hm, dom);
 	if (r < 0)
-		goto out;
-	r = -ESTALE;
+		return r;
 	if (jr_check_owner(hm, HV_XS_NO_TXN) == -ESTALE)
-		goto out;
-	r = -EBUSY;
+		return -ESTALE;
 	if (dom->op && dom->op->state != HM_OP_WAIT_ACK)
-		goto out;
+		return -EBUSY;
 	if (dom->op) {
 		/* Its answer, if it is there, is booked as dispatch would. */
 		op_wait_ack(dom->op, now_ms(hm));
 		if (dom->op && dom->op->state != HM_OP_WAIT_ACK)
-			goto out;
+			return -EBUSY;
 		if (dom->op) {
 			dom->op->result.error = -ECANCELED;
 			op_finish(dom->op);
@@ -1963,50 +1976,36 @@ int hotmem_abandon(struct hotmem *hm, uint32_t domid, struct hotmem_result *ret_
 	/* Book whatever the guest did answer; what is left is unanswered. */
 	r = dom_retry_settle(hm, dom, now_ms(hm), &report);
 	if (r == -ESRCH)
-		goto out;
-	r = -EBUSY;
+		return r;
 	if (dom->need_recover ||
 	    (dom->book.rec.phase != HM_PHASE_NONE && dom->book.rec.phase != HM_PHASE_REQUESTED))
-		goto out;
-	r = -EALREADY;
+		return -EBUSY;
 	if (dom->book.rec.phase == HM_PHASE_NONE && !bitmap_weight(dom->book.pending))
-		goto out;
-	result.seq = dom->book.rec.req.seq;
-	ctx = calloc(1, sizeof(*ctx));
-	next = malloc(sizeof(*next));
-	r = -ENOMEM;
-	if (!ctx || !next)
-		goto out;
-	ctx->dom = dom;
-	r = hm_txn(hm, abandon_txn, ctx);
+		return -EALREADY;
+	res->seq = dom->book.rec.req.seq;
+	ctx = (struct abandon_ctx){ .dom = dom };
+	r = hm_txn(hm, abandon_txn, &ctx);
 	if (r < 0)
-		goto out;
-	book_sync(dom, &ctx->book);
+		return r;
+	book_sync(dom, &ctx.book);
 	/* Every frame of those blocks Xen lets us take, max memory first. */
-	memcpy(scrub, dom->book.refused, sizeof(scrub));
-	r = set_max_kib(hm, domid, book_max_kib(&dom->book, true));
-	if (!r)
-		r = reclaim_refused(hm, dom, true, &result);
-	if (!r)
-		r = set_pool(hm, domid, book_pool_bytes(&dom->book, true), true);
-	if (!r) {
-		*next = dom->book;
-		hotmem_blocks_zero(next->refused);
-		r = book_commit(hm, dom, next);
-	}
-	if (!r)
-		r = dom_check_overdraw(hm, dom, scrub, &result);
+	r = drop_refused(hm, dom, true, res);
 	if (r < 0 && !released_if_dead(hm, dom, r)) {
 		/* The journal says what is left: dispatch finishes it. */
 		dom->need_recover = true;
 		dom->recover_backoff_ms = backoff_next(hm, dom->recover_backoff_ms);
 		dom->recover_at = now_ms(hm) + dom->recover_backoff_ms;
 	}
-out:
+	return r;
+}
+
+int hotmem_abandon(struct hotmem *hm, uint32_t domid, struct hotmem_result *ret_result)
+{
+	struct hotmem_result result = { .kind = HOTMEM_OP_KIND_GROW };
+	int r = hm ? abandon_dom(hm, domid, &result) : -EINVAL;
+
 	if (ret_result)
 		*ret_result = result;
-	free(next);
-	free(ctx);
 	return r;
 }
 
