@@ -2235,22 +2235,17 @@ static int restore_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
  */
 static void dom_check_shutdown(struct hotmem *hm, struct hm_domain *dom)
 {
-	struct restore_ctx *ctx;
+	struct restore_ctx ctx = { .dom = dom };
 	struct hv_domain_info info;
 
 	if (dom->book.restored || !dom->book.have_handle || !bitmap_weight(dom->book.granted) ||
 	    hm->hv->ops->domain_info(hm->hv, dom->domid, &info) < 0 || !info.shutdown ||
 	    info.dying || info.shutdown_reason == HV_SHUTDOWN_SUSPEND)
 		return;
-	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return;
-	ctx->dom = dom;
-	if (hm_txn(hm, restore_txn, ctx) == 0) {
-		book_sync(dom, &ctx->book);
-		hm->counters.restores++;
-	}
-	free(ctx);
+	if (hm_txn(hm, restore_txn, &ctx) < 0)
+		return; /* the next event tries again */
+	book_sync(dom, &ctx.book);
+	hm->counters.restores++;
 }
 
 /* Exactly three fields separated by single spaces. */
@@ -2712,16 +2707,16 @@ static int attach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 int hotmem_attach(struct hotmem *hm, uint32_t domid, const struct hotmem_attach_params *params)
 {
 	struct hotmem_attach_params p = { 0 };
-	struct attach_ctx *ctx = NULL;
+	struct attach_ctx ctx = { .domid = domid };
 	struct hv_domain_info info;
 	struct hotmem_window window;
 	struct hm_domain *dom;
 	uint64_t static_kib = 0;
 	char path[HM_PATH_MAX];
-	int r = -EINVAL;
+	int r;
 
 	if (!hm || !domid || domid > HOTMEM_DOMID_MAX)
-		goto out;
+		return -EINVAL;
 	if (params)
 		p = *params;
 	if (!p.window_bytes)
@@ -2734,55 +2729,42 @@ int hotmem_attach(struct hotmem *hm, uint32_t domid, const struct hotmem_attach_
 	    (p.window_base & (HOTMEM_BLOCK_SIZE_MIN - 1)) ||
 	    (p.stats_interval_ms && (p.stats_interval_ms < HOTMEM_STATS_INTERVAL_MIN_MS ||
 				     p.stats_interval_ms > HOTMEM_STATS_INTERVAL_MAX_MS)))
-		goto out;
-	r = -EEXIST;
+		return -EINVAL;
 	if (dom_find(hm, domid))
-		goto out;
+		return -EEXIST;
 	r = hm->hv->ops->domain_info(hm->hv, domid, &info);
-	if (!r && info.dying)
-		r = -ESRCH;
 	if (r < 0)
-		goto out;
-	/* Boot RAM: what it owns now or what libxl says it was given. */
-	r = hm_dom_path(path, sizeof(path), domid, "memory/static-max");
-	if (!r)
+		return r;
+	if (info.dying)
+		return -ESRCH;
+	/* Boot RAM: what it owns now or what libxl says it was given (if it says). */
+	if (hm_dom_path(path, sizeof(path), domid, "memory/static-max") == 0)
 		hm_xs_read_dec(hm, HV_XS_NO_TXN, path, &static_kib);
-	ctx = calloc(1, sizeof(*ctx));
-	r = -ENOMEM;
-	if (!ctx)
-		goto out;
-	ctx->domid = domid;
-	ctx->features = hm->cfg.features;
-	ctx->stats_interval_ms = p.stats_interval_ms;
-	ctx->book.max_bytes = p.max_bytes;
-	ctx->book.window_req_bytes = p.window_bytes;
-	ctx->book.window_req_base = p.window_base;
-	ctx->book.boot_bytes = info.tot_pages << HV_PAGE_SHIFT;
-	ctx->book.have_handle = true;
-	memcpy(ctx->book.handle, info.handle, sizeof(ctx->book.handle));
-	ctx->book.memmap_in_target = hm->cfg.memmap_in_target;
-	if (static_kib << KIB_SHIFT > ctx->book.boot_bytes)
-		ctx->book.boot_bytes = static_kib << KIB_SHIFT;
+	ctx.features = hm->cfg.features;
+	ctx.stats_interval_ms = p.stats_interval_ms;
+	ctx.book.max_bytes = p.max_bytes;
+	ctx.book.window_req_bytes = p.window_bytes;
+	ctx.book.window_req_base = p.window_base;
+	ctx.book.boot_bytes = info.tot_pages << HV_PAGE_SHIFT;
+	ctx.book.have_handle = true;
+	memcpy(ctx.book.handle, info.handle, sizeof(ctx.book.handle));
+	ctx.book.memmap_in_target = hm->cfg.memmap_in_target;
+	if (static_kib << KIB_SHIFT > ctx.book.boot_bytes)
+		ctx.book.boot_bytes = static_kib << KIB_SHIFT;
 	/* Does a window fit at all (with the smallest block)? */
-	r = hotmem_window_plan(ctx->book.boot_bytes, HOTMEM_BLOCK_SIZE_MIN, p.window_bytes,
+	r = hotmem_window_plan(ctx.book.boot_bytes, HOTMEM_BLOCK_SIZE_MIN, p.window_bytes,
 			       p.window_base, &window);
 	if (r < 0)
-		goto out;
-	r = hm_txn(hm, attach_txn, ctx);
+		return r;
+	r = hm_txn(hm, attach_txn, &ctx);
 	if (r < 0)
-		goto out;
-	dom = dom_new(hm, domid, &ctx->book);
-	if (!dom) {
-		/* Journalled but not in memory: hotmem_reconcile() picks it up. */
-		r = -ENOMEM;
-		goto out;
-	}
+		return r;
+	dom = dom_new(hm, domid, &ctx.book);
+	if (!dom)
+		return -ENOMEM; /* journalled but not in memory: hotmem_reconcile() picks it up */
 	dom_watch(hm, dom);
 	dom_handshake(hm, dom);
-	r = 0;
-out:
-	free(ctx);
-	return r;
+	return 0;
 }
 
 struct detach_ctx {
@@ -2829,24 +2811,17 @@ int hotmem_detach(struct hotmem *hm, uint32_t domid)
 int hotmem_set_max(struct hotmem *hm, uint32_t domid, uint64_t max_bytes)
 {
 	struct hm_domain *dom;
-	struct hm_book *book = NULL;
+	struct hm_book next;
 	int r;
 
 	if (!max_bytes)
 		return -EINVAL;
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
-		goto out;
-	book = malloc(sizeof(*book));
-	r = -ENOMEM;
-	if (!book)
-		goto out;
-	*book = dom->book;
-	book->max_bytes = max_bytes;
-	r = book_commit(hm, dom, book);
-out:
-	free(book);
-	return r;
+		return r;
+	next = dom->book;
+	next.max_bytes = max_bytes;
+	return book_commit(hm, dom, &next);
 }
 
 int hotmem_host_books(struct hotmem *hm, struct hotmem_host_books *ret_books)
@@ -3024,26 +2999,21 @@ static int status_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 int hotmem_guest_status(struct hotmem *hm, uint32_t domid, struct hotmem_guest_status *ret_status)
 {
 	struct hotmem_guest_status status;
-	struct status_ctx *ctx = NULL;
+	struct status_ctx ctx = { .domid = domid };
 	struct hm_domain *dom;
 	uint32_t features;
-	int r = -EINVAL;
+	int r;
 
 	if (!ret_status)
-		goto out;
+		return -EINVAL;
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
-		goto out;
-	ctx = calloc(1, sizeof(*ctx));
-	r = -ENOMEM;
-	if (!ctx)
-		goto out;
-	ctx->domid = domid;
-	r = hm_txn(hm, status_txn, ctx);
+		return r;
+	r = hm_txn(hm, status_txn, &ctx);
 	if (r < 0)
-		goto out;
+		return r;
 	memset(&status, 0, sizeof(status));
-#define VALID(key) ((ctx->view.valid & HM_GK_BIT(key)) != 0)
+#define VALID(key) ((ctx.view.valid & HM_GK_BIT(key)) != 0)
 	status.have_version = VALID(HM_GK_VERSION);
 	status.have_features = VALID(HM_GK_FEATURES);
 	status.have_block_size = VALID(HM_GK_BLOCK_SIZE);
@@ -3053,21 +3023,18 @@ int hotmem_guest_status(struct hotmem *hm, uint32_t domid, struct hotmem_guest_s
 	status.have_blocks = VALID(HM_GK_BLOCKS);
 	status.have_stats = VALID(HM_GK_STATS);
 #undef VALID
-	status.version = ctx->view.version;
-	status.features = ctx->view.features;
-	status.block_size = ctx->view.block_size;
-	status.memmap_bytes = ctx->view.memmap_bytes;
-	status.state = ctx->view.state;
-	status.ack = ctx->view.ack;
-	status.nr_blocks = bitmap_weight(ctx->view.blocks);
-	status.stats = ctx->view.stats;
-	status.not_ready = guest_check_ready(hm, &dom->book, &ctx->view, &features);
+	status.version = ctx.view.version;
+	status.features = ctx.view.features;
+	status.block_size = ctx.view.block_size;
+	status.memmap_bytes = ctx.view.memmap_bytes;
+	status.state = ctx.view.state;
+	status.ack = ctx.view.ack;
+	status.nr_blocks = bitmap_weight(ctx.view.blocks);
+	status.stats = ctx.view.stats;
+	status.not_ready = guest_check_ready(hm, &dom->book, &ctx.view, &features);
 	status.ready = !status.not_ready;
 	*ret_status = status;
-	r = 0;
-out:
-	free(ctx);
-	return r;
+	return 0;
 }
 
 void hotmem_get_counters(struct hotmem *hm, struct hotmem_counters *ret_counters)
