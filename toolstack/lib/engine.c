@@ -390,6 +390,45 @@ static int put_dom_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const c
 	return hm_xs_write(hm, txn, path, text);
 }
 
+/* Read /local/domain/<domid>/<key> as a decimal. */
+static int read_dom_dec(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
+			uint64_t *ret_value)
+{
+	char path[HM_PATH_MAX];
+	int r;
+
+	r = hm_dom_path(path, sizeof(path), domid, key);
+	if (r < 0)
+		return r;
+	return hm_xs_read_dec(hm, txn, path, ret_value);
+}
+
+/* Read /local/domain/<domid>/<key> (malloc()ed into *ret_value, its length in *ret_len). */
+static int read_dom_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
+			char **ret_value, size_t *ret_len)
+{
+	char path[HM_PATH_MAX];
+	int r;
+
+	r = hm_dom_path(path, sizeof(path), domid, key);
+	if (r < 0)
+		return r;
+	return hm_xs_read(hm, txn, path, ret_value, ret_len);
+}
+
+/* Remove /local/domain/<domid>/<key> and everything under it. */
+
+static int rm_dom_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key)
+{
+	char path[HM_PATH_MAX];
+	int r;
+
+	r = hm_dom_path(path, sizeof(path), domid, key);
+	if (r < 0)
+		return r;
+	return hm->hv->ops->xs_rm(hm->hv, txn, path);
+}
+
 /* ---- domains ------------------------------------------------------------- */
 
 static struct hm_domain *dom_find(const struct hotmem *hm, uint32_t domid)
@@ -730,9 +769,9 @@ static int grow_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true,
 			       (ctx->nr_blocks + ctx->nr_pending_added) * target_step_kib(old),
 			       (ctx->nr_blocks + ctx->nr_pending_added) * block_kib(old));
-	if (!r)
-		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
-	return r;
+	if (r < 0)
+		return r;
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 }
 
 static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
@@ -753,17 +792,19 @@ static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	ctx->book.rec.phase = HM_PHASE_RECLAIMING;
 	ctx->book.rec.progress = 0;
 	/* Blocks the superseded grows added raise what this shrink lowers. */
-	r = ctx->nr_pending_added ? adjust_memory_keys(hm, txn, ctx->dom->domid, true,
-						       ctx->nr_pending_added * target_step_kib(old),
-						       ctx->nr_pending_added * block_kib(old))
-				  : 0;
-	if (!r)
-		r = adjust_memory_keys(hm, txn, ctx->dom->domid, false,
-				       ctx->nr_blocks * target_step_kib(old),
-				       ctx->nr_blocks * block_kib(old));
-	if (!r)
-		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
-	return r;
+	if (ctx->nr_pending_added) {
+		r = adjust_memory_keys(hm, txn, ctx->dom->domid, true,
+				       ctx->nr_pending_added * target_step_kib(old),
+				       ctx->nr_pending_added * block_kib(old));
+		if (r < 0)
+			return r;
+	}
+	r = adjust_memory_keys(hm, txn, ctx->dom->domid, false,
+			       ctx->nr_blocks * target_step_kib(old),
+			       ctx->nr_blocks * block_kib(old));
+	if (r < 0)
+		return r;
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 }
 
 /*
@@ -784,7 +825,6 @@ static int peek_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	const struct hm_oprec *rec = &book->rec;
 	bool this_grow = rec->phase == HM_PHASE_REQUESTED && rec->req.op == HOTMEM_OP_GROW;
 	uint64_t listed[HM_WORDS];
-	char path[HM_PATH_MAX];
 	struct hotmem_ack ack;
 	char *value = NULL;
 	size_t len = 0;
@@ -792,9 +832,7 @@ static int peek_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	int r;
 
 	ctx->answered = 0;
-	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_GUEST_ACK);
-	if (!r)
-		r = hm_xs_read(hm, txn, path, &value, &len);
+	r = read_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_GUEST_ACK, &value, &len);
 	if (r < 0 || hotmem_parse_ack(value, len, &ack) < 0 || ack.seq > book->seq)
 		goto out; /* no answer here: the booking transaction decides */
 	this_grow = this_grow && !hotmem_ack_check(&rec->req, &ack);
@@ -802,9 +840,7 @@ static int peek_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 		goto out;
 	free(value);
 	value = NULL;
-	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_GUEST_BLOCKS);
-	if (!r)
-		r = hm_xs_read(hm, txn, path, &value, &len);
+	r = read_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_GUEST_BLOCKS, &value, &len);
 	if (r < 0 || hotmem_parse_blocks(value, len, listed) < 0)
 		goto out;
 	if (this_grow)
@@ -1635,17 +1671,12 @@ static int find_free_run(const struct hm_domain *dom, const uint64_t *listed, ui
 static int read_memory_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
 			    uint64_t *ret_target_kib, uint64_t *ret_static_kib)
 {
-	char path[HM_PATH_MAX];
 	int r;
 
-	r = hm_dom_path(path, sizeof(path), domid, "memory/target");
-	if (!r)
-		r = hm_xs_read_dec(hm, txn, path, ret_target_kib);
-	if (!r)
-		r = hm_dom_path(path, sizeof(path), domid, "memory/static-max");
-	if (!r)
-		r = hm_xs_read_dec(hm, txn, path, ret_static_kib);
-	return r;
+	r = read_dom_dec(hm, txn, domid, "memory/target", ret_target_kib);
+	if (r < 0)
+		return r;
+	return read_dom_dec(hm, txn, domid, "memory/static-max", ret_static_kib);
 }
 
 static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
@@ -1921,7 +1952,6 @@ static int abandon_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct abandon_ctx *ctx = arg;
 	struct hm_oprec *rec = &ctx->book.rec;
-	char path[HM_PATH_MAX];
 	uint32_t block;
 	int r;
 
@@ -1936,12 +1966,10 @@ static int abandon_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	ctx->book.pending_seq = 0;
 	memset(rec, 0, sizeof(*rec));
 	/* The guest must not find the request once its frames are gone. */
-	r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_REQUEST);
-	if (!r)
-		r = hm->hv->ops->xs_rm(hm->hv, txn, path);
-	if (!r)
-		r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
-	return r;
+	r = rm_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_REQUEST);
+	if (r < 0)
+		return r;
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
 }
 
 static int abandon_dom(struct hotmem *hm, uint32_t domid, struct hotmem_result *res)
@@ -2210,10 +2238,12 @@ static int restore_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 
 	r = adjust_memory_keys(hm, txn, ctx->dom->domid, false, granted * target_step_kib(old),
 			       granted * block_kib(old));
-	if (!r)
-		r = read_memory_keys(hm, txn, ctx->dom->domid, &target_kib, &static_kib);
-	if (!r)
-		r = reboot_memo_path(hm, old->handle, path, sizeof(path));
+	if (r < 0)
+		return r;
+	r = read_memory_keys(hm, txn, ctx->dom->domid, &target_kib, &static_kib);
+	if (r < 0)
+		return r;
+	r = reboot_memo_path(hm, old->handle, path, sizeof(path));
 	if (r < 0)
 		return r;
 	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " %" PRIu32, target_kib, static_kib,
@@ -2278,20 +2308,21 @@ int hotmem_reboot_info(struct hotmem *hm, uint32_t domid, struct hotmem_reboot_i
 		return -EINVAL;
 	memset(&out, 0, sizeof(out));
 	r = hm->hv->ops->domain_info(hm->hv, domid, &info);
-	if (!r)
-		r = reboot_memo_path(hm, info.handle, path, sizeof(path));
-	if (!r)
-		r = hm_xs_read(hm, HV_XS_NO_TXN, path, &value, &len);
+	if (r < 0)
+		return r;
+	r = reboot_memo_path(hm, info.handle, path, sizeof(path));
+	if (r < 0)
+		return r;
+	r = hm_xs_read(hm, HV_XS_NO_TXN, path, &value, &len);
 	if (r < 0)
 		goto out;
-	r = -EUCLEAN;
 	if (hm_split3(value, len, f, l) < 0 || hm_parse_dec(f[0], l[0], &out.target_kib) < 0 ||
 	    hm_parse_dec(f[1], l[1], &out.static_max_kib) < 0 ||
-	    hm_parse_dec(f[2], l[2], &out.old_domid) < 0)
+	    hm_parse_dec(f[2], l[2], &out.old_domid) < 0) {
+		r = -EUCLEAN;
 		goto out;
-	r = hm_dom_path(path, sizeof(path), domid, "memory/static-max");
-	if (!r)
-		r = hm_xs_read_dec(hm, HV_XS_NO_TXN, path, &out.now_static_max_kib);
+	}
+	r = read_dom_dec(hm, HV_XS_NO_TXN, domid, "memory/static-max", &out.now_static_max_kib);
 	if (r < 0)
 		goto out;
 	out.came_back_grown = out.now_static_max_kib > out.static_max_kib;
@@ -2535,10 +2566,58 @@ static int dom_has_dir(struct hotmem *hm, uint32_t domid)
 	int r;
 
 	r = hm_dom_path(path, sizeof(path), domid, HOTMEM_KEY_VERSION);
-	if (!r)
-		r = hm_xs_read(hm, HV_XS_NO_TXN, path, &value, NULL);
+	if (r < 0)
+		return r;
+	r = hm_xs_read(hm, HV_XS_NO_TXN, path, &value, NULL);
 	free(value);
 	return r;
+}
+
+/* Alive, and its H/ directory still there (-ENOENT: somebody removed it). */
+static int dom_present(struct hotmem *hm, struct hm_domain *dom)
+{
+	int r = dom_alive(hm, dom);
+
+	if (r < 0)
+		return r;
+	return dom_has_dir(hm, dom->domid);
+}
+
+/* One journalled domain: released, settled (counted in report) or the error. */
+static int reconcile_dom(struct hotmem *hm, uint32_t domid, struct hotmem_reconcile_report *report)
+{
+	struct settle_report settled = { 0 };
+	struct hm_domain *dom = dom_find(hm, domid);
+	int r;
+
+	if (!dom) {
+		r = dom_load(hm, domid, &dom);
+		if (r < 0)
+			return r;
+	}
+	r = dom_present(hm, dom);
+	if (r == -ESRCH || r == -ENOENT) {
+		dom_release(hm, dom);
+		report->released++;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (!dom->op) {
+		r = dom_retry_settle(hm, dom, now_ms(hm), &settled);
+		if (r == -ESRCH) {
+			report->released++;
+			return 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	dom_check_shutdown(hm, dom);
+	report->rolled_back += settled.rolled_back;
+	report->finished += settled.finished;
+	report->outstanding += settled.outstanding;
+	dom_handshake(hm, dom);
+	return 0;
 }
 
 int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_report)
@@ -2551,51 +2630,23 @@ int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_repo
 	memset(&report, 0, sizeof(report));
 	r = jr_check_owner(hm, HV_XS_NO_TXN);
 	if (r < 0)
-		goto out;
+		return r;
 	r = jr_list(hm, &domids, &count);
 	if (r < 0)
-		goto out;
+		return r;
 	for (i = 0; i < count; i++) {
-		struct settle_report settled = { 0 };
-		struct hm_domain *dom = dom_find(hm, domids[i]);
-
 		report.domains++;
-		r = dom ? 0 : dom_load(hm, domids[i], &dom);
-		if (!r) {
-			r = dom_alive(hm, dom);
-			if (!r)
-				r = dom_has_dir(hm, domids[i]);
-			if (r == -ESRCH || r == -ENOENT) {
-				dom_release(hm, dom);
-				report.released++;
-				continue;
-			}
-		}
-		if (!r && !dom->op) {
-			r = dom_retry_settle(hm, dom, now_ms(hm), &settled);
-			if (r == -ESRCH) {
-				report.released++;
-				continue;
-			}
-		}
+		r = reconcile_dom(hm, domids[i], &report);
 		if (r < 0) {
 			report.failed++;
 			if (!first_error)
 				first_error = r;
-			continue;
 		}
-		dom_check_shutdown(hm, dom);
-		report.rolled_back += settled.rolled_back;
-		report.finished += settled.finished;
-		report.outstanding += settled.outstanding;
-		dom_handshake(hm, dom);
 	}
-	r = first_error;
+	free(domids);
 	if (ret_report)
 		*ret_report = report;
-out:
-	free(domids);
-	return r;
+	return first_error;
 }
 
 /* ---- attach and settings ------------------------------------------------- */
@@ -2774,15 +2825,12 @@ struct detach_ctx {
 static int detach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct detach_ctx *ctx = arg;
-	char path[HM_PATH_MAX];
 	int r;
 
-	r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_DIR);
-	if (!r)
-		r = hm->hv->ops->xs_rm(hm->hv, txn, path);
-	if (!r)
-		r = jr_remove(hm, txn, ctx->domid);
-	return r;
+	r = rm_dom_key(hm, txn, ctx->domid, HOTMEM_KEY_DIR);
+	if (r < 0)
+		return r;
+	return jr_remove(hm, txn, ctx->domid);
 }
 
 int hotmem_detach(struct hotmem *hm, uint32_t domid)
