@@ -1,8 +1,8 @@
 /*
  * Every injected fault at every step of grow and shrink. For each scenario
  * (grow and shrink, with 2 MiB-extent heads on 8 MiB blocks and 4 KiB-page
- * heads on 4 MiB blocks, a guest that refuses half a grow so that the trim
- * path runs) a clean run counts the engine's calls per hypervisor op; then
+ * heads on 4 MiB blocks, a guest that refuses half a grow so that the
+ * grow_finish() path runs) a clean run counts the engine's calls per hypervisor op; then
  * each call of each op is failed in turn, with every error that op can
  * really return (populate -ENOMEM, also part-way after one extent, set_max_mem
  * and pool failures, xenstore -EAGAIN and -EIO on transactions, ...), on a

@@ -860,7 +860,7 @@ out:
  * guest's balloon fills as soon as it sees it), raise max memory by the
  * rest of every block the answer adds: the guest gets the room for exactly
  * the blocks it acked, at the ack. A guest that changes its answer in
- * between gets at most that room until the trim sets the exact value.
+ * between gets at most that room until the finish sets the exact value.
  */
 static int raise_for_answer(struct hotmem *hm, struct hm_domain *dom)
 {
@@ -1046,11 +1046,11 @@ static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem
 }
 
 /*
- * ACKED: max memory to the book (the added blocks whole, nothing for the
- * refused ones) before their heads and those of refused superseded blocks
- * go back, then the pool.
+ * ACKED, the end of a grow: max memory to the book (the added blocks whole,
+ * nothing for the refused ones) before their heads and those of refused
+ * superseded blocks go back, then the pool; the record is dropped.
  */
-static int grow_trim(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
+static int grow_finish(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
 	const struct hm_book *book = &dom->book;
 	const struct hm_oprec *rec = &book->rec;
@@ -1257,7 +1257,7 @@ static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 			}
 			break;
 		case HM_PHASE_ACKED:
-			r = grow_trim(hm, dom, res);
+			r = grow_finish(hm, dom, res);
 			report->finished = !r;
 			break;
 		case HM_PHASE_RECLAIMING:
@@ -1485,7 +1485,7 @@ static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
 						  op->result.blocks_done *
 							  (dom->book.block_size >> HV_PAGE_SHIFT)
 					: 0;
-		r = grow ? grow_trim(hm, dom, &op->result) : shrink_reclaim(hm, dom, &op->result);
+		r = grow ? grow_finish(hm, dom, &op->result) : shrink_reclaim(hm, dom, &op->result);
 		if (r < 0) {
 			op_fail(op, r, now);
 			return;
