@@ -35,7 +35,7 @@
 
 #include "autoscale.h"
 #include "check.h"
-#include "fake_guest.h"
+#include "engine_harness.h"
 
 #define MIB	     ((uint64_t)1 << 20)
 #define BLOCK	     (128 * MIB)

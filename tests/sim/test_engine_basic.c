@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fake_guest.h"
+#include "engine_harness.h"
 
 #define MIB (1ull << 20)
 #define GIB (1ull << 30)

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "fake_guest.h"
+#include "engine_harness.h"
 
 #define MIB (1ull << 20)
 

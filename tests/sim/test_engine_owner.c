@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "fake_guest.h"
+#include "engine_harness.h"
 
 #define MIB   (1ull << 20)
 #define BLOCK (4 * MIB)

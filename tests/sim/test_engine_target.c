@@ -17,7 +17,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "fake_guest.h"
+#include "engine_harness.h"
 
 #define MIB   (1ull << 20)
 #define BLOCK (16 * MIB)

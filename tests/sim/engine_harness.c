@@ -1,10 +1,10 @@
 /*
- * The engine test harness (see fake_guest.h): a kill proxy in front of the
+ * The engine test harness (see engine_harness.h): a kill proxy in front of the
  * engine's dom0 connection, a fake clock, the simulated guests of
  * hv/sim/sim_guest.c, a deterministic single-threaded driver loop, crash
  * restarts and the books-versus-sim checker.
  */
-#include "fake_guest.h"
+#include "engine_harness.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,9 +1,8 @@
 /*
- * A scripted guest for the engine tests, and the harness that drives it
- * together with libhotmem on one simulated host.
- *
- * The guest itself lives in hv/sim/sim_guest.{c,h} (shared with
- * `hotmemd --hv sim`); this header adds the test harness.
+ * The engine harness: libhotmem and simulated guests on one simulated host,
+ * driven deterministically for the engine tests (test_engine_*.c) and the
+ * autoscaler's (test_autoscale_sim.c). The guests are hv/sim/sim_guest.{c,h}
+ * (shared with `hotmemd --hv sim`).
  *
  * The harness owns a sim, a dom0 connection wrapped in a kill proxy (a
  * struct hv that, once armed, lets k more mutating calls through and then
@@ -14,8 +13,8 @@
  * the sim (max_pages, tot_pages, every populated page of every window block,
  * memory/target, static-max, P2M pool, hv_sim_check()).
  */
-#ifndef HOTMEM_TEST_FAKE_GUEST_H
-#define HOTMEM_TEST_FAKE_GUEST_H
+#ifndef HOTMEM_TEST_ENGINE_HARNESS_H
+#define HOTMEM_TEST_ENGINE_HARNESS_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -93,4 +92,4 @@ int harness_check(struct harness *h, const char *context);
 /* Destroy a guest's domain (xl destroy) and forget its simulated guest. */
 void harness_destroy_guest(struct harness *h, uint32_t domid);
 
-#endif /* HOTMEM_TEST_FAKE_GUEST_H */
+#endif /* HOTMEM_TEST_ENGINE_HARNESS_H */
