@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hotmem *hm = fuzz_engine()->hm;
 	struct fuzz_chunk chunks[HM_GK_COUNT];
 	static struct hm_guest_view view;
-	static struct hm_book book;
+	static struct hm_record book;
 	uint64_t block_size = 0, memmap_bytes = 0, number = 0;
 	uint32_t features = 0;
 	char path[HM_PATH_MAX];

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hotmem *hm = fuzz_engine()->hm;
 	struct fuzz_chunk chunks[NR_KEYS];
-	static struct hm_book book, again;
+	static struct hm_record book, again;
 	int rc;
 
 	fuzz_split((const char *)data, size, chunks, NR_KEYS);

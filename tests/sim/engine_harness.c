@@ -2,7 +2,7 @@
  * The engine test harness (see engine_harness.h): a kill proxy in front of the
  * engine's dom0 connection, a fake clock, the simulated guests of
  * hv/sim/sim_guest.c, a deterministic single-threaded driver loop, crash
- * restarts and the books-versus-sim checker.
+ * restarts and the records-versus-sim checker.
  */
 #include "engine_harness.h"
 
@@ -601,12 +601,12 @@ static uint64_t count_populated(struct hv_sim *sim, uint32_t domid, uint64_t gfn
 	return n;
 }
 
-#define BOOK_FAIL(...)                                                                \
-	do {                                                                          \
-		fprintf(stderr, "  books [%s] d%" PRIu32 ": ", context, base->domid); \
-		fprintf(stderr, __VA_ARGS__);                                         \
-		fputc('\n', stderr);                                                  \
-		problems++;                                                           \
+#define BOOK_FAIL(...)                                                                  \
+	do {                                                                            \
+		fprintf(stderr, "  records [%s] d%" PRIu32 ": ", context, base->domid); \
+		fprintf(stderr, __VA_ARGS__);                                           \
+		fputc('\n', stderr);                                                    \
+		problems++;                                                             \
 	} while (0)
 
 static int check_guest(struct harness *h, struct hv *dom0, uint32_t index, const char *context)
@@ -706,13 +706,13 @@ int harness_check(struct harness *h, const char *context)
 		problems += check_guest(h, dom0, i, context);
 		sim_guest_get_stats(h->guests[i], &fs);
 		if (fs.dom0_errors) {
-			fprintf(stderr, "  books [%s] d%" PRIu32 ": guest saw %u dom0 errors\n",
+			fprintf(stderr, "  records [%s] d%" PRIu32 ": guest saw %u dom0 errors\n",
 				context, h->base[i].domid, fs.dom0_errors);
 			problems++;
 		}
 	}
 	if (hv_sim_check(h->sim, why, sizeof(why)) < 0) {
-		fprintf(stderr, "  books [%s]: hv_sim_check: %s\n", context, why);
+		fprintf(stderr, "  records [%s]: hv_sim_check: %s\n", context, why);
 		problems++;
 	}
 	hv_close(dom0);

@@ -9,7 +9,7 @@
  * fails everything with -ECANCELED: the toolstack process "died" right after
  * its k-th step), an engine with a fake clock, and the guests. It drives
  * everything single-threaded and deterministically, restarts the engine as a
- * crashed daemon would be restarted, and checks the engine's books against
+ * crashed daemon would be restarted, and checks the engine's records against
  * the sim (max_pages, tot_pages, every populated page of every window block,
  * memory/target, static-max, P2M pool, hv_sim_check()).
  */
@@ -29,7 +29,7 @@
 
 struct kill_proxy;
 
-/* The sim's view of a guest at creation, to check books against. */
+/* The sim's view of a guest at creation, to check records against. */
 struct harness_base {
 	uint32_t domid;
 	uint64_t boot_pages;
@@ -87,7 +87,7 @@ bool harness_dead(struct harness *h);
  * Returns hotmem_reconcile()'s result. */
 int harness_restart(struct harness *h, unsigned long kill_after,
 		    struct hotmem_reconcile_report *ret_report);
-/* Books vs sim for every guest; prints each mismatch; returns their number. */
+/* Records vs sim for every guest; prints each mismatch; returns their number. */
 int harness_check(struct harness *h, const char *context);
 /* Destroy a guest's domain (xl destroy) and forget its simulated guest. */
 void harness_destroy_guest(struct harness *h, uint32_t domid);

@@ -502,7 +502,7 @@ static void test_memmap_in_target(void)
  * target-blocks is in use only when both sides list it, and is locked with
  * the window: a guest that does not count the heads gets H/features without
  * it (with the window) and memory/target by usable bytes; a guest that stops
- * listing it while the book says whole blocks is refused, not mis-accounted.
+ * listing it while the record says whole blocks is refused, not mis-accounted.
  */
 static void test_target_blocks_negotiated(void)
 {

@@ -6,12 +6,12 @@
  * to do next. The dead handle is dropped without cleanup, the guests keep
  * running (and may ack what it asked), a new engine on a new connection
  * reconciles, and everything settles. For every k of grow, partial grow and
- * shrink, the books must then equal the hypervisor's and a grow and a shrink
+ * shrink, the records must then equal the hypervisor's and a grow and a shrink
  * must still work. A second sweep kills the restarted engine again at every
  * step of its own reconcile (sampled in the middle when a recovery walks a
  * block page by page). Also: domains that die or vanish while the
  * engine is down, die during an operation, or have their hotmem directory
- * removed (a reused domid) have their books released; a journal record that
+ * removed (a reused domid) have their records released; a journal record that
  * does not parse is reported and left alone. The kill points are printed.
  */
 #include <stdlib.h>
@@ -91,7 +91,7 @@ static int finish(struct harness *h, const struct scenario *sc, uint32_t domid, 
 	snprintf(context, sizeof(context), "%s %s", sc->name, what);
 	problems = harness_check(h, context);
 	if (hotmem_domain_info(h->hm, domid, &info)) {
-		fprintf(stderr, "  [%s] no books for d%u\n", context, domid);
+		fprintf(stderr, "  [%s] no records for d%u\n", context, domid);
 		problems++;
 	} else if (info.outstanding) {
 		fprintf(stderr, "  [%s] request %u still outstanding\n", context,
@@ -266,7 +266,7 @@ static void test_deaths(void)
 	CHECK_EQ(report.failed, 0);
 
 	/* An op-blocks with no op (found by fuzz_journal): refused the same
-	 * way, as storing the books back would silently drop it. */
+	 * way, as storing the records back would silently drop it. */
 	snprintf(path, sizeof(path), HOTMEM_DEFAULT_JOURNAL_DIR "/%u/op-blocks", c);
 	CHECK_EQ(dom0->ops->xs_write(dom0, 0, path, "3", 1), 0);
 	CHECK_EQ(harness_restart(&h, 0, &report), -EUCLEAN);
@@ -291,7 +291,7 @@ int main(void)
 	}
 	test_deaths();
 	printf("kill points covered: %u, plus %u inside recovery (outcomes: %u rolled back, "
-	       "%u finished by reconcile, %u already done); runs with book mismatches: %u\n",
+	       "%u finished by reconcile, %u already done); runs with record mismatches: %u\n",
 	       kill_points, double_kill_points, outcome_rolled_back, outcome_finished,
 	       outcome_done_before, bad_runs);
 	return check_exit("test_engine_crash");

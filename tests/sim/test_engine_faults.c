@@ -10,9 +10,9 @@
  * back (-EIO: an -ENOMEM would only fall back to smaller extents), and then
  * fails each call of the rollback in turn (double faults).
  * After each run the engine is left to settle (its own retries), the fault
- * is cleared, and the books must equal the hypervisor's: hv_sim_check() == 0,
+ * is cleared, and the records must equal the hypervisor's: hv_sim_check() == 0,
  * max_pages, tot_pages, every page of every block we hold, target,
- * static-max and pool as the books say, no frame in a block we don't hold.
+ * static-max and pool as the records say, no frame in a block we don't hold.
  * Then a grow and a shrink must still work. The number of fault points is
  * printed.
  *
@@ -422,7 +422,7 @@ int main(void)
 	test_txn_exhausted();
 	printf("fault points covered: %u (%u fired, %u spent unfired: a part-way fault on a "
 	       "call of one extent, or a second fault on the call the first failed); runs "
-	       "with book mismatches: %u\n",
+	       "with record mismatches: %u\n",
 	       points, fired, missed, bad_runs);
 	CHECK_EQ(fired + missed, points);
 	/* Only the two part-way populates of the 2 MiB heads and one collision

@@ -3,7 +3,7 @@
  * simulated guest (never acking, acking errors, acking half a grow, lying about a
  * shrink both ways, acking the wrong seq, going broken) runs on one domain
  * while a well-behaved neighbour grows and shrinks next to it; the result
- * codes must say what happened, the books must equal the hypervisor's for
+ * codes must say what happened, the records must equal the hypervisor's for
  * both after every step, and a guest that comes back to its senses must get
  * its outstanding request finished. Then hostile bytes go into every key the
  * guest may write (malformed, non-canonical, oversized, inconsistent,
@@ -68,7 +68,7 @@ static void test_modes(void)
 	CHECK_EQ(harness_check(&h, "ack-error shrink"), 0);
 	neighbour_works("ack-error neighbour");
 
-	/* Partial: half added and booked, the rest given back. */
+	/* Partial: half added and recorded, the rest given back. */
 	sim_guest_set_mode(g, SG_ACK_PARTIAL);
 	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 4 * BLOCK, &res), -EREMOTEIO);
 	CHECK(res.guest_status == HOTMEM_STATUS_PARTIAL && res.guest_done == 2);

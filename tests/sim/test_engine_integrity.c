@@ -7,7 +7,7 @@
  * grow, a shrink, a grow the guest refuses, a grow rolled back before its
  * request, a superseded request and an abandoned one. After each step the
  * test checks the invariant from Xen's own figures: tot_pages never exceeds
- * libxl's max at creation plus the blocks the books grant plus the frames
+ * libxl's max at creation plus the blocks the records grant plus the frames
  * dom0 itself has in flight (pages populated in window blocks not granted:
  * heads before the ack, blocks being reclaimed). Moving the max_pages raise
  * back before the request (whole blocks) or lowering max_pages after a
@@ -16,8 +16,8 @@
  * Then the safety net: another party raises max_pages behind the engine's
  * back while a request is unanswered and the guest fills it, partly inside
  * the request's blocks; abandoning the request lowers max_pages to the
- * books, takes back every frame of those blocks (the guest's too) and finds
- * the guest above its books by exactly what it populated elsewhere: the
+ * records, takes back every frame of those blocks (the guest's too) and finds
+ * the guest above its record by exactly what it populated elsewhere: the
  * domain is frozen (grows -EPERM), the excess journalled.
  */
 #include <inttypes.h>
@@ -202,7 +202,7 @@ static int op(enum hotmem_op_kind kind, uint64_t bytes, const char *step,
 	return ret_result->error;
 }
 
-/* At rest the guest filled everything: Xen's max is the books, to the page. */
+/* At rest the guest filled everything: Xen's max is the records, to the page. */
 static void check_books(const char *step)
 {
 	struct hotmem_domain_info info;
@@ -218,7 +218,7 @@ static void check_books(const char *step)
 			: 0);
 	if (ds.max_pages != want || ds.tot_pages != want || info.frozen)
 		fprintf(stderr,
-			"  [%s] max %" PRIu64 " tot %" PRIu64 " books %" PRIu64 " frozen %d\n",
+			"  [%s] max %" PRIu64 " tot %" PRIu64 " records %" PRIu64 " frozen %d\n",
 			step, ds.max_pages, ds.tot_pages, want, info.frozen);
 	CHECK_EQ(ds.max_pages, want);
 	CHECK_EQ(ds.tot_pages, want);
@@ -370,7 +370,7 @@ static void test_overdrawn(void)
  * The one instant Xen leaves open: between dom0's raise by one head and its
  * populate the guest takes that room (it must populate outside the window:
  * the head's GFNs are dom0's to fill). dom0's populate fails, the grow rolls
- * back, and the guest is above its books by exactly the head: frozen, the
+ * back, and the guest is above its record by exactly the head: frozen, the
  * excess journalled and reported, nothing else lost.
  */
 static void test_steal(void)

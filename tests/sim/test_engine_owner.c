@@ -118,7 +118,7 @@ static void adopt(struct hotmem *hm, struct hv *hv)
 /*
  * A domid reused by a new domain (destroyed and recreated before the engine
  * looked, or while it was down) is a new domain: the journal's handle (xl's
- * UUID) no longer matches, so the old books are released, not applied to it.
+ * UUID) no longer matches, so the old record is released, not applied to it.
  */
 static void test_reused_domid(void)
 {

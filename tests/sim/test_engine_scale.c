@@ -6,7 +6,7 @@
  * by hotmem_dispatch() alone. Rounds of random grow, shrink and set (a fixed
  * seed: every run is the same) interleave with guests changing behaviour,
  * domains being destroyed and created, and the engine being killed with
- * operations in flight and restarted. After every round the books of every
+ * operations in flight and restarted. After every round the records of every
  * domain must equal the hypervisor's, and at the end the host must have
  * every frame back once all domains are gone. Every start and every result
  * is checked against what the guest's behaviour allows (op_result_ok()), and
@@ -129,7 +129,7 @@ static bool op_result_ok(enum sim_guest_mode mode, enum hotmem_op_kind kind,
 		return res->error == -EPROTO;
 	case SG_LIE_DROP:
 	case SG_LIE_KEEP:
-		/* Caught or not, by the books check after the round. */
+		/* Caught or not, by the records check after the round. */
 		return res->error == -EREMOTEIO || res->error == -EPROTO;
 	default:
 		return false;
@@ -270,7 +270,7 @@ int main(void)
 		CHECK_EQ(harness_check(&h, context), 0);
 	}
 
-	/* Everything goes: every frame back to the host, no books left. */
+	/* Everything goes: every frame back to the host, no records left. */
 	for (i = 0; i < GUESTS; i++)
 		harness_destroy_guest(&h, slots[i].domid);
 	harness_run(&h, NULL);

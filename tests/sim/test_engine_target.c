@@ -4,8 +4,8 @@
  * the balloon before it grows blocks: argument and state refusals (nothing
  * changes), the ceiling (boot RAM plus what the grants added), a target below
  * the boot RAM that the simulated guest's balloon follows, a grow and a shrink
- * that move the target from the written value and not from the books'
- * notion of it, and the books still agreeing with the sim once the target is
+ * that move the target from the written value and not from the records'
+ * notion of it, and the records still agreeing with the sim once the target is
  * back; the ceiling is memory/static-max even when libxl's ring pages put
  * tot_pages above it. Also the simulated guest's stats, which drive the policy in
  * `hotmemd --hv sim`: published every H/stats-interval-ms on the harness's
@@ -98,10 +98,10 @@ static void test_set_target(void)
 	move_target(&h, domid, 200 * MIB, "below boot");
 	sim_guest_get_stats(harness_guest(&h, domid), &fs);
 	CHECK(fs.boot_ballooned > 0);
-	/* static-max is the books' (boot + blocks): a target move leaves it. */
+	/* static-max is the records' (boot + blocks): a target move leaves it. */
 	CHECK_EQ(read_kib(&h, domid, "memory/static-max"), static_kib + 3 * (BLOCK >> 10));
 
-	/* Busy: a grow in flight owns the target until its ack is booked. */
+	/* Busy: a grow in flight owns the target until its ack is recorded. */
 	CHECK_EQ(hotmem_op_start(h.hm, domid, HOTMEM_OP_KIND_GROW, BLOCK, &op), 0);
 	CHECK_EQ(hotmem_set_target(h.hm, domid, 220 * MIB), -EBUSY);
 	CHECK_EQ(harness_run(&h, op), 0);
@@ -118,7 +118,7 @@ static void test_set_target(void)
 	CHECK_EQ(harness_run(&h, NULL), 0);
 	CHECK_EQ(tot_pages(&h, domid), 200 * MIB >> 12);
 
-	/* Back at the ceiling, every frame where the books say it is. */
+	/* Back at the ceiling, every frame where the records say it is. */
 	move_target(&h, domid, boot + 3 * BLOCK, "back to the ceiling");
 	sim_guest_get_stats(harness_guest(&h, domid), &fs);
 	CHECK_EQ(fs.boot_ballooned, 0);

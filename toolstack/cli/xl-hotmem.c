@@ -43,7 +43,7 @@ static const struct cli_command cli_commands[] = {
 		.name = "info",
 		.handler = cmd_info,
 		.usage = "[--json] DOM",
-		.summary = "Show a domain's hotmem books, window and guest driver state",
+		.summary = "Show a domain's hotmem record, window and guest driver state",
 		.options = "  --json      print JSON\n  -h, --help  this help\n",
 	},
 	{

@@ -4,7 +4,7 @@
  * gives each new one its parameters by xl name ([domain NAME] of hotmem.conf,
  * else [domain *]; what `xl-hotmem policy` set at run time wins), attaches
  * those in mode auto that are not attached yet (stats every tick), gathers
- * for every attached domain its books, memory/target, the frames it holds
+ * for every attached domain its record, memory/target, the frames it holds
  * and the stats its guest published with their age, asks the policy, and
  * carries out what it decides: grows and shrinks as non-blocking operations
  * of whoever runs it (autoscale_ops.start_op: hotmemd's operation slots),
@@ -45,13 +45,13 @@ struct as_dom {
 	struct hotmem_policy_domain_params params;
 	bool seen;		 /* in this tick's domain list */
 	uint8_t handle[16];	 /* xl's UUID: the same id with another is another domain */
-	bool attached;		 /* the engine has books for it */
+	bool attached;		 /* the engine has a record for it */
 	bool stats_interval_set; /* we asked its guest for stats every tick */
 	int attach_error;	 /* last implicit attach failure (logged once) */
 	int target_error;	 /* last failed target move (logged once) */
 	uint64_t tot_bytes;	 /* frames it holds (tot_pages) */
 	uint64_t target_bytes;	 /* memory/target */
-	uint64_t granted_bytes;	 /* hot-added and booked */
+	uint64_t granted_bytes;	 /* hot-added and recorded */
 	uint64_t granted_target_bytes;
 	uint64_t boot_bytes;	/* memory= at boot: static-max less the grants */
 	uint64_t ceiling_bytes; /* highest target the balloon can fill (hotmem_set_target) */
@@ -196,7 +196,7 @@ static struct as_dom *dom_get(struct autoscale *as, uint32_t domid)
 	return dom;
 }
 
-/* Forget domains that left the host (the engine released their books). */
+/* Forget domains that left the host (the engine released their records). */
 static void drop_unseen(struct autoscale *as)
 {
 	size_t kept = 0;
@@ -273,7 +273,7 @@ static uint64_t read_target(struct autoscale *as, uint32_t domid)
 /*
  * A request the guest leaves unanswered (outstanding after its ack timeout,
  * or superseded and never settled) for abandon-after is abandoned: every
- * frame of it taken back, the books exact (hotmem_abandon()). Never for a
+ * frame of it taken back, the record exact (hotmem_abandon()). Never for a
  * domain in mode off (the policy does not touch it). *info is reread.
  */
 static void maybe_abandon(struct autoscale *as, struct as_dom *dom, struct hotmem_domain_info *info,

@@ -536,7 +536,7 @@ static void handle_client_input(struct hotmemd *d, struct client *c)
 /* ---- domains ------------------------------------------------------------ */
 
 /*
- * The engine releases the books of a domain that died (it watches
+ * The engine releases the record of a domain that died (it watches
  * @releaseDomain on the connection it owns); the daemon notices the domain
  * leaving the attached list and logs it once.
  */

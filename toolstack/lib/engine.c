@@ -2,7 +2,7 @@
  * The grant engine: the handle, the attached domains and the grow/shrink
  * state machine that runs on them.
  *
- * Every step that changes anything follows the same order: book it in the
+ * Every step that changes anything follows the same order: record it in the
  * journal (together with its xenstore side effects, in one transaction),
  * then make the hypervisor call. Recovery never needs to know how far a
  * step got: dom_settle() reads the journal's record and runs the one action
@@ -77,35 +77,35 @@ static uint64_t now_ms(const struct hotmem *hm)
 
 /* ---- blocks -------------------------------------------------------------- */
 
-static uint64_t block_gpa(const struct hm_book *book, uint32_t block)
+static uint64_t block_gpa(const struct hm_record *record, uint32_t block)
 {
-	return book->window.base + (uint64_t)block * book->block_size;
+	return record->window.base + (uint64_t)block * record->block_size;
 }
 
-static uint64_t block_gfn(const struct hm_book *book, uint32_t block)
+static uint64_t block_gfn(const struct hm_record *record, uint32_t block)
 {
-	return block_gpa(book, block) >> HV_PAGE_SHIFT;
+	return block_gpa(record, block) >> HV_PAGE_SHIFT;
 }
 
-static uint64_t block_kib(const struct hm_book *book)
+static uint64_t block_kib(const struct hm_record *record)
 {
-	return book->block_size >> KIB_SHIFT;
+	return record->block_size >> KIB_SHIFT;
 }
 
-static uint64_t usable_kib(const struct hm_book *book)
+static uint64_t usable_kib(const struct hm_record *record)
 {
-	return (book->block_size - book->memmap_bytes) >> KIB_SHIFT;
+	return (record->block_size - record->memmap_bytes) >> KIB_SHIFT;
 }
 
 /* What memory/target moves by per block. */
-static uint64_t target_step_kib(const struct hm_book *book)
+static uint64_t target_step_kib(const struct hm_record *record)
 {
-	return book->memmap_in_target ? block_kib(book) : usable_kib(book);
+	return record->memmap_in_target ? block_kib(record) : usable_kib(record);
 }
 
-static uint64_t pool_per_block(const struct hm_book *book)
+static uint64_t pool_per_block(const struct hm_record *record)
 {
-	return hotmem_pool_bytes_per_block(book->block_size);
+	return hotmem_pool_bytes_per_block(record->block_size);
 }
 
 /* Largest extent frames.c uses: 1 GiB of 4 KiB pages (order 18). */
@@ -116,7 +116,7 @@ static uint64_t pool_per_block(const struct hm_book *book)
  * decides it. With features 0 it returns in *ret_bytes what dom0 populates at
  * the head of every block: the whole block when populated-blocks is in use
  * (the guest hands every usable page to its allocator; memory/target moves
- * by whole blocks, so only with the book's memmap_in_target), else the memmap
+ * by whole blocks, so only with the record's memmap_in_target), else the memmap
  * head the guest published (the balloon populates the rest). That value is
  * journalled as rec->memmap_bytes. Given a record, it fills *ret_gfn and
  * *ret_pages with the next populate call from block index from (0-based in
@@ -124,28 +124,29 @@ static uint64_t pool_per_block(const struct hm_book *book)
  * 1 GiB-aligned GiB at a time where the request covers one, so frames.c can
  * use one order-18 extent (order 9 otherwise); heads go block by block.
  */
-static uint32_t block_populate_plan(const struct hm_book *book, uint32_t features,
+static uint32_t block_populate_plan(const struct hm_record *record, uint32_t features,
 				    uint64_t memmap_bytes, const struct hm_oprec *rec,
 				    uint32_t from, uint64_t *ret_bytes, uint64_t *ret_gfn,
 				    uint64_t *ret_pages)
 {
-	uint64_t gfn, block_pages = book->block_size >> HV_PAGE_SHIFT;
+	uint64_t gfn, block_pages = record->block_size >> HV_PAGE_SHIFT;
 	uint32_t blocks = 1;
 
 	if (!rec) {
-		*ret_bytes = (features & HOTMEM_FEATURE_POPULATED_BLOCKS) && book->memmap_in_target
-				     ? book->block_size
-				     : memmap_bytes;
+		*ret_bytes =
+			(features & HOTMEM_FEATURE_POPULATED_BLOCKS) && record->memmap_in_target
+				? record->block_size
+				: memmap_bytes;
 		return 0;
 	}
-	gfn = block_gfn(book, rec->req.first + from);
-	if (rec->memmap_bytes == book->block_size && block_pages < POPULATE_GIB_PAGES &&
+	gfn = block_gfn(record, rec->req.first + from);
+	if (rec->memmap_bytes == record->block_size && block_pages < POPULATE_GIB_PAGES &&
 	    !(gfn & (POPULATE_GIB_PAGES - 1)) &&
 	    (uint64_t)(rec->req.count - from) * block_pages >= POPULATE_GIB_PAGES)
 		blocks = (uint32_t)(POPULATE_GIB_PAGES / block_pages);
 	*ret_gfn = gfn;
-	*ret_pages = rec->memmap_bytes == book->block_size ? blocks * block_pages
-							   : rec->memmap_bytes >> HV_PAGE_SHIFT;
+	*ret_pages = rec->memmap_bytes == record->block_size ? blocks * block_pages
+							     : rec->memmap_bytes >> HV_PAGE_SHIFT;
 	return blocks;
 }
 
@@ -165,15 +166,15 @@ static uint32_t bitmap_weight(const uint64_t *bitmap)
  * the guest acks a block, max memory covers only this much of it, so a
  * guest can never populate the rest of a block it was not granted.
  */
-static uint64_t dom0_kib_per_block(const struct hm_book *book)
+static uint64_t dom0_kib_per_block(const struct hm_record *record)
 {
-	return book->dom0_bytes >> KIB_SHIFT;
+	return record->dom0_bytes >> KIB_SHIFT;
 }
 
 /* Blocks of the record's grow whose dom0 part may be populated now. */
-static uint32_t rec_inflight(const struct hm_book *book)
+static uint32_t rec_inflight(const struct hm_record *record)
 {
-	const struct hm_oprec *rec = &book->rec;
+	const struct hm_oprec *rec = &record->rec;
 
 	if (rec->req.op != HOTMEM_OP_GROW)
 		return 0;
@@ -182,7 +183,7 @@ static uint32_t rec_inflight(const struct hm_book *book)
 
 		/* The blocks done and those of the step that may be in flight. */
 		return rec->progress +
-		       block_populate_plan(book, 0, 0, rec, rec->progress, &bytes, &gfn, &pages);
+		       block_populate_plan(record, 0, 0, rec, rec->progress, &bytes, &gfn, &pages);
 	}
 	if (rec->phase == HM_PHASE_PREPARE)
 		return rec->req.count;
@@ -190,28 +191,29 @@ static uint32_t rec_inflight(const struct hm_book *book)
 }
 
 /*
- * Max memory the book commits to: Xen's base, whole granted blocks, dom0's
+ * Max memory the record commits to: Xen's base, whole granted blocks, dom0's
  * part of pending blocks and of the record's in-flight blocks (with_rec).
  * Every max memory setting is this absolute value, so any step may be
  * redone after a crash.
  */
-static uint64_t book_max_kib(const struct hm_book *book, bool with_rec)
+static uint64_t record_max_kib(const struct hm_record *record, bool with_rec)
 {
-	uint64_t dom0_blocks = bitmap_weight(book->pending) + (with_rec ? rec_inflight(book) : 0);
+	uint64_t dom0_blocks =
+		bitmap_weight(record->pending) + (with_rec ? rec_inflight(record) : 0);
 
-	return book->base_max_kib + bitmap_weight(book->granted) * block_kib(book) +
-	       dom0_blocks * dom0_kib_per_block(book);
+	return record->base_max_kib + bitmap_weight(record->granted) * block_kib(record) +
+	       dom0_blocks * dom0_kib_per_block(record);
 }
 
 /* The P2M pool for granted, pending and (with_rec) the record's grow blocks. */
-static uint64_t book_pool_bytes(const struct hm_book *book, bool with_rec)
+static uint64_t record_pool_bytes(const struct hm_record *record, bool with_rec)
 {
-	uint64_t blocks = bitmap_weight(book->granted) + bitmap_weight(book->pending);
+	uint64_t blocks = bitmap_weight(record->granted) + bitmap_weight(record->pending);
 
-	if (with_rec && book->rec.req.op == HOTMEM_OP_GROW &&
-	    (book->rec.phase == HM_PHASE_PREPARE || book->rec.phase == HM_PHASE_REQUESTED))
-		blocks += book->rec.req.count;
-	return book->base_pool_bytes + blocks * pool_per_block(book);
+	if (with_rec && record->rec.req.op == HOTMEM_OP_GROW &&
+	    (record->rec.phase == HM_PHASE_PREPARE || record->rec.phase == HM_PHASE_REQUESTED))
+		blocks += record->rec.req.count;
+	return record->base_pool_bytes + blocks * pool_per_block(record);
 }
 
 /* The only writer of block_state[]; keeps the per-state totals. */
@@ -222,24 +224,24 @@ static void block_set_state(struct hm_domain *dom, uint32_t block, enum hm_block
 	dom->block_count[state]++;
 }
 
-/* Derive every block's state from the book. */
+/* Derive every block's state from the record. */
 static void dom_sync_blocks(struct hm_domain *dom)
 {
-	const struct hm_book *book = &dom->book;
-	const struct hm_oprec *rec = &book->rec;
+	const struct hm_record *record = &dom->record;
+	const struct hm_oprec *rec = &record->rec;
 	uint32_t block;
 
 	memset(dom->block_state, HM_BLOCK_FREE, sizeof(dom->block_state));
 	memset(dom->block_count, 0, sizeof(dom->block_count));
 	dom->block_count[HM_BLOCK_FREE] = HOTMEM_MAX_BLOCKS;
-	for (block = hm_next_bit(book->granted, 0); block < HOTMEM_MAX_BLOCKS;
-	     block = hm_next_bit(book->granted, block + 1))
+	for (block = hm_next_bit(record->granted, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(record->granted, block + 1))
 		block_set_state(dom, block, HM_BLOCK_GRANTED);
-	for (block = hm_next_bit(book->pending, 0); block < HOTMEM_MAX_BLOCKS;
-	     block = hm_next_bit(book->pending, block + 1))
+	for (block = hm_next_bit(record->pending, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(record->pending, block + 1))
 		block_set_state(dom, block, HM_BLOCK_PENDING);
-	for (block = hm_next_bit(book->refused, 0); block < HOTMEM_MAX_BLOCKS;
-	     block = hm_next_bit(book->refused, block + 1))
+	for (block = hm_next_bit(record->refused, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(record->refused, block + 1))
 		block_set_state(dom, block, HM_BLOCK_REFUSED);
 	if (rec->phase == HM_PHASE_RECLAIMING) {
 		for (block = hm_next_bit(rec->blocks, 0); block < HOTMEM_MAX_BLOCKS;
@@ -258,25 +260,25 @@ static void dom_sync_blocks(struct hm_domain *dom)
 	}
 }
 
-static void book_sync(struct hm_domain *dom, const struct hm_book *book)
+static void record_sync(struct hm_domain *dom, const struct hm_record *record)
 {
-	dom->book = *book;
+	dom->record = *record;
 	dom_sync_blocks(dom);
 }
 
 static void emit(struct hotmem *hm, const struct hm_domain *dom, enum hotmem_progress_event event,
 		 uint32_t block)
 {
-	const struct hm_book *book = &dom->book;
+	const struct hm_record *record = &dom->record;
 	struct hotmem_progress progress = {
 		.domid = dom->domid,
-		.seq = book->rec.req.seq,
-		.kind = book->rec.req.op == HOTMEM_OP_SHRINK ? HOTMEM_OP_KIND_SHRINK
-							     : HOTMEM_OP_KIND_GROW,
+		.seq = record->rec.req.seq,
+		.kind = record->rec.req.op == HOTMEM_OP_SHRINK ? HOTMEM_OP_KIND_SHRINK
+							       : HOTMEM_OP_KIND_GROW,
 		.event = event,
 		.block = block,
-		.gpa = block_gpa(book, block),
-		.bytes = book->block_size,
+		.gpa = block_gpa(record, block),
+		.bytes = record->block_size,
 	};
 
 	if (hm->cfg.progress)
@@ -287,48 +289,48 @@ static void emit(struct hotmem *hm, const struct hm_domain *dom, enum hotmem_pro
 
 struct store_ctx {
 	uint32_t domid;
-	const struct hm_book *book;
+	const struct hm_record *record;
 };
 
 static int store_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct store_ctx *ctx = arg;
 
-	return jr_store(hm, txn, ctx->domid, ctx->book);
+	return jr_store(hm, txn, ctx->domid, ctx->record);
 }
 
-/* Journal book and, once committed, make it the domain's. */
-static int book_commit(struct hotmem *hm, struct hm_domain *dom, const struct hm_book *book)
+/* Journal record and, once committed, make it the domain's. */
+static int record_commit(struct hotmem *hm, struct hm_domain *dom, const struct hm_record *record)
 {
-	struct store_ctx ctx = { .domid = dom->domid, .book = book };
+	struct store_ctx ctx = { .domid = dom->domid, .record = record };
 	int r;
 
 	r = hm_txn(hm, store_txn, &ctx);
 	if (r < 0)
 		return r;
-	book_sync(dom, book);
+	record_sync(dom, record);
 	return 0;
 }
 
 /*
- * Scratch of a transaction that reads a book. Like every book copy in this
- * file it lives on the stack: struct hm_book is about 2.3 KiB and no call
+ * Scratch of a transaction that reads a record. Like every record copy in this
+ * file it lives on the stack: struct hm_record is about 2.3 KiB and no call
  * chain of the engine holds more than a few of them.
  */
 struct load_ctx {
 	uint32_t domid;
-	struct hm_book book;
+	struct hm_record record;
 };
 
 static int load_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct load_ctx *ctx = arg;
 
-	return jr_load(hm, txn, ctx->domid, &ctx->book);
+	return jr_load(hm, txn, ctx->domid, &ctx->record);
 }
 
 /* Re-read the journal (a failed commit may or may not have landed). */
-static int book_reload(struct hotmem *hm, struct hm_domain *dom)
+static int record_reload(struct hotmem *hm, struct hm_domain *dom)
 {
 	struct load_ctx ctx = { .domid = dom->domid };
 	int r;
@@ -336,7 +338,7 @@ static int book_reload(struct hotmem *hm, struct hm_domain *dom)
 	r = hm_txn(hm, load_txn, &ctx);
 	if (r < 0)
 		return r;
-	book_sync(dom, &ctx.book);
+	record_sync(dom, &ctx.record);
 	return 0;
 }
 
@@ -477,7 +479,7 @@ static void dom_unwatch(struct hotmem *hm, struct hm_domain *dom)
 	dom->watching = false;
 }
 
-static struct hm_domain *dom_new(struct hotmem *hm, uint32_t domid, const struct hm_book *book)
+static struct hm_domain *dom_new(struct hotmem *hm, uint32_t domid, const struct hm_record *record)
 {
 	struct hm_domain *dom = calloc(1, sizeof(*dom));
 	struct hm_domain **link;
@@ -485,7 +487,7 @@ static struct hm_domain *dom_new(struct hotmem *hm, uint32_t domid, const struct
 	if (!dom)
 		return NULL;
 	dom->domid = domid;
-	book_sync(dom, book);
+	record_sync(dom, record);
 	for (link = &hm->domains; *link && (*link)->domid < domid; link = &(*link)->next)
 		;
 	dom->next = *link;
@@ -518,7 +520,7 @@ static int dom_alive(struct hotmem *hm, const struct hm_domain *dom)
 	r = hm->hv->ops->domain_info(hm->hv, dom->domid, &info);
 	if (r < 0)
 		return r;
-	if (dom->book.have_handle && memcmp(info.handle, dom->book.handle, sizeof(info.handle)))
+	if (dom->record.have_handle && memcmp(info.handle, dom->record.handle, sizeof(info.handle)))
 		return -ESRCH;
 	return info.dying ? -ESRCH : 0;
 }
@@ -526,7 +528,7 @@ static int dom_alive(struct hotmem *hm, const struct hm_domain *dom)
 static void op_finish(struct hotmem_operation *op);
 
 /*
- * Drop a dead domain's books. Xen frees everything a destroyed domain
+ * Drop a dead domain's record. Xen frees everything a destroyed domain
  * owned, so nothing is given back; the journal goes (a failure to remove it
  * is harmless: the next reconcile finds the domain dead again).
  */
@@ -552,7 +554,7 @@ static int dom_load(struct hotmem *hm, uint32_t domid, struct hm_domain **ret_do
 	r = hm_txn(hm, load_txn, &ctx);
 	if (r < 0)
 		return r;
-	dom = dom_new(hm, domid, &ctx.book);
+	dom = dom_new(hm, domid, &ctx.record);
 	if (!dom)
 		return -ENOMEM;
 	/* A watch that fails now is retried by the next dispatch. */
@@ -580,13 +582,13 @@ static int dom_get(struct hotmem *hm, uint32_t domid, struct hm_domain **ret_dom
 
 struct window_ctx {
 	struct hm_domain *dom;
-	struct hm_book book; /* out */
+	struct hm_record record; /* out */
 };
 
 static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct window_ctx *ctx = arg;
-	const struct hm_book *old = &ctx->dom->book;
+	const struct hm_record *old = &ctx->dom->record;
 	char text[HOTMEM_SHORT_VALUE_SIZE];
 	struct hm_guest_view view;
 	struct hotmem_window window;
@@ -605,21 +607,21 @@ static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 			       old->window_req_base, &window);
 	if (r < 0)
 		return r;
-	ctx->book = *old;
-	ctx->book.have_window = true;
-	ctx->book.window = window;
-	ctx->book.block_size = view.block_size;
-	r = hotmem_window_check(&window, view.block_size, &ctx->book.nr_blocks);
+	ctx->record = *old;
+	ctx->record.have_window = true;
+	ctx->record.window = window;
+	ctx->record.block_size = view.block_size;
+	r = hotmem_window_check(&window, view.block_size, &ctx->record.nr_blocks);
 	if (r < 0)
 		return r;
 	/*
 	 * How memory/target moves is locked with the window: by whole blocks
 	 * only if both sides do it. A guest that does not is offered the
 	 * feature no more, in the transaction that gives it the window, so the
-	 * guest's features in use and the book agree from its first request.
+	 * guest's features in use and the record agree from its first request.
 	 */
-	if (ctx->book.memmap_in_target && !(view.features & HOTMEM_FEATURE_TARGET_BLOCKS)) {
-		ctx->book.memmap_in_target = false;
+	if (ctx->record.memmap_in_target && !(view.features & HOTMEM_FEATURE_TARGET_BLOCKS)) {
+		ctx->record.memmap_in_target = false;
 		/* populated-blocks needs whole-block targets: it goes too. */
 		features = hm->cfg.features &
 			   ~(HOTMEM_FEATURE_TARGET_BLOCKS | HOTMEM_FEATURE_POPULATED_BLOCKS);
@@ -632,7 +634,7 @@ static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 			hotmem_format_window(text, sizeof(text), &window));
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
 }
 
 /*
@@ -644,12 +646,12 @@ static int dom_handshake(struct hotmem *hm, struct hm_domain *dom)
 	struct window_ctx ctx = { .dom = dom };
 	int r;
 
-	if (dom->book.have_window)
+	if (dom->record.have_window)
 		return 0;
 	r = hm_txn(hm, window_txn, &ctx);
 	if (r < 0)
 		return r;
-	book_sync(dom, &ctx.book);
+	record_sync(dom, &ctx.record);
 	return 0;
 }
 
@@ -698,7 +700,7 @@ static int ack_read(struct hotmem *hm, hv_xs_txn txn, const struct hm_domain *do
 		return r;
 	r = -EAGAIN;
 	if (view->valid & HM_GK_BIT(HM_GK_ACK))
-		r = hotmem_ack_check(&dom->book.rec.req, &view->ack);
+		r = hotmem_ack_check(&dom->record.rec.req, &view->ack);
 	if (r == -EAGAIN) {
 		if ((view->valid & HM_GK_BIT(HM_GK_STATE)) &&
 		    (view->state == HOTMEM_STATE_BROKEN || view->state == HOTMEM_STATE_CLOSED))
@@ -713,7 +715,7 @@ static int ack_read(struct hotmem *hm, hv_xs_txn txn, const struct hm_domain *do
 struct ack_ctx {
 	struct hm_domain *dom;
 	struct hm_guest_view view; /* out */
-	struct hm_book book;	   /* out */
+	struct hm_record record;   /* out */
 	uint32_t nr_blocks;	   /* out: added (grow) or to reclaim (shrink) */
 	uint32_t nr_pending_added; /* out: superseded grows' blocks the guest added */
 };
@@ -725,28 +727,28 @@ struct ack_ctx {
  * pending blocks are granted, the others refused (dom0's part goes back).
  * Returns how many were granted.
  */
-static uint32_t book_settle_pending(struct hm_book *book, const uint64_t *listed)
+static uint32_t record_settle_pending(struct hm_record *record, const uint64_t *listed)
 {
 	uint32_t block, added = 0;
 
-	for (block = hm_next_bit(book->pending, 0); block < HOTMEM_MAX_BLOCKS;
-	     block = hm_next_bit(book->pending, block + 1)) {
+	for (block = hm_next_bit(record->pending, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(record->pending, block + 1)) {
 		if (hotmem_blocks_test(listed, block)) {
-			hotmem_blocks_set(book->granted, block, 1);
+			hotmem_blocks_set(record->granted, block, 1);
 			added++;
 		} else {
-			hotmem_blocks_set(book->refused, block, 1);
+			hotmem_blocks_set(record->refused, block, 1);
 		}
 	}
-	hotmem_blocks_zero(book->pending);
-	book->pending_seq = 0;
+	hotmem_blocks_zero(record->pending);
+	record->pending_seq = 0;
 	return added;
 }
 
 static int grow_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct ack_ctx *ctx = arg;
-	const struct hm_book *old = &ctx->dom->book;
+	const struct hm_record *old = &ctx->dom->record;
 	const struct hm_oprec *rec = &old->rec;
 	uint32_t block;
 	int r;
@@ -754,43 +756,43 @@ static int grow_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	r = ack_read(hm, txn, ctx->dom, &ctx->view);
 	if (r < 0)
 		return r;
-	ctx->book = *old;
-	hotmem_blocks_zero(ctx->book.rec.blocks);
+	ctx->record = *old;
+	hotmem_blocks_zero(ctx->record.rec.blocks);
 	ctx->nr_blocks = 0;
 	for (block = rec->req.first; block < rec->req.first + rec->req.count; block++) {
 		if (!hotmem_blocks_test(ctx->view.blocks, block))
 			continue;
-		hotmem_blocks_set(ctx->book.rec.blocks, block, 1);
-		hotmem_blocks_set(ctx->book.granted, block, 1);
+		hotmem_blocks_set(ctx->record.rec.blocks, block, 1);
+		hotmem_blocks_set(ctx->record.granted, block, 1);
 		ctx->nr_blocks++;
 	}
-	ctx->nr_pending_added = book_settle_pending(&ctx->book, ctx->view.blocks);
-	ctx->book.rec.phase = HM_PHASE_ACKED;
+	ctx->nr_pending_added = record_settle_pending(&ctx->record, ctx->view.blocks);
+	ctx->record.rec.phase = HM_PHASE_ACKED;
 	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true,
 			       (ctx->nr_blocks + ctx->nr_pending_added) * target_step_kib(old),
 			       (ctx->nr_blocks + ctx->nr_pending_added) * block_kib(old));
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
 }
 
 static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct ack_ctx *ctx = arg;
-	const struct hm_book *old = &ctx->dom->book;
+	const struct hm_record *old = &ctx->dom->record;
 	int r;
 
 	r = ack_read(hm, txn, ctx->dom, &ctx->view);
 	if (r < 0)
 		return r;
-	ctx->book = *old;
+	ctx->record = *old;
 	/* Granted by us and no longer listed: the frames come back. */
-	hotmem_blocks_andnot(ctx->book.rec.blocks, old->granted, ctx->view.blocks);
-	hotmem_blocks_andnot(ctx->book.granted, old->granted, ctx->book.rec.blocks);
-	ctx->nr_blocks = bitmap_weight(ctx->book.rec.blocks);
-	ctx->nr_pending_added = book_settle_pending(&ctx->book, ctx->view.blocks);
-	ctx->book.rec.phase = HM_PHASE_RECLAIMING;
-	ctx->book.rec.progress = 0;
+	hotmem_blocks_andnot(ctx->record.rec.blocks, old->granted, ctx->view.blocks);
+	hotmem_blocks_andnot(ctx->record.granted, old->granted, ctx->record.rec.blocks);
+	ctx->nr_blocks = bitmap_weight(ctx->record.rec.blocks);
+	ctx->nr_pending_added = record_settle_pending(&ctx->record, ctx->view.blocks);
+	ctx->record.rec.phase = HM_PHASE_RECLAIMING;
+	ctx->record.rec.progress = 0;
 	/* Blocks the superseded grows added raise what this shrink lowers. */
 	if (ctx->nr_pending_added) {
 		r = adjust_memory_keys(hm, txn, ctx->dom->domid, true,
@@ -804,11 +806,11 @@ static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 			       ctx->nr_blocks * block_kib(old));
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
 }
 
 /*
- * Book the guest's answer to a REQUESTED record (grow or shrink): one
+ * Record the guest's answer to a REQUESTED record (grow or shrink): one
  * transaction moves the journal to ACKED/RECLAIMING, moves memory/target and
  * static-max, and fills the result. Returns ack_read()'s codes otherwise.
  */
@@ -821,8 +823,8 @@ struct peek_ctx {
 static int peek_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct peek_ctx *ctx = arg;
-	const struct hm_book *book = &ctx->dom->book;
-	const struct hm_oprec *rec = &book->rec;
+	const struct hm_record *record = &ctx->dom->record;
+	const struct hm_oprec *rec = &record->rec;
 	bool this_grow = rec->phase == HM_PHASE_REQUESTED && rec->req.op == HOTMEM_OP_GROW;
 	uint64_t listed[HM_WORDS];
 	struct hotmem_ack ack;
@@ -833,10 +835,10 @@ static int peek_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 
 	ctx->answered = 0;
 	r = read_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_GUEST_ACK, &value, &len);
-	if (r < 0 || hotmem_parse_ack(value, len, &ack) < 0 || ack.seq > book->seq)
-		goto out; /* no answer here: the booking transaction decides */
+	if (r < 0 || hotmem_parse_ack(value, len, &ack) < 0 || ack.seq > record->seq)
+		goto out; /* no answer here: the recording transaction decides */
 	this_grow = this_grow && !hotmem_ack_check(&rec->req, &ack);
-	if (!this_grow && !(bitmap_weight(book->pending) && ack.seq >= book->pending_seq))
+	if (!this_grow && !(bitmap_weight(record->pending) && ack.seq >= record->pending_seq))
 		goto out;
 	free(value);
 	value = NULL;
@@ -846,9 +848,9 @@ static int peek_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	if (this_grow)
 		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
 			ctx->answered += hm_bit(listed, block);
-	if (bitmap_weight(book->pending) && ack.seq >= book->pending_seq)
-		for (block = hm_next_bit(book->pending, 0); block < HOTMEM_MAX_BLOCKS;
-		     block = hm_next_bit(book->pending, block + 1))
+	if (bitmap_weight(record->pending) && ack.seq >= record->pending_seq)
+		for (block = hm_next_bit(record->pending, 0); block < HOTMEM_MAX_BLOCKS;
+		     block = hm_next_bit(record->pending, block + 1))
 			ctx->answered += hm_bit(listed, block);
 out:
 	free(value);
@@ -856,7 +858,7 @@ out:
 }
 
 /*
- * Before the transaction that books an answer raises memory/target (the
+ * Before the transaction that records an answer raises memory/target (the
  * guest's balloon fills as soon as it sees it), raise max memory by the
  * rest of every block the answer adds: the guest gets the room for exactly
  * the blocks it acked, at the ack. A guest that changes its answer in
@@ -865,22 +867,22 @@ out:
 static int raise_for_answer(struct hotmem *hm, struct hm_domain *dom)
 {
 	struct peek_ctx ctx = { .dom = dom };
-	const struct hm_book *book = &dom->book;
+	const struct hm_record *record = &dom->record;
 	int r;
 
 	r = hm_txn(hm, peek_txn, &ctx);
 	if (r < 0 || !ctx.answered)
 		return r;
 	return set_max_kib(hm, dom->domid,
-			   book_max_kib(book, true) +
-				   ctx.answered * (block_kib(book) - dom0_kib_per_block(book)));
+			   record_max_kib(record, true) +
+				   ctx.answered * (block_kib(record) - dom0_kib_per_block(record)));
 }
 
-static int book_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
+static int record_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
-	bool grow = dom->book.rec.req.op == HOTMEM_OP_GROW;
+	bool grow = dom->record.rec.req.op == HOTMEM_OP_GROW;
 	struct ack_ctx ctx = { .dom = dom };
-	const struct hm_book *book;
+	const struct hm_record *record;
 	uint32_t block;
 	int r;
 
@@ -894,53 +896,53 @@ static int book_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_resu
 	}
 	if (r < 0)
 		return r;
-	book_sync(dom, &ctx.book);
+	record_sync(dom, &ctx.record);
 	dom->violation = false;
-	book = &dom->book;
+	record = &dom->record;
 	res->kind = grow ? HOTMEM_OP_KIND_GROW : HOTMEM_OP_KIND_SHRINK;
-	res->seq = book->rec.req.seq;
-	res->blocks_requested = book->rec.req.count;
+	res->seq = record->rec.req.seq;
+	res->blocks_requested = record->rec.req.count;
 	res->have_ack = true;
 	res->guest_status = ctx.view.ack.status;
 	res->guest_done = ctx.view.ack.done;
 	res->blocks_done = ctx.nr_blocks;
-	res->bytes_done = (uint64_t)ctx.nr_blocks * book->block_size;
-	res->usable_bytes_done = (uint64_t)ctx.nr_blocks * (usable_kib(book) << KIB_SHIFT);
-	res->target_bytes_done = (uint64_t)ctx.nr_blocks * (target_step_kib(book) << KIB_SHIFT);
-	res->error = ctx.nr_blocks >= book->rec.req.count ? 0 : -EREMOTEIO;
+	res->bytes_done = (uint64_t)ctx.nr_blocks * record->block_size;
+	res->usable_bytes_done = (uint64_t)ctx.nr_blocks * (usable_kib(record) << KIB_SHIFT);
+	res->target_bytes_done = (uint64_t)ctx.nr_blocks * (target_step_kib(record) << KIB_SHIFT);
+	res->error = ctx.nr_blocks >= record->rec.req.count ? 0 : -EREMOTEIO;
 	if (grow) {
 		res->pages_populated =
-			(uint64_t)ctx.nr_blocks * (book->rec.memmap_bytes >> HV_PAGE_SHIFT);
-		for (block = hm_next_bit(book->rec.blocks, 0); block < HOTMEM_MAX_BLOCKS;
-		     block = hm_next_bit(book->rec.blocks, block + 1))
+			(uint64_t)ctx.nr_blocks * (record->rec.memmap_bytes >> HV_PAGE_SHIFT);
+		for (block = hm_next_bit(record->rec.blocks, 0); block < HOTMEM_MAX_BLOCKS;
+		     block = hm_next_bit(record->rec.blocks, block + 1))
 			emit(hm, dom, HOTMEM_PROGRESS_ONLINE, block);
 	}
 	return 0;
 }
 
 /* Drop the record (and the refused blocks once given back): the operation is over. */
-static int book_close_op(struct hotmem *hm, struct hm_domain *dom, bool refused_done)
+static int record_close_op(struct hotmem *hm, struct hm_domain *dom, bool refused_done)
 {
-	struct hm_book next = dom->book;
+	struct hm_record next = dom->record;
 
 	memset(&next.rec, 0, sizeof(next.rec));
 	if (refused_done)
 		hotmem_blocks_zero(next.refused);
-	return book_commit(hm, dom, &next);
+	return record_commit(hm, dom, &next);
 }
 
-/* Give back what dom0 populated of one block (head_only: book->dom0_bytes) or all of it. */
+/* Give back what dom0 populated of one block (head_only: record->dom0_bytes) or all of it. */
 static int reclaim_block(struct hotmem *hm, struct hm_domain *dom, uint32_t block, bool head_only,
 			 struct hotmem_result *res)
 {
-	const struct hm_book *book = &dom->book;
-	uint64_t pages = (head_only ? book->dom0_bytes : book->block_size) >> HV_PAGE_SHIFT;
+	const struct hm_record *record = &dom->record;
+	uint64_t pages = (head_only ? record->dom0_bytes : record->block_size) >> HV_PAGE_SHIFT;
 	uint64_t reclaimed = 0, skipped = 0;
 	int r;
 
 	if (!pages)
 		return 0;
-	r = hm_reclaim_range(hm, dom->domid, block_gfn(book, block), pages, &reclaimed, &skipped);
+	r = hm_reclaim_range(hm, dom->domid, block_gfn(record, block), pages, &reclaimed, &skipped);
 	res->pages_reclaimed += reclaimed;
 	res->pages_skipped += skipped;
 	return r;
@@ -953,8 +955,8 @@ static int reclaim_refused(struct hotmem *hm, struct hm_domain *dom, bool whole,
 	uint32_t block;
 	int r = 0;
 
-	for (block = hm_next_bit(dom->book.refused, 0); block < HOTMEM_MAX_BLOCKS;
-	     block = hm_next_bit(dom->book.refused, block + 1)) {
+	for (block = hm_next_bit(dom->record.refused, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(dom->record.refused, block + 1)) {
 		r = reclaim_block(hm, dom, block, !whole, res);
 		if (r < 0)
 			return r;
@@ -964,7 +966,7 @@ static int reclaim_refused(struct hotmem *hm, struct hm_domain *dom, bool whole,
 }
 
 /*
- * Compare Xen's tot_pages with the books once max memory was set to what
+ * Compare Xen's tot_pages with the records once max memory was set to what
  * they commit. A guest above them holds frames it was never granted (it
  * populated through a limit somebody else raised, or a frame dom0 could not
  * take back): the blocks in scrub (the ones just given back) are reclaimed
@@ -975,9 +977,9 @@ static int reclaim_refused(struct hotmem *hm, struct hm_domain *dom, bool whole,
 static int dom_check_overdraw(struct hotmem *hm, struct hm_domain *dom, const uint64_t *scrub,
 			      struct hotmem_result *res)
 {
-	uint64_t limit = book_max_kib(&dom->book, true) >> (HV_PAGE_SHIFT - KIB_SHIFT);
+	uint64_t limit = record_max_kib(&dom->record, true) >> (HV_PAGE_SHIFT - KIB_SHIFT);
 	struct hv_domain_info info;
-	struct hm_book next;
+	struct hm_record next;
 	uint32_t block;
 	int r;
 
@@ -998,21 +1000,21 @@ static int dom_check_overdraw(struct hotmem *hm, struct hm_domain *dom, const ui
 	res->pages_overdrawn = info.tot_pages - limit;
 	hm->counters.violations++;
 	dom->violation = true;
-	next = dom->book;
+	next = dom->record;
 	next.frozen = true;
 	next.frozen_seq = next.seq;
 	next.frozen_pages = info.tot_pages - limit;
-	return book_commit(hm, dom, &next);
+	return record_commit(hm, dom, &next);
 }
 
 /*
- * PREPARE: lower max memory to the book without this grow first (the guest
+ * PREPARE: lower max memory to the record without this grow first (the guest
  * can then populate nothing while the heads go), give back every head that
  * may hold frames, lower the pool, drop the record.
  */
 static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
-	const struct hm_oprec *rec = &dom->book.rec;
+	const struct hm_oprec *rec = &dom->record.rec;
 	uint64_t scrub[HM_WORDS] = { 0 }, bytes, gfn, pages;
 	uint32_t heads = 0, i;
 	int r;
@@ -1020,11 +1022,11 @@ static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem
 	/* Every block populated, and those of the step that may have been in flight. */
 	if (rec->memmap_bytes)
 		heads = rec->progress < rec->req.count
-				? rec->progress + block_populate_plan(&dom->book, 0, 0, rec,
+				? rec->progress + block_populate_plan(&dom->record, 0, 0, rec,
 								      rec->progress, &bytes, &gfn,
 								      &pages)
 				: rec->req.count;
-	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, false));
+	r = set_max_kib(hm, dom->domid, record_max_kib(&dom->record, false));
 	if (r < 0)
 		return r;
 	for (i = 0; i < heads; i++) {
@@ -1033,12 +1035,12 @@ static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem
 			return r;
 		emit(hm, dom, HOTMEM_PROGRESS_ROLLED_BACK, rec->req.first + i);
 	}
-	r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, false), true);
+	r = set_pool(hm, dom->domid, record_pool_bytes(&dom->record, false), true);
 	if (r < 0)
 		return r;
 	for (i = 0; i < rec->req.count; i++)
 		hotmem_blocks_set(scrub, rec->req.first + i, 1);
-	r = book_close_op(hm, dom, false);
+	r = record_close_op(hm, dom, false);
 	if (r < 0)
 		return r;
 	hm->counters.rollbacks++;
@@ -1046,20 +1048,20 @@ static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem
 }
 
 /*
- * ACKED, the end of a grow: max memory to the book (the added blocks whole,
+ * ACKED, the end of a grow: max memory to the record (the added blocks whole,
  * nothing for the refused ones) before their heads and those of refused
  * superseded blocks go back, then the pool; the record is dropped.
  */
 static int grow_finish(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
-	const struct hm_book *book = &dom->book;
-	const struct hm_oprec *rec = &book->rec;
+	const struct hm_record *record = &dom->record;
+	const struct hm_oprec *rec = &record->rec;
 	uint64_t scrub[HM_WORDS];
 	uint32_t block;
 	int r;
 
-	memcpy(scrub, book->refused, sizeof(scrub));
-	r = set_max_kib(hm, dom->domid, book_max_kib(book, false));
+	memcpy(scrub, record->refused, sizeof(scrub));
+	r = set_max_kib(hm, dom->domid, record_max_kib(record, false));
 	if (r < 0)
 		return r;
 	for (block = rec->req.first; block < rec->req.first + rec->req.count; block++) {
@@ -1074,17 +1076,17 @@ static int grow_finish(struct hotmem *hm, struct hm_domain *dom, struct hotmem_r
 	r = reclaim_refused(hm, dom, false, res);
 	if (r < 0)
 		return r;
-	r = set_pool(hm, dom->domid, book_pool_bytes(book, false), true);
+	r = set_pool(hm, dom->domid, record_pool_bytes(record, false), true);
 	if (r < 0)
 		return r;
-	r = book_close_op(hm, dom, true);
+	r = record_close_op(hm, dom, true);
 	if (r < 0)
 		return r;
 	return dom_check_overdraw(hm, dom, scrub, res);
 }
 
 /*
- * RECLAIMING: max memory down to the book first (so the guest cannot
+ * RECLAIMING: max memory down to the record first (so the guest cannot
  * populate again what each block frees), then every frame of the reclaim
  * set, refused superseded heads, the pool. Blocks go in ascending order and
  * each finished one is journalled (progress), so recovery after a crash
@@ -1092,16 +1094,16 @@ static int grow_finish(struct hotmem *hm, struct hm_domain *dom, struct hotmem_r
  */
 static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
 {
-	const struct hm_book *book = &dom->book;
-	const struct hm_oprec *rec = &book->rec;
-	struct hm_book next;
+	const struct hm_record *record = &dom->record;
+	const struct hm_oprec *rec = &record->rec;
+	struct hm_record next;
 	uint64_t scrub[HM_WORDS];
 	uint32_t block, index = 0, i;
 	int r;
 
 	for (i = 0; i < HM_WORDS; i++)
-		scrub[i] = rec->blocks[i] | book->refused[i];
-	r = set_max_kib(hm, dom->domid, book_max_kib(book, false));
+		scrub[i] = rec->blocks[i] | record->refused[i];
+	r = set_max_kib(hm, dom->domid, record_max_kib(record, false));
 	if (r < 0)
 		return r;
 	for (block = hm_next_bit(rec->blocks, 0); block < HOTMEM_MAX_BLOCKS;
@@ -1111,9 +1113,9 @@ static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotme
 		r = reclaim_block(hm, dom, block, false, res);
 		if (r < 0)
 			return r;
-		next = *book;
+		next = *record;
 		next.rec.progress = index + 1;
-		r = book_commit(hm, dom, &next);
+		r = record_commit(hm, dom, &next);
 		if (r < 0)
 			return r;
 		emit(hm, dom, HOTMEM_PROGRESS_RECLAIMED, block);
@@ -1121,10 +1123,10 @@ static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotme
 	r = reclaim_refused(hm, dom, false, res);
 	if (r < 0)
 		return r;
-	r = set_pool(hm, dom->domid, book_pool_bytes(book, false), true);
+	r = set_pool(hm, dom->domid, record_pool_bytes(record, false), true);
 	if (r < 0)
 		return r;
-	r = book_close_op(hm, dom, true);
+	r = record_close_op(hm, dom, true);
 	if (r < 0)
 		return r;
 	return dom_check_overdraw(hm, dom, scrub, res);
@@ -1132,15 +1134,15 @@ static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotme
 
 struct pending_ctx {
 	struct hm_domain *dom;
-	struct hm_book book; /* out */
-	bool settled;	     /* out */
+	struct hm_record record; /* out */
+	bool settled;		 /* out */
 };
 
 /* Settle superseded grows from an ack with a seq >= pending_seq, if there is one. */
 static int pending_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct pending_ctx *ctx = arg;
-	const struct hm_book *old = &ctx->dom->book;
+	const struct hm_record *old = &ctx->dom->record;
 	struct hm_guest_view view;
 	uint32_t added;
 	int r;
@@ -1149,17 +1151,17 @@ static int pending_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	r = guest_read(hm, txn, ctx->dom->domid, &view);
 	if (r < 0)
 		return r;
-	/* Older, missing or malformed: no answer yet; newer than ours: book_ack's business. */
+	/* Older, missing or malformed: no answer yet; newer than ours: record_ack's business. */
 	if (!(view.valid & HM_GK_BIT(HM_GK_ACK)) || !(view.valid & HM_GK_BIT(HM_GK_BLOCKS)) ||
 	    view.ack.seq < old->pending_seq || view.ack.seq > old->seq)
 		return 0;
-	ctx->book = *old;
-	added = book_settle_pending(&ctx->book, view.blocks);
+	ctx->record = *old;
+	added = record_settle_pending(&ctx->record, view.blocks);
 	r = adjust_memory_keys(hm, txn, ctx->dom->domid, true, added * target_step_kib(old),
 			       added * block_kib(old));
 	if (r < 0)
 		return r;
-	r = jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	r = jr_store(hm, txn, ctx->dom->domid, &ctx->record);
 	if (r < 0)
 		return r;
 	ctx->settled = true;
@@ -1168,29 +1170,29 @@ static int pending_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 
 /*
  * Give back the refused blocks of superseded grows (dom0's part, or whole:
- * an abandon) and drop them from the book: max memory lowered first, the
+ * an abandon) and drop them from the record: max memory lowered first, the
  * frames, the pool after; then the overdraw check over them.
  */
 static int drop_refused(struct hotmem *hm, struct hm_domain *dom, bool whole,
 			struct hotmem_result *res)
 {
 	uint64_t scrub[HM_WORDS];
-	struct hm_book next;
+	struct hm_record next;
 	int r;
 
-	memcpy(scrub, dom->book.refused, sizeof(scrub));
-	r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, true));
+	memcpy(scrub, dom->record.refused, sizeof(scrub));
+	r = set_max_kib(hm, dom->domid, record_max_kib(&dom->record, true));
 	if (r < 0)
 		return r;
 	r = reclaim_refused(hm, dom, whole, res);
 	if (r < 0)
 		return r;
-	r = set_pool(hm, dom->domid, book_pool_bytes(&dom->book, true), true);
+	r = set_pool(hm, dom->domid, record_pool_bytes(&dom->record, true), true);
 	if (r < 0)
 		return r;
-	next = dom->book;
+	next = dom->record;
 	hotmem_blocks_zero(next.refused);
-	r = book_commit(hm, dom, &next);
+	r = record_commit(hm, dom, &next);
 	if (r < 0)
 		return r;
 	return dom_check_overdraw(hm, dom, scrub, res);
@@ -1205,7 +1207,7 @@ static int dom_settle_pending(struct hotmem *hm, struct hm_domain *dom, struct h
 	struct pending_ctx ctx = { .dom = dom };
 	int r;
 
-	if (bitmap_weight(dom->book.pending)) {
+	if (bitmap_weight(dom->record.pending)) {
 		r = raise_for_answer(hm, dom);
 		if (r < 0)
 			return r;
@@ -1213,16 +1215,16 @@ static int dom_settle_pending(struct hotmem *hm, struct hm_domain *dom, struct h
 		if (r < 0)
 			return r;
 		if (ctx.settled) {
-			book_sync(dom, &ctx.book);
-			/* Exactly the book now (whole blocks for those added). */
-			if (!bitmap_weight(dom->book.refused)) {
-				r = set_max_kib(hm, dom->domid, book_max_kib(&dom->book, true));
+			record_sync(dom, &ctx.record);
+			/* Exactly the record now (whole blocks for those added). */
+			if (!bitmap_weight(dom->record.refused)) {
+				r = set_max_kib(hm, dom->domid, record_max_kib(&dom->record, true));
 				if (r < 0)
 					return r;
 			}
 		}
 	}
-	if (!bitmap_weight(dom->book.refused))
+	if (!bitmap_weight(dom->record.refused))
 		return 0;
 	return drop_refused(hm, dom, false, res);
 }
@@ -1240,9 +1242,9 @@ static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 {
 	int r;
 
-	r = book_reload(hm, dom);
+	r = record_reload(hm, dom);
 	while (!r) {
-		switch (dom->book.rec.phase) {
+		switch (dom->record.rec.phase) {
 		case HM_PHASE_NONE:
 			return dom_settle_pending(hm, dom, res);
 		case HM_PHASE_PREPARE:
@@ -1250,7 +1252,7 @@ static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 			report->rolled_back = !r;
 			break;
 		case HM_PHASE_REQUESTED:
-			r = book_ack(hm, dom, res);
+			r = record_ack(hm, dom, res);
 			if (r == -EINPROGRESS || r == -ENOLINK || r == -EPROTO) {
 				report->outstanding = true;
 				return dom_settle_pending(hm, dom, res);
@@ -1307,7 +1309,7 @@ static uint32_t backoff_next(const struct hotmem *hm, uint32_t backoff_ms)
 	return next > hm->cfg.retry_max_ms ? hm->cfg.retry_max_ms : next;
 }
 
-/* A hypercall said -ESRCH: if the domain is really dead, drop its books. */
+/* A hypercall said -ESRCH: if the domain is really dead, drop its record. */
 static bool released_if_dead(struct hotmem *hm, struct hm_domain *dom, int r)
 {
 	if (r != -ESRCH || dom_alive(hm, dom) != -ESRCH)
@@ -1347,7 +1349,7 @@ static void op_recover(struct hotmem_operation *op, uint64_t now)
 	if (report.outstanding) {
 		/* The request got out after all (a commit that failed late). */
 		op->result.error = 0;
-		op->result.seq = dom->book.rec.req.seq;
+		op->result.seq = dom->record.rec.req.seq;
 		op->state = HM_OP_WAIT_ACK;
 		op->deadline_ms = now + hm->cfg.ack_timeout_ms;
 		op->wake_ms = op->deadline_ms;
@@ -1369,7 +1371,7 @@ static void op_fail(struct hotmem_operation *op, int r, uint64_t now)
 
 struct request_ctx {
 	struct hm_domain *dom;
-	struct hm_book book; /* out */
+	struct hm_record record; /* out */
 };
 
 static int request_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
@@ -1378,13 +1380,13 @@ static int request_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	char text[HOTMEM_SHORT_VALUE_SIZE];
 	int r;
 
-	ctx->book = ctx->dom->book;
-	ctx->book.rec.phase = HM_PHASE_REQUESTED;
+	ctx->record = ctx->dom->record;
+	ctx->record.rec.phase = HM_PHASE_REQUESTED;
 	r = put_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_REQUEST, text,
-			hotmem_format_request(text, sizeof(text), &ctx->book.rec.req));
+			hotmem_format_request(text, sizeof(text), &ctx->record.rec.req));
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
 }
 
 /*
@@ -1396,30 +1398,30 @@ static int op_populate_step(struct hotmem_operation *op)
 {
 	struct hotmem *hm = op->hm;
 	struct hm_domain *dom = op->dom;
-	const struct hm_book *book = &dom->book;
-	const struct hm_oprec *rec = &book->rec;
+	const struct hm_record *record = &dom->record;
+	const struct hm_oprec *rec = &record->rec;
 	uint64_t populated = 0, gfn = 0, pages = 0, bytes;
-	struct hm_book next;
+	struct hm_record next;
 	uint32_t blocks, i;
 	int r;
 
-	blocks = block_populate_plan(book, 0, 0, rec, op->next_block, &bytes, &gfn, &pages);
+	blocks = block_populate_plan(record, 0, 0, rec, op->next_block, &bytes, &gfn, &pages);
 	/*
 	 * Max memory grows by these blocks' dom0 part just before dom0
-	 * populates it (book_max_kib counts [0, progress + blocks)), so
+	 * populates it (record_max_kib counts [0, progress + blocks)), so
 	 * between steps the guest has no room of ours to populate into:
 	 * the rest of each block is raised only at the ack, for the blocks
 	 * the guest added.
 	 */
-	r = set_max_kib(hm, dom->domid, book_max_kib(book, true));
+	r = set_max_kib(hm, dom->domid, record_max_kib(record, true));
 	if (r < 0)
 		goto close;
 	r = hm_populate_range(hm, dom->domid, gfn, pages, &populated);
 	if (r < 0)
 		goto close;
-	next = *book;
+	next = *record;
 	next.rec.progress = op->next_block + blocks;
-	r = book_commit(hm, dom, &next);
+	r = record_commit(hm, dom, &next);
 	if (r < 0)
 		return r;
 	for (i = 0; i < blocks; i++)
@@ -1430,7 +1432,7 @@ close:
 	/* Close the room left for this step at once, before the rollback's
 	 * journal reads: the guest must not get it. */
 	set_max_kib(hm, dom->domid,
-		    book_max_kib(book, true) - blocks * dom0_kib_per_block(book) +
+		    record_max_kib(record, true) - blocks * dom0_kib_per_block(record) +
 			    (populated << (HV_PAGE_SHIFT - KIB_SHIFT)));
 	return r;
 }
@@ -1440,14 +1442,14 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 {
 	struct hotmem *hm = op->hm;
 	struct hm_domain *dom = op->dom;
-	const struct hm_book *book = &dom->book;
-	const struct hm_oprec *rec = &book->rec;
+	const struct hm_record *record = &dom->record;
+	const struct hm_oprec *rec = &record->rec;
 	struct request_ctx ctx = { .dom = dom };
 	int r;
 
 	if (!op->raised) {
 		/* The pool is dom0's (page tables), never the guest's: all of it at once. */
-		r = set_pool(hm, dom->domid, book_pool_bytes(book, true), false);
+		r = set_pool(hm, dom->domid, record_pool_bytes(record, true), false);
 		if (r < 0)
 			return r;
 		op->raised = true;
@@ -1458,7 +1460,7 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 	r = hm_txn(hm, request_txn, &ctx);
 	if (r < 0)
 		return r;
-	book_sync(dom, &ctx.book);
+	record_sync(dom, &ctx.record);
 	op->result.seq = rec->req.seq;
 	op->state = HM_OP_WAIT_ACK;
 	op->deadline_ms = now + hm->cfg.ack_timeout_ms;
@@ -1466,24 +1468,24 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 	return 0;
 }
 
-/* WAIT_ACK: look for the ack; book it and finish the operation from it. */
+/* WAIT_ACK: look for the ack; record it and finish the operation from it. */
 static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
 {
 	struct hotmem *hm = op->hm;
 	struct hm_domain *dom = op->dom;
-	bool grow = dom->book.rec.req.op == HOTMEM_OP_GROW;
+	bool grow = dom->record.rec.req.op == HOTMEM_OP_GROW;
 	int r;
 
-	r = book_ack(hm, dom, &op->result);
+	r = record_ack(hm, dom, &op->result);
 	switch (r) {
 	case 0:
 		op->backoff_ms = 0;
 		if (grow)
 			op->fill_expect_pages =
 				op->result.blocks_done
-					? dom->book.rec.before_tot_pages +
+					? dom->record.rec.before_tot_pages +
 						  op->result.blocks_done *
-							  (dom->book.block_size >> HV_PAGE_SHIFT)
+							  (dom->record.block_size >> HV_PAGE_SHIFT)
 					: 0;
 		r = grow ? grow_finish(hm, dom, &op->result) : shrink_reclaim(hm, dom, &op->result);
 		if (r < 0) {
@@ -1494,7 +1496,7 @@ static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
 		return;
 	case -EINPROGRESS:
 		/* An answer to a superseded grow settles it meanwhile. */
-		if ((bitmap_weight(dom->book.pending) || bitmap_weight(dom->book.refused)) &&
+		if ((bitmap_weight(dom->record.pending) || bitmap_weight(dom->record.refused)) &&
 		    dom_settle_pending(hm, dom, &op->result) < 0)
 			dom->need_recover = true;
 		if (now >= op->deadline_ms)
@@ -1587,7 +1589,7 @@ struct begin_ctx {
 	struct hv_domain_info info; /* read before the transaction */
 	uint64_t pool_bytes;
 	uint64_t free_bytes;
-	struct hm_book book; /* out */
+	struct hm_record record; /* out */
 };
 
 /*
@@ -1603,49 +1605,49 @@ static uint64_t promised_bytes(const struct hotmem *hm)
 	uint64_t promised = 0;
 
 	for (dom = hm->domains; dom; dom = dom->next) {
-		const struct hm_book *book = &dom->book;
-		uint64_t per_block = book->block_size + pool_per_block(book);
+		const struct hm_record *record = &dom->record;
+		uint64_t per_block = record->block_size + pool_per_block(record);
 
-		promised += (uint64_t)bitmap_weight(book->pending) * per_block;
-		if (book->rec.phase != HM_PHASE_NONE && book->rec.req.op == HOTMEM_OP_GROW)
-			promised += (uint64_t)book->rec.req.count * per_block;
+		promised += (uint64_t)bitmap_weight(record->pending) * per_block;
+		if (record->rec.phase != HM_PHASE_NONE && record->rec.req.op == HOTMEM_OP_GROW)
+			promised += (uint64_t)record->rec.req.count * per_block;
 		else if (dom->op && dom->op->state == HM_OP_WAIT_FILL)
-			promised += (uint64_t)dom->op->result.blocks_done * book->block_size;
+			promised += (uint64_t)dom->op->result.blocks_done * record->block_size;
 	}
 	return promised;
 }
 
 /*
  * Supersede an unanswered request (protocol section 5): a grow's blocks
- * become pending, settled by the guest's next ack (book_settle_pending());
+ * become pending, settled by the guest's next ack (record_settle_pending());
  * a shrink needs nothing (its blocks stay granted until a shrink's ack
  * reclaims what the guest no longer lists).
  */
-static void book_supersede(struct hm_book *book)
+static void record_supersede(struct hm_record *record)
 {
-	struct hm_oprec *rec = &book->rec;
+	struct hm_oprec *rec = &record->rec;
 	uint32_t block;
 
 	if (rec->phase != HM_PHASE_REQUESTED)
 		return;
 	if (rec->req.op == HOTMEM_OP_GROW) {
 		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
-			hotmem_blocks_set(book->pending, block, 1);
-		book->pending_seq = rec->req.seq;
+			hotmem_blocks_set(record->pending, block, 1);
+		record->pending_seq = rec->req.seq;
 	}
 	memset(rec, 0, sizeof(*rec));
 }
 
-/* Xen's max memory and pool without ours, from their values now and the book. */
-static void book_take_base(struct hm_book *book, const struct hv_domain_info *info,
-			   uint64_t pool_bytes)
+/* Xen's max memory and pool without ours, from their values now and the record. */
+static void record_take_base(struct hm_record *record, const struct hv_domain_info *info,
+			     uint64_t pool_bytes)
 {
 	uint64_t max_kib = info->max_pages << (HV_PAGE_SHIFT - KIB_SHIFT);
-	uint64_t ours_kib = book_max_kib(book, false) - book->base_max_kib;
-	uint64_t ours_pool = book_pool_bytes(book, false) - book->base_pool_bytes;
+	uint64_t ours_kib = record_max_kib(record, false) - record->base_max_kib;
+	uint64_t ours_pool = record_pool_bytes(record, false) - record->base_pool_bytes;
 
-	book->base_max_kib = max_kib > ours_kib ? max_kib - ours_kib : 0;
-	book->base_pool_bytes = pool_bytes > ours_pool ? pool_bytes - ours_pool : 0;
+	record->base_max_kib = max_kib > ours_kib ? max_kib - ours_kib : 0;
+	record->base_pool_bytes = pool_bytes > ours_pool ? pool_bytes - ours_pool : 0;
 }
 
 /* Lowest run of count blocks that are free and not listed by the guest. */
@@ -1654,7 +1656,7 @@ static int find_free_run(const struct hm_domain *dom, const uint64_t *listed, ui
 {
 	uint32_t block, run = 0;
 
-	for (block = 0; block < dom->book.nr_blocks; block++) {
+	for (block = 0; block < dom->record.nr_blocks; block++) {
 		if (dom->block_state[block] != HM_BLOCK_FREE || hm_bit(listed, block)) {
 			run = 0;
 			continue;
@@ -1682,8 +1684,8 @@ static int read_memory_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
 static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct begin_ctx *ctx = arg;
-	const struct hm_book *old = &ctx->dom->book;
-	struct hm_oprec *rec = &ctx->book.rec;
+	const struct hm_record *old = &ctx->dom->record;
+	struct hm_oprec *rec = &ctx->record.rec;
 	struct hm_guest_view view;
 	uint64_t granted, need, pool, target_kib, static_kib;
 	uint32_t features, first, seq;
@@ -1716,34 +1718,34 @@ static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	r = read_memory_keys(hm, txn, ctx->dom->domid, &target_kib, &static_kib);
 	if (r < 0)
 		return r;
-	ctx->book = *old;
-	book_supersede(&ctx->book);
-	ctx->book.seq = seq;
-	ctx->book.have_memmap = true;
-	ctx->book.memmap_bytes = view.memmap_bytes;
-	book_take_base(&ctx->book, &ctx->info, ctx->pool_bytes);
+	ctx->record = *old;
+	record_supersede(&ctx->record);
+	ctx->record.seq = seq;
+	ctx->record.have_memmap = true;
+	ctx->record.memmap_bytes = view.memmap_bytes;
+	record_take_base(&ctx->record, &ctx->info, ctx->pool_bytes);
 	memset(rec, 0, sizeof(*rec));
 	rec->phase = HM_PHASE_PREPARE;
 	rec->req.seq = seq;
 	rec->req.op = HOTMEM_OP_GROW;
 	rec->req.first = first;
 	rec->req.count = ctx->count;
-	block_populate_plan(&ctx->book, features, view.memmap_bytes, NULL, 0, &rec->memmap_bytes,
+	block_populate_plan(&ctx->record, features, view.memmap_bytes, NULL, 0, &rec->memmap_bytes,
 			    NULL, NULL);
-	ctx->book.dom0_bytes = rec->memmap_bytes;
+	ctx->record.dom0_bytes = rec->memmap_bytes;
 	rec->before_max_kib = ctx->info.max_pages << (HV_PAGE_SHIFT - KIB_SHIFT);
 	rec->before_target_kib = target_kib;
 	rec->before_static_max_kib = static_kib;
 	rec->before_pool_bytes = ctx->pool_bytes;
 	rec->before_tot_pages = ctx->info.tot_pages;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
 }
 
 static int shrink_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct begin_ctx *ctx = arg;
-	const struct hm_book *old = &ctx->dom->book;
-	struct hm_oprec *rec = &ctx->book.rec;
+	const struct hm_record *old = &ctx->dom->record;
+	struct hm_oprec *rec = &ctx->record.rec;
 	char text[HOTMEM_SHORT_VALUE_SIZE];
 	struct hm_guest_view view;
 	uint64_t target_kib, static_kib;
@@ -1766,10 +1768,10 @@ static int shrink_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	r = read_memory_keys(hm, txn, ctx->dom->domid, &target_kib, &static_kib);
 	if (r < 0)
 		return r;
-	ctx->book = *old;
-	book_supersede(&ctx->book);
-	ctx->book.seq = seq;
-	book_take_base(&ctx->book, &ctx->info, ctx->pool_bytes);
+	ctx->record = *old;
+	record_supersede(&ctx->record);
+	ctx->record.seq = seq;
+	record_take_base(&ctx->record, &ctx->info, ctx->pool_bytes);
 	memset(rec, 0, sizeof(*rec));
 	rec->phase = HM_PHASE_REQUESTED;
 	rec->req.seq = seq;
@@ -1785,7 +1787,7 @@ static int shrink_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 			hotmem_format_request(text, sizeof(text), &rec->req));
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
 }
 
 /*
@@ -1815,9 +1817,9 @@ static int dom_retry_settle(struct hotmem *hm, struct hm_domain *dom, uint64_t n
 }
 
 /* Blocks that cover bytes, as a 32-bit count (saturated past the limit). */
-static uint32_t blocks_for(const struct hm_book *book, uint64_t bytes)
+static uint32_t blocks_for(const struct hm_record *record, uint64_t bytes)
 {
-	uint64_t nr = bytes / book->block_size + !!(bytes % book->block_size);
+	uint64_t nr = bytes / record->block_size + !!(bytes % record->block_size);
 
 	return nr > HOTMEM_MAX_BLOCKS ? HOTMEM_MAX_BLOCKS + 1 : (uint32_t)nr;
 }
@@ -1853,13 +1855,13 @@ static int op_begin(struct hotmem *hm, struct hm_domain *dom, struct hotmem_oper
 	r = hm_txn(hm, grow ? grow_begin_txn : shrink_begin_txn, &ctx);
 	if (r < 0)
 		return r;
-	book_sync(dom, &ctx.book);
+	record_sync(dom, &ctx.record);
 	op->dom = dom;
 	dom->op = op;
 	if (grow) {
 		op->state = HM_OP_PREPARE;
 	} else {
-		op->result.seq = dom->book.rec.req.seq;
+		op->result.seq = dom->record.rec.req.seq;
 		op->state = HM_OP_WAIT_ACK;
 		op->deadline_ms = now_ms(hm) + hm->cfg.ack_timeout_ms;
 		op->wake_ms = op->deadline_ms;
@@ -1894,8 +1896,8 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 		return r;
 	if (dom->op)
 		return -EBUSY;
-	if (dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
-	    bitmap_weight(dom->book.pending) || bitmap_weight(dom->book.refused)) {
+	if (dom->need_recover || dom->record.rec.phase != HM_PHASE_NONE ||
+	    bitmap_weight(dom->record.pending) || bitmap_weight(dom->record.refused)) {
 		struct settle_report report = { 0 };
 
 		if (dom_retry_settle(hm, dom, now_ms(hm), &report) == -ESRCH)
@@ -1903,14 +1905,14 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 	}
 	/* An unanswered request is superseded by this one (grow_begin_txn). */
 	if (dom->need_recover ||
-	    (dom->book.rec.phase != HM_PHASE_NONE && dom->book.rec.phase != HM_PHASE_REQUESTED))
+	    (dom->record.rec.phase != HM_PHASE_NONE && dom->record.rec.phase != HM_PHASE_REQUESTED))
 		return -EBUSY;
 	r = dom_handshake(hm, dom);
 	if (r < 0)
 		return r;
 
-	granted = bitmap_weight(dom->book.granted);
-	count = blocks_for(&dom->book, bytes);
+	granted = bitmap_weight(dom->record.granted);
+	count = blocks_for(&dom->record, bytes);
 	if (kind == HOTMEM_OP_KIND_SET) {
 		grow = count > granted;
 		count = grow ? count - granted : granted - count;
@@ -1945,31 +1947,31 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 
 struct abandon_ctx {
 	struct hm_domain *dom;
-	struct hm_book book; /* out */
+	struct hm_record record; /* out */
 };
 
 static int abandon_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct abandon_ctx *ctx = arg;
-	struct hm_oprec *rec = &ctx->book.rec;
+	struct hm_oprec *rec = &ctx->record.rec;
 	uint32_t block;
 	int r;
 
-	ctx->book = ctx->dom->book;
+	ctx->record = ctx->dom->record;
 	if (rec->phase == HM_PHASE_REQUESTED && rec->req.op == HOTMEM_OP_GROW)
 		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
-			hotmem_blocks_set(ctx->book.refused, block, 1);
-	for (block = hm_next_bit(ctx->book.pending, 0); block < HOTMEM_MAX_BLOCKS;
-	     block = hm_next_bit(ctx->book.pending, block + 1))
-		hotmem_blocks_set(ctx->book.refused, block, 1);
-	hotmem_blocks_zero(ctx->book.pending);
-	ctx->book.pending_seq = 0;
+			hotmem_blocks_set(ctx->record.refused, block, 1);
+	for (block = hm_next_bit(ctx->record.pending, 0); block < HOTMEM_MAX_BLOCKS;
+	     block = hm_next_bit(ctx->record.pending, block + 1))
+		hotmem_blocks_set(ctx->record.refused, block, 1);
+	hotmem_blocks_zero(ctx->record.pending);
+	ctx->record.pending_seq = 0;
 	memset(rec, 0, sizeof(*rec));
 	/* The guest must not find the request once its frames are gone. */
 	r = rm_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_REQUEST);
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
 }
 
 static int abandon_dom(struct hotmem *hm, uint32_t domid, struct hotmem_result *res)
@@ -1992,7 +1994,7 @@ static int abandon_dom(struct hotmem *hm, uint32_t domid, struct hotmem_result *
 	if (dom->op && dom->op->state != HM_OP_WAIT_ACK)
 		return -EBUSY;
 	if (dom->op) {
-		/* Its answer, if it is there, is booked as dispatch would. */
+		/* Its answer, if it is there, is recorded as dispatch would. */
 		op_wait_ack(dom->op, now_ms(hm));
 		if (dom->op && dom->op->state != HM_OP_WAIT_ACK)
 			return -EBUSY;
@@ -2001,21 +2003,21 @@ static int abandon_dom(struct hotmem *hm, uint32_t domid, struct hotmem_result *
 			op_finish(dom->op);
 		}
 	}
-	/* Book whatever the guest did answer; what is left is unanswered. */
+	/* Record whatever the guest did answer; what is left is unanswered. */
 	r = dom_retry_settle(hm, dom, now_ms(hm), &report);
 	if (r == -ESRCH)
 		return r;
 	if (dom->need_recover ||
-	    (dom->book.rec.phase != HM_PHASE_NONE && dom->book.rec.phase != HM_PHASE_REQUESTED))
+	    (dom->record.rec.phase != HM_PHASE_NONE && dom->record.rec.phase != HM_PHASE_REQUESTED))
 		return -EBUSY;
-	if (dom->book.rec.phase == HM_PHASE_NONE && !bitmap_weight(dom->book.pending))
+	if (dom->record.rec.phase == HM_PHASE_NONE && !bitmap_weight(dom->record.pending))
 		return -EALREADY;
-	res->seq = dom->book.rec.req.seq;
+	res->seq = dom->record.rec.req.seq;
 	ctx = (struct abandon_ctx){ .dom = dom };
 	r = hm_txn(hm, abandon_txn, &ctx);
 	if (r < 0)
 		return r;
-	book_sync(dom, &ctx.book);
+	record_sync(dom, &ctx.record);
 	/* Every frame of those blocks Xen lets us take, max memory first. */
 	r = drop_refused(hm, dom, true, res);
 	if (r < 0 && !released_if_dead(hm, dom, r)) {
@@ -2198,10 +2200,10 @@ static void dom_poll(struct hotmem *hm, struct hm_domain *dom, uint64_t now)
 	}
 	if (!event)
 		return;
-	if (!dom->book.have_window)
+	if (!dom->record.have_window)
 		dom_handshake(hm, dom);
-	if (dom->book.rec.phase != HM_PHASE_NONE || bitmap_weight(dom->book.pending) ||
-	    bitmap_weight(dom->book.refused))
+	if (dom->record.rec.phase != HM_PHASE_NONE || bitmap_weight(dom->record.pending) ||
+	    bitmap_weight(dom->record.refused))
 		dom_retry_settle(hm, dom, now, &report);
 }
 
@@ -2219,19 +2221,19 @@ static int reboot_memo_path(const struct hotmem *hm, const uint8_t *handle, char
 
 struct restore_ctx {
 	struct hm_domain *dom;
-	struct hm_book book; /* out */
+	struct hm_record record; /* out */
 };
 
 /*
  * memory/target and static-max back to the domain's configured size (less
  * every granted block, exactly what the grants added), a memo of that size
- * under the domain's handle, and the book marked restored, in one
+ * under the domain's handle, and the record marked restored, in one
  * transaction.
  */
 static int restore_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct restore_ctx *ctx = arg;
-	const struct hm_book *old = &ctx->dom->book;
+	const struct hm_record *old = &ctx->dom->record;
 	uint64_t granted = bitmap_weight(old->granted), target_kib, static_kib;
 	char path[HM_PATH_MAX], text[64];
 	int r;
@@ -2249,9 +2251,9 @@ static int restore_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " %" PRIu32, target_kib, static_kib,
 		 ctx->dom->domid);
 	r = hm_xs_write(hm, txn, path, text);
-	ctx->book = *old;
-	ctx->book.restored = true;
-	return r < 0 ? r : jr_store(hm, txn, ctx->dom->domid, &ctx->book);
+	ctx->record = *old;
+	ctx->record.restored = true;
+	return r < 0 ? r : jr_store(hm, txn, ctx->dom->domid, &ctx->record);
 }
 
 /*
@@ -2268,13 +2270,14 @@ static void dom_check_shutdown(struct hotmem *hm, struct hm_domain *dom)
 	struct restore_ctx ctx = { .dom = dom };
 	struct hv_domain_info info;
 
-	if (dom->book.restored || !dom->book.have_handle || !bitmap_weight(dom->book.granted) ||
+	if (dom->record.restored || !dom->record.have_handle ||
+	    !bitmap_weight(dom->record.granted) ||
 	    hm->hv->ops->domain_info(hm->hv, dom->domid, &info) < 0 || !info.shutdown ||
 	    info.dying || info.shutdown_reason == HV_SHUTDOWN_SUSPEND)
 		return;
 	if (hm_txn(hm, restore_txn, &ctx) < 0)
 		return; /* the next event tries again */
-	book_sync(dom, &ctx.book);
+	record_sync(dom, &ctx.record);
 	hm->counters.restores++;
 }
 
@@ -2653,7 +2656,7 @@ int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_repo
 
 struct attach_ctx {
 	uint32_t domid;
-	struct hm_book book; /* in: params; out: with the seq floor */
+	struct hm_record record; /* in: params; out: with the seq floor */
 	uint32_t features;
 	uint32_t stats_interval_ms;
 };
@@ -2708,7 +2711,7 @@ static int attach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	};
 	const struct hv_xs_perm guest_owned[1] = { { ctx->domid, HV_XS_PERM_NONE } };
 	char path[HM_PATH_MAX], text[HOTMEM_SHORT_VALUE_SIZE];
-	struct hm_book existing;
+	struct hm_record existing;
 	int r;
 
 	r = jr_check_owner(hm, txn);
@@ -2725,7 +2728,7 @@ static int attach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	r = ops->xs_set_perms(hm->hv, txn, hm->journal_dir, dom0_only, 1);
 	if (r < 0)
 		return r;
-	ctx->book.seq = old_seq_floor(hm, txn, ctx->domid);
+	ctx->record.seq = old_seq_floor(hm, txn, ctx->domid);
 
 	/* H/ afresh (nothing of an earlier attachment stays), readable by the guest. */
 	r = hm_dom_path(path, sizeof(path), ctx->domid, HOTMEM_KEY_DIR);
@@ -2752,7 +2755,7 @@ static int attach_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	r = make_dom_dir(hm, txn, ctx->domid, HOTMEM_KEY_GUEST_DIR, guest_owned, 1);
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->domid, &ctx->book);
+	return jr_store(hm, txn, ctx->domid, &ctx->record);
 }
 
 int hotmem_attach(struct hotmem *hm, uint32_t domid, const struct hotmem_attach_params *params)
@@ -2793,24 +2796,24 @@ int hotmem_attach(struct hotmem *hm, uint32_t domid, const struct hotmem_attach_
 		hm_xs_read_dec(hm, HV_XS_NO_TXN, path, &static_kib);
 	ctx.features = hm->cfg.features;
 	ctx.stats_interval_ms = p.stats_interval_ms;
-	ctx.book.max_bytes = p.max_bytes;
-	ctx.book.window_req_bytes = p.window_bytes;
-	ctx.book.window_req_base = p.window_base;
-	ctx.book.boot_bytes = info.tot_pages << HV_PAGE_SHIFT;
-	ctx.book.have_handle = true;
-	memcpy(ctx.book.handle, info.handle, sizeof(ctx.book.handle));
-	ctx.book.memmap_in_target = hm->cfg.memmap_in_target;
-	if (static_kib << KIB_SHIFT > ctx.book.boot_bytes)
-		ctx.book.boot_bytes = static_kib << KIB_SHIFT;
+	ctx.record.max_bytes = p.max_bytes;
+	ctx.record.window_req_bytes = p.window_bytes;
+	ctx.record.window_req_base = p.window_base;
+	ctx.record.boot_bytes = info.tot_pages << HV_PAGE_SHIFT;
+	ctx.record.have_handle = true;
+	memcpy(ctx.record.handle, info.handle, sizeof(ctx.record.handle));
+	ctx.record.memmap_in_target = hm->cfg.memmap_in_target;
+	if (static_kib << KIB_SHIFT > ctx.record.boot_bytes)
+		ctx.record.boot_bytes = static_kib << KIB_SHIFT;
 	/* Does a window fit at all (with the smallest block)? */
-	r = hotmem_window_plan(ctx.book.boot_bytes, HOTMEM_BLOCK_SIZE_MIN, p.window_bytes,
+	r = hotmem_window_plan(ctx.record.boot_bytes, HOTMEM_BLOCK_SIZE_MIN, p.window_bytes,
 			       p.window_base, &window);
 	if (r < 0)
 		return r;
 	r = hm_txn(hm, attach_txn, &ctx);
 	if (r < 0)
 		return r;
-	dom = dom_new(hm, domid, &ctx.book);
+	dom = dom_new(hm, domid, &ctx.record);
 	if (!dom)
 		return -ENOMEM; /* journalled but not in memory: hotmem_reconcile() picks it up */
 	dom_watch(hm, dom);
@@ -2844,9 +2847,9 @@ int hotmem_detach(struct hotmem *hm, uint32_t domid)
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		return r;
-	if (dom->op || dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
-	    bitmap_weight(dom->book.granted) || bitmap_weight(dom->book.pending) ||
-	    bitmap_weight(dom->book.refused))
+	if (dom->op || dom->need_recover || dom->record.rec.phase != HM_PHASE_NONE ||
+	    bitmap_weight(dom->record.granted) || bitmap_weight(dom->record.pending) ||
+	    bitmap_weight(dom->record.refused))
 		return -EBUSY;
 	r = hm_txn(hm, detach_txn, &ctx);
 	if (r < 0)
@@ -2859,7 +2862,7 @@ int hotmem_detach(struct hotmem *hm, uint32_t domid)
 int hotmem_set_max(struct hotmem *hm, uint32_t domid, uint64_t max_bytes)
 {
 	struct hm_domain *dom;
-	struct hm_book next;
+	struct hm_record next;
 	int r;
 
 	if (!max_bytes)
@@ -2867,9 +2870,9 @@ int hotmem_set_max(struct hotmem *hm, uint32_t domid, uint64_t max_bytes)
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		return r;
-	next = dom->book;
+	next = dom->record;
 	next.max_bytes = max_bytes;
-	return book_commit(hm, dom, &next);
+	return record_commit(hm, dom, &next);
 }
 
 int hotmem_host_books(struct hotmem *hm, struct hotmem_host_books *ret_books)
@@ -2885,7 +2888,7 @@ int hotmem_set_host_reserve(struct hotmem *hm, uint64_t reserve_bytes)
 {
 	if (!hm)
 		return -EINVAL;
-	/* Read by admission only (grow_begin_txn), never kept in a book. */
+	/* Read by admission only (grow_begin_txn), never kept in a record. */
 	hm->cfg.host_reserve_bytes = reserve_bytes;
 	return 0;
 }
@@ -2922,7 +2925,7 @@ static int target_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	/*
 	 * The ceiling is memory/static-max, read with the write: libxl sets it
 	 * to the boot memory= and every grant adds its blocks in the transaction
-	 * that books them. Not tot_pages: it also counts the pages libxl gives
+	 * that records them. Not tot_pages: it also counts the pages libxl gives
 	 * the domain besides its RAM (console, xenstore rings), and a target
 	 * above what the balloon holds makes Linux's balloon hot-add memory of
 	 * its own (lab notes: that crashes arm64 guests).
@@ -2954,12 +2957,12 @@ int hotmem_set_target(struct hotmem *hm, uint32_t domid, uint64_t target_bytes)
 	 * ack transaction; a write in the middle of one would be lost or counted
 	 * twice, so only a domain at rest may be moved.
 	 */
-	if (dom->op || dom->need_recover || dom->book.rec.phase != HM_PHASE_NONE ||
-	    bitmap_weight(dom->book.pending) || bitmap_weight(dom->book.refused))
+	if (dom->op || dom->need_recover || dom->record.rec.phase != HM_PHASE_NONE ||
+	    bitmap_weight(dom->record.pending) || bitmap_weight(dom->record.refused))
 		return -EBUSY;
 	/* A target that follows usable bytes never covers the granted heads. */
 	ctx.heads_kib = (uint64_t)dom->block_count[HM_BLOCK_GRANTED] *
-			(block_kib(&dom->book) - target_step_kib(&dom->book));
+			(block_kib(&dom->record) - target_step_kib(&dom->record));
 	return hm_txn(hm, target_txn, &ctx);
 }
 
@@ -2979,7 +2982,7 @@ int hotmem_list(struct hotmem *hm, uint32_t *ret_domids, size_t max_domids, size
 int hotmem_domain_info(struct hotmem *hm, uint32_t domid, struct hotmem_domain_info *ret_info)
 {
 	struct hotmem_domain_info info;
-	const struct hm_book *book;
+	const struct hm_record *record;
 	struct hm_domain *dom;
 	int r;
 
@@ -2988,45 +2991,46 @@ int hotmem_domain_info(struct hotmem *hm, uint32_t domid, struct hotmem_domain_i
 	r = dom_get(hm, domid, &dom);
 	if (r < 0)
 		return r;
-	book = &dom->book;
+	record = &dom->record;
 	memset(&info, 0, sizeof(info));
 	info.domid = domid;
-	info.max_bytes = book->max_bytes;
-	info.boot_bytes = book->boot_bytes;
-	info.have_window = book->have_window;
-	info.window = book->window;
-	info.block_size = book->block_size;
-	info.nr_blocks = book->nr_blocks;
-	info.have_memmap = book->have_memmap;
-	info.memmap_bytes = book->memmap_bytes;
+	info.max_bytes = record->max_bytes;
+	info.boot_bytes = record->boot_bytes;
+	info.have_window = record->have_window;
+	info.window = record->window;
+	info.block_size = record->block_size;
+	info.nr_blocks = record->nr_blocks;
+	info.have_memmap = record->have_memmap;
+	info.memmap_bytes = record->memmap_bytes;
 	info.granted_blocks = dom->block_count[HM_BLOCK_GRANTED];
-	info.granted_bytes = (uint64_t)info.granted_blocks * book->block_size;
-	if (book->have_window) {
+	info.granted_bytes = (uint64_t)info.granted_blocks * record->block_size;
+	if (record->have_window) {
 		info.granted_usable_bytes =
-			(uint64_t)info.granted_blocks * (book->block_size - book->memmap_bytes);
+			(uint64_t)info.granted_blocks * (record->block_size - record->memmap_bytes);
 		info.granted_target_bytes =
-			(uint64_t)info.granted_blocks * (target_step_kib(book) << KIB_SHIFT);
+			(uint64_t)info.granted_blocks * (target_step_kib(record) << KIB_SHIFT);
 	}
-	info.memmap_in_target = book->memmap_in_target;
-	memcpy(info.granted, book->granted, sizeof(info.granted));
-	info.last_seq = book->seq;
+	info.memmap_in_target = record->memmap_in_target;
+	memcpy(info.granted, record->granted, sizeof(info.granted));
+	info.last_seq = record->seq;
 	info.busy = dom->op != NULL;
 	info.recovering = dom->need_recover || (dom->op && dom->op->state == HM_OP_RECOVER);
 	info.violation = dom->violation;
-	info.pending_blocks = bitmap_weight(book->pending) + bitmap_weight(book->refused);
-	info.pending_seq = book->pending_seq;
+	info.pending_blocks = bitmap_weight(record->pending) + bitmap_weight(record->refused);
+	info.pending_seq = record->pending_seq;
 	for (size_t w = 0; w < HM_WORDS; w++)
-		info.pending[w] = book->pending[w] | book->refused[w];
-	info.frozen = book->frozen;
-	info.frozen_seq = book->frozen_seq;
-	info.frozen_pages = book->frozen_pages;
-	if (book->rec.phase == HM_PHASE_REQUESTED && !dom->op) {
+		info.pending[w] = record->pending[w] | record->refused[w];
+	info.frozen = record->frozen;
+	info.frozen_seq = record->frozen_seq;
+	info.frozen_pages = record->frozen_pages;
+	if (record->rec.phase == HM_PHASE_REQUESTED && !dom->op) {
 		info.outstanding = true;
-		info.outstanding_kind = book->rec.req.op == HOTMEM_OP_GROW ? HOTMEM_OP_KIND_GROW
-									   : HOTMEM_OP_KIND_SHRINK;
-		info.outstanding_seq = book->rec.req.seq;
-		info.outstanding_first = book->rec.req.first;
-		info.outstanding_count = book->rec.req.count;
+		info.outstanding_kind = record->rec.req.op == HOTMEM_OP_GROW
+						? HOTMEM_OP_KIND_GROW
+						: HOTMEM_OP_KIND_SHRINK;
+		info.outstanding_seq = record->rec.req.seq;
+		info.outstanding_first = record->rec.req.first;
+		info.outstanding_count = record->rec.req.count;
 	}
 	*ret_info = info;
 	return 0;
@@ -3079,7 +3083,7 @@ int hotmem_guest_status(struct hotmem *hm, uint32_t domid, struct hotmem_guest_s
 	status.ack = ctx.view.ack;
 	status.nr_blocks = bitmap_weight(ctx.view.blocks);
 	status.stats = ctx.view.stats;
-	status.not_ready = guest_check_ready(hm, &dom->book, &ctx.view, &features);
+	status.not_ready = guest_check_ready(hm, &dom->record, &ctx.view, &features);
 	status.ready = !status.not_ready;
 	*ret_status = status;
 	return 0;

@@ -48,18 +48,18 @@ static inline uint32_t hm_next_bit(const uint64_t *bitmap, uint32_t block)
 enum hm_phase {
 	/* No operation: nothing to recover. */
 	HM_PHASE_NONE = 0,
-	/* Grow intent booked with every "before" value. Max memory and the
+	/* Grow intent recorded with every "before" value. Max memory and the
 	 * pool may be raised; heads [first, first + progress) are populated and
 	 * head first + progress may be in part. Recovery: roll back. */
 	HM_PHASE_PREPARE,
 	/* The request is in H/request (same transaction). Recovery: finish
 	 * from the guest's ack, or leave it outstanding. */
 	HM_PHASE_REQUESTED,
-	/* Grow ack booked: granted |= added, target and static-max raised (same
+	/* Grow ack recorded: granted |= added, target and static-max raised (same
 	 * transaction). Recovery: give back the heads of refused blocks, set
 	 * max memory and pool for the added ones, drop the record. */
 	HM_PHASE_ACKED,
-	/* Shrink ack booked: granted &= ~reclaim, target and static-max lowered
+	/* Shrink ack recorded: granted &= ~reclaim, target and static-max lowered
 	 * (same transaction). The first progress blocks of the set (ascending)
 	 * are given back. Recovery: give back every frame of the rest, lower
 	 * max memory and pool, drop the record. */
@@ -83,7 +83,7 @@ struct hm_oprec {
 };
 
 /* Everything the journal holds about one domain (J/<domid>/...). */
-struct hm_book {
+struct hm_record {
 	uint64_t max_bytes;	   /* hotmem maximum */
 	uint64_t window_req_bytes; /* attach parameters, for planning the window */
 	uint64_t window_req_base;
@@ -108,8 +108,8 @@ struct hm_book {
 	/*
 	 * Xen's limits without anything of ours, taken at every operation's
 	 * start (libxl's max memory and pool move with xl mem-set): max memory
-	 * and the pool are always set to these plus what the book commits
-	 * (book_max_kib(), book_pool_bytes()), never by a relative step.
+	 * and the pool are always set to these plus what the record commits
+	 * (record_max_kib(), record_pool_bytes()), never by a relative step.
 	 */
 	uint64_t base_max_kib;
 	uint64_t base_pool_bytes;
@@ -129,7 +129,7 @@ struct hm_book {
 	uint64_t pending[HM_WORDS];
 	uint64_t refused[HM_WORDS];
 	/*
-	 * The guest held more frames than the books allow after the engine
+	 * The guest held more frames than the records allow after the engine
 	 * lowered max memory (J/<d>/frozen "<seq> <pages>"): no grow until the
 	 * domain is detached (or dies). What could be reclaimed was.
 	 */
@@ -140,7 +140,7 @@ struct hm_book {
 };
 
 /*
- * State of one window block as the engine sees it, derived from the book by
+ * State of one window block as the engine sees it, derived from the record by
  * dom_sync_blocks() through block_set_state(), the only writer, which keeps
  * the per-state totals.
  */
@@ -148,7 +148,7 @@ enum hm_block_state {
 	HM_BLOCK_FREE = 0,   /* no frames of ours, no operation: may be granted */
 	HM_BLOCK_PREPARING,  /* a grow populates its head (before the request) */
 	HM_BLOCK_REQUESTED,  /* head populated, the guest is asked to add it */
-	HM_BLOCK_GRANTED,    /* added and online in the guest; booked */
+	HM_BLOCK_GRANTED,    /* added and online in the guest; recorded */
 	HM_BLOCK_REFUSED,    /* the grow's ack did not add it: head going back */
 	HM_BLOCK_RECLAIMING, /* gone from the guest after a shrink: frames going back */
 	HM_BLOCK_PENDING,    /* of a superseded grow: dom0's part populated, no answer yet */
@@ -158,7 +158,7 @@ enum hm_block_state {
 enum hm_op_state {
 	HM_OP_PREPARE,	 /* grow: raise max and pool, populate heads, request */
 	HM_OP_WAIT_ACK,	 /* request written, waiting for the matching ack */
-	HM_OP_WAIT_FILL, /* grow booked; waiting for the balloon to fill */
+	HM_OP_WAIT_FILL, /* grow recorded; waiting for the balloon to fill */
 	HM_OP_RECOVER,	 /* a step failed: settle the journal record (retried) */
 	HM_OP_DONE,
 };
@@ -166,7 +166,7 @@ enum hm_op_state {
 struct hm_domain {
 	struct hm_domain *next;
 	uint32_t domid;
-	struct hm_book book; /* mirror of the journal after each commit */
+	struct hm_record record; /* mirror of the journal after each commit */
 	uint8_t block_state[HOTMEM_MAX_BLOCKS];
 	uint32_t block_count[HM_BLOCK_STATE_COUNT];
 	struct hotmem_operation *op; /* running operation, if any */
@@ -243,9 +243,9 @@ int hm_parse_hex(const char *buf, size_t len, uint64_t *ret_value);
 /* ---- journal.c ----------------------------------------------------------- */
 
 /* Load J/<domid>: -ENOENT not journalled, -EUCLEAN malformed. */
-int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_book *ret_book);
-/* Write every key of book (op keys removed when phase is NONE). */
-int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_book *book);
+int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *ret_book);
+/* Write every key of record (op keys removed when phase is NONE). */
+int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_record *record);
 int jr_remove(struct hotmem *hm, hv_xs_txn txn, uint32_t domid);
 /* Journalled domids (malloc()ed array); an absent journal is an empty list. */
 int jr_list(struct hotmem *hm, uint32_t **ret_domids, size_t *ret_count);
@@ -312,7 +312,7 @@ int guest_read(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_guest
  * not ready, no window), -EPROTO keys present but breaking the protocol or
  * disagreeing with the locked window, block size or memmap size.
  */
-int guest_check_ready(const struct hotmem *hm, const struct hm_book *book,
+int guest_check_ready(const struct hotmem *hm, const struct hm_record *record,
 		      const struct hm_guest_view *view, uint32_t *ret_features);
 
 /* ---- window.c ------------------------------------------------------------ */

@@ -92,7 +92,7 @@ out:
 	return r;
 }
 
-int guest_check_ready(const struct hotmem *hm, const struct hm_book *book,
+int guest_check_ready(const struct hotmem *hm, const struct hm_record *record,
 		      const struct hm_guest_view *view, uint32_t *ret_features)
 {
 	const uint32_t needed = HM_GK_BIT(HM_GK_VERSION) | HM_GK_BIT(HM_GK_FEATURES) |
@@ -103,21 +103,21 @@ int guest_check_ready(const struct hotmem *hm, const struct hm_book *book,
 	/* Present but unparsable: a violation, whatever else is missing. */
 	if (view->present & needed & ~view->valid)
 		return -EPROTO;
-	if ((view->valid & needed) != needed || !book->have_window)
+	if ((view->valid & needed) != needed || !record->have_window)
 		return -EAGAIN;
 	if (hotmem_version_accept(HOTMEM_PROTO_VERSION, view->version) < 0)
 		return -EPROTO;
-	if (view->block_size != book->block_size)
+	if (view->block_size != record->block_size)
 		return -EPROTO;
-	if (book->have_memmap && view->memmap_bytes != book->memmap_bytes)
+	if (record->have_memmap && view->memmap_bytes != record->memmap_bytes)
 		return -EPROTO;
 	features = view->features & hm->cfg.features;
 	if (view->memmap_bytes && !(features & HOTMEM_FEATURE_MEMMAP_ON_MEMORY))
 		return -EPROTO;
 	/* Agreed with the window (window_txn); a reloaded driver must keep it. */
-	if (book->memmap_in_target && !(view->features & HOTMEM_FEATURE_TARGET_BLOCKS))
+	if (record->memmap_in_target && !(view->features & HOTMEM_FEATURE_TARGET_BLOCKS))
 		return -EPROTO;
-	if (!book->memmap_in_target)
+	if (!record->memmap_in_target)
 		features &= ~HOTMEM_FEATURE_TARGET_BLOCKS;
 	if (view->state != HOTMEM_STATE_READY)
 		return -EAGAIN;

@@ -1,11 +1,11 @@
 /*
  * The write-ahead journal: one xenstore directory per attached domain under
- * cfg.journal_dir (dom0-only), holding the engine's books (the hotmem
+ * cfg.journal_dir (dom0-only), holding the engine's records (the hotmem
  * maximum, the window, the locked block and memmap sizes, the last request
  * seq, the granted blocks) and the record of the operation in flight with
  * every "before" value recovery needs. Each key has one canonical spelling
  * and is parsed strictly: a record that does not parse is -EUCLEAN, never
- * guessed at. Callers write the books inside the same transaction as the
+ * guessed at. Callers write the records inside the same transaction as the
  * xenstore side effects of a step, so a step and its record commit together.
  *
  * Keys of J/<domid>:
@@ -36,7 +36,7 @@
  * <journal_dir>/owner holds the generation of the engine that owns the
  * journal (decimal, +1 per hotmem_open). Every journal write checks it in
  * its transaction: an engine whose generation is no longer there fails
- * with -ESTALE and stops, so two engines never both write the books.
+ * with -ESTALE and stops, so two engines never both write the records.
  */
 #include "engine.h"
 
@@ -219,7 +219,7 @@ static int rm_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *
 	return hm->hv->ops->xs_rm(hm->hv, txn, path);
 }
 
-static int load_params(const char *value, size_t len, struct hm_book *book)
+static int load_params(const char *value, size_t len, struct hm_record *record)
 {
 	const char *f[5];
 	size_t l[5];
@@ -227,11 +227,11 @@ static int load_params(const char *value, size_t len, struct hm_book *book)
 	if (split_fields(value, len, f, l, 5) < 0 || l[4] != 1 ||
 	    (f[4][0] != '0' && f[4][0] != '1'))
 		return -EUCLEAN;
-	book->memmap_in_target = f[4][0] == '1';
-	if (hm_parse_hex(f[0], l[0], &book->max_bytes) < 0 ||
-	    hm_parse_hex(f[1], l[1], &book->window_req_bytes) < 0 ||
-	    hm_parse_hex(f[2], l[2], &book->window_req_base) < 0 ||
-	    hm_parse_hex(f[3], l[3], &book->boot_bytes) < 0 || !book->max_bytes)
+	record->memmap_in_target = f[4][0] == '1';
+	if (hm_parse_hex(f[0], l[0], &record->max_bytes) < 0 ||
+	    hm_parse_hex(f[1], l[1], &record->window_req_bytes) < 0 ||
+	    hm_parse_hex(f[2], l[2], &record->window_req_base) < 0 ||
+	    hm_parse_hex(f[3], l[3], &record->boot_bytes) < 0 || !record->max_bytes)
 		return -EUCLEAN;
 	return 0;
 }
@@ -247,21 +247,21 @@ static bool bitmap_any(const uint64_t *bitmap)
 }
 
 /* base: "<max-kib> <pool-bytes> <dom0-bytes hex>". */
-static int load_base(const char *value, size_t len, struct hm_book *book)
+static int load_base(const char *value, size_t len, struct hm_record *record)
 {
 	const char *f[3];
 	size_t l[3];
 
 	if (split_fields(value, len, f, l, 3) < 0 ||
-	    hm_parse_dec(f[0], l[0], &book->base_max_kib) ||
-	    hm_parse_dec(f[1], l[1], &book->base_pool_bytes) ||
-	    hm_parse_hex(f[2], l[2], &book->dom0_bytes))
+	    hm_parse_dec(f[0], l[0], &record->base_max_kib) ||
+	    hm_parse_dec(f[1], l[1], &record->base_pool_bytes) ||
+	    hm_parse_hex(f[2], l[2], &record->dom0_bytes))
 		return -EUCLEAN;
 	return 0;
 }
 
 /* pending, frozen: two fields each. */
-static int load_pair(const char *key, const char *value, size_t len, struct hm_book *book)
+static int load_pair(const char *key, const char *value, size_t len, struct hm_record *record)
 {
 	const char *f[2];
 	size_t l[2];
@@ -272,21 +272,21 @@ static int load_pair(const char *key, const char *value, size_t len, struct hm_b
 	if (!first || first > UINT32_MAX)
 		return -EUCLEAN;
 	if (!strcmp(key, "pending")) {
-		book->pending_seq = (uint32_t)first;
-		if (bitmap_parse(f[1], l[1], book->pending) < 0 || !bitmap_any(book->pending))
+		record->pending_seq = (uint32_t)first;
+		if (bitmap_parse(f[1], l[1], record->pending) < 0 || !bitmap_any(record->pending))
 			return -EUCLEAN;
 		return 0;
 	}
-	book->frozen = true;
-	book->frozen_seq = (uint32_t)first;
-	return hm_parse_dec(f[1], l[1], &book->frozen_pages) < 0 ? -EUCLEAN : 0;
+	record->frozen = true;
+	record->frozen_seq = (uint32_t)first;
+	return hm_parse_dec(f[1], l[1], &record->frozen_pages) < 0 ? -EUCLEAN : 0;
 }
 
-static int parse_handle(const char *value, size_t len, struct hm_book *book)
+static int parse_handle(const char *value, size_t len, struct hm_record *record)
 {
 	size_t i;
 
-	if (len != 2 * sizeof(book->handle))
+	if (len != 2 * sizeof(record->handle))
 		return -EUCLEAN;
 	for (i = 0; i < len; i++) {
 		char c = value[i];
@@ -298,15 +298,16 @@ static int parse_handle(const char *value, size_t len, struct hm_book *book)
 			nibble = (unsigned int)(c - 'a' + 10);
 		else
 			return -EUCLEAN;
-		book->handle[i / 2] = (uint8_t)(i % 2 ? book->handle[i / 2] | nibble : nibble << 4);
+		record->handle[i / 2] =
+			(uint8_t)(i % 2 ? record->handle[i / 2] | nibble : nibble << 4);
 	}
-	book->have_handle = true;
+	record->have_handle = true;
 	return 0;
 }
 
-/* One key into book; absent optional keys leave the book's defaults. */
+/* One key into record; absent optional keys leave the record's defaults. */
 static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
-		    struct hm_book *book)
+		    struct hm_record *record)
 {
 	char *value = NULL;
 	size_t len = 0;
@@ -321,38 +322,39 @@ static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char
 	if (r < 0)
 		goto out;
 	if (!strcmp(key, "params")) {
-		r = load_params(value, len, book);
+		r = load_params(value, len, record);
 	} else if (!strcmp(key, "window")) {
-		r = hotmem_parse_window(value, len, &book->window) < 0 ? -EUCLEAN : 0;
-		book->have_window = true;
+		r = hotmem_parse_window(value, len, &record->window) < 0 ? -EUCLEAN : 0;
+		record->have_window = true;
 	} else if (!strcmp(key, "block-size")) {
-		r = hotmem_parse_block_size(value, len, &book->block_size) < 0 ? -EUCLEAN : 0;
+		r = hotmem_parse_block_size(value, len, &record->block_size) < 0 ? -EUCLEAN : 0;
 	} else if (!strcmp(key, "memmap-bytes")) {
-		r = hm_parse_hex(value, len, &book->memmap_bytes) < 0 ? -EUCLEAN : 0;
-		book->have_memmap = true;
+		r = hm_parse_hex(value, len, &record->memmap_bytes) < 0 ? -EUCLEAN : 0;
+		record->have_memmap = true;
 	} else if (!strcmp(key, "seq")) {
 		r = hm_parse_dec(value, len, &number) < 0 || number > UINT32_MAX ? -EUCLEAN : 0;
-		book->seq = (uint32_t)number;
+		record->seq = (uint32_t)number;
 	} else if (!strcmp(key, "granted")) {
-		r = bitmap_parse(value, len, book->granted);
+		r = bitmap_parse(value, len, record->granted);
 	} else if (!strcmp(key, "op")) {
-		r = parse_op(value, len, &book->rec);
+		r = parse_op(value, len, &record->rec);
 	} else if (!strcmp(key, "op-blocks")) {
 		/* Only with an op (loaded before it): jr_store() drops a stray one. */
-		r = book->rec.phase == HM_PHASE_NONE ? -EUCLEAN
-						     : bitmap_parse(value, len, book->rec.blocks);
+		r = record->rec.phase == HM_PHASE_NONE
+			    ? -EUCLEAN
+			    : bitmap_parse(value, len, record->rec.blocks);
 	} else if (!strcmp(key, "base")) {
-		r = load_base(value, len, book);
+		r = load_base(value, len, record);
 	} else if (!strcmp(key, "pending") || !strcmp(key, "frozen")) {
-		r = load_pair(key, value, len, book);
+		r = load_pair(key, value, len, record);
 	} else if (!strcmp(key, "restored")) {
 		r = len == 1 && value[0] == '1' ? 0 : -EUCLEAN;
-		book->restored = true;
+		record->restored = true;
 	} else if (!strcmp(key, "handle")) {
-		r = parse_handle(value, len, book);
+		r = parse_handle(value, len, record);
 	} else if (!strcmp(key, "refused")) {
-		r = bitmap_parse(value, len, book->refused);
-		if (!r && !bitmap_any(book->refused))
+		r = bitmap_parse(value, len, record->refused);
+		if (!r && !bitmap_any(record->refused))
 			r = -EUCLEAN;
 	}
 out:
@@ -360,81 +362,81 @@ out:
 	return r;
 }
 
-int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_book *ret_book)
+int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *ret_book)
 {
 	static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
 					    "seq",    "granted", "op",	       "op-blocks",
 					    "base",   "pending", "refused",    "frozen",
 					    "handle", "restored" };
-	struct hm_book book;
+	struct hm_record record;
 	unsigned int i;
 	int r = 0;
 
-	memset(&book, 0, sizeof(book));
+	memset(&record, 0, sizeof(record));
 	for (i = 0; !r && i < sizeof(keys) / sizeof(keys[0]); i++)
-		r = load_key(hm, txn, domid, keys[i], &book);
+		r = load_key(hm, txn, domid, keys[i], &record);
 	if (r < 0)
 		goto out;
 	/* Cross-field rules: window and block size go together and agree. */
-	if (book.have_window != (book.block_size != 0) ||
-	    (book.have_window &&
-	     hotmem_window_check(&book.window, book.block_size, &book.nr_blocks) < 0)) {
+	if (record.have_window != (record.block_size != 0) ||
+	    (record.have_window &&
+	     hotmem_window_check(&record.window, record.block_size, &record.nr_blocks) < 0)) {
 		r = -EUCLEAN;
 		goto out;
 	}
-	if ((bitmap_any(book.pending) || bitmap_any(book.refused)) &&
-	    (!book.have_window || book.pending_seq > book.seq)) {
+	if ((bitmap_any(record.pending) || bitmap_any(record.refused)) &&
+	    (!record.have_window || record.pending_seq > record.seq)) {
 		r = -EUCLEAN;
 		goto out;
 	}
-	if (book.rec.phase != HM_PHASE_NONE &&
-	    (!book.have_window || book.rec.req.seq > book.seq ||
-	     (book.rec.req.op == HOTMEM_OP_GROW &&
-	      book.rec.req.first + book.rec.req.count > book.nr_blocks))) {
+	if (record.rec.phase != HM_PHASE_NONE &&
+	    (!record.have_window || record.rec.req.seq > record.seq ||
+	     (record.rec.req.op == HOTMEM_OP_GROW &&
+	      record.rec.req.first + record.rec.req.count > record.nr_blocks))) {
 		r = -EUCLEAN;
 		goto out;
 	}
-	*ret_book = book;
+	*ret_book = record;
 out:
 	return r;
 }
 
 /* base, pending, refused, frozen: written when they hold something, else removed. */
 static int store_extras(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
-			const struct hm_book *book)
+			const struct hm_record *record)
 {
 	char text[BITMAP_TEXT_SIZE + 32];
 	int r;
 
-	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " 0x%" PRIx64, book->base_max_kib,
-		 book->base_pool_bytes, book->dom0_bytes);
+	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " 0x%" PRIx64, record->base_max_kib,
+		 record->base_pool_bytes, record->dom0_bytes);
 	r = write_key(hm, txn, domid, "base", text);
-	if (!r && bitmap_any(book->pending)) {
-		int n = snprintf(text, sizeof(text), "%" PRIu32 " ", book->pending_seq);
+	if (!r && bitmap_any(record->pending)) {
+		int n = snprintf(text, sizeof(text), "%" PRIu32 " ", record->pending_seq);
 
-		bitmap_format(text + n, book->pending);
+		bitmap_format(text + n, record->pending);
 		r = write_key(hm, txn, domid, "pending", text);
 	} else if (!r) {
 		r = rm_key(hm, txn, domid, "pending");
 	}
-	if (!r && bitmap_any(book->refused)) {
-		bitmap_format(text, book->refused);
+	if (!r && bitmap_any(record->refused)) {
+		bitmap_format(text, record->refused);
 		r = write_key(hm, txn, domid, "refused", text);
 	} else if (!r) {
 		r = rm_key(hm, txn, domid, "refused");
 	}
-	if (!r && book->have_handle) {
-		for (size_t i = 0; i < sizeof(book->handle); i++)
-			snprintf(text + 2 * i, 3, "%02x", book->handle[i]);
+	if (!r && record->have_handle) {
+		for (size_t i = 0; i < sizeof(record->handle); i++)
+			snprintf(text + 2 * i, 3, "%02x", record->handle[i]);
 		r = write_key(hm, txn, domid, "handle", text);
 	}
-	if (!r && book->restored)
+	if (!r && record->restored)
 		r = write_key(hm, txn, domid, "restored", "1");
 	else if (!r)
 		r = rm_key(hm, txn, domid, "restored");
-	if (!r && book->frozen) {
-		snprintf(text, sizeof(text), "%" PRIu32 " %" PRIu64, book->frozen_seq,
-			 book->frozen_pages);
+	if (!r && record->frozen) {
+		snprintf(text, sizeof(text), "%" PRIu32 " %" PRIu64, record->frozen_seq,
+			 record->frozen_pages);
 		r = write_key(hm, txn, domid, "frozen", text);
 	} else if (!r) {
 		r = rm_key(hm, txn, domid, "frozen");
@@ -517,7 +519,7 @@ int jr_claim(struct hotmem *hm)
 	return r;
 }
 
-int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_book *book)
+int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_record *record)
 {
 	char text[BITMAP_TEXT_SIZE > 256 ? BITMAP_TEXT_SIZE : 256];
 	int r;
@@ -527,51 +529,51 @@ int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_b
 		return r;
 
 	snprintf(text, sizeof(text), "0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " %d",
-		 book->max_bytes, book->window_req_bytes, book->window_req_base, book->boot_bytes,
-		 book->memmap_in_target);
+		 record->max_bytes, record->window_req_bytes, record->window_req_base,
+		 record->boot_bytes, record->memmap_in_target);
 	r = write_key(hm, txn, domid, "params", text);
 	if (r < 0)
 		goto out;
-	if (book->have_window) {
-		r = hotmem_format_window(text, sizeof(text), &book->window);
+	if (record->have_window) {
+		r = hotmem_format_window(text, sizeof(text), &record->window);
 		if (r >= 0)
 			r = write_key(hm, txn, domid, "window", text);
 		if (r >= 0)
-			r = hotmem_format_block_size(text, sizeof(text), book->block_size);
+			r = hotmem_format_block_size(text, sizeof(text), record->block_size);
 		if (r >= 0)
 			r = write_key(hm, txn, domid, "block-size", text);
 		if (r < 0)
 			goto out;
 	}
-	if (book->have_memmap) {
-		snprintf(text, sizeof(text), "0x%" PRIx64, book->memmap_bytes);
+	if (record->have_memmap) {
+		snprintf(text, sizeof(text), "0x%" PRIx64, record->memmap_bytes);
 		r = write_key(hm, txn, domid, "memmap-bytes", text);
 		if (r < 0)
 			goto out;
 	}
-	snprintf(text, sizeof(text), "%" PRIu32, book->seq);
+	snprintf(text, sizeof(text), "%" PRIu32, record->seq);
 	r = write_key(hm, txn, domid, "seq", text);
 	if (r < 0)
 		goto out;
-	bitmap_format(text, book->granted);
+	bitmap_format(text, record->granted);
 	r = write_key(hm, txn, domid, "granted", text);
 	if (r < 0)
 		goto out;
-	r = store_extras(hm, txn, domid, book);
+	r = store_extras(hm, txn, domid, record);
 	if (r < 0)
 		goto out;
-	if (book->rec.phase == HM_PHASE_NONE) {
+	if (record->rec.phase == HM_PHASE_NONE) {
 		r = rm_key(hm, txn, domid, "op");
 		if (!r)
 			r = rm_key(hm, txn, domid, "op-blocks");
 		goto out;
 	}
-	r = format_op(text, sizeof(text), &book->rec);
+	r = format_op(text, sizeof(text), &record->rec);
 	if (!r)
 		r = write_key(hm, txn, domid, "op", text);
 	if (r < 0)
 		goto out;
-	bitmap_format(text, book->rec.blocks);
+	bitmap_format(text, record->rec.blocks);
 	r = write_key(hm, txn, domid, "op-blocks", text);
 out:
 	return r < 0 ? r : 0;

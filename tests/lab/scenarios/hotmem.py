@@ -557,7 +557,7 @@ def crash_round(lab, base, where):
     if where == "ack":
         check(n == 8, f"killed while the ack was awaited: {n} blocks, expected the grow to finish")
     block = counters.memory_layout(lab)["block_bytes"]
-    check(info.get("granted_bytes") == n * block, f"xl-hotmem books {info.get('granted_bytes')} bytes, guest has {n} blocks")
+    check(info.get("granted_bytes") == n * block, f"xl-hotmem records {info.get('granted_bytes')} bytes, guest has {n} blocks")
     check(not info.get("busy") and not info.get("outstanding"), f"engine still busy after the restart: {info}")
     check(grown == n * (block >> 12), f"tot_pages moved by {grown} with {n} blocks plugged")
     check(x1["max_pages"] - x0["max_pages"] == n * (block >> 12),

@@ -22,7 +22,7 @@
  * MemAvailable is MemTotal minus the working set and the kernel's own use;
  * PSI rises as MemAvailable falls toward zero and is smoothed like the
  * kernel's avg10. Policies see only what hotmemd would see: stats published
- * once a second, host free memory, engine books.
+ * once a second, host free memory, engine records.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -162,7 +162,7 @@ void hotmem_close(struct hotmem *hm);
 /* What hotmem_reconcile() did. */
 struct hotmem_reconcile_report {
 	uint32_t domains;     /* journalled domains found */
-	uint32_t released;    /* dead or gone: books dropped */
+	uint32_t released;    /* dead or gone: records dropped */
 	uint32_t rolled_back; /* grows undone (failed before their request) */
 	uint32_t finished;    /* operations completed from their ack */
 	uint32_t outstanding; /* requests still waiting for their ack */
@@ -175,7 +175,7 @@ struct hotmem_reconcile_report {
  * @ret_report: what was done, may be NULL
  *
  * For each journalled domain: a domain that is dying, gone, or whose hotmem
- * directory vanished (its domid was reused) has its books released; a grow
+ * directory vanished (its domid was reused) has its record released; a grow
  * that never wrote its request is rolled back (every populated head given
  * back, max memory and P2M pool restored); an operation whose ack is in
  * xenstore is finished from that ack; one still waiting stays outstanding
@@ -293,7 +293,7 @@ int hotmem_set_stats_interval(struct hotmem *hm, uint32_t domid, uint32_t interv
  * @target_bytes: the new memory/target, bytes (a whole number of KiB)
  *
  * Grows and shrinks move memory/target by their blocks, relative to its value,
- * in the transaction that books their ack; between operations the target is
+ * in the transaction that records their ack; between operations the target is
  * the balloon's (xl mem-set's, an autoscaler's). This writes it in one
  * transaction, only while nothing is running, recovering or outstanding on
  * the domain (so the next operation moves it from this value), and never
@@ -302,7 +302,7 @@ int hotmem_set_stats_interval(struct hotmem *hm, uint32_t domid, uint32_t interv
  * follows usable bytes only (memmap_in_target false): the balloon then
  * always has ballooned pages for the difference, never hot-adds memory of
  * its own, and never asks Xen for a frame max memory does not cover.
- * Nothing is journalled: the books do not depend on the target's absolute
+ * Nothing is journalled: the records do not depend on the target's absolute
  * value.
  *
  * returns:
@@ -326,7 +326,7 @@ int hotmem_set_target(struct hotmem *hm, uint32_t domid, uint64_t target_bytes);
  */
 int hotmem_list(struct hotmem *hm, uint32_t *ret_domids, size_t max_domids, size_t *ret_count);
 
-/* The engine's books of one domain (from the journal; no hypervisor call). */
+/* The engine's record of one domain (from the journal; no hypervisor call). */
 struct hotmem_domain_info {
 	uint32_t domid;
 	uint64_t max_bytes;	       /* hotmem maximum */
@@ -366,7 +366,7 @@ struct hotmem_domain_info {
 };
 
 /**
- * hotmem_domain_info - the books of an attached domain
+ * hotmem_domain_info - the record of an attached domain
  *
  * returns:
  *	0, on success
@@ -408,14 +408,14 @@ struct hotmem_result {
 	 * 0: every block asked for was granted (grow) or reclaimed (shrink),
 	 *    or a set had nothing to do;
 	 * -EREMOTEIO: the guest acked but did fewer blocks (see guest_status,
-	 *    blocks_done); what it did is booked, the rest was given back;
+	 *    blocks_done); what it did is recorded, the rest was given back;
 	 * -ETIMEDOUT: no ack in ack_timeout_ms; the request stays outstanding
 	 *    and is finished by dispatch when the ack comes;
 	 * -ENOLINK: the guest went broken or closed without acking; outstanding
 	 *    as for -ETIMEDOUT;
 	 * -EPROTO: the ack or H/guest/blocks broke the protocol; outstanding as
 	 *    for -ETIMEDOUT, and the domain is marked violation;
-	 * -ESRCH: the domain died (its books were released);
+	 * -ESRCH: the domain died (its record was released);
 	 * any other: a failure before the request (populate -ENOMEM, max
 	 *    memory, pool or xenstore errors): everything was rolled back.
 	 */
@@ -423,7 +423,7 @@ struct hotmem_result {
 	enum hotmem_op_kind kind; /* GROW or SHRINK; SET with nothing to do stays SET */
 	uint32_t seq;		  /* request seq, 0 if none was written */
 	uint32_t blocks_requested;
-	uint32_t blocks_done;	    /* grow: online and booked; shrink: reclaimed */
+	uint32_t blocks_done;	    /* grow: online and recorded; shrink: reclaimed */
 	uint64_t bytes_done;	    /* blocks_done * block_size */
 	uint64_t usable_bytes_done; /* bytes_done minus the memmap heads */
 	uint64_t target_bytes_done; /* what memory/target moved by */
@@ -459,7 +459,7 @@ struct hotmem_result {
  *	0, on success
  *	-EINVAL, kind unknown, bytes is 0 for grow/shrink, or NULL ret_op
  *	-ENOENT, the domain is not attached
- *	-ESRCH, the domain is dying or gone (books released)
+ *	-ESRCH, the domain is dying or gone (record released)
  *	-EBUSY, an operation is running or recovering on it (a request that
  *		outstanding after its ack timeout is superseded instead: its blocks
  *		are settled by the guest's next ack, see docs/protocol.md 5)
@@ -488,11 +488,11 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
  *		pages_overdrawn); may be NULL
  *
  * For a guest that does not answer (paused, hung, hostile). An answer the
- * guest did write is booked first, as dispatch would. Then, in one
+ * guest did write is recorded first, as dispatch would. Then, in one
  * transaction, H/request is removed and the outstanding request and every
- * superseded grow are dropped from the books; every frame of their blocks
+ * superseded grow are dropped from the record; every frame of their blocks
  * that Xen lets dom0 take is given back (max memory lowered first), and the
- * books are exact again: max memory, pool, memory/target and static-max as
+ * record is exact again: max memory, pool, memory/target and static-max as
  * if the requests had never been made (their seqs stay used). A running
  * operation waiting for its ack ends with -ECANCELED. A guest that was
  * adding such a block loses its frames and faults on them
@@ -502,7 +502,7 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
  *	0, on success
  *	-EINVAL, hm is NULL
  *	-ENOENT, not attached
- *	-ESRCH, the domain is dying or gone (books released)
+ *	-ESRCH, the domain is dying or gone (record released)
  *	-EALREADY, nothing unanswered (the guest answered, or nothing was asked)
  *	-EBUSY, an operation is running before its request or after its ack
  *	other negative errno from Xen or xenstore (retried by dispatch)
@@ -599,7 +599,7 @@ struct hotmem_counters {
 	uint64_t rollbacks;	  /* grows undone before their request */
 	uint64_t recoveries;	  /* journal records settled (any kind) */
 	uint64_t violations;	  /* protocol violations seen */
-	uint64_t releases;	  /* books of dead domains dropped */
+	uint64_t releases;	  /* records of dead domains dropped */
 	uint64_t txn_conflicts;	  /* commits retried on -EAGAIN */
 	uint64_t xs_reads;	  /* xenstore reads (guest keys, journal) */
 	uint64_t restores;	  /* grown domains shut down to reboot: size put back */

@@ -93,7 +93,7 @@ struct hotmem_policy_host_input {
 	uint64_t free_bytes; /* free frames (xc_physinfo free_pages, bytes) */
 };
 
-/* What one domain looks like now (engine books, xenstore, hypervisor). */
+/* What one domain looks like now (engine records, xenstore, hypervisor). */
 struct hotmem_policy_domain_input {
 	uint32_t domid;
 	uint64_t boot_bytes;	 /* memory it booted with (memory=) */
