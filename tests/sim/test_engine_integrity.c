@@ -202,8 +202,8 @@ static int op(enum hotmem_op_kind kind, uint64_t bytes, const char *step,
 	return ret_result->error;
 }
 
-/* At rest the guest filled everything: Xen's max is the records, to the page. */
-static void check_books(const char *step)
+/* At rest the guest filled everything: Xen's max is the record's, to the page. */
+static void check_record(const char *step)
 {
 	struct hotmem_domain_info info;
 	struct hv_sim_domain_stats ds;
@@ -252,42 +252,42 @@ static void test_greedy(bool populated)
 	greedy_gfn = HV_SIM_RAM0_GFN + BOOT_PAGES + 4096;
 	h.after_mutation = between_calls;
 	drive(NULL, "attach");
-	check_books("attach");
+	check_record("attach");
 
 	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, 3 * BLOCK, "grow", &res), 0);
 	CHECK_EQ(res.blocks_done, 3);
-	check_books("grow");
+	check_record("grow");
 
 	CHECK_EQ(op(HOTMEM_OP_KIND_SHRINK, BLOCK, "shrink", &res), 0);
 	CHECK_EQ(res.blocks_done, 1);
-	check_books("shrink");
+	check_record("shrink");
 
 	/* The guest refuses: every head back, nothing kept. */
 	sim_guest_set_mode(guest, SG_ACK_ERROR);
 	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, 2 * BLOCK, "refused grow", &res), -EREMOTEIO);
-	check_books("refused grow");
+	check_record("refused grow");
 
 	/* Rolled back before the request: the second populate call fails. */
 	sim_guest_set_mode(guest, SG_NORMAL);
 	CHECK_EQ(hv_sim_fault_arm(h.sim, &fault, NULL), 0);
 	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, 3 * BLOCK, "rollback", &res), -EFAULT);
 	hv_sim_fault_clear(h.sim);
-	check_books("rollback");
+	check_record("rollback");
 
 	/* Superseded: seq N never answered, N + 1 answered, both settled. */
 	sim_guest_set_mode(guest, SG_SILENT);
 	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, 2 * BLOCK, "unanswered", &res), -ETIMEDOUT);
-	check_books("unanswered");
+	check_record("unanswered");
 	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, BLOCK, "superseding", &res), -ETIMEDOUT);
 	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
 	CHECK_EQ(info.pending_blocks, 2);
-	check_books("superseding");
+	check_record("superseding");
 	sim_guest_set_mode(guest, SG_NORMAL);
 	drive(NULL, "superseded, answered");
 	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
 	CHECK(!info.outstanding && !info.pending_blocks);
 	CHECK_EQ(info.granted_blocks, 3);
-	check_books("superseded, answered");
+	check_record("superseded, answered");
 
 	/* Abandoned: a request and a superseded one, every frame back. */
 	sim_guest_set_mode(guest, SG_SILENT);
@@ -305,13 +305,13 @@ static void test_greedy(bool populated)
 			CHECK_EQ(count_populated((info.window.base >> 12) + block * BLOCK_PAGES,
 						 BLOCK_PAGES),
 				 0);
-	check_books("abandoned");
+	check_record("abandoned");
 	/* The guest wakes up to no request, and the domain works again. */
 	sim_guest_set_mode(guest, SG_NORMAL);
 	drive(NULL, "woken");
 	CHECK_EQ(op(HOTMEM_OP_KIND_GROW, BLOCK, "grow after abandon", &res), 0);
 	CHECK_EQ(op(HOTMEM_OP_KIND_SHRINK, 4 * BLOCK, "shrink all", &res), 0);
-	check_books("end");
+	check_record("end");
 	CHECK(greedy_pages > 0);
 	printf("greedy guest%s: %u steps checked, %" PRIu64 " pages populated by itself\n",
 	       populated ? " (populated-blocks)" : "", steps_checked, greedy_pages);

@@ -243,7 +243,7 @@ int hm_parse_hex(const char *buf, size_t len, uint64_t *ret_value);
 /* ---- journal.c ----------------------------------------------------------- */
 
 /* Load J/<domid>: -ENOENT not journalled, -EUCLEAN malformed. */
-int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *ret_book);
+int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *ret_record);
 /* Write every key of record (op keys removed when phase is NONE). */
 int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_record *record);
 int jr_remove(struct hotmem *hm, hv_xs_txn txn, uint32_t domid);

@@ -362,7 +362,7 @@ out:
 	return r;
 }
 
-int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *ret_book)
+int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *ret_record)
 {
 	static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
 					    "seq",    "granted", "op",	       "op-blocks",
@@ -396,7 +396,7 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *
 		r = -EUCLEAN;
 		goto out;
 	}
-	*ret_book = record;
+	*ret_record = record;
 out:
 	return r;
 }
