@@ -219,6 +219,20 @@ static int rm_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *
 	return hm->hv->ops->xs_rm(hm->hv, txn, path);
 }
 
+/* Write what a hotmem_format_*() call wrote (len: its result, or -errno passed on). */
+static int put_formatted_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
+			     const char *text, int len)
+{
+	return len < 0 ? len : write_key(hm, txn, domid, key, text);
+}
+
+/* Write key's value, or remove the key when value is NULL (nothing to keep). */
+static int put_or_rm_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
+			 const char *value)
+{
+	return value ? write_key(hm, txn, domid, key, value) : rm_key(hm, txn, domid, key);
+}
+
 static int load_params(const char *value, size_t len, struct hm_record *record)
 {
 	const char *f[5];
@@ -411,37 +425,35 @@ static int store_extras(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
 	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " 0x%" PRIx64, record->base_max_kib,
 		 record->base_pool_bytes, record->dom0_bytes);
 	r = write_key(hm, txn, domid, "base", text);
-	if (!r && bitmap_any(record->pending)) {
+	if (r < 0)
+		return r;
+	if (bitmap_any(record->pending)) {
 		int n = snprintf(text, sizeof(text), "%" PRIu32 " ", record->pending_seq);
 
 		bitmap_format(text + n, record->pending);
-		r = write_key(hm, txn, domid, "pending", text);
-	} else if (!r) {
-		r = rm_key(hm, txn, domid, "pending");
 	}
-	if (!r && bitmap_any(record->refused)) {
+	r = put_or_rm_key(hm, txn, domid, "pending", bitmap_any(record->pending) ? text : NULL);
+	if (r < 0)
+		return r;
+	if (bitmap_any(record->refused))
 		bitmap_format(text, record->refused);
-		r = write_key(hm, txn, domid, "refused", text);
-	} else if (!r) {
-		r = rm_key(hm, txn, domid, "refused");
-	}
-	if (!r && record->have_handle) {
+	r = put_or_rm_key(hm, txn, domid, "refused", bitmap_any(record->refused) ? text : NULL);
+	if (r < 0)
+		return r;
+	if (record->have_handle) {
 		for (size_t i = 0; i < sizeof(record->handle); i++)
 			snprintf(text + 2 * i, 3, "%02x", record->handle[i]);
 		r = write_key(hm, txn, domid, "handle", text);
+		if (r < 0)
+			return r;
 	}
-	if (!r && record->restored)
-		r = write_key(hm, txn, domid, "restored", "1");
-	else if (!r)
-		r = rm_key(hm, txn, domid, "restored");
-	if (!r && record->frozen) {
+	r = put_or_rm_key(hm, txn, domid, "restored", record->restored ? "1" : NULL);
+	if (r < 0)
+		return r;
+	if (record->frozen)
 		snprintf(text, sizeof(text), "%" PRIu32 " %" PRIu64, record->frozen_seq,
 			 record->frozen_pages);
-		r = write_key(hm, txn, domid, "frozen", text);
-	} else if (!r) {
-		r = rm_key(hm, txn, domid, "frozen");
-	}
-	return r;
+	return put_or_rm_key(hm, txn, domid, "frozen", record->frozen ? text : NULL);
 }
 
 static int owner_path(const struct hotmem *hm, char *buf, size_t size)
@@ -459,14 +471,16 @@ static int read_owner(struct hotmem *hm, hv_xs_txn txn, uint64_t *ret_generation
 	int r;
 
 	r = owner_path(hm, path, sizeof(path));
-	if (!r)
-		r = hm_xs_read(hm, txn, path, &value, &len);
+	if (r < 0)
+		return r;
+	r = hm_xs_read(hm, txn, path, &value, &len);
 	if (r == -ENOENT) {
-		*ret_generation = 0;
-		r = 0;
-	} else if (!r && hm_parse_dec(value, len, ret_generation) < 0) {
-		r = -EUCLEAN;
+		*ret_generation = 0; /* a journal nobody claimed yet */
+		return 0;
 	}
+	if (r < 0)
+		return r;
+	r = hm_parse_dec(value, len, ret_generation) < 0 ? -EUCLEAN : 0;
 	free(value);
 	return r;
 }
@@ -496,16 +510,20 @@ static int claim_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	int r;
 
 	r = hm->hv->ops->xs_mkdir(hm->hv, txn, hm->journal_dir);
-	if (!r)
-		r = hm->hv->ops->xs_set_perms(hm->hv, txn, hm->journal_dir, dom0_only, 1);
-	if (!r)
-		r = read_owner(hm, txn, generation);
+	if (r < 0)
+		return r;
+	r = hm->hv->ops->xs_set_perms(hm->hv, txn, hm->journal_dir, dom0_only, 1);
+	if (r < 0)
+		return r;
+	r = read_owner(hm, txn, generation);
 	if (r < 0)
 		return r;
 	(*generation)++;
 	snprintf(text, sizeof(text), "%" PRIu64, *generation);
 	r = owner_path(hm, path, sizeof(path));
-	return r < 0 ? r : hm_xs_write(hm, txn, path, text);
+	if (r < 0)
+		return r;
+	return hm_xs_write(hm, txn, path, text);
 }
 
 int jr_claim(struct hotmem *hm)
@@ -514,9 +532,10 @@ int jr_claim(struct hotmem *hm)
 	int r;
 
 	r = hm_txn(hm, claim_txn, &generation);
-	if (!r)
-		hm->generation = generation;
-	return r;
+	if (r < 0)
+		return r;
+	hm->generation = generation;
+	return 0;
 }
 
 int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_record *record)
@@ -533,50 +552,49 @@ int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_r
 		 record->boot_bytes, record->memmap_in_target);
 	r = write_key(hm, txn, domid, "params", text);
 	if (r < 0)
-		goto out;
+		return r;
 	if (record->have_window) {
-		r = hotmem_format_window(text, sizeof(text), &record->window);
-		if (r >= 0)
-			r = write_key(hm, txn, domid, "window", text);
-		if (r >= 0)
-			r = hotmem_format_block_size(text, sizeof(text), record->block_size);
-		if (r >= 0)
-			r = write_key(hm, txn, domid, "block-size", text);
+		r = put_formatted_key(hm, txn, domid, "window", text,
+				      hotmem_format_window(text, sizeof(text), &record->window));
 		if (r < 0)
-			goto out;
+			return r;
+		r = put_formatted_key(
+			hm, txn, domid, "block-size", text,
+			hotmem_format_block_size(text, sizeof(text), record->block_size));
+		if (r < 0)
+			return r;
 	}
 	if (record->have_memmap) {
 		snprintf(text, sizeof(text), "0x%" PRIx64, record->memmap_bytes);
 		r = write_key(hm, txn, domid, "memmap-bytes", text);
 		if (r < 0)
-			goto out;
+			return r;
 	}
 	snprintf(text, sizeof(text), "%" PRIu32, record->seq);
 	r = write_key(hm, txn, domid, "seq", text);
 	if (r < 0)
-		goto out;
+		return r;
 	bitmap_format(text, record->granted);
 	r = write_key(hm, txn, domid, "granted", text);
 	if (r < 0)
-		goto out;
+		return r;
 	r = store_extras(hm, txn, domid, record);
 	if (r < 0)
-		goto out;
+		return r;
 	if (record->rec.phase == HM_PHASE_NONE) {
 		r = rm_key(hm, txn, domid, "op");
-		if (!r)
-			r = rm_key(hm, txn, domid, "op-blocks");
-		goto out;
+		if (r < 0)
+			return r;
+		return rm_key(hm, txn, domid, "op-blocks");
 	}
 	r = format_op(text, sizeof(text), &record->rec);
-	if (!r)
-		r = write_key(hm, txn, domid, "op", text);
 	if (r < 0)
-		goto out;
+		return r;
+	r = write_key(hm, txn, domid, "op", text);
+	if (r < 0)
+		return r;
 	bitmap_format(text, record->rec.blocks);
-	r = write_key(hm, txn, domid, "op-blocks", text);
-out:
-	return r < 0 ? r : 0;
+	return write_key(hm, txn, domid, "op-blocks", text);
 }
 
 int jr_remove(struct hotmem *hm, hv_xs_txn txn, uint32_t domid)
