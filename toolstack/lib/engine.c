@@ -1048,6 +1048,29 @@ static int grow_rollback(struct hotmem *hm, struct hm_domain *dom, struct hotmem
 }
 
 /*
+ * The end both a grow and a shrink share once their own blocks are dealt
+ * with (max memory already at the record): the heads of refused superseded
+ * blocks back, the pool down to the record, the operation dropped from it,
+ * then the overdraw check over scrub (the blocks just given back).
+ */
+static int op_record_close(struct hotmem *hm, struct hm_domain *dom, const uint64_t *scrub,
+			   struct hotmem_result *res)
+{
+	int r;
+
+	r = reclaim_refused(hm, dom, false, res);
+	if (r < 0)
+		return r;
+	r = set_pool(hm, dom->domid, record_pool_bytes(&dom->record, false), true);
+	if (r < 0)
+		return r;
+	r = record_close_op(hm, dom, true);
+	if (r < 0)
+		return r;
+	return dom_check_overdraw(hm, dom, scrub, res);
+}
+
+/*
  * ACKED, the end of a grow: max memory to the record (the added blocks whole,
  * nothing for the refused ones) before their heads and those of refused
  * superseded blocks go back, then the pool; the record is dropped.
@@ -1073,16 +1096,7 @@ static int grow_finish(struct hotmem *hm, struct hm_domain *dom, struct hotmem_r
 			return r;
 		emit(hm, dom, HOTMEM_PROGRESS_REFUSED, block);
 	}
-	r = reclaim_refused(hm, dom, false, res);
-	if (r < 0)
-		return r;
-	r = set_pool(hm, dom->domid, record_pool_bytes(record, false), true);
-	if (r < 0)
-		return r;
-	r = record_close_op(hm, dom, true);
-	if (r < 0)
-		return r;
-	return dom_check_overdraw(hm, dom, scrub, res);
+	return op_record_close(hm, dom, scrub, res);
 }
 
 /*
@@ -1120,16 +1134,7 @@ static int shrink_reclaim(struct hotmem *hm, struct hm_domain *dom, struct hotme
 			return r;
 		emit(hm, dom, HOTMEM_PROGRESS_RECLAIMED, block);
 	}
-	r = reclaim_refused(hm, dom, false, res);
-	if (r < 0)
-		return r;
-	r = set_pool(hm, dom->domid, record_pool_bytes(record, false), true);
-	if (r < 0)
-		return r;
-	r = record_close_op(hm, dom, true);
-	if (r < 0)
-		return r;
-	return dom_check_overdraw(hm, dom, scrub, res);
+	return op_record_close(hm, dom, scrub, res);
 }
 
 struct pending_ctx {
