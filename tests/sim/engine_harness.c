@@ -459,6 +459,17 @@ uint32_t harness_add_guest(struct harness *h, const char *name, uint64_t boot_pa
 	return domid;
 }
 
+uint64_t harness_read_dec(struct harness *h, uint32_t domid, const char *rel)
+{
+	struct hv *dom0 = NULL;
+	uint64_t value = 0;
+
+	if (hv_sim_open(h->sim, 0, &dom0) == 0)
+		read_dec(dom0, domid, rel, &value);
+	hv_close(dom0);
+	return value;
+}
+
 void harness_destroy_guest(struct harness *h, uint32_t domid)
 {
 	int i = guest_index(h, domid);

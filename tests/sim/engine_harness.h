@@ -89,6 +89,9 @@ int harness_restart(struct harness *h, unsigned long kill_after,
 		    struct hotmem_reconcile_report *ret_report);
 /* Records vs sim for every guest; prints each mismatch; returns their number. */
 int harness_check(struct harness *h, const char *context);
+/* /local/domain/<domid>/<rel> as dom0 reads it, a decimal (the memory keys are KiB); 0 if
+ * unreadable. */
+uint64_t harness_read_dec(struct harness *h, uint32_t domid, const char *rel);
 /* Destroy a guest's domain (xl destroy) and forget its simulated guest. */
 void harness_destroy_guest(struct harness *h, uint32_t domid);
 

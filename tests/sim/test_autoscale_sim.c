@@ -113,24 +113,9 @@ static uint64_t harness_clock(void *opaque)
 	return ((struct harness *)opaque)->now_ms;
 }
 
-static uint64_t read_kib(struct rig *t, uint32_t domid, const char *key)
-{
-	struct hv *dom0 = NULL;
-	char path[96], *value = NULL;
-	uint64_t kib = 0;
-
-	snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/memory/%s", domid, key);
-	if (hv_sim_open(t->h.sim, 0, &dom0) == 0 &&
-	    dom0->ops->xs_read(dom0, HV_XS_NO_TXN, path, &value, NULL) == 0)
-		kib = strtoull(value, NULL, 10);
-	free(value);
-	hv_close(dom0);
-	return kib;
-}
-
 static uint64_t target_of(struct rig *t, uint32_t domid)
 {
-	return read_kib(t, domid, "target") << 10;
+	return harness_read_dec(&t->h, domid, "memory/target") << 10;
 }
 
 static uint64_t tot_of(struct rig *t, uint32_t domid)

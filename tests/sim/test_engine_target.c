@@ -22,21 +22,6 @@
 #define MIB   (1ull << 20)
 #define BLOCK (16 * MIB)
 
-static uint64_t read_kib(struct harness *h, uint32_t domid, const char *rel)
-{
-	struct hv *dom0 = NULL;
-	char path[96], *value = NULL;
-	uint64_t kib = 0;
-
-	snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/%s", domid, rel);
-	if (hv_sim_open(h->sim, 0, &dom0) == 0 &&
-	    dom0->ops->xs_read(dom0, HV_XS_NO_TXN, path, &value, NULL) == 0)
-		kib = strtoull(value, NULL, 10);
-	free(value);
-	hv_close(dom0);
-	return kib;
-}
-
 static uint64_t tot_pages(struct harness *h, uint32_t domid)
 {
 	struct hv_sim_domain_stats ds = { 0 };
@@ -50,7 +35,7 @@ static void move_target(struct harness *h, uint32_t domid, uint64_t bytes, const
 {
 	CHECK_EQ(hotmem_set_target(h->hm, domid, bytes), 0);
 	CHECK_EQ(harness_run(h, NULL), 0);
-	CHECK_EQ(read_kib(h, domid, "memory/target"), bytes >> 10);
+	CHECK_EQ(harness_read_dec(h, domid, "memory/target"), bytes >> 10);
 	CHECK_EQ(tot_pages(h, domid), bytes >> 12);
 	if (tot_pages(h, domid) != bytes >> 12)
 		fprintf(stderr, "  after %s: tot_pages %" PRIu64 ", target %" PRIu64 " pages\n",
@@ -77,7 +62,7 @@ static void test_set_target(void)
 	domid = harness_add_guest(&h, "web", boot >> 12, &gp, NULL);
 	CHECK_EQ(hotmem_domain_info(h.hm, domid, &info), 0);
 	CHECK_EQ(info.boot_bytes, boot);
-	static_kib = read_kib(&h, domid, "memory/static-max");
+	static_kib = harness_read_dec(&h, domid, "memory/static-max");
 
 	/* Refusals change nothing. */
 	CHECK_EQ(hotmem_set_target(NULL, domid, boot), -EINVAL);
@@ -85,7 +70,7 @@ static void test_set_target(void)
 	CHECK_EQ(hotmem_set_target(h.hm, domid, boot - 512), -EINVAL);
 	CHECK_EQ(hotmem_set_target(h.hm, 4242, boot), -ENOENT);
 	CHECK_EQ(hotmem_set_target(h.hm, domid, boot + 1024), -ERANGE);
-	CHECK_EQ(read_kib(&h, domid, "memory/target"), boot >> 10);
+	CHECK_EQ(harness_read_dec(&h, domid, "memory/target"), boot >> 10);
 
 	/* Three blocks: the ceiling rises by what their grant added to the target. */
 	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, 3 * BLOCK, &res), 0);
@@ -99,7 +84,7 @@ static void test_set_target(void)
 	sim_guest_get_stats(harness_guest(&h, domid), &fs);
 	CHECK(fs.boot_ballooned > 0);
 	/* static-max is the records' (boot + blocks): a target move leaves it. */
-	CHECK_EQ(read_kib(&h, domid, "memory/static-max"), static_kib + 3 * (BLOCK >> 10));
+	CHECK_EQ(harness_read_dec(&h, domid, "memory/static-max"), static_kib + 3 * (BLOCK >> 10));
 
 	/* Busy: a grow in flight owns the target until its ack is recorded. */
 	CHECK_EQ(hotmem_op_start(h.hm, domid, HOTMEM_OP_KIND_GROW, BLOCK, &op), 0);
@@ -110,11 +95,11 @@ static void test_set_target(void)
 	CHECK_EQ(res.error, 0);
 	hotmem_op_free(op);
 	/* The grow moved the target from the value written, by one block. */
-	CHECK_EQ(read_kib(&h, domid, "memory/target"), (200 * MIB + BLOCK) >> 10);
+	CHECK_EQ(harness_read_dec(&h, domid, "memory/target"), (200 * MIB + BLOCK) >> 10);
 
 	/* A shrink lowers it by one block from there, too. */
 	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_SHRINK, BLOCK, &res), 0);
-	CHECK_EQ(read_kib(&h, domid, "memory/target"), 200 * MIB >> 10);
+	CHECK_EQ(harness_read_dec(&h, domid, "memory/target"), 200 * MIB >> 10);
 	CHECK_EQ(harness_run(&h, NULL), 0);
 	CHECK_EQ(tot_pages(&h, domid), 200 * MIB >> 12);
 
@@ -183,7 +168,7 @@ static void test_ceiling_is_static_max(void)
 	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, BLOCK, &res), 0);
 	CHECK_EQ(hotmem_set_target(h.hm, domid, boot + BLOCK + 1024), -ERANGE);
 	/* The grow moved the target from where it was; back to the top now. */
-	CHECK_EQ(read_kib(&h, domid, "memory/target"), (boot - 32 * MIB + BLOCK) >> 10);
+	CHECK_EQ(harness_read_dec(&h, domid, "memory/target"), (boot - 32 * MIB + BLOCK) >> 10);
 	CHECK_EQ(hotmem_set_target(h.hm, domid, boot + BLOCK), 0);
 	CHECK_EQ(harness_run(&h, NULL), 0);
 	CHECK_EQ(tot_pages(&h, domid), ((boot + BLOCK) >> 12) + 4);
