@@ -148,6 +148,82 @@ static void test_psi(void)
 	hotmem_policy_free(p);
 }
 
+/*
+ * PSI's avg10 lags: lab.autoscale's thrash, replayed. A 256 MiB guest whose
+ * watermarks are 0 (only PSI can grow it) stalls; avg10 climbs as the kernel
+ * computes it (every 2 s, by 1677/2048), the policy grows it by a block
+ * after psi_hold, the grow ends the stall, and avg10 then decays from 44.6 %
+ * over some 20 s. Those decaying figures say nothing stalls any more: no
+ * second grow. The same guest still stalling after the grow (avg10 flat) is
+ * grown again within two PSI periods of the first stats after the grow.
+ */
+static void psi_lag_run(bool still_stalling)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = NULL;
+	struct hotmem_policy_domain_params d;
+	struct hotmem_policy_domain_input in = dom(1, 6, 507);
+	/* some avg10 before the grow, one kernel update every 2 s */
+	static const uint32_t rising[] = { 507, 2081, 2081, 3407, 3407, 4203, 4203, 4456, 4456 };
+	uint32_t psi = 4456, grows = 0;
+	uint64_t t;
+
+	hotmem_policy_domain_defaults(&d);
+	d.mode = HOTMEM_POLICY_AUTO;
+	d.low_pct = 0;
+	d.low_bytes = 0;
+	d.psi_hold_ms = 2000;
+	CHECK_EQ(hotmem_policy_new(NULL, &d, &p), 0);
+	in.boot_bytes = in.target_bytes = 256 * MIB;
+	in.granted_bytes = 0;
+	in.stats.memtotal_kib = 250 * MIB >> 10;
+	for (t = 0; t <= 8; t++) {
+		in.stats.counter++;
+		in.stats.psi_some_avg10 = rising[t];
+		in.op_busy = t > 3;
+		in.op_age_ms = t > 3 ? (t - 3) * 1000 : 0;
+		CHECK_EQ(tick(p, t, 64 * GIB, &in, 1, out), t == 3 ? 1 : 0);
+		if (t == 3) {
+			CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+			CHECK(strstr(out[0].reason, "psi 34.07%") != NULL);
+		}
+	}
+	/* the grow is done: a block more, the working set fits */
+	in.op_busy = false;
+	in.op_age_ms = 0;
+	in.target_bytes += BS;
+	in.granted_bytes = BS;
+	in.stats.memtotal_kib = (250 * MIB + BS) >> 10;
+	in.stats.memavail_kib = 214 * MIB >> 10;
+	for (t = 9; t <= 40; t++) {
+		if (t % 2)
+			psi = still_stalling ? psi : (uint32_t)(psi * 1677ull / 2048);
+		in.stats.counter++;
+		in.stats.psi_some_avg10 = psi;
+		size_t n = tick(p, t, 64 * GIB, &in, 1, out);
+		if (n && out[0].action == HOTMEM_POLICY_GROW) {
+			CHECK(strstr(out[0].reason, "psi") != NULL);
+			/* the first stats after the grow at 9 s, two periods and a tick */
+			CHECK(t <= 14);
+			grows++;
+			break;
+		}
+	}
+	if (still_stalling) {
+		CHECK_EQ(grows, 1);
+	} else {
+		CHECK_EQ(grows, 0);
+		CHECK(psi < d.psi_grow); /* the run went on until avg10 had decayed */
+	}
+	hotmem_policy_free(p);
+}
+
+static void test_psi_lag(void)
+{
+	psi_lag_run(false);
+	psi_lag_run(true);
+}
+
 static void test_balloon_first_and_reserve(void)
 {
 	struct hotmem_policy_decision out[4];
@@ -374,6 +450,7 @@ int main(void)
 	test_triggers();
 	test_trend();
 	test_psi();
+	test_psi_lag();
 	test_balloon_first_and_reserve();
 	test_surplus_and_release();
 	test_no_flip();

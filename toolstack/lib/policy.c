@@ -37,6 +37,16 @@
 #define NEED_MARGIN_DIV 4
 /* Weight of the newest sample in the trend (an EMA over about two samples). */
 #define TREND_ALPHA 0.5
+/*
+ * Linux updates memory PSI's avg10 once per period (PSI_FREQ, 2 s and a
+ * jiffy; a little more here for the scheduling of the update), each time as
+ * avg10 = avg10 * e^(-2/10) + stall% of the period * (1 - e^(-2/10)); the
+ * kernel's fixed-point e^(-2/10) is EXP_10s = 1677 / 2048.
+ */
+#define PSI_PERIOD_MS 2100
+#define PSI_DECAY     (1677.0 / 2048.0)
+/* Past this many periods the baseline no longer weighs (0.82^30 < 0.3 %). */
+#define PSI_PERIODS_MAX 30
 
 /* One domain's state across ticks. */
 struct pol_dom {
@@ -52,6 +62,9 @@ struct pol_dom {
 	uint64_t last_reclaim_ms;  /* last reclaim (balloon or blocks) issued */
 	bool was_busy;		   /* op_busy at the last tick */
 	uint64_t op_end_ms;	   /* the tick that saw the last operation end */
+	uint64_t relief_ms;	   /* last operation ended or deflation issued (NEVER: none) */
+	uint64_t psi_base_at_ms;   /* first stats published after relief_ms (NEVER: none) */
+	uint32_t psi_base;	   /* their PSI some avg10 */
 	uint64_t trend_counter;	   /* stats.counter of the last trend sample */
 	uint64_t trend_at_ms;	   /* when that sample was published (NEVER: none) */
 	uint64_t trend_used;	   /* MemTotal - MemAvailable then */
@@ -285,6 +298,8 @@ static int dom_get(struct hotmem_policy *policy, uint32_t domid, struct pol_dom 
 		dom->last_grow_ms = NEVER;
 		dom->last_reclaim_ms = NEVER;
 		dom->op_end_ms = NEVER;
+		dom->relief_ms = NEVER;
+		dom->psi_base_at_ms = NEVER;
 		dom->trend_at_ms = NEVER;
 		snprintf(dom->why, sizeof(dom->why), "new");
 	}
@@ -580,6 +595,52 @@ static void judge_trend(struct pol_work *w, uint64_t now)
 }
 
 /*
+ * Whether the guest still stalls on memory since its last relief (an
+ * operation that ended, a deflation issued). avg10 is a 10 s average: after
+ * a grow has ended a guest's stall it stays above psi_grow for seconds
+ * (lab.autoscale: 35.5 % 1.1 s after a grow that had ended the stall,
+ * which then asked for a block it did not need). So after a relief, PSI
+ * counts only through the stall since then: from the first stats published
+ * after it (avg10 a0 at t0) and the latest (a1 at t1), with n the periods
+ * the kernel surely averaged in between (one tick of slack for when the
+ * guest read it), the stall since t0 is estimated as
+ * (a1 - a0 * d^n) / (1 - d^n). If nothing stalled since t0, a1 <= a0 * d^n
+ * and the estimate is 0 or less, whatever the timing; a stall that goes on
+ * at the same rate keeps it at that rate. As the baseline ages, d^n goes
+ * to 0 and the estimate to avg10 itself. The cost: a guest a grow did not
+ * relieve waits about two PSI periods for the next grow on PSI alone.
+ */
+static bool psi_stalling(struct pol_work *w, uint64_t now, uint32_t tick_ms)
+{
+	const struct hotmem_policy_domain_params *p = &w->dom->params;
+	struct pol_dom *dom = w->dom;
+	uint32_t a1 = w->in->stats.psi_some_avg10;
+	uint64_t at = now > w->in->stats_age_ms ? now - w->in->stats_age_ms : 0;
+	uint64_t periods;
+	double decay = 1;
+
+	if (dom->relief_ms == NEVER)
+		return true;
+	if (at < dom->relief_ms)
+		return false; /* published before the relief: says nothing of after */
+	if (dom->psi_base_at_ms == NEVER) {
+		dom->psi_base_at_ms = at;
+		dom->psi_base = a1;
+		return false;
+	}
+	periods = at - dom->psi_base_at_ms > tick_ms
+			  ? (at - dom->psi_base_at_ms - tick_ms) / PSI_PERIOD_MS
+			  : 0;
+	if (!periods)
+		return false;
+	if (periods > PSI_PERIODS_MAX)
+		return true;
+	for (uint64_t k = 0; k < periods; k++)
+		decay *= PSI_DECAY;
+	return (double)a1 - (double)dom->psi_base * decay >= (double)p->psi_grow * (1 - decay);
+}
+
+/*
  * Pressure and surplus from the stats, with their timers, and the demand:
  * under pressure the size that puts MemAvailable, as projected TREND_TICKS
  * ahead along the trend, back in the middle of the band between the
@@ -619,7 +680,9 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 	} else {
 		dom->psi_high_since = NEVER;
 	}
-	w->psi_pressure = held(dom->psi_high_since, now, p->psi_hold_ms);
+	/* psi_stalling() first: it takes its baseline whatever the PSI is. */
+	w->psi_pressure = psi_stalling(w, now, tick_ms) &&
+			  held(dom->psi_high_since, now, p->psi_hold_ms);
 	w->pressure = w->avail_ahead < w->wm_low || w->psi_pressure;
 	w->idle = !w->pressure && w->avail_ahead > w->wm_high && st->psi_some_avg10 <= p->psi_calm;
 	if (w->idle) {
@@ -862,6 +925,8 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 		b->grow_bytes -= d;
 		b->ops--;
 		dom->last_grow_ms = now;
+		dom->relief_ms = now;
+		dom->psi_base_at_ms = NEVER;
 		w->acted = true;
 		return;
 	}
@@ -1051,8 +1116,11 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 		pending_out = sat_add(pending_out, in->inflight_bytes);
 
 		struct pol_dom *dom = w->dom;
-		if (dom->was_busy && !in->op_busy)
+		if (dom->was_busy && !in->op_busy) {
 			dom->op_end_ms = now_ms;
+			dom->relief_ms = now_ms;
+			dom->psi_base_at_ms = NEVER;
+		}
 		dom->was_busy = in->op_busy;
 		dom->pressure = dom->surplus = false;
 		if (dom->params.mode != HOTMEM_POLICY_AUTO) {
