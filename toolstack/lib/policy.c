@@ -681,8 +681,8 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 		dom->psi_high_since = NEVER;
 	}
 	/* psi_stalling() first: it takes its baseline whatever the PSI is. */
-	w->psi_pressure = psi_stalling(w, now, tick_ms) &&
-			  held(dom->psi_high_since, now, p->psi_hold_ms);
+	w->psi_pressure =
+		psi_stalling(w, now, tick_ms) && held(dom->psi_high_since, now, p->psi_hold_ms);
 	w->pressure = w->avail_ahead < w->wm_low || w->psi_pressure;
 	w->idle = !w->pressure && w->avail_ahead > w->wm_high && st->psi_some_avg10 <= p->psi_calm;
 	if (w->idle) {
