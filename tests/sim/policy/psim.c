@@ -388,10 +388,12 @@ static void guest_step(struct sim *s, struct guest *g, uint32_t now_s, struct ps
 
 	g->ws = trace_ws(g, now_s);
 	/* Balloon: the held frames follow the target, never past boot + granted;
-	 * deflation needs free frames. */
+	 * deflation needs free frames; inflation stops at the working set (the
+	 * balloon gets only pages the guest can free: no swap). */
 	uint64_t target = g->target < g->boot + g->granted ? g->target : g->boot + g->granted;
-	if (g->actual > target) {
-		uint64_t d = g->actual - target;
+	uint64_t pinned = g->ws + KERNEL_USED + memmap_of(g);
+	if (g->actual > target && g->actual > pinned) {
+		uint64_t d = g->actual - (target > pinned ? target : pinned);
 
 		d = d < BALLOON_RATE ? d : BALLOON_RATE;
 		g->actual -= d;
@@ -675,7 +677,10 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 		} else {
 			if (g->grown && now_ms - g->last_grow_ms < st.params.shrink_cooldown_ms &&
 			    !(d->action == HOTMEM_POLICY_SET_TARGET &&
-			      strstr(d->reason, "contention, idle")))
+			      strstr(d->reason, "contention, idle")) &&
+			    !(d->action == HOTMEM_POLICY_SET_TARGET &&
+			      strstr(d->reason, "contention, headroom") &&
+			      d->target_bytes >= st.need_bytes))
 				res->flip_violations++;
 			g->reclaimed = true;
 			g->last_reclaim_ms = now_ms;
@@ -792,7 +797,10 @@ static void run_oracle(struct sim *s, uint32_t now_s, struct oracle_pick *picks,
 			if (!g->booted || dead(g, now_s))
 				continue;
 			uint64_t now_need = held_for(g, trace_ws(g, now_s), false);
-			uint64_t floor = now_need < g->cls->min ? now_need : g->cls->min;
+			/* what the guest holds of it stays: nobody, the oracle
+			 * included, takes frames a working set uses */
+			uint64_t keep = g->actual > g->cls->min ? g->actual : g->cls->min;
+			uint64_t floor = now_need < keep ? now_need : keep;
 
 			alloc[i] = floor < left ? floor : left;
 			left -= alloc[i];
