@@ -986,9 +986,22 @@ static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool 
 	 */
 	if (!(contention && w->idle) &&
 	    !quiet_since(dom->last_grow_ms, now, p->shrink_cooldown_ms)) {
-		snprintf(dom->why, sizeof(dom->why), "%s; cooldown %us after grow", why,
-			 wait_s(dom->last_grow_ms, now, p->shrink_cooldown_ms));
-		return;
+		/*
+		 * While another guest's working set does not fit, the headroom
+		 * above a guest's own need (the part of its band that only keeps
+		 * page cache) goes back at once too: its working set stays
+		 * fitting, and with the needs short its share stays at most its
+		 * need, so it is not grown back until the contention ends.
+		 */
+		uint64_t headroom = w->cur > w->need ? (w->cur - w->need) & ~(MIB - 1) : 0;
+
+		if (!needs_short || w->cur > w->max || headroom < BALLOON_MIN_STEP) {
+			snprintf(dom->why, sizeof(dom->why), "%s; cooldown %us after grow", why,
+				 wait_s(dom->last_grow_ms, now, p->shrink_cooldown_ms));
+			return;
+		}
+		take = u64_min(take, headroom);
+		why = "contention, headroom";
 	}
 	if (!quiet_since(dom->last_reclaim_ms, now, p->grow_cooldown_ms)) {
 		snprintf(dom->why, sizeof(dom->why), "%s; cooldown %us", why,
