@@ -425,6 +425,57 @@ static void test_weighted_share(void)
 	hotmem_policy_free(p);
 }
 
+/*
+ * A guest grown a moment ago has headroom (its memory use unchanged, its
+ * MemAvailable inside its band: neither pressure nor surplus); others have
+ * none left (MemAvailable 0) and the host is at or under its reserve. The
+ * headroom above the first guest's need goes back at once, not after
+ * shrink_cooldown (60 s), and never below that need; a guest at
+ * MemAvailable 0 needs a whole block more, since it cannot say by how much
+ * it is short.
+ */
+static void headroom_run(uint64_t free_bytes, size_t n)
+{
+	struct hotmem_policy_decision out[6];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in[3] = { dom(1, 100, 0), dom(2, 0, 0), dom(3, 0, 0) };
+	struct hotmem_policy_domain_status st;
+	const uint64_t used = 2 * GIB - 100 * MIB;
+
+	CHECK_EQ(tick(p, 0, 64 * GIB, in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+	in[0].op_busy = true;
+	CHECK_EQ(tick(p, 1, 64 * GIB, in, 1, out), 0);
+	in[0].op_busy = false;
+	in[0].target_bytes += out[0].bytes;
+	in[0].granted_bytes += out[0].bytes;
+	in[0].stats.counter++;
+	in[0].stats.memtotal_kib = in[0].target_bytes >> 10;
+	in[0].stats.memavail_kib = (in[0].target_bytes - used) >> 10;
+	CHECK_EQ(tick(p, 2, 64 * GIB, in, 1, out), 0);
+	in[0].stats.counter++;
+	CHECK_EQ(tick(p, 3, free_bytes, in, n, out), 1);
+	CHECK_EQ(out[0].domid, 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_SET_TARGET);
+	CHECK(strstr(out[0].reason, "contention, headroom") != NULL);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK(out[0].target_bytes >= st.need_bytes);
+	CHECK(out[0].target_bytes < in[0].target_bytes);
+	CHECK_EQ(hotmem_policy_domain_status(p, 2, &st), 0);
+	CHECK_EQ(st.need_bytes, 2 * GIB + BS);
+	CHECK(strstr(st.why, "host short") != NULL);
+	hotmem_policy_free(p);
+}
+
+static void test_headroom(void)
+{
+	/* the needs fit (the first guest's headroom covers a block) but the
+	 * free memory above the reserve does not pay for it */
+	headroom_run(256 * MIB, 2);
+	/* two guests short and the host at its reserve: the needs do not fit */
+	headroom_run(0, 3);
+}
+
 static void test_bad_input(void)
 {
 	struct hotmem_policy_decision out[4];
@@ -458,6 +509,7 @@ int main(void)
 	test_modes_and_max();
 	test_weighted_share();
 	test_block_contention();
+	test_headroom();
 	test_bad_input();
 	return check_exit("test_policy");
 }

@@ -683,6 +683,18 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 	/* psi_stalling() first: it takes its baseline whatever the PSI is. */
 	w->psi_pressure =
 		psi_stalling(w, now, tick_ms) && held(dom->psi_high_since, now, p->psi_hold_ms);
+	/*
+	 * MemAvailable at 0 says the working set does not fit, not by how much
+	 * (used cannot show more than MemTotal): it needs at least a block more
+	 * than it holds. Without this its need would be what it holds plus a
+	 * sliver, less than a block, which arbitration could satisfy on paper
+	 * while no grow can deliver it.
+	 */
+	if (!w->avail) {
+		uint64_t step = w->in->block_size ? w->in->block_size : PSI_STEP_NO_WINDOW;
+
+		w->need_raw = u64_max(w->need_raw, sat_add(w->base, step));
+	}
 	w->pressure = w->avail_ahead < w->wm_low || w->psi_pressure;
 	w->idle = !w->pressure && w->avail_ahead > w->wm_high && st->psi_some_avg10 <= p->psi_calm;
 	if (w->idle) {
@@ -959,8 +971,8 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 
 /* Balloon down to the share (short-term reclaim). */
 static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool needs_short,
-			struct pol_budget *b, struct hotmem_policy_decision *out, size_t max,
-			size_t *count)
+			bool needs_waiting, struct pol_budget *b,
+			struct hotmem_policy_decision *out, size_t max, size_t *count)
 {
 	const struct hotmem_policy_domain_params *p = &w->dom->params;
 	struct pol_dom *dom = w->dom;
@@ -987,15 +999,16 @@ static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool 
 	if (!(contention && w->idle) &&
 	    !quiet_since(dom->last_grow_ms, now, p->shrink_cooldown_ms)) {
 		/*
-		 * While another guest's working set does not fit, the headroom
-		 * above a guest's own need (the part of its band that only keeps
-		 * page cache) goes back at once too: its working set stays
-		 * fitting, and with the needs short its share stays at most its
-		 * need, so it is not grown back until the contention ends.
+		 * While another guest waits for memory its working set needs
+		 * (the needs do not all fit, or a grower holding less than its
+		 * need got nothing this tick), the headroom above this guest's
+		 * own need (the part of its band that only keeps page cache)
+		 * goes back at once too: its working set stays fitting, and a
+		 * grow back waits grow-cooldown under contention.
 		 */
 		uint64_t headroom = w->cur > w->need ? (w->cur - w->need) & ~(MIB - 1) : 0;
 
-		if (!needs_short || w->cur > w->max || headroom < BALLOON_MIN_STEP) {
+		if (!needs_waiting || w->cur > w->max || headroom < BALLOON_MIN_STEP) {
 			snprintf(dom->why, sizeof(dom->why), "%s; cooldown %us after grow", why,
 				 wait_s(dom->last_grow_ms, now, p->shrink_cooldown_ms));
 			return;
@@ -1228,10 +1241,15 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 	for (k = 0; k < nr_growers; k++)
 		act_grow(sel[k], now_ms, contention, &budget, ret_decisions, max_decisions, &count);
 	budget.ops += held_back;
+	/* A grower that holds less than its need and got nothing this tick
+	 * waits on the reclaims below: they may take headroom early. */
+	bool needs_waiting = needs_short;
+	for (k = 0; k < nr_growers; k++)
+		needs_waiting |= !sel[k]->acted && sel[k]->cur < sel[k]->need;
 	nr_donors = pick(policy->order, nr_domains, sel, false);
 	for (k = 0; k < nr_donors; k++)
-		act_reclaim(sel[k], now_ms, contention, needs_short, &budget, ret_decisions,
-			    max_decisions, &count);
+		act_reclaim(sel[k], now_ms, contention, needs_short, needs_waiting, &budget,
+			    ret_decisions, max_decisions, &count);
 	for (i = 0; i < nr_domains; i++) {
 		struct pol_work *w = policy->order[i];
 
