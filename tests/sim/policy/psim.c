@@ -15,6 +15,10 @@
  * - struct pages cost 64 bytes per 4 KiB page of boot size, ballooned or
  *   not; a hot-added block carries its own on the block (memmap_on_memory)
  *   and gives it back when removed;
+ * - a balloon gives back only frames the guest can free: it stops where
+ *   the working set and kernel (and the memmap) are left, as a Linux balloon
+ *   without swap does, for every policy; the oracle, too, never takes frames
+ *   a working set holds;
  * - a grow takes GROW_MS_PER_BLOCK per block, a shrink SHRINK_MS_PER_BLOCK,
  *   and a shrink is refused `nomem` when the working set would not fit in
  *   what stays, or `busy` (an interrupted offline) at SHRINK_BUSY_PCT.
@@ -763,7 +767,8 @@ static int cmp_pick(const void *a, const void *b)
 /*
  * The oracle: every live guest gets the frames that hold its largest working
  * set of the next minute, at once; when they do not all fit, every guest
- * keeps what covers this second up to its min, and the rest covers this
+ * keeps what covers this second's need up to what it holds (at least its
+ * min: nobody takes frames a working set uses), and the rest covers this
  * second's need of as many guests as it can, smallest first. Unresponsive
  * guests cannot be moved, by the oracle either. What is left stays free
  * (for the guests it knows will boot).
