@@ -476,6 +476,28 @@ static void test_headroom(void)
 	headroom_run(0, 3);
 }
 
+/*
+ * Two guests whose working sets fill them (MemAvailable 0) on a host 256 MiB
+ * under its reserve: the needs do not fit. Neither is asked for memory its
+ * working set holds (a balloon could not take it): shares stay at what they
+ * hold, nothing is reclaimed, nothing grows.
+ */
+static void test_short_keeps_working_sets(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in[2] = { dom(1, 0, 0), dom(2, 0, 0) };
+	struct hotmem_policy_domain_status st;
+
+	CHECK_EQ(tick(p, 0, 0, in, 2, out), 0);
+	for (uint32_t d = 1; d <= 2; d++) {
+		CHECK_EQ(hotmem_policy_domain_status(p, d, &st), 0);
+		CHECK_EQ(st.share_bytes, 2 * GIB);
+		CHECK(st.need_bytes > st.share_bytes);
+	}
+	hotmem_policy_free(p);
+}
+
 static void test_bad_input(void)
 {
 	struct hotmem_policy_decision out[4];
@@ -510,6 +532,7 @@ int main(void)
 	test_weighted_share();
 	test_block_contention();
 	test_headroom();
+	test_short_keeps_working_sets();
 	test_bad_input();
 	return check_exit("test_policy");
 }

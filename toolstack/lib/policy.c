@@ -805,7 +805,7 @@ static bool water_fill(struct pol_work **act, size_t n, uint64_t budget)
 /*
  * Arbitration in two rounds: first every domain's need (what keeps its
  * working set, as projected, fitting with a quarter of the low watermark to
- * spare) by weight above min;
+ * spare) by weight above what it holds of that need (at least its min);
  * only if all needs fit, the comfort up to each demand (the middle of the
  * band) by weight above the need. Headroom never goes to one guest while
  * another's working set does not fit.
@@ -815,7 +815,14 @@ static bool arbitrate(struct pol_work **act, size_t n, uint64_t budget)
 	size_t k;
 
 	for (k = 0; k < n; k++) {
-		act[k]->fill_lo = act[k]->min;
+		/*
+		 * Above what each holds of its need: what a working set holds
+		 * cannot be ballooned out of a guest (Linux's balloon gets no
+		 * page in use without swap, a block removal is refused nomem),
+		 * so a share below it would be a reclaim that never ends, and
+		 * memory counted for others that never comes.
+		 */
+		act[k]->fill_lo = u64_max(act[k]->min, u64_min(act[k]->cur, act[k]->need));
 		act[k]->fill_hi = act[k]->need;
 	}
 	if (!water_fill(act, n, budget))

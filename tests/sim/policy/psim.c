@@ -481,7 +481,7 @@ static uint64_t now_ns(void)
  * while the needs do not all fit, else above their need.
  */
 static void check_tick(struct sim *s, struct hotmem_policy *pol, bool contention,
-		       struct psim_result *res)
+		       const uint64_t *cur, struct psim_result *res)
 {
 	const struct psim_config *cfg = s->cfg;
 	struct hotmem_policy_domain_status st;
@@ -508,7 +508,11 @@ static void check_tick(struct sim *s, struct hotmem_policy *pol, bool contention
 		    st.frozen)
 			continue;
 		uint64_t cap = needs_short ? st.need_bytes : st.demand_bytes;
-		uint64_t floor = needs_short ? g->cls->min : st.need_bytes;
+		/* while the needs do not fit: above what it held of its need */
+		uint64_t held_need = cur[i] < st.need_bytes ? cur[i] : st.need_bytes;
+		uint64_t floor = !needs_short		   ? st.need_bytes
+				 : held_need > g->cls->min ? held_need
+							   : g->cls->min;
 		if (st.share_bytes >= cap)
 			continue;
 		double l = ((double)st.share_bytes - (double)floor) / g->cls->weight;
@@ -552,6 +556,7 @@ struct hotmem_run {
 	struct hotmem_policy_decision *dec;
 	uint32_t *domid_guest; /* input index -> guest index */
 	bool *acted;
+	uint64_t *cur; /* memory/target at the start of the tick, by guest */
 	uint64_t *tick_ns;
 };
 
@@ -569,6 +574,7 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 		struct guest *g = &s->g[i];
 
 		hr->acted[i] = false;
+		hr->cur[i] = g->target;
 		if (!g->booted)
 			continue;
 		hr->in[nr_in++] = (struct hotmem_policy_domain_input){
@@ -691,7 +697,7 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 		}
 	}
 	if (cfg->check) {
-		check_tick(s, hr->pol, contention, res);
+		check_tick(s, hr->pol, contention, hr->cur, res);
 		if (now_s >= cfg->warmup_s)
 			check_reaction(s, hr->pol, pool, hr->acted, res);
 	}
@@ -969,11 +975,12 @@ int psim_run(const struct psim_config *cfg, enum psim_policy policy, struct psim
 	hr.in = calloc(cfg->guests, sizeof(*hr.in));
 	hr.dec = calloc(2 * (size_t)cfg->guests, sizeof(*hr.dec));
 	hr.acted = calloc(cfg->guests, sizeof(*hr.acted));
+	hr.cur = calloc(cfg->guests, sizeof(*hr.cur));
 	hr.tick_ns = calloc(cfg->seconds, sizeof(*hr.tick_ns));
 	picks = calloc(cfg->guests, sizeof(*picks));
 	alloc = calloc(cfg->guests, sizeof(*alloc));
-	if (!s.g || !s.psi_hist || !hr.in || !hr.dec || !hr.acted || !hr.tick_ns || !picks ||
-	    !alloc) {
+	if (!s.g || !s.psi_hist || !hr.in || !hr.dec || !hr.acted || !hr.cur || !hr.tick_ns ||
+	    !picks || !alloc) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -1060,6 +1067,7 @@ out:
 	free(hr.in);
 	free(hr.dec);
 	free(hr.acted);
+	free(hr.cur);
 	free(hr.tick_ns);
 	free(picks);
 	free(alloc);
