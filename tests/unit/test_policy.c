@@ -391,8 +391,9 @@ static void test_modes_and_max(void)
  * Two guests, weights 100 and 300, both starving (8 GiB of MemTotal all in
  * use). Each needs a quarter of its low watermark (819.2 MiB / 4 = 204.8 MiB)
  * above its min for its working set to fit. With 1 GiB free both needs fit
- * and the rest goes 1:3; with 256 MiB free they do not, and that is split
- * 1:3 above min.
+ * and the rest goes 1:3; with 128 MiB free they do not, not even with the
+ * leaner margin of a short host (a block each, at MemAvailable 0), and that
+ * is split 1:3 above min.
  */
 static void test_weighted_share(void)
 {
@@ -416,12 +417,12 @@ static void test_weighted_share(void)
 	CHECK_EQ(s1.need_bytes, 2 * GIB + need);
 	CHECK_EQ(s1.share_bytes - 2 * GIB, need + (GIB - 2 * need) / 4);
 	CHECK_EQ(s2.share_bytes - 2 * GIB, need + (GIB - 2 * need) / 4 * 3);
-	/* needs short: the 256 MiB, 1:3 above min */
-	tick(p, 1, 256 * MIB + 256 * MIB, in, 2, out);
+	/* needs short: the 128 MiB, 1:3 above min */
+	tick(p, 1, 256 * MIB + 128 * MIB, in, 2, out);
 	CHECK_EQ(hotmem_policy_domain_status(p, 1, &s1), 0);
 	CHECK_EQ(hotmem_policy_domain_status(p, 2, &s2), 0);
-	CHECK_EQ(s1.share_bytes - 2 * GIB, 64 * MIB);
-	CHECK_EQ(s2.share_bytes - 2 * GIB, 192 * MIB);
+	CHECK_EQ(s1.share_bytes - 2 * GIB, 32 * MIB);
+	CHECK_EQ(s2.share_bytes - 2 * GIB, 96 * MIB);
 	hotmem_policy_free(p);
 }
 
@@ -498,6 +499,31 @@ static void test_short_keeps_working_sets(void)
 	hotmem_policy_free(p);
 }
 
+/*
+ * Two guests at MemAvailable 10 MiB of 2 GiB each need 41.2 MiB more (a
+ * quarter of their 204.8 MiB low watermark kept); the host has 50 MiB above
+ * its reserve. Those needs do not fit, with an eighth of the watermark as
+ * margin (15.6 MiB more each) they do: the margins shrink, both needs are
+ * served whole.
+ */
+static void test_lean_margins(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in[2] = { dom(1, 10, 0), dom(2, 10, 0) };
+	struct hotmem_policy_domain_status st;
+	const uint64_t wm_low = 2 * GIB / 100 * 10;
+	const uint64_t lean = 2 * GIB - 10 * MIB + wm_low / 8;
+
+	tick(p, 0, 256 * MIB + 50 * MIB, in, 2, out);
+	for (uint32_t d = 1; d <= 2; d++) {
+		CHECK_EQ(hotmem_policy_domain_status(p, d, &st), 0);
+		CHECK(st.need_bytes >= lean && st.need_bytes <= lean + 1);
+		CHECK(st.share_bytes >= st.need_bytes);
+	}
+	hotmem_policy_free(p);
+}
+
 static void test_bad_input(void)
 {
 	struct hotmem_policy_decision out[4];
@@ -533,6 +559,7 @@ int main(void)
 	test_block_contention();
 	test_headroom();
 	test_short_keeps_working_sets();
+	test_lean_margins();
 	test_bad_input();
 	return check_exit("test_policy");
 }

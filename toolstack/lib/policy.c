@@ -35,6 +35,10 @@
 /* What a domain needs keeps a quarter of its low watermark available: its
  * working set fits with room for the page cache it cannot do without. */
 #define NEED_MARGIN_DIV 4
+/* When the needs do not all fit, an eighth: that margin would be paid for
+ * by other guests' working sets (docs/policy.md: fewer guests short, at a
+ * higher PSI for those that fit). */
+#define NEED_MARGIN_SHORT_DIV 8
 /* Weight of the newest sample in the trend (an EMA over about two samples). */
 #define TREND_ALPHA 0.5
 /*
@@ -96,7 +100,8 @@ struct pol_work {
 	uint64_t demand_hold;	   /* demand honouring surplus_hold */
 	uint64_t demand_idle;	   /* demand if surplus is reclaimed now (contention) */
 	uint64_t need_raw;	   /* frames that keep avail_ahead at wm_low / NEED_MARGIN_DIV */
-	uint64_t need;		   /* need_raw within [min, demand] */
+	uint64_t need_lean;	   /* the same with wm_low / NEED_MARGIN_SHORT_DIV */
+	uint64_t need;		   /* need_raw (or need_lean) within [min, demand] */
 	uint64_t fill_lo, fill_hi; /* water_fill's floor and cap */
 	uint64_t demand, share;
 	bool pressure, psi_pressure, idle;
@@ -673,6 +678,10 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 	w->need_raw = sat_add(sat_add(w->base, w->total - w->avail),
 			      sat_add(ahead, w->wm_low / NEED_MARGIN_DIV));
 	w->need_raw = w->need_raw > w->total ? w->need_raw - w->total : 0;
+	w->need_lean = w->need_raw > w->wm_low / NEED_MARGIN_DIV - w->wm_low / NEED_MARGIN_SHORT_DIV
+			       ? w->need_raw - (w->wm_low / NEED_MARGIN_DIV -
+						w->wm_low / NEED_MARGIN_SHORT_DIV)
+			       : 0;
 
 	if (st->psi_some_avg10 >= p->psi_grow) {
 		if (dom->psi_high_since == NEVER)
@@ -694,6 +703,7 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 		uint64_t step = w->in->block_size ? w->in->block_size : PSI_STEP_NO_WINDOW;
 
 		w->need_raw = u64_max(w->need_raw, sat_add(w->base, step));
+		w->need_lean = u64_max(w->need_lean, sat_add(w->base, step));
 	}
 	w->pressure = w->avail_ahead < w->wm_low || w->psi_pressure;
 	w->idle = !w->pressure && w->avail_ahead > w->wm_high && st->psi_some_avg10 <= p->psi_calm;
@@ -1140,7 +1150,7 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 		w->min = w->dom->params.min_bytes ? w->dom->params.min_bytes : in->boot_bytes;
 		w->max = w->dom->params.max_bytes ? w->dom->params.max_bytes : UINT64_MAX;
 		w->min = u64_min(w->min, w->max);
-		w->demand = w->share = w->need_raw = w->cur;
+		w->demand = w->share = w->need_raw = w->need_lean = w->cur;
 		/* Frames promised but not yet taken, and frames on their way back. */
 		if (in->target_bytes > actual)
 			pending_out = sat_add(pending_out, in->target_bytes - actual);
@@ -1223,8 +1233,15 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 	}
 	for (k = 0; k < nr_active; k++)
 		act[k]->need = u64_min(u64_max(act[k]->need_raw, act[k]->min), act[k]->demand);
-	bool needs_short =
-		!arbitrate(act, nr_active, budget_bytes > 0 ? (uint64_t)budget_bytes : 0);
+	uint64_t budget_pos = budget_bytes > 0 ? (uint64_t)budget_bytes : 0;
+	bool needs_short = !arbitrate(act, nr_active, budget_pos);
+	if (needs_short) {
+		/* The needs do not fit: their margins shrink before working sets do. */
+		for (k = 0; k < nr_active; k++)
+			act[k]->need =
+				u64_min(u64_max(act[k]->need_lean, act[k]->min), act[k]->demand);
+		needs_short = !arbitrate(act, nr_active, budget_pos);
+	}
 	for (k = 0; k < nr_active; k++) {
 		act[k]->dom->need = act[k]->need;
 		act[k]->dom->demand = act[k]->demand;
