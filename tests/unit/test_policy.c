@@ -1,8 +1,10 @@
 /*
  * The decision function (policy.c) case by case: one or a few domains in a
  * chosen state, one or more ticks, and the decision expected (action, blocks,
- * target) or none. Covers the triggers and their hysteresis, cooldowns, the
- * host reserve, freezing, modes, max, block release, weighted shares,
+ * target) or none. Covers the triggers and their hysteresis, PSI's lag
+ * after a grow, cooldowns and the headroom that goes back early, the host
+ * reserve, freezing, modes, max, block release, weighted shares (above what
+ * a working set holds, with leaner margins when the needs do not fit),
  * contention counted in whole blocks, and bad input.
  */
 #include <errno.h>
