@@ -6,9 +6,9 @@
  * unresponsive guest at its current size. It owns no clock (the caller
  * passes now_ms), does no I/O, never logs, and keeps per-domain state
  * (timers, frozen flag, last decision) in an opaque handle. Host arbitration
- * under overcommit divides memory by weight above each guest's min
- * (water-filling), never hands out the host reserve, and reclaims idle
- * guests before busy ones. docs/policy.md describes the algorithm, every
+ * under overcommit divides memory by weight (water-filling) above what each
+ * guest's working set holds (at least its min), never hands out the host
+ * reserve, and reclaims idle guests before busy ones. docs/policy.md describes the algorithm, every
  * threshold and the simulation that measures it; policy_conf.c reads the
  * same parameters from /etc/hotmem/hotmem.conf.
  *
