@@ -12,7 +12,7 @@ target_include_directories(test_driver_core PRIVATE ${HOTMEM_DRIVER_CORE_DIR})
 # from outside but memcpy/memset (checked with the ABI's own script).
 add_library(hotmem_driver_core_freestanding OBJECT ${HOTMEM_DRIVER_CORE_DIR}/hotmem_core.c)
 target_include_directories(hotmem_driver_core_freestanding PRIVATE
-	${CMAKE_SOURCE_DIR}/hv/include ${HOTMEM_DRIVER_CORE_DIR})
+	${CMAKE_SOURCE_DIR}/hv/abi/include ${HOTMEM_DRIVER_CORE_DIR})
 target_compile_options(hotmem_driver_core_freestanding PRIVATE -ffreestanding -fno-builtin
 	-fno-sanitize=all -fno-stack-protector -O2)
 # One relocatable object of the core and the ABI, as Kbuild links them.

@@ -1,5 +1,5 @@
 /*
- * Unit tests of protocol v1 (hv/src/proto.c). For every xenstore key a table
+ * Unit tests of protocol v1 (hv/abi/src/proto.c). For every xenstore key a table
  * of valid values, each of which must survive parse-then-format byte for byte,
  * and of malformed values, each of which must be refused without touching the
  * output. Every parser reads from a heap copy of exactly len bytes, so under
