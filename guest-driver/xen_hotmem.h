@@ -16,14 +16,7 @@
 #include <linux/timer.h>
 #include <linux/types.h>
 
-/*
- * layout.h has a field named pageblock_order, which the kernel defines as a
- * macro (linux/pageblock-flags.h): hide the macro while the header is read.
- */
-#pragma push_macro("pageblock_order")
-#undef pageblock_order
 #include "hotmem_core.h"
-#pragma pop_macro("pageblock_order")
 
 /* Notifier events recorded per block (4 bits each in xhm_block.history). */
 enum xhm_note {

@@ -106,12 +106,12 @@ static bool xhm_balloon_owns_callback(void)
 int xhm_mm_info(void *ctx, struct hotmem_guest_mm *ret_mm)
 {
 	struct xhm *x = ctx;
-	const unsigned int order = pageblock_order;
 	struct hotmem_guest_mm mm = {
 		.geo = {
 			.block_size = memory_block_size_bytes(),
 			.page_size = PAGE_SIZE,
 			.struct_page_size = sizeof(struct page),
+			.pageblock_pages_log2 = pageblock_order,
 			.pmd_size = PMD_SIZE,
 		},
 		.memmap_on_memory = mhp_supports_memmap_on_memory(),
@@ -119,11 +119,6 @@ int xhm_mm_info(void *ctx, struct hotmem_guest_mm *ret_mm)
 		.hotremove = IS_ENABLED(CONFIG_MEMORY_HOTREMOVE),
 	};
 
-	/* The field, not the kernel's macro of the same name (see xen_hotmem.h). */
-#pragma push_macro("pageblock_order")
-#undef pageblock_order
-	mm.geo.pageblock_order = order;
-#pragma pop_macro("pageblock_order")
 	*ret_mm = mm;
 	return 0;
 }

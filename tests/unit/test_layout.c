@@ -25,7 +25,7 @@ struct layout_case {
 #define GEO(block, page, sp, pbo, pmd)                                                \
 	{                                                                             \
 		.block_size = (block), .page_size = (page), .struct_page_size = (sp), \
-		.pageblock_order = (pbo), .pmd_size = (pmd)                           \
+		.pageblock_pages_log2 = (pbo), .pmd_size = (pmd)                      \
 	}
 
 static const struct layout_case layout_cases[] = {

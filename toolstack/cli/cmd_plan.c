@@ -46,7 +46,7 @@ static void plan_print_refusals(const struct plan_request *plan)
 
 	hotmem_format_size(memmap, sizeof(memmap), plan->block.memmap_bytes);
 	hotmem_format_size(pageblock, sizeof(pageblock),
-			   plan->geo.page_size << plan->geo.pageblock_order);
+			   plan->geo.page_size << plan->geo.pageblock_pages_log2);
 	hotmem_format_size(pmd, sizeof(pmd), plan->geo.pmd_size);
 	printf("unsupported: ");
 	if (plan->grant.refusals & HOTMEM_REFUSE_DISABLED) {

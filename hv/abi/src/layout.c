@@ -19,25 +19,25 @@ static const struct hotmem_mm_geometry layout_presets[HOTMEM_GEO_PRESET_COUNT] =
 	[HOTMEM_GEO_ARM64_4K] = { .block_size = 128ULL << 20,
 				  .page_size = 4ULL << 10,
 				  .struct_page_size = 64,
-				  .pageblock_order = 9,
+				  .pageblock_pages_log2 = 9,
 				  .pmd_size = 2ULL << 20 },
 	/* arm64 16K: SECTION_SIZE_BITS 27, PMD 32 MiB, pageblock order 11. */
 	[HOTMEM_GEO_ARM64_16K] = { .block_size = 128ULL << 20,
 				   .page_size = 16ULL << 10,
 				   .struct_page_size = 64,
-				   .pageblock_order = 11,
+				   .pageblock_pages_log2 = 11,
 				   .pmd_size = 32ULL << 20 },
 	/* arm64 64K: SECTION_SIZE_BITS 29, PMD 512 MiB, pageblock order 13. */
 	[HOTMEM_GEO_ARM64_64K] = { .block_size = 512ULL << 20,
 				   .page_size = 64ULL << 10,
 				   .struct_page_size = 64,
-				   .pageblock_order = 13,
+				   .pageblock_pages_log2 = 13,
 				   .pmd_size = 512ULL << 20 },
 	/* x86_64 4K with the minimum 128 MiB block (large machines use up to 2 GiB). */
 	[HOTMEM_GEO_X86_64_4K] = { .block_size = 128ULL << 20,
 				   .page_size = 4ULL << 10,
 				   .struct_page_size = 64,
-				   .pageblock_order = 9,
+				   .pageblock_pages_log2 = 9,
 				   .pmd_size = 2ULL << 20 },
 };
 
@@ -100,8 +100,8 @@ int hotmem_layout_check(const struct hotmem_mm_geometry *geo)
 	if (!layout_is_pow2(geo->pmd_size) || geo->pmd_size < geo->page_size)
 		return -EINVAL;
 	/* A pageblock larger than a block cannot exist: sections hold whole pageblocks. */
-	if (geo->pageblock_order >= 64 - layout_log2(geo->page_size) ||
-	    (geo->page_size << geo->pageblock_order) > geo->block_size)
+	if (geo->pageblock_pages_log2 >= 64 - layout_log2(geo->page_size) ||
+	    (geo->page_size << geo->pageblock_pages_log2) > geo->block_size)
 		return -EINVAL;
 	if (__builtin_mul_overflow(geo->block_size >> layout_log2(geo->page_size),
 				   (uint64_t)geo->struct_page_size, &memmap_bytes))
@@ -120,7 +120,7 @@ int hotmem_layout_block(const struct hotmem_mm_geometry *geo, enum hotmem_memmap
 		return -EINVAL;
 
 	page_shift = layout_log2(geo->page_size);
-	pageblock_pages = 1ULL << geo->pageblock_order;
+	pageblock_pages = 1ULL << geo->pageblock_pages_log2;
 	layout.block_pages = geo->block_size >> page_shift;
 	layout.memmap_bytes = layout.block_pages * geo->struct_page_size;
 

@@ -28,8 +28,10 @@ struct hotmem_mm_geometry {
 	uint64_t block_size;	   /* memory_block_size_bytes(), power of two */
 	uint64_t page_size;	   /* PAGE_SIZE, power of two, 4 KiB .. 1 MiB */
 	uint32_t struct_page_size; /* sizeof(struct page), 1 .. 1024 */
-	uint32_t pageblock_order;  /* pageblock_order; pageblock must fit in a block */
-	uint64_t pmd_size;	   /* PMD_SIZE, power of two, >= page_size */
+	/* the kernel's pageblock_order (a pageblock is 2^this pages); the name
+	 * differs because the kernel defines pageblock_order as a macro */
+	uint32_t pageblock_pages_log2; /* pageblock must fit in a block */
+	uint64_t pmd_size;	       /* PMD_SIZE, power of two, >= page_size */
 };
 
 /* Why Linux refuses MHP_MEMMAP_ON_MEMORY for a block; a bitmask of all that apply,
