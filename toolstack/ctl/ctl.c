@@ -143,6 +143,24 @@ void ctl_gen_key(yajl_gen gen, const char *key)
 	j_key(gen, key);
 }
 
+void ctl_gen_reply_begin(yajl_gen gen, int err, const char *msg)
+{
+	yajl_gen_map_open(gen);
+	j_bool(gen, "ok", err == 0);
+	if (err) {
+		j_u64(gen, "errno", (uint64_t)-err);
+		j_str(gen, "error", msg);
+	}
+	j_key(gen, "result");
+	yajl_gen_map_open(gen);
+}
+
+void ctl_gen_reply_end(yajl_gen gen)
+{
+	yajl_gen_map_close(gen); /* result */
+	yajl_gen_map_close(gen); /* the reply */
+}
+
 void ctl_gen_error(yajl_gen gen, int err, const char *msg)
 {
 	yajl_gen_map_open(gen);
@@ -503,7 +521,7 @@ static void gen_guest(yajl_gen gen, const struct hotmem_guest_status *gs)
 }
 
 /* One domain: the hypervisor's view, and the engine's books if attached. */
-static void gen_domain(struct ctl_host *host, yajl_gen gen, uint32_t domid, bool detailed)
+static void gen_domain_members(struct ctl_host *host, yajl_gen gen, uint32_t domid, bool detailed)
 {
 	struct hotmem_domain_info info;
 	struct hotmem_guest_status gs;
@@ -512,7 +530,6 @@ static void gen_domain(struct ctl_host *host, yajl_gen gen, uint32_t domid, bool
 	bool attached = hotmem_domain_info(host->hm, domid, &info) == 0;
 
 	ctl_domain_name(host, domid, name, sizeof(name));
-	yajl_gen_map_open(gen);
 	j_u64(gen, "domid", domid);
 	j_str(gen, "name", name);
 	if (host->hv->ops->domain_info(host->hv, domid, &hvi) == 0) {
@@ -575,6 +592,13 @@ static void gen_domain(struct ctl_host *host, yajl_gen gen, uint32_t domid, bool
 		if (hotmem_guest_status(host->hm, domid, &gs) == 0)
 			gen_guest(gen, &gs);
 	}
+}
+
+/* One domain as an object of its own (an entry of list). */
+static void gen_domain(struct ctl_host *host, yajl_gen gen, uint32_t domid)
+{
+	yajl_gen_map_open(gen);
+	gen_domain_members(host, gen, domid, false);
 	yajl_gen_map_close(gen);
 }
 
@@ -592,19 +616,15 @@ static int exec_list(struct ctl_host *host, yajl_gen gen)
 		free(ids);
 		return r;
 	}
-	yajl_gen_map_open(gen);
-	j_bool(gen, "ok", true);
-	j_key(gen, "result");
-	yajl_gen_map_open(gen);
+	ctl_gen_reply_begin(gen, 0, NULL);
 	j_str(gen, "backend", host->backend);
 	j_key(gen, "domains");
 	yajl_gen_array_open(gen);
 	for (size_t i = 0; i < nr; i++)
 		if (ids[i] != 0)
-			gen_domain(host, gen, ids[i], false);
+			gen_domain(host, gen, ids[i]);
 	yajl_gen_array_close(gen);
-	yajl_gen_map_close(gen);
-	yajl_gen_map_close(gen);
+	ctl_gen_reply_end(gen);
 	free(ids);
 	return 0;
 }
@@ -646,10 +666,7 @@ static int exec_journal(struct ctl_host *host, yajl_gen gen)
 		ctl_gen_error(gen, r, msg);
 		return r;
 	}
-	yajl_gen_map_open(gen);
-	j_bool(gen, "ok", true);
-	j_key(gen, "result");
-	yajl_gen_map_open(gen);
+	ctl_gen_reply_begin(gen, 0, NULL);
 	j_str(gen, "journal_dir", host->journal_dir);
 	j_key(gen, "domains");
 	yajl_gen_array_open(gen);
@@ -668,19 +685,16 @@ static int exec_journal(struct ctl_host *host, yajl_gen gen)
 		yajl_gen_map_close(gen);
 	}
 	yajl_gen_array_close(gen);
-	yajl_gen_map_close(gen);
-	yajl_gen_map_close(gen);
+	ctl_gen_reply_end(gen);
 	free(ids);
 	return 0;
 }
 
 static void gen_ok_domain(struct ctl_host *host, yajl_gen gen, uint32_t domid, bool detailed)
 {
-	yajl_gen_map_open(gen);
-	j_bool(gen, "ok", true);
-	j_key(gen, "result");
-	gen_domain(host, gen, domid, detailed);
-	yajl_gen_map_close(gen);
+	ctl_gen_reply_begin(gen, 0, NULL);
+	gen_domain_members(host, gen, domid, detailed);
+	ctl_gen_reply_end(gen);
 }
 
 static const char *attach_strerror(int err)
@@ -726,18 +740,14 @@ static int exec_abandon(struct ctl_host *host, const struct ctl_request *req, ui
 		return r;
 	}
 	host->hv->ops->domain_info(host->hv, domid, &after);
-	yajl_gen_map_open(gen);
-	j_bool(gen, "ok", true);
-	j_key(gen, "result");
-	yajl_gen_map_open(gen);
+	ctl_gen_reply_begin(gen, 0, NULL);
 	j_u64(gen, "domid", domid);
 	j_str(gen, "name", req->domain);
 	j_u64(gen, "seq", res.seq);
 	j_u64(gen, "reclaimed_bytes",
 	      before.tot_pages > after.tot_pages ? (before.tot_pages - after.tot_pages) << 12 : 0);
 	j_u64(gen, "overdrawn_bytes", res.pages_overdrawn << 12);
-	yajl_gen_map_close(gen);
-	yajl_gen_map_close(gen);
+	ctl_gen_reply_end(gen);
 	return 0;
 }
 
@@ -760,13 +770,9 @@ static int exec_sim_echo(struct ctl_host *host, const struct ctl_request *req, y
 	for (uint64_t i = 0; i < req->bytes; i++)
 		data[i] = (char)('a' + i % 26);
 	data[req->bytes] = '\0';
-	yajl_gen_map_open(gen);
-	j_bool(gen, "ok", true);
-	j_key(gen, "result");
-	yajl_gen_map_open(gen);
+	ctl_gen_reply_begin(gen, 0, NULL);
 	j_str(gen, "data", data);
-	yajl_gen_map_close(gen);
-	yajl_gen_map_close(gen);
+	ctl_gen_reply_end(gen);
 	free(data);
 	return 0;
 }
@@ -816,10 +822,7 @@ static int exec_sim_guest(struct ctl_host *host, const struct ctl_request *req, 
 		return r;
 	}
 	ctl_domain_name(host, domid, name, sizeof(name));
-	yajl_gen_map_open(gen);
-	j_bool(gen, "ok", true);
-	j_key(gen, "result");
-	yajl_gen_map_open(gen);
+	ctl_gen_reply_begin(gen, 0, NULL);
 	j_u64(gen, "domid", domid);
 	j_str(gen, "name", name);
 	j_key(gen, "load");
@@ -842,8 +845,7 @@ static int exec_sim_guest(struct ctl_host *host, const struct ctl_request *req, 
 	}
 	j_u64(gen, "balloon_pages", stats.balloon_current);
 	j_u64(gen, "boot_ballooned_pages", stats.boot_ballooned);
-	yajl_gen_map_close(gen);
-	yajl_gen_map_close(gen);
+	ctl_gen_reply_end(gen);
 	return 0;
 }
 
@@ -863,14 +865,10 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 	}
 	switch (req->cmd) {
 	case CTL_CMD_PING:
-		yajl_gen_map_open(gen);
-		j_bool(gen, "ok", true);
-		j_key(gen, "result");
-		yajl_gen_map_open(gen);
+		ctl_gen_reply_begin(gen, 0, NULL);
 		j_str(gen, "backend", host->backend);
 		j_u64(gen, "pid", (uint64_t)getpid());
-		yajl_gen_map_close(gen);
-		yajl_gen_map_close(gen);
+		ctl_gen_reply_end(gen);
 		return 0;
 	case CTL_CMD_LIST:
 		return exec_list(host, gen);
@@ -917,12 +915,8 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 			ctl_gen_error(gen, r, msg);
 			return r;
 		}
-		yajl_gen_map_open(gen);
-		j_bool(gen, "ok", true);
-		j_key(gen, "result");
-		yajl_gen_map_open(gen);
-		yajl_gen_map_close(gen);
-		yajl_gen_map_close(gen);
+		ctl_gen_reply_begin(gen, 0, NULL);
+		ctl_gen_reply_end(gen);
 		return 0;
 	default:
 		ctl_gen_error(gen, -EINVAL, "not a command that finishes at once");
@@ -939,13 +933,9 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 		return r;
 	}
 	if (req->cmd == CTL_CMD_SIM_DESTROY) {
-		yajl_gen_map_open(gen);
-		j_bool(gen, "ok", true);
-		j_key(gen, "result");
-		yajl_gen_map_open(gen);
+		ctl_gen_reply_begin(gen, 0, NULL);
 		j_u64(gen, "domid", domid);
-		yajl_gen_map_close(gen);
-		yajl_gen_map_close(gen);
+		ctl_gen_reply_end(gen);
 		return 0;
 	}
 	gen_ok_domain(host, gen, domid, false);
@@ -1092,14 +1082,7 @@ int ctl_op_reply(struct ctl_host *host, struct ctl_op *op, yajl_gen gen)
 	}
 	if (res.error)
 		op_fail(op, res.error, true);
-	yajl_gen_map_open(gen);
-	j_bool(gen, "ok", res.error == 0);
-	if (res.error) {
-		j_u64(gen, "errno", (uint64_t)-res.error);
-		j_str(gen, "error", op->msg);
-	}
-	j_key(gen, "result");
-	yajl_gen_map_open(gen);
+	ctl_gen_reply_begin(gen, res.error, op->msg);
 	j_u64(gen, "domid", op->domid);
 	j_str(gen, "name", op->name);
 	j_str(gen, "op", ctl_cmd_name(op->req.cmd));
@@ -1122,8 +1105,7 @@ int ctl_op_reply(struct ctl_host *host, struct ctl_op *op, yajl_gen gen)
 		j_u64(gen, "granted_blocks", info.granted_blocks);
 		j_u64(gen, "granted_bytes", info.granted_bytes);
 	}
-	yajl_gen_map_close(gen);
-	yajl_gen_map_close(gen);
+	ctl_gen_reply_end(gen);
 	return res.error;
 }
 

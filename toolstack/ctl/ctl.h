@@ -163,6 +163,14 @@ void ctl_op_release(struct ctl_op *op);
 
 /* A progress event as one JSON object {"event":"progress",...} into gen. */
 void ctl_gen_progress(yajl_gen gen, const struct hotmem_progress *progress);
+/*
+ * A reply with a result: ctl_gen_reply_begin() writes {"ok":true,"result":{
+ * (err 0) or {"ok":false,"errno":-err,"error":msg,"result":{ (an operation
+ * that ended in an error still says what it did), the caller writes the
+ * result's members, ctl_gen_reply_end() the two closing braces.
+ */
+void ctl_gen_reply_begin(yajl_gen gen, int err, const char *msg);
+void ctl_gen_reply_end(yajl_gen gen);
 /* {"ok":false,"errno":N,"error":"message"} into gen. */
 void ctl_gen_error(yajl_gen gen, int err, const char *msg);
 

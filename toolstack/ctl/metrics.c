@@ -441,14 +441,10 @@ int ctl_metrics_exec(struct ctl_host *host, const struct ctl_request *req, yajl_
 		ctl_gen_error(gen, r, msg);
 		return r;
 	}
-	yajl_gen_map_open(gen);
-	ctl_gen_bool(gen, "ok", true);
-	ctl_gen_key(gen, "result");
-	yajl_gen_map_open(gen);
+	ctl_gen_reply_begin(gen, 0, NULL);
 	ctl_gen_str(gen, "format", req->openmetrics ? "openmetrics" : "prometheus");
 	ctl_gen_str(gen, "text", text);
-	yajl_gen_map_close(gen);
-	yajl_gen_map_close(gen);
+	ctl_gen_reply_end(gen);
 	free(text);
 	return 0;
 }
