@@ -19,7 +19,8 @@
 
 #include "cli.h"
 #include "hotmem/policy.h"
-#include "ctl_sim.h"
+#include "sim_ctl.h"
+#include "sim_options.h"
 #include "hotmem/units.h"
 
 struct cli_global cli_global = { .hv = "xen" };
@@ -63,7 +64,7 @@ static int cli_socket_path(char *buf, size_t size)
 	if (env && env[0])
 		return snprintf(buf, size, "%s", env) < (int)size ? 0 : -ENAMETOOLONG;
 	if (!strcmp(cli_global.hv, "sim"))
-		return ctl_sim_default_socket(buf, size);
+		return sim_options_default_socket(buf, size);
 	return snprintf(buf, size, "%s", CTL_DEFAULT_SOCKET) < (int)size ? 0 : -ENAMETOOLONG;
 }
 
@@ -246,14 +247,16 @@ static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 				lock_path, strerror(-lock_fd));
 
 	if (!strcmp(cli_global.hv, "sim")) {
-		ctl_sim_finish(&cli_global.sim);
-		r = sim_host_new(&cli_global.sim, &host.sim_host);
-		if (r == 0)
-			r = sim_host_open_dom0(host.sim_host, &host.hv);
+		char msg[CTL_MESSAGE_MAX];
+
+		sim_options_finish(&cli_global.sim);
+		r = sim_ctl_ops.open(&cli_global.sim, &host.backend_data, &host.hv, msg,
+				     sizeof(msg));
 		if (r < 0) {
-			r = cli_fail(cmd, "cannot build the simulated host: %s", strerror(-r));
+			r = cli_fail(cmd, "%s", msg);
 			goto out;
 		}
+		host.backend_ops = &sim_ctl_ops;
 	} else {
 #ifdef HOTMEM_HAVE_XEN
 		r = hv_xen_open(&host.hv);
@@ -295,7 +298,8 @@ out:
 		yajl_gen_free(gen);
 	hotmem_close(host.hm);
 	hv_close(host.hv);
-	sim_host_free(host.sim_host);
+	if (host.backend_ops)
+		host.backend_ops->close(host.backend_data);
 	close(lock_fd);
 	return r;
 }

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "hotmem/units.h"
+#include "sim_ctl.h"
 
 /* Shortest refresh of top: the policy itself ticks once a second by default. */
 #define TOP_MIN_DELAY_S 0.1
@@ -337,6 +338,7 @@ static void render_sim_guest(yajl_val d)
 int cmd_sim_guest(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct ctl_request req = { .cmd = CTL_CMD_SIM_GUEST };
+	struct sim_ctl_load change = { 0 };
 	bool json = false, help;
 	int r = parse_json_opt(cmd, argc, argv, &json, &help);
 
@@ -351,26 +353,26 @@ int cmd_sim_guest(const struct cli_command *cmd, int argc, char **argv)
 		const char *arg = argv[i];
 
 		if (!strncmp(arg, "ws=", 3)) {
-			if (hotmem_parse_size(arg + 3, &req.load.working_set_bytes) < 0)
+			if (hotmem_parse_size(arg + 3, &change.load.working_set_bytes) < 0)
 				return cli_fail(cmd, "invalid '%s': ws=SIZE (e.g. ws=512m)", arg);
-			req.load_mask |= CTL_LOAD_WORKING_SET;
+			change.mask |= SIM_CTL_WORKING_SET;
 		} else if (!strncmp(arg, "psi=", 4)) {
-			if (parse_pct_hundredths(arg + 4, &req.load.psi_some_avg10) < 0)
+			if (parse_pct_hundredths(arg + 4, &change.load.psi_some_avg10) < 0)
 				return cli_fail(cmd, "invalid '%s': psi=PERCENT (e.g. psi=12.5)",
 						arg);
-			req.load_mask |= CTL_LOAD_PSI_SOME;
+			change.mask |= SIM_CTL_PSI_SOME;
 		} else if (!strncmp(arg, "psi-full=", 9)) {
-			if (parse_pct_hundredths(arg + 9, &req.load.psi_full_avg10) < 0)
+			if (parse_pct_hundredths(arg + 9, &change.load.psi_full_avg10) < 0)
 				return cli_fail(cmd, "invalid '%s': psi-full=PERCENT", arg);
-			req.load_mask |= CTL_LOAD_PSI_FULL;
+			change.mask |= SIM_CTL_PSI_FULL;
 		} else if (!strncmp(arg, "mem-set=", 8)) {
-			if (hotmem_parse_size(arg + 8, &req.mem_set_bytes) < 0 ||
-			    !req.mem_set_bytes)
+			if (hotmem_parse_size(arg + 8, &change.mem_set_bytes) < 0 ||
+			    !change.mem_set_bytes)
 				return cli_fail(cmd, "invalid '%s': mem-set=SIZE (e.g. 512m)", arg);
-			req.load_mask |= CTL_LOAD_MEM_SET;
+			change.mask |= SIM_CTL_MEM_SET;
 		} else if (!strcmp(arg, "stats=on") || !strcmp(arg, "stats=off")) {
-			req.load.stats_off = !strcmp(arg, "stats=off");
-			req.load_mask |= CTL_LOAD_STATS_OFF;
+			change.load.stats_off = !strcmp(arg, "stats=off");
+			change.mask |= SIM_CTL_STATS_OFF;
 		} else {
 			return cli_fail(cmd,
 					"invalid '%s': expected ws=SIZE, psi=PCT, psi-full=PCT, "
@@ -378,5 +380,7 @@ int cmd_sim_guest(const struct cli_command *cmd, int argc, char **argv)
 					arg);
 		}
 	}
+	if (!r && sim_ctl_guest_args(&change, req.args, sizeof(req.args)) < 0)
+		return cli_fail(cmd, "out of memory");
 	return r ? r : cli_cmd_run(cmd, &req, json, render_sim_guest);
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "ctl_sim.h"
+#include "sim_options.h"
 
 #define CLI_EXIT_FAILURE 1
 
@@ -336,13 +336,13 @@ static int cli_global_options(int argc, char **argv)
 			cli_global.socket = optarg;
 			break;
 		case 'c':
-			r = ctl_sim_load(&cli_global.sim, optarg, msg, sizeof(msg));
+			r = sim_options_load(&cli_global.sim, optarg, msg, sizeof(msg));
 			break;
 		case 'o':
-			r = ctl_sim_set_host(&cli_global.sim, optarg, msg, sizeof(msg));
+			r = sim_options_set_host(&cli_global.sim, optarg, msg, sizeof(msg));
 			break;
 		case 'd':
-			r = ctl_sim_add_domain(&cli_global.sim, optarg, msg, sizeof(msg));
+			r = sim_options_add_domain(&cli_global.sim, optarg, msg, sizeof(msg));
 			break;
 		case 'j':
 			global_json = true;

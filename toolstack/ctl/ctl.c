@@ -1,12 +1,12 @@
 /*
  * The control layer (see ctl.h): request lines in and out, domain names,
- * the read commands (ping, list, info, journal), attach/detach, the sim-only
- * levers, and grow/shrink/set as a small state machine that any loop can
- * drive (begin, step while the guest of a just-attached domain gets ready,
- * reply when the engine says the operation is done), and the wire form of
- * the policy requests that only hotmemd answers. Every reply is one JSON
- * object: {"ok":true,"result":{...}} or {"ok":false,"errno":N,"error":"..."}
- * (an ended operation that failed carries both its result and its error).
+ * the read commands (ping, list, info, journal), attach/detach, the hand-over
+ * of a backend's own commands (struct ctl_backend_ops), and grow/shrink/set as a small state
+ * machine that any loop can drive (begin, step while the guest of a just-attached domain gets
+ * ready, reply when the engine says the operation is done), and the wire form of the policy
+ * requests that only hotmemd answers. Every reply is one JSON object: {"ok":true,"result":{...}} or
+ * {"ok":false,"errno":N,"error":"..."} (an ended operation that failed carries both its result and
+ * its error).
  */
 #include "ctl.h"
 
@@ -27,7 +27,6 @@
 
 #include "hotmem/units.h"
 #include "metrics.h"
-#include "sim_host.h"
 
 #define CTL_MAX_DOMAINS 1024 /* domains listed by `list` */
 
@@ -64,6 +63,12 @@ bool ctl_cmd_is_op(enum ctl_cmd cmd)
 bool ctl_cmd_needs_daemon(enum ctl_cmd cmd)
 {
 	return cmd == CTL_CMD_POLICY || cmd == CTL_CMD_TOP;
+}
+
+bool ctl_cmd_is_backend(enum ctl_cmd cmd)
+{
+	return cmd == CTL_CMD_SIM_DESTROY || cmd == CTL_CMD_SIM_CHECK || cmd == CTL_CMD_SIM_GUEST ||
+	       cmd == CTL_CMD_SIM_ECHO;
 }
 
 static bool ctl_cmd_needs_domain(enum ctl_cmd cmd)
@@ -187,7 +192,8 @@ int ctl_request_format(const struct ctl_request *req, char **ret_line)
 {
 	yajl_gen gen = yajl_gen_alloc(NULL);
 	const unsigned char *text;
-	size_t len;
+	const char *args = NULL;
+	size_t len, args_len;
 	char *line;
 
 	if (!gen)
@@ -207,25 +213,26 @@ int ctl_request_format(const struct ctl_request *req, char **ret_line)
 			j_str(gen, req->set_keys[i], req->set_values[i]);
 		yajl_gen_map_close(gen);
 	}
-	if (req->load_mask & CTL_LOAD_WORKING_SET)
-		j_u64(gen, "working_set_bytes", req->load.working_set_bytes);
-	if (req->load_mask & CTL_LOAD_PSI_SOME)
-		j_u64(gen, "psi_some_avg10", req->load.psi_some_avg10);
-	if (req->load_mask & CTL_LOAD_PSI_FULL)
-		j_u64(gen, "psi_full_avg10", req->load.psi_full_avg10);
-	if (req->load_mask & CTL_LOAD_STATS_OFF)
-		j_bool(gen, "stats_off", req->load.stats_off);
-	if (req->load_mask & CTL_LOAD_MEM_SET)
-		j_u64(gen, "mem_set_bytes", req->mem_set_bytes);
 	if (req->openmetrics)
 		j_bool(gen, "openmetrics", true);
-	yajl_gen_map_close(gen);
+	/* Still open: the backend's members (args without its braces) go in before '}'. */
 	yajl_gen_get_buf(gen, &text, &len);
-	line = malloc(len + 2);
+	args_len = req->args[0] ? strlen(req->args) : 0;
+	if (args_len > 2) {
+		args = req->args + 1;
+		args_len -= 2;
+	} else {
+		args_len = 0;
+	}
+	line = malloc(len + args_len + 4);
 	if (line) {
 		memcpy(line, text, len);
-		line[len] = '\n';
-		line[len + 1] = '\0';
+		if (args_len) {
+			line[len++] = ',';
+			memcpy(line + len, args, args_len);
+			len += args_len;
+		}
+		memcpy(line + len, "}\n", 3);
 	}
 	yajl_gen_free(gen);
 	if (!line)
@@ -234,8 +241,7 @@ int ctl_request_format(const struct ctl_request *req, char **ret_line)
 	return 0;
 }
 
-/* A non-negative integer member that fits in 64 bits, or -EINVAL. */
-static int tree_u64(yajl_val obj, const char *key, uint64_t *ret_value)
+int ctl_tree_u64(yajl_val obj, const char *key, uint64_t *ret_value)
 {
 	const char *path[] = { key, NULL };
 	yajl_val v = yajl_tree_get(obj, path, yajl_t_number);
@@ -285,54 +291,67 @@ static int parse_set(yajl_val tree, struct ctl_request *req, char *msg, size_t m
 	return 0;
 }
 
-/* The load fields of a sim-guest request (each optional). */
-static int parse_load(yajl_val tree, struct ctl_request *req, char *msg, size_t msg_size)
+/* The members of a request that ctl reads itself; a backend command keeps the others. */
+static bool ctl_member(const char *key)
 {
-	static const struct {
-		const char *key;
-		uint32_t bit;
-		uint64_t max;
-	} fields[] = {
-		{ "working_set_bytes", CTL_LOAD_WORKING_SET, UINT64_MAX },
-		{ "psi_some_avg10", CTL_LOAD_PSI_SOME, HOTMEM_PSI_MAX },
-		{ "psi_full_avg10", CTL_LOAD_PSI_FULL, HOTMEM_PSI_MAX },
-		{ "mem_set_bytes", CTL_LOAD_MEM_SET, UINT64_MAX },
-	};
-	const char *off_path[] = { "stats_off", NULL };
-	yajl_val off = yajl_tree_get(tree, off_path, yajl_t_any);
+	static const char *const keys[] = { "cmd",	 "domain", "bytes",
+					    "max_bytes", "set",	   "openmetrics" };
 
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		uint64_t value;
-		int r = tree_u64(tree, fields[i].key, &value);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i]))
+			return true;
+	return false;
+}
 
-		if (r == -ENOENT)
+/*
+ * A backend command's own members into req->args, as one JSON object in the
+ * order given: scalars only (numbers keep their text), at most CTL_ARGS_MAX
+ * bytes. What they mean is the backend's business.
+ */
+static int parse_args(yajl_val tree, struct ctl_request *req, char *msg, size_t msg_size)
+{
+	yajl_gen gen = yajl_gen_alloc(NULL);
+	const unsigned char *text;
+	size_t len;
+	int r = 0;
+
+	if (!gen)
+		return -ENOMEM;
+	yajl_gen_map_open(gen);
+	for (size_t i = 0; i < tree->u.object.len && !r; i++) {
+		const char *key = tree->u.object.keys[i];
+		yajl_val v = tree->u.object.values[i];
+
+		if (ctl_member(key))
 			continue;
-		if (r < 0 || value > fields[i].max || req->cmd != CTL_CMD_SIM_GUEST) {
-			msgf(msg, msg_size,
-			     "\"%s\" must be an integer up to %" PRIu64 ", in a sim-guest request",
-			     fields[i].key, fields[i].max);
-			return -EINVAL;
+		if (YAJL_IS_OBJECT(v) || YAJL_IS_ARRAY(v)) {
+			msgf(msg, msg_size, "\"%.32s\": %s takes numbers, strings and booleans",
+			     key, ctl_cmd_name(req->cmd));
+			r = -EINVAL;
+			break;
 		}
-		req->load_mask |= fields[i].bit;
-		if (fields[i].bit == CTL_LOAD_WORKING_SET)
-			req->load.working_set_bytes = value;
-		else if (fields[i].bit == CTL_LOAD_MEM_SET)
-			req->mem_set_bytes = value;
-		else if (fields[i].bit == CTL_LOAD_PSI_SOME)
-			req->load.psi_some_avg10 = (uint32_t)value;
+		j_key(gen, key);
+		if (YAJL_IS_STRING(v))
+			yajl_gen_string(gen, (const unsigned char *)v->u.string,
+					strlen(v->u.string));
+		else if (YAJL_IS_NUMBER(v))
+			yajl_gen_number(gen, v->u.number.r, strlen(v->u.number.r));
+		else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
+			yajl_gen_bool(gen, YAJL_IS_TRUE(v));
 		else
-			req->load.psi_full_avg10 = (uint32_t)value;
+			yajl_gen_null(gen);
 	}
-	if (off) {
-		if ((!YAJL_IS_TRUE(off) && !YAJL_IS_FALSE(off)) || req->cmd != CTL_CMD_SIM_GUEST) {
-			msgf(msg, msg_size,
-			     "\"stats_off\" must be a boolean, in a sim-guest request");
-			return -EINVAL;
-		}
-		req->load_mask |= CTL_LOAD_STATS_OFF;
-		req->load.stats_off = YAJL_IS_TRUE(off);
+	yajl_gen_map_close(gen);
+	yajl_gen_get_buf(gen, &text, &len);
+	if (!r && len > CTL_ARGS_MAX) {
+		msgf(msg, msg_size, "the members of a %s request exceed %d bytes",
+		     ctl_cmd_name(req->cmd), CTL_ARGS_MAX);
+		r = -EINVAL;
 	}
-	return 0;
+	if (!r && len > 2) /* "{}": none */
+		memcpy(req->args, text, len + 1);
+	yajl_gen_free(gen);
+	return r;
 }
 
 int ctl_request_parse(const char *line, size_t len, struct ctl_request *ret_req, char *msg,
@@ -375,18 +394,24 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *ret_req,
 		goto out;
 	}
 	if ((ctl_cmd_is_op(req.cmd) || req.cmd == CTL_CMD_SIM_ECHO) &&
-	    tree_u64(tree, "bytes", &req.bytes)) {
+	    ctl_tree_u64(tree, "bytes", &req.bytes)) {
 		msgf(msg, msg_size, "%s needs \"bytes\" (a non-negative integer)",
 		     ctl_cmd_name(req.cmd));
 		goto out;
 	}
-	if (tree_u64(tree, "max_bytes", &req.max_bytes) == -EINVAL) {
+	if (ctl_tree_u64(tree, "max_bytes", &req.max_bytes) == -EINVAL) {
 		msgf(msg, msg_size, "\"max_bytes\" must be a non-negative integer");
 		goto out;
 	}
-	if (parse_set(tree, &req, msg, msg_size) < 0 || parse_load(tree, &req, msg, msg_size) < 0)
+	if (parse_set(tree, &req, msg, msg_size) < 0)
 		goto out;
 	req.openmetrics = yajl_tree_get(tree, (const char *[]){ "openmetrics", NULL }, yajl_t_true);
+	if (ctl_cmd_is_backend(req.cmd)) {
+		r = parse_args(tree, &req, msg, msg_size);
+		if (r < 0)
+			goto out;
+		r = -EINVAL;
+	}
 	*ret_req = req;
 	r = 0;
 out:
@@ -697,7 +722,7 @@ static void gen_ok_domain(struct ctl_host *host, yajl_gen gen, uint32_t domid, b
 	ctl_gen_reply_end(gen);
 }
 
-static const char *attach_strerror(int err)
+const char *ctl_attach_strerror(int err)
 {
 	switch (err) {
 	case -EEXIST:
@@ -735,7 +760,7 @@ static int exec_abandon(struct ctl_host *host, const struct ctl_request *req, ui
 		     req->domain, domid,
 		     r == -EALREADY ? "nothing unanswered (no request outstanding)"
 		     : r == -EBUSY  ? "an operation is running before its request or after its ack"
-				    : attach_strerror(r));
+				    : ctl_attach_strerror(r));
 		ctl_gen_error(gen, r, msg);
 		return r;
 	}
@@ -747,104 +772,6 @@ static int exec_abandon(struct ctl_host *host, const struct ctl_request *req, ui
 	j_u64(gen, "reclaimed_bytes",
 	      before.tot_pages > after.tot_pages ? (before.tot_pages - after.tot_pages) << 12 : 0);
 	j_u64(gen, "overdrawn_bytes", res.pages_overdrawn << 12);
-	ctl_gen_reply_end(gen);
-	return 0;
-}
-
-/* sim-echo: a reply of bytes bytes of payload, to test the transport. */
-static int exec_sim_echo(struct ctl_host *host, const struct ctl_request *req, yajl_gen gen)
-{
-	char *data;
-
-	if (!host->sim_host || req->bytes > CTL_SIM_ECHO_MAX) {
-		ctl_gen_error(gen, host->sim_host ? -EINVAL : -EOPNOTSUPP,
-			      host->sim_host ? "sim-echo: at most 16 MiB"
-					     : "sim-echo works only on a hotmemd --hv sim");
-		return host->sim_host ? -EINVAL : -EOPNOTSUPP;
-	}
-	data = malloc(req->bytes + 1);
-	if (!data) {
-		ctl_gen_error(gen, -ENOMEM, "out of memory");
-		return -ENOMEM;
-	}
-	for (uint64_t i = 0; i < req->bytes; i++)
-		data[i] = (char)('a' + i % 26);
-	data[req->bytes] = '\0';
-	ctl_gen_reply_begin(gen, 0, NULL);
-	j_str(gen, "data", data);
-	ctl_gen_reply_end(gen);
-	free(data);
-	return 0;
-}
-
-/* sim-guest: change the fields given, reply with the load and what the guest did. */
-static int exec_sim_guest(struct ctl_host *host, const struct ctl_request *req, uint32_t domid,
-			  yajl_gen gen)
-{
-	struct sim_guest_load load;
-	struct sim_guest_stats stats;
-	char msg[CTL_MESSAGE_MAX], name[CTL_DOMAIN_MAX + 1];
-	int r = -EOPNOTSUPP;
-
-	if (host->sim_host)
-		r = sim_host_get_guest(host->sim_host, domid, &load, NULL);
-	if (r == 0) {
-		if (req->load_mask & CTL_LOAD_WORKING_SET)
-			load.working_set_bytes = req->load.working_set_bytes;
-		if (req->load_mask & CTL_LOAD_PSI_SOME)
-			load.psi_some_avg10 = req->load.psi_some_avg10;
-		if (req->load_mask & CTL_LOAD_PSI_FULL)
-			load.psi_full_avg10 = req->load.psi_full_avg10;
-		if (req->load_mask & CTL_LOAD_STATS_OFF)
-			load.stats_off = req->load.stats_off;
-		r = sim_host_set_load(host->sim_host, domid, &load);
-	}
-	if (r == 0 && (req->load_mask & CTL_LOAD_MEM_SET)) {
-		/* What xl mem-set writes (KiB); the guest's balloon follows. */
-		char path[64], value[32];
-
-		snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/memory/target", domid);
-		snprintf(value, sizeof(value), "%" PRIu64, req->mem_set_bytes >> 10);
-		r = -EINVAL;
-		if (req->mem_set_bytes >= 1024)
-			r = host->hv->ops->xs_write(host->hv, HV_XS_NO_TXN, path, value,
-						    strlen(value));
-	}
-	if (r == 0)
-		r = sim_host_get_guest(host->sim_host, domid, &load, &stats);
-	if (r < 0) {
-		if (r == -EOPNOTSUPP)
-			msgf(msg, sizeof(msg), "sim-guest works only on a hotmemd --hv sim");
-		else
-			msgf(msg, sizeof(msg), "domain '%s' (d%" PRIu32 "): no simulated guest",
-			     req->domain, domid);
-		ctl_gen_error(gen, r, msg);
-		return r;
-	}
-	ctl_domain_name(host, domid, name, sizeof(name));
-	ctl_gen_reply_begin(gen, 0, NULL);
-	j_u64(gen, "domid", domid);
-	j_str(gen, "name", name);
-	j_key(gen, "load");
-	yajl_gen_map_open(gen);
-	j_u64(gen, "working_set_bytes", load.working_set_bytes);
-	j_u64(gen, "psi_some_avg10", load.psi_some_avg10);
-	j_u64(gen, "psi_full_avg10", load.psi_full_avg10);
-	j_bool(gen, "stats_off", load.stats_off);
-	yajl_gen_map_close(gen);
-	j_u64(gen, "stats_published", stats.stats_published);
-	if (stats.stats_published) {
-		j_key(gen, "last_stats");
-		yajl_gen_map_open(gen);
-		j_u64(gen, "counter", stats.last_stats.counter);
-		j_u64(gen, "memtotal_bytes", stats.last_stats.memtotal_kib * 1024);
-		j_u64(gen, "memavail_bytes", stats.last_stats.memavail_kib * 1024);
-		j_u64(gen, "psi_some_avg10", stats.last_stats.psi_some_avg10);
-		j_u64(gen, "psi_full_avg10", stats.last_stats.psi_full_avg10);
-		yajl_gen_map_close(gen);
-	}
-	j_u64(gen, "balloon_pages", stats.balloon_current);
-	j_u64(gen, "boot_ballooned_pages", stats.boot_ballooned);
 	ctl_gen_reply_end(gen);
 	return 0;
 }
@@ -862,6 +789,14 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 			ctl_gen_error(gen, r, msg);
 			return r;
 		}
+	}
+	if (ctl_cmd_is_backend(req->cmd)) {
+		if (host->backend_ops && host->backend_ops->exec)
+			return host->backend_ops->exec(host, req, domid, gen);
+		msgf(msg, sizeof(msg), "%s works only on a hotmemd --hv sim",
+		     ctl_cmd_name(req->cmd));
+		ctl_gen_error(gen, -EOPNOTSUPP, msg);
+		return -EOPNOTSUPP;
 	}
 	switch (req->cmd) {
 	case CTL_CMD_PING:
@@ -889,11 +824,6 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 		break;
 	case CTL_CMD_ABANDON:
 		return exec_abandon(host, req, domid, gen);
-	case CTL_CMD_SIM_ECHO:
-		return exec_sim_echo(host, req, gen);
-	case CTL_CMD_SIM_DESTROY:
-		r = host->sim_host ? sim_host_destroy_domain(host->sim_host, domid) : -EOPNOTSUPP;
-		break;
 	case CTL_CMD_POLICY:
 	case CTL_CMD_TOP:
 		msgf(msg, sizeof(msg),
@@ -901,45 +831,27 @@ int ctl_exec_now(struct ctl_host *host, const struct ctl_request *req, yajl_gen 
 		     ctl_cmd_name(req->cmd));
 		ctl_gen_error(gen, -EOPNOTSUPP, msg);
 		return -EOPNOTSUPP;
-	case CTL_CMD_SIM_GUEST:
-		return exec_sim_guest(host, req, domid, gen);
 	case CTL_CMD_METRICS:
 		return ctl_metrics_exec(host, req, gen);
-	case CTL_CMD_SIM_CHECK:
-		if (!host->sim_host) {
-			r = -EOPNOTSUPP;
-			break;
-		}
-		r = sim_host_check(host->sim_host, msg, sizeof(msg));
-		if (r < 0) {
-			ctl_gen_error(gen, r, msg);
-			return r;
-		}
-		ctl_gen_reply_begin(gen, 0, NULL);
-		ctl_gen_reply_end(gen);
-		return 0;
 	default:
 		ctl_gen_error(gen, -EINVAL, "not a command that finishes at once");
 		return -EINVAL;
 	}
 	if (r < 0) {
-		if (r == -EOPNOTSUPP)
-			msgf(msg, sizeof(msg), "%s works only on a hotmemd --hv sim",
-			     ctl_cmd_name(req->cmd));
-		else
-			msgf(msg, sizeof(msg), "domain '%s' (d%" PRIu32 "): cannot %s: %s",
-			     req->domain, domid, ctl_cmd_name(req->cmd), attach_strerror(r));
-		ctl_gen_error(gen, r, msg);
+		ctl_gen_domain_error(gen, req, domid, r);
 		return r;
-	}
-	if (req->cmd == CTL_CMD_SIM_DESTROY) {
-		ctl_gen_reply_begin(gen, 0, NULL);
-		j_u64(gen, "domid", domid);
-		ctl_gen_reply_end(gen);
-		return 0;
 	}
 	gen_ok_domain(host, gen, domid, false);
 	return 0;
+}
+
+void ctl_gen_domain_error(yajl_gen gen, const struct ctl_request *req, uint32_t domid, int err)
+{
+	char msg[CTL_MESSAGE_MAX];
+
+	msgf(msg, sizeof(msg), "domain '%s' (d%" PRIu32 "): cannot %s: %s", req->domain, domid,
+	     ctl_cmd_name(req->cmd), ctl_attach_strerror(err));
+	ctl_gen_error(gen, err, msg);
 }
 
 /* ---- operations --------------------------------------------------------- */
@@ -1020,7 +932,7 @@ static int op_try_start(struct ctl_host *host, struct ctl_op *op, uint64_t now_m
 			op->error = r;
 			msgf(op->msg, sizeof(op->msg),
 			     "domain '%s' (d%" PRIu32 "): cannot attach: %s", op->name, op->domid,
-			     attach_strerror(r));
+			     ctl_attach_strerror(r));
 			return r;
 		}
 		op->attached_now = true;

@@ -6,6 +6,11 @@
  * in-process when no daemon answers, so both paths print identical output.
  * Library code: no logging; errors are negative errno plus a one-line message
  * for the operator (which names the domain and what was wrong).
+ *
+ * A backend may add commands of its own (the simulated host of --hv sim:
+ * sim-guest, sim-check, ...): ctl parses their common fields, passes their
+ * own members on as opaque JSON text (ctl_request.args) and hands them to the
+ * backend's hooks (struct ctl_backend_ops), so nothing here depends on it.
  */
 #ifndef HOTMEM_CTL_H
 #define HOTMEM_CTL_H
@@ -15,14 +20,14 @@
 #include <stdint.h>
 
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "hotmem/hotmem.h"
-#include "sim_guest.h"
 
-#define CTL_DOMAIN_MAX	 64   /* a domain name (xl's limit) or a domid */
-#define CTL_MESSAGE_MAX	 256  /* one error line */
-#define CTL_LINE_MAX	 4096 /* longest request line hotmemd reads */
-#define CTL_SIM_ECHO_MAX (16u << 20)
+#define CTL_DOMAIN_MAX	64   /* a domain name (xl's limit) or a domid */
+#define CTL_MESSAGE_MAX 256  /* one error line */
+#define CTL_LINE_MAX	4096 /* longest request line hotmemd reads */
+#define CTL_ARGS_MAX	512  /* a backend command's own members, as JSON text */
 
 /* Default socket path (the lock: ctl_lock_path()). */
 #define CTL_DEFAULT_SOCKET "/run/hotmem/hotmemd.sock"
@@ -41,14 +46,14 @@ enum ctl_cmd {
 	CTL_CMD_GROW,
 	CTL_CMD_SHRINK,
 	CTL_CMD_SET,
-	CTL_CMD_SIM_DESTROY, /* --hv sim only: xl destroy a simulated domain */
-	CTL_CMD_SIM_CHECK,   /* --hv sim only: the sim's invariant checker */
+	CTL_CMD_SIM_DESTROY, /* backend: xl destroy a simulated domain */
+	CTL_CMD_SIM_CHECK,   /* backend: the simulated host's invariant checker */
 	CTL_CMD_POLICY,	     /* hotmemd only: a domain's policy, shown or set */
 	CTL_CMD_TOP,	     /* hotmemd only: every domain's memory, stats and decision */
-	CTL_CMD_SIM_GUEST,   /* --hv sim only: a simulated guest's load (stats) */
+	CTL_CMD_SIM_GUEST,   /* backend: a simulated guest's load (stats) */
 	CTL_CMD_METRICS,     /* every metric as Prometheus text (metrics.h) */
 	CTL_CMD_ABANDON,     /* take back every unanswered request of a domain */
-	CTL_CMD_SIM_ECHO,    /* --hv sim only: a reply of "bytes" bytes (transport tests) */
+	CTL_CMD_SIM_ECHO,    /* backend: a reply of "bytes" bytes (transport tests) */
 	CTL_CMD_COUNT
 };
 
@@ -56,13 +61,6 @@ enum ctl_cmd {
 #define CTL_POLICY_SET_MAX   16
 #define CTL_POLICY_KEY_MAX   31
 #define CTL_POLICY_VALUE_MAX 63
-
-/* Which fields of a sim-guest request were given (the others stay as they were). */
-#define CTL_LOAD_WORKING_SET (1u << 0)
-#define CTL_LOAD_PSI_SOME    (1u << 1)
-#define CTL_LOAD_PSI_FULL    (1u << 2)
-#define CTL_LOAD_STATS_OFF   (1u << 3)
-#define CTL_LOAD_MEM_SET     (1u << 4) /* write memory/target, as xl mem-set does */
 
 struct ctl_request {
 	enum ctl_cmd cmd;
@@ -73,11 +71,13 @@ struct ctl_request {
 	unsigned int nr_set;
 	char set_keys[CTL_POLICY_SET_MAX][CTL_POLICY_KEY_MAX + 1];
 	char set_values[CTL_POLICY_SET_MAX][CTL_POLICY_VALUE_MAX + 1];
-	/* sim-guest: the fields named in load_mask */
-	uint32_t load_mask;
-	struct sim_guest_load load;
-	uint64_t mem_set_bytes; /* CTL_LOAD_MEM_SET */
-	bool openmetrics;	/* metrics: OpenMetrics 1.0 instead of Prometheus text */
+	bool openmetrics; /* metrics: OpenMetrics 1.0 instead of Prometheus text */
+	/*
+	 * A backend command's own members (ctl_cmd_is_backend()), as the text of
+	 * one JSON object ("" for none). On the wire they stand in the request
+	 * object beside ctl's own; only the backend's exec hook reads them.
+	 */
+	char args[CTL_ARGS_MAX + 1];
 };
 
 /* "grow", "list", ...; NULL for an unknown value. */
@@ -86,6 +86,8 @@ const char *ctl_cmd_name(enum ctl_cmd cmd);
 bool ctl_cmd_is_op(enum ctl_cmd cmd);
 /* Whether only a running hotmemd can answer it (the policy lives there). */
 bool ctl_cmd_needs_daemon(enum ctl_cmd cmd);
+/* Whether the backend answers it (ctl_backend_ops.exec), not ctl. */
+bool ctl_cmd_is_backend(enum ctl_cmd cmd);
 
 /* One request as one JSON line with '\n'; malloc()ed. -ENOMEM. */
 int ctl_request_format(const struct ctl_request *req, char **ret_line);
@@ -93,15 +95,43 @@ int ctl_request_format(const struct ctl_request *req, char **ret_line);
 int ctl_request_parse(const char *line, size_t len, struct ctl_request *ret_req, char *msg,
 		      size_t msg_size);
 
-/* What a request runs against. sim_host is NULL on Xen. */
+struct ctl_host;
 struct ctl_metrics_ops;
 
+/*
+ * What a backend other than Xen adds to ctl (toolstack/sim: the simulated
+ * host). Every hook returns 0 or a negative errno.
+ */
+struct ctl_backend_ops {
+	/*
+	 * Build the backend from config (the backend's own type) and open a
+	 * privileged (dom0) connection to it. *ret_backend goes to the other
+	 * hooks as ctl_host.backend_data. Fills msg on failure.
+	 */
+	int (*open)(const void *config, void **ret_backend, struct hv **ret_hv, char *msg,
+		    size_t msg_size);
+	/* Free what open built, after the connection is closed (NULL: no-op). */
+	void (*close)(void *backend);
+	/*
+	 * Answer a backend command (ctl_cmd_is_backend()) for domid (0 if the
+	 * command names no domain), its reply object into gen; the reply is
+	 * written either way.
+	 */
+	int (*exec)(struct ctl_host *host, const struct ctl_request *req, uint32_t domid,
+		    yajl_gen gen);
+	/* The backend's own invariants: 0, or -EUCLEAN with one line in why. */
+	int (*check)(void *backend, char *why, size_t why_size);
+};
+
+/* What a request runs against. */
 struct ctl_host {
 	struct hv *hv;
 	struct hotmem *hm;
-	struct sim_host *sim_host;
 	const char *journal_dir;
 	const char *backend; /* "xen" or "sim" */
+	/* The backend's commands; NULL on Xen, which has none. */
+	const struct ctl_backend_ops *backend_ops;
+	void *backend_data; /* what backend_ops->open built */
 	/* Operations counted for metrics (hotmemd's, metrics.h); NULL: none yet. */
 	const struct ctl_metrics_ops *op_stats;
 };
@@ -179,6 +209,15 @@ void ctl_gen_str(yajl_gen gen, const char *key, const char *value);
 void ctl_gen_u64(yajl_gen gen, const char *key, uint64_t value);
 void ctl_gen_bool(yajl_gen gen, const char *key, bool value);
 void ctl_gen_key(yajl_gen gen, const char *key);
+
+/* Operator text for an error of attach, detach or another domain command (never NULL). */
+const char *ctl_attach_strerror(int err);
+
+/* "domain 'DOM' (dN): cannot CMD: why" as an error reply (why: ctl_attach_strerror()). */
+void ctl_gen_domain_error(yajl_gen gen, const struct ctl_request *req, uint32_t domid, int err);
+
+/* A non-negative integer member of a parsed object: 0, -ENOENT absent, -EINVAL not one. */
+int ctl_tree_u64(yajl_val obj, const char *key, uint64_t *ret_value);
 
 /* Operator text for an engine error of an operation (never NULL). */
 const char *ctl_op_strerror(enum ctl_cmd cmd, int err);

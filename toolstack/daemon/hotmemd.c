@@ -35,7 +35,8 @@
 
 #include "autoscale.h"
 #include "ctl.h"
-#include "ctl_sim.h"
+#include "sim_ctl.h"
+#include "sim_options.h"
 #include "hotmem/units.h"
 #include "hotmemd.h"
 #include "observe.h"
@@ -578,16 +579,19 @@ static int open_backend(struct hotmemd *d)
 
 	d->host.backend = d->hv_name;
 	if (!strcmp(d->hv_name, "sim")) {
-		ctl_sim_finish(&d->sim_cfg);
-		r = sim_host_new(&d->sim_cfg, &d->host.sim_host);
-		if (r == 0)
-			r = sim_host_open_dom0(d->host.sim_host, &d->host.hv);
-		if (r < 0)
-			hlog_errno(LOG_ERR, r, "cannot build the simulated host");
-		else
-			hlog(LOG_INFO, "simulated host: %u domain(s), %" PRIu64 " MiB",
-			     d->sim_cfg.nr_domains, d->sim_cfg.host_bytes >> 20);
-		return r;
+		char msg[CTL_MESSAGE_MAX];
+
+		sim_options_finish(&d->sim_cfg);
+		r = sim_ctl_ops.open(&d->sim_cfg, &d->host.backend_data, &d->host.hv, msg,
+				     sizeof(msg));
+		if (r < 0) {
+			hlog(LOG_ERR, "%s", msg);
+			return r;
+		}
+		d->host.backend_ops = &sim_ctl_ops;
+		hlog(LOG_INFO, "simulated host: %u domain(s), %" PRIu64 " MiB",
+		     d->sim_cfg.nr_domains, d->sim_cfg.host_bytes >> 20);
+		return 0;
 	}
 #ifdef HOTMEM_HAVE_XEN
 	r = hv_xen_open(&d->host.hv);
@@ -908,13 +912,13 @@ static int parse_options(struct hotmemd *d, int argc, char **argv)
 			socket_opt = optarg;
 			break;
 		case 'c':
-			r = ctl_sim_load(&d->sim_cfg, optarg, msg, sizeof(msg));
+			r = sim_options_load(&d->sim_cfg, optarg, msg, sizeof(msg));
 			break;
 		case 'o':
-			r = ctl_sim_set_host(&d->sim_cfg, optarg, msg, sizeof(msg));
+			r = sim_options_set_host(&d->sim_cfg, optarg, msg, sizeof(msg));
 			break;
 		case 'd':
-			r = ctl_sim_add_domain(&d->sim_cfg, optarg, msg, sizeof(msg));
+			r = sim_options_add_domain(&d->sim_cfg, optarg, msg, sizeof(msg));
 			break;
 		case 'a': {
 			char *end;
@@ -952,7 +956,7 @@ static int parse_options(struct hotmemd *d, int argc, char **argv)
 			    ? 0
 			    : -ENAMETOOLONG;
 	else if (!strcmp(d->hv_name, "sim"))
-		r = ctl_sim_default_socket(d->socket_path, sizeof(d->socket_path));
+		r = sim_options_default_socket(d->socket_path, sizeof(d->socket_path));
 	else
 		r = snprintf(d->socket_path, sizeof(d->socket_path), "%s", CTL_DEFAULT_SOCKET) > 0
 			    ? 0
@@ -1065,10 +1069,10 @@ int main(int argc, char **argv)
 		hlog(LOG_WARNING, "stopped with operations still running: the journal keeps "
 				  "them for the next start");
 	exit_code = 0;
-	if (d->host.sim_host) {
+	if (d->host.backend_ops && d->host.backend_ops->check) {
 		char why[256];
 
-		if (sim_host_check(d->host.sim_host, why, sizeof(why)) < 0) {
+		if (d->host.backend_ops->check(d->host.backend_data, why, sizeof(why)) < 0) {
 			hlog(LOG_ERR, "sim check at exit: %s", why);
 			exit_code = 1;
 		} else {
@@ -1083,7 +1087,8 @@ out:
 	hotmem_policy_conf_free(conf);
 	hotmem_close(d->host.hm);
 	hv_close(d->host.hv);
-	sim_host_free(d->host.sim_host);
+	if (d->host.backend_ops)
+		d->host.backend_ops->close(d->host.backend_data);
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		unlink(d->socket_path);

@@ -2,7 +2,7 @@
  * Parsing of the simulated-host options and config file (see ctl_sim.h).
  * Every error names the option or the file line that was wrong.
  */
-#include "ctl_sim.h"
+#include "sim_options.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -52,7 +52,7 @@ static int add_domain(struct sim_host_config *cfg, const char *name, const char 
 	return r;
 }
 
-int ctl_sim_add_domain(struct sim_host_config *cfg, const char *spec, char *msg, size_t msg_size)
+int sim_options_add_domain(struct sim_host_config *cfg, const char *spec, char *msg, size_t msg_size)
 {
 	char name[SIM_HOST_NAME_MAX + 2], rest[64], *flag;
 	const char *colon = strchr(spec, ':');
@@ -75,7 +75,7 @@ int ctl_sim_add_domain(struct sim_host_config *cfg, const char *spec, char *msg,
 	return add_domain(cfg, name, rest, flag, msg, msg_size);
 }
 
-int ctl_sim_set_host(struct sim_host_config *cfg, const char *size, char *msg, size_t msg_size)
+int sim_options_set_host(struct sim_host_config *cfg, const char *size, char *msg, size_t msg_size)
 {
 	if (parse_bytes(size, &cfg->host_bytes) < 0) {
 		snprintf(msg, msg_size, "invalid sim host size '%s'", size);
@@ -84,7 +84,7 @@ int ctl_sim_set_host(struct sim_host_config *cfg, const char *size, char *msg, s
 	return 0;
 }
 
-int ctl_sim_load(struct sim_host_config *cfg, const char *path, char *msg, size_t msg_size)
+int sim_options_load(struct sim_host_config *cfg, const char *path, char *msg, size_t msg_size)
 {
 	char line[256], what[32], a[128], b[128], c[32];
 	unsigned int lineno = 0;
@@ -112,7 +112,7 @@ int ctl_sim_load(struct sim_host_config *cfg, const char *path, char *msg, size_
 		if (!known)
 			r = -EINVAL;
 		else if (!strcmp(what, "host"))
-			r = ctl_sim_set_host(cfg, a, msg, msg_size);
+			r = sim_options_set_host(cfg, a, msg, msg_size);
 		else
 			r = add_domain(cfg, a, b, n == 4 ? c : NULL, msg, msg_size);
 		if (r < 0) {
@@ -128,17 +128,17 @@ int ctl_sim_load(struct sim_host_config *cfg, const char *path, char *msg, size_
 	return r;
 }
 
-void ctl_sim_finish(struct sim_host_config *cfg)
+void sim_options_finish(struct sim_host_config *cfg)
 {
 	char msg[128];
 
 	if (cfg->nr_domains)
 		return;
-	ctl_sim_add_domain(cfg, "guest1:512m", msg, sizeof(msg));
-	ctl_sim_add_domain(cfg, "guest2:512m", msg, sizeof(msg));
+	sim_options_add_domain(cfg, "guest1:512m", msg, sizeof(msg));
+	sim_options_add_domain(cfg, "guest2:512m", msg, sizeof(msg));
 }
 
-int ctl_sim_default_socket(char *buf, size_t size)
+int sim_options_default_socket(char *buf, size_t size)
 {
 	const char *runtime = getenv("XDG_RUNTIME_DIR");
 	int n;

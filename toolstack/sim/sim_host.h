@@ -7,8 +7,8 @@
  * from their own thread, like real guests answer from their own vCPUs.
  * Conventions: 0 or a negative errno, ret_* untouched on failure.
  */
-#ifndef HOTMEM_CTL_SIM_HOST_H
-#define HOTMEM_CTL_SIM_HOST_H
+#ifndef HOTMEM_SIM_HOST_H
+#define HOTMEM_SIM_HOST_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -70,4 +70,4 @@ int sim_host_get_guest(struct sim_host *host, uint32_t domid, struct sim_guest_l
  */
 int sim_host_check(struct sim_host *host, char *why, size_t why_size);
 
-#endif /* HOTMEM_CTL_SIM_HOST_H */
+#endif /* HOTMEM_SIM_HOST_H */

@@ -6,22 +6,22 @@
  * plus the default socket of a sim daemon, so that a sim never meets the
  * real /run/hotmem/hotmemd.sock. Sizes as in units.h (no suffix = MiB).
  */
-#ifndef HOTMEM_CTL_SIM_H
-#define HOTMEM_CTL_SIM_H
+#ifndef HOTMEM_SIM_OPTIONS_H
+#define HOTMEM_SIM_OPTIONS_H
 
 #include <stddef.h>
 
 #include "sim_host.h"
 
 /* "NAME:SIZE[:nodriver]" into cfg. -EINVAL/-EEXIST/-ENOSPC with msg. */
-int ctl_sim_add_domain(struct sim_host_config *cfg, const char *spec, char *msg, size_t msg_size);
+int sim_options_add_domain(struct sim_host_config *cfg, const char *spec, char *msg, size_t msg_size);
 /* "SIZE" as the host's memory. -EINVAL with msg. */
-int ctl_sim_set_host(struct sim_host_config *cfg, const char *size, char *msg, size_t msg_size);
+int sim_options_set_host(struct sim_host_config *cfg, const char *size, char *msg, size_t msg_size);
 /* Read a config file. -errno / -EINVAL with msg naming the line. */
-int ctl_sim_load(struct sim_host_config *cfg, const char *path, char *msg, size_t msg_size);
+int sim_options_load(struct sim_host_config *cfg, const char *path, char *msg, size_t msg_size);
 /* With no domain configured, add guest1 and guest2 of 512 MiB each. */
-void ctl_sim_finish(struct sim_host_config *cfg);
+void sim_options_finish(struct sim_host_config *cfg);
 /* $XDG_RUNTIME_DIR/hotmem-sim.sock, else /tmp/hotmem-sim-$UID.sock. -ENAMETOOLONG. */
-int ctl_sim_default_socket(char *buf, size_t size);
+int sim_options_default_socket(char *buf, size_t size);
 
-#endif /* HOTMEM_CTL_SIM_H */
+#endif /* HOTMEM_SIM_OPTIONS_H */
