@@ -207,9 +207,10 @@ static int cli_exec(const struct cli_command *cmd, struct ctl_host *host,
 static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 			 const struct ctl_request *req, bool progress, yajl_val *ret_reply)
 {
-	struct ctl_host host = { .backend = cli_global.hv };
 	struct hotmem_config cfg;
-	char lock_path[4096], err[128];
+	struct ctl_host_params params = { .backend = cli_global.hv, .engine = &cfg };
+	struct ctl_host host = { 0 };
+	char lock_path[4096], err[128], msg[CTL_MESSAGE_MAX];
 	const unsigned char *text;
 	yajl_gen gen = NULL;
 	size_t len;
@@ -246,42 +247,18 @@ static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 		return cli_fail(cmd, "cannot take the engine lock %s: %s (are you root?)",
 				lock_path, strerror(-lock_fd));
 
-	if (!strcmp(cli_global.hv, "sim")) {
-		char msg[CTL_MESSAGE_MAX];
-
-		sim_options_finish(&cli_global.sim);
-		r = sim_ctl_ops.open(&cli_global.sim, &host.backend_data, &host.hv, msg,
-				     sizeof(msg));
-		if (r < 0) {
-			r = cli_fail(cmd, "%s", msg);
-			goto out;
-		}
-		host.backend_ops = &sim_ctl_ops;
-	} else {
-#ifdef HOTMEM_HAVE_XEN
-		r = hv_xen_open(&host.hv);
-		if (r < 0) {
-			r = cli_fail(cmd,
-				     "cannot open Xen (libxenctrl/xenstore): %s (is this dom0, "
-				     "as root, with xenstored running?)",
-				     strerror(-r));
-			goto out;
-		}
-#else
-		r = cli_fail(cmd, "built without the xen backend (HOTMEM_XEN=OFF): use --hv sim");
-		goto out;
-#endif
-	}
 	cfg.progress = cli_progress_cb;
 	cfg.progress_opaque = &progress;
-	host.journal_dir = cfg.journal_dir;
-	r = hotmem_open(host.hv, &cfg, &host.hm);
+	if (!strcmp(cli_global.hv, "sim")) {
+		sim_options_finish(&cli_global.sim);
+		params.ops = &sim_ctl_ops;
+		params.backend_config = &cli_global.sim;
+	}
+	r = ctl_host_open(&host, &params, NULL, NULL, msg, sizeof(msg));
 	if (r < 0) {
-		r = cli_fail(cmd, "cannot start the engine: %s", strerror(-r));
+		r = cli_fail(cmd, "%s", msg);
 		goto out;
 	}
-	/* Whatever a crashed engine left is settled before anything else runs. */
-	hotmem_reconcile(host.hm, NULL);
 	gen = yajl_gen_alloc(NULL);
 	if (!gen) {
 		r = cli_fail(cmd, "out of memory");
@@ -296,10 +273,7 @@ static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 out:
 	if (gen)
 		yajl_gen_free(gen);
-	hotmem_close(host.hm);
-	hv_close(host.hv);
-	if (host.backend_ops)
-		host.backend_ops->close(host.backend_data);
+	ctl_host_close(&host);
 	close(lock_fd);
 	return r;
 }

@@ -136,6 +136,31 @@ struct ctl_host {
 	const struct ctl_metrics_ops *op_stats;
 };
 
+/* How ctl_host_open() opens a host. */
+struct ctl_host_params {
+	const char *backend;		    /* "xen" or "sim": for ping, list and the lock */
+	const struct ctl_backend_ops *ops;  /* NULL: Xen (hv_xen_open()) */
+	const void *backend_config;	    /* what ops->open takes */
+	const struct hotmem_config *engine; /* outlives the host (journal_dir) */
+};
+
+/*
+ * ctl_host_open - open the backend, the engine on it, and reconcile the
+ * journal (hotmem_reconcile(): what a previous engine left is settled before
+ * anything else runs). The caller holds the engine lock (ctl_lock()).
+ * @ret_report: what reconcile did, may be NULL
+ * @ret_reconcile_err: reconcile's own result (0, or a negative errno: the
+ *	engine runs anyway and retries what failed), may be NULL
+ * Fills every field of host but op_stats, which stays as the caller set it.
+ * returns 0, or a negative errno with msg saying what could not be opened
+ * (and nothing left open). Close with ctl_host_close().
+ */
+int ctl_host_open(struct ctl_host *host, const struct ctl_host_params *params,
+		  struct hotmem_reconcile_report *ret_report, int *ret_reconcile_err, char *msg,
+		  size_t msg_size);
+/* Close the engine, the connection and the backend (each only if open). */
+void ctl_host_close(struct ctl_host *host);
+
 /*
  * ctl_resolve_domain - a domain by name or id, as xl takes it: all digits is a
  * domid that must exist; anything else is matched against every

@@ -573,35 +573,40 @@ static void track_releases(struct hotmemd *d)
 
 /* ---- setup and the loop ------------------------------------------------- */
 
-static int open_backend(struct hotmemd *d)
+/* The backend, the engine and its reconcile (ctl_host_open()), each logged. */
+static int open_host(struct hotmemd *d)
 {
-	int r;
+	struct ctl_host_params params = { .backend = d->hv_name, .engine = &d->cfg };
+	struct hotmem_reconcile_report report = { 0 };
+	char msg[CTL_MESSAGE_MAX], summary[256];
+	int r, reconcile_err;
 
-	d->host.backend = d->hv_name;
 	if (!strcmp(d->hv_name, "sim")) {
-		char msg[CTL_MESSAGE_MAX];
-
 		sim_options_finish(&d->sim_cfg);
-		r = sim_ctl_ops.open(&d->sim_cfg, &d->host.backend_data, &d->host.hv, msg,
-				     sizeof(msg));
-		if (r < 0) {
-			hlog(LOG_ERR, "%s", msg);
-			return r;
-		}
-		d->host.backend_ops = &sim_ctl_ops;
+		params.ops = &sim_ctl_ops;
+		params.backend_config = &d->sim_cfg;
+	}
+	d->cfg.progress = progress_cb;
+	d->cfg.progress_opaque = d;
+	r = ctl_host_open(&d->host, &params, &report, &reconcile_err, msg, sizeof(msg));
+	if (r < 0) {
+		hlog(LOG_ERR, "%s", msg);
+		return r;
+	}
+	if (params.ops)
 		hlog(LOG_INFO, "simulated host: %u domain(s), %" PRIu64 " MiB",
 		     d->sim_cfg.nr_domains, d->sim_cfg.host_bytes >> 20);
-		return 0;
-	}
-#ifdef HOTMEM_HAVE_XEN
-	r = hv_xen_open(&d->host.hv);
+	r = reconcile_err;
+	snprintf(summary, sizeof(summary),
+		 "reconcile: %" PRIu32 " journalled domain(s): %" PRIu32 " released, %" PRIu32
+		 " rolled back, %" PRIu32 " finished, %" PRIu32 " outstanding, %" PRIu32 " failed",
+		 report.domains, report.released, report.rolled_back, report.finished,
+		 report.outstanding, report.failed);
 	if (r < 0)
-		hlog_errno(LOG_ERR, r, "cannot open Xen (libxenctrl/xenstore)");
-	return r;
-#else
-	hlog(LOG_ERR, "built without the xen backend (HOTMEM_XEN=OFF): use --hv sim");
-	return -EOPNOTSUPP;
-#endif
+		hlog_errno(LOG_WARNING, r, "%s", summary);
+	else
+		hlog(LOG_INFO, "%s", summary);
+	return 0;
 }
 
 static int open_socket(struct hotmemd *d)
@@ -972,8 +977,6 @@ static int parse_options(struct hotmemd *d, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct hotmemd *d = &daemon_state;
-	struct hotmem_reconcile_report report = { 0 };
-	char summary[256];
 	struct hotmem_policy_conf *conf = NULL;
 	char err[HOTMEM_POLICY_CONF_ERR_MAX];
 	int r, exit_code = 1;
@@ -1024,26 +1027,8 @@ int main(int argc, char **argv)
 		hlog_errno(LOG_ERR, d->signal_fd, "signalfd");
 		goto out;
 	}
-	if (open_backend(d) < 0)
+	if (open_host(d) < 0)
 		goto out;
-	d->cfg.progress = progress_cb;
-	d->cfg.progress_opaque = d;
-	d->host.journal_dir = d->cfg.journal_dir;
-	r = hotmem_open(d->host.hv, &d->cfg, &d->host.hm);
-	if (r < 0) {
-		hlog_errno(LOG_ERR, r, "cannot start the engine");
-		goto out;
-	}
-	r = hotmem_reconcile(d->host.hm, &report);
-	snprintf(summary, sizeof(summary),
-		 "reconcile: %" PRIu32 " journalled domain(s): %" PRIu32 " released, %" PRIu32
-		 " rolled back, %" PRIu32 " finished, %" PRIu32 " outstanding, %" PRIu32 " failed",
-		 report.domains, report.released, report.rolled_back, report.finished,
-		 report.outstanding, report.failed);
-	if (r < 0)
-		hlog_errno(LOG_WARNING, r, "%s", summary);
-	else
-		hlog(LOG_INFO, "%s", summary);
 	track_releases(d);
 	if (conf) {
 		r = autoscale_new(conf, d->config_path, &policy_ops, d, &d->host, &d->as);
@@ -1085,10 +1070,7 @@ out:
 			client_free(&d->clients[i]);
 	autoscale_free(d->as);
 	hotmem_policy_conf_free(conf);
-	hotmem_close(d->host.hm);
-	hv_close(d->host.hv);
-	if (d->host.backend_ops)
-		d->host.backend_ops->close(d->host.backend_data);
+	ctl_host_close(&d->host);
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		unlink(d->socket_path);
