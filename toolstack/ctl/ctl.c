@@ -654,36 +654,14 @@ static int exec_list(struct ctl_host *host, yajl_gen gen)
 	return 0;
 }
 
-/* Every key of one journal record, as stored (flat: <dir>/<domid>/<key>). */
-static void gen_journal_record(struct ctl_host *host, yajl_gen gen, const char *dir)
-{
-	char **keys = NULL;
-	unsigned int nr = 0;
-
-	j_key(gen, "records");
-	yajl_gen_map_open(gen);
-	if (host->hv->ops->xs_directory(host->hv, HV_XS_NO_TXN, dir, &keys, &nr) == 0) {
-		for (unsigned int k = 0; k < nr; k++) {
-			char path[1024], *value = NULL;
-			int n = snprintf(path, sizeof(path), "%s/%s", dir, keys[k]);
-
-			if (n > 0 && (size_t)n < sizeof(path) &&
-			    xs_read_str(host, path, &value) == 0)
-				j_str(gen, keys[k], value);
-			free(value);
-		}
-	}
-	free(keys);
-	yajl_gen_map_close(gen);
-}
-
+/* Every journalled domain's record as stored (hotmem_journal_records()). */
 static int exec_journal(struct ctl_host *host, yajl_gen gen)
 {
-	char **ids = NULL;
-	unsigned int nr = 0;
-	int r = host->hv->ops->xs_directory(host->hv, HV_XS_NO_TXN, host->journal_dir, &ids, &nr);
+	struct hotmem_journal_record *records = NULL;
+	size_t nr = 0;
+	int r = hotmem_journal_records(host->hm, &records, &nr);
 
-	if (r < 0 && r != -ENOENT) {
+	if (r < 0) {
 		char msg[CTL_MESSAGE_MAX];
 
 		msgf(msg, sizeof(msg), "cannot read the journal %s: %s", host->journal_dir,
@@ -695,23 +673,23 @@ static int exec_journal(struct ctl_host *host, yajl_gen gen)
 	j_str(gen, "journal_dir", host->journal_dir);
 	j_key(gen, "domains");
 	yajl_gen_array_open(gen);
-	for (unsigned int i = 0; i < nr; i++) {
-		char dir[512], name[CTL_DOMAIN_MAX + 1], *end;
-		unsigned long id = strtoul(ids[i], &end, 10);
+	for (size_t i = 0; i < nr; i++) {
+		char name[CTL_DOMAIN_MAX + 1];
 
-		if (*end || id > HOTMEM_DOMID_MAX)
-			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", host->journal_dir, ids[i]);
-		ctl_domain_name(host, (uint32_t)id, name, sizeof(name));
+		ctl_domain_name(host, records[i].domid, name, sizeof(name));
 		yajl_gen_map_open(gen);
-		j_u64(gen, "domid", id);
+		j_u64(gen, "domid", records[i].domid);
 		j_str(gen, "name", name);
-		gen_journal_record(host, gen, dir);
+		j_key(gen, "records");
+		yajl_gen_map_open(gen);
+		for (size_t k = 0; k < records[i].nr_keys; k++)
+			j_str(gen, records[i].keys[k].key, records[i].keys[k].value);
+		yajl_gen_map_close(gen);
 		yajl_gen_map_close(gen);
 	}
 	yajl_gen_array_close(gen);
 	ctl_gen_reply_end(gen);
-	free(ids);
+	hotmem_journal_records_free(records, nr);
 	return 0;
 }
 

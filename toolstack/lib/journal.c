@@ -648,3 +648,85 @@ out:
 	free(domids);
 	return r;
 }
+
+/* Every key of J/<domid> into rec; a directory or key that vanished is left out. */
+static int read_record(struct hotmem *hm, uint32_t domid, struct hotmem_journal_record *rec)
+{
+	char path[HM_PATH_MAX], **names = NULL;
+	unsigned int nr = 0;
+	int r;
+
+	rec->domid = domid;
+	r = hm_journal_path(hm, path, sizeof(path), domid, NULL);
+	if (r == 0)
+		r = hm->hv->ops->xs_directory(hm->hv, HV_XS_NO_TXN, path, &names, &nr);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	rec->keys = calloc(nr ? nr : 1, sizeof(*rec->keys));
+	if (!rec->keys) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (unsigned int i = 0; i < nr; i++) {
+		struct hotmem_journal_key *k = &rec->keys[rec->nr_keys];
+
+		/* Not hm_xs_read(): an operator's look is not the engine's traffic. */
+		if (hm_journal_path(hm, path, sizeof(path), domid, names[i]) < 0 ||
+		    hm->hv->ops->xs_read(hm->hv, HV_XS_NO_TXN, path, &k->value, NULL) < 0)
+			continue;
+		k->key = strdup(names[i]);
+		if (!k->key) {
+			free(k->value);
+			r = -ENOMEM;
+			goto out;
+		}
+		rec->nr_keys++;
+	}
+out:
+	free(names);
+	return r;
+}
+
+int hotmem_journal_records(struct hotmem *hm, struct hotmem_journal_record **ret_records,
+			   size_t *ret_count)
+{
+	struct hotmem_journal_record *records = NULL;
+	uint32_t *domids = NULL;
+	size_t count = 0;
+	int r;
+
+	r = jr_list(hm, &domids, &count);
+	if (r < 0)
+		return r;
+	records = calloc(count ? count : 1, sizeof(*records));
+	if (!records) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		r = read_record(hm, domids[i], &records[i]);
+		if (r < 0)
+			goto out;
+	}
+	*ret_records = records;
+	*ret_count = count;
+	records = NULL;
+out:
+	hotmem_journal_records_free(records, count);
+	free(domids);
+	return r;
+}
+
+void hotmem_journal_records_free(struct hotmem_journal_record *records, size_t count)
+{
+	if (!records)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		for (size_t k = 0; k < records[i].nr_keys; k++) {
+			free(records[i].keys[k].key);
+			free(records[i].keys[k].value);
+		}
+		free(records[i].keys);
+	}
+	free(records);
+}

@@ -190,6 +190,35 @@ struct hotmem_reconcile_report {
  */
 int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_report);
 
+/* One key of a domain's journal record, as stored. */
+struct hotmem_journal_key {
+	char *key;
+	char *value;
+};
+
+/* A domain's journal record: every key of <journal_dir>/<domid>, unparsed. */
+struct hotmem_journal_record {
+	uint32_t domid;
+	size_t nr_keys;
+	struct hotmem_journal_key *keys;
+};
+
+/**
+ * hotmem_journal_records - every journalled domain's record as stored
+ * @hm: engine
+ * @ret_records: malloc()ed array, free with hotmem_journal_records_free()
+ * @ret_count: its length
+ *
+ * The raw keys and values, in xenstore's order, for an operator who wants to
+ * see what the engine would read (also when a record does not parse). A
+ * record or key removed while this reads is left out. Reads only.
+ * returns 0 (an absent journal is an empty list); -ENOMEM; another negative
+ *	errno from xenstore when the journal directory cannot be listed
+ */
+int hotmem_journal_records(struct hotmem *hm, struct hotmem_journal_record **ret_records,
+			   size_t *ret_count);
+void hotmem_journal_records_free(struct hotmem_journal_record *records, size_t count);
+
 /* Per-domain settings for hotmem_attach(); zero fields take the config's defaults. */
 struct hotmem_attach_params {
 	uint64_t max_bytes;	    /* hotmem maximum (bytes granted at most) */
