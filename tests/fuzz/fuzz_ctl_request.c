@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for hotmemd's request parser (ctl_request_parse, ctl.c on
+ * libFuzzer target for hotmemd's request parser (ctl_request_parse, ctl_request.c on
  * yajl): every line a local client writes to the daemon's socket. Promises
  * checked: a refusal is -EINVAL with a message and leaves the request
  * untouched; an accepted request formats (ctl_request_format, what

@@ -88,6 +88,8 @@ bool ctl_cmd_is_op(enum ctl_cmd cmd);
 bool ctl_cmd_needs_daemon(enum ctl_cmd cmd);
 /* Whether the backend answers it (ctl_backend_ops.exec), not ctl. */
 bool ctl_cmd_is_backend(enum ctl_cmd cmd);
+/* Whether the request names a domain ("domain"). */
+bool ctl_cmd_needs_domain(enum ctl_cmd cmd);
 
 /* One request as one JSON line with '\n'; malloc()ed. -ENOMEM. */
 int ctl_request_format(const struct ctl_request *req, char **ret_line);
