@@ -10,6 +10,7 @@
 #define HOTMEM_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <yajl/yajl_tree.h>
 
@@ -55,6 +56,55 @@ struct option;
  */
 int cli_bad_option(const struct cli_command *cmd, int opt, char **argv,
 		   const struct option *long_options);
+
+/*
+ * A command's options, read with getopt_long(): what every command shares is
+ * handled here (-h/--help prints the usage, --json sets json, an option the
+ * table does not know prints the error line), the command's own options are
+ * handed back one by one:
+ *
+ *	cli_opts_start(&o, cmd, argc, argv, ":h", long_options);
+ *	while ((opt = cli_opts_next(&o)) > 0)
+ *		switch (opt) { case 'x': ...; break; default: return cli_opts_bad(&o, opt); }
+ *	if (opt < 0)
+ *		return o.exit;	(-h: 0, o.help set; a bad option: the failure code)
+ *
+ * Then optind is the first operand.
+ */
+struct cli_opts {
+	const struct cli_command *cmd;
+	int argc;
+	char **argv;
+	const char *optstring; /* starts with ':' (and "h"): see cli_bad_option() */
+	const struct option *long_options;
+	bool json; /* --json was given */
+	bool help; /* -h was given (the usage is printed) */
+	int exit;  /* the exit code once cli_opts_next() returned -1 */
+};
+
+void cli_opts_start(struct cli_opts *o, const struct cli_command *cmd, int argc, char **argv,
+		    const char *optstring, const struct option *long_options);
+/* The next option of the command's own (> 0), 0 after the last, -1: stop (o->exit). */
+int cli_opts_next(struct cli_opts *o);
+/* An option this command does not take: its error line; returns (and sets) o->exit. */
+int cli_opts_bad(struct cli_opts *o, int opt);
+
+/* What cli_parse_args() found. */
+struct cli_args {
+	bool json;
+	uint64_t max_bytes; /* attach --max */
+	const char *pos[2]; /* the operands, when nr_pos > 0 */
+	int nr_pos;
+};
+
+/*
+ * cli_parse_args - the options most commands take: -h, --json and (with
+ * allow_max) --max SIZE, then exactly nr_pos operands, or at least -nr_pos
+ * when nr_pos < 0 (they start at optind). Returns 0 or the exit code after
+ * the error line; *ret_help: -h was given (the usage is printed, return 0).
+ */
+int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, int nr_pos, bool allow_max,
+		   struct cli_args *args, bool *ret_help);
 
 /* Print the command's usage block on stdout (for -h) or stderr (misuse). */
 void cli_usage(const struct cli_command *cmd, bool to_stderr);

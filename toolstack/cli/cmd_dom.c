@@ -19,59 +19,6 @@
 #include "cli.h"
 #include "hotmem/units.h"
 
-struct cmd_args {
-	bool json;
-	uint64_t max_bytes; /* attach --max */
-	const char *pos[2];
-	int nr_pos;
-};
-
-/* Parse -h, --json, --max SIZE and exactly nr_pos positional arguments. */
-static int cmd_parse(const struct cli_command *cmd, int argc, char **argv, int nr_pos,
-		     bool allow_max, struct cmd_args *args, bool *ret_help)
-{
-	static const struct option long_options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "max", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
-
-	*ret_help = false;
-	optind = 0; /* 0, not 1: glibc then re-reads the optstring (main used "+") */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			args->json = true;
-			break;
-		case 'm':
-			if (!allow_max)
-				goto bad;
-			if (hotmem_parse_size(optarg, &args->max_bytes) || !args->max_bytes)
-				return cli_fail(cmd,
-						"invalid --max '%s': expected a size with an "
-						"optional b/k/m/g/t suffix (no suffix: MiB)",
-						optarg);
-			break;
-		case 'h':
-			cli_usage(cmd, false);
-			*ret_help = true;
-			return 0;
-		default:
-bad:
-			return cli_bad_option(cmd, opt, argv, long_options);
-		}
-	}
-	if (argc - optind != nr_pos)
-		return cli_fail(cmd, "expected %s (try -h)", cmd->usage);
-	for (int i = 0; i < nr_pos; i++)
-		args->pos[i] = argv[optind + i];
-	args->nr_pos = nr_pos;
-	return 0;
-}
-
 int cli_domain_arg(const struct cli_command *cmd, const char *text, struct ctl_request *req)
 {
 	if (!text[0] || strlen(text) > CTL_DOMAIN_MAX)
@@ -321,9 +268,9 @@ static void render_done(yajl_val result)
 int cmd_list(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct ctl_request req = { .cmd = CTL_CMD_LIST };
-	struct cmd_args args = { 0 };
+	struct cli_args args = { 0 };
 	bool help;
-	int r = cmd_parse(cmd, argc, argv, 0, false, &args, &help);
+	int r = cli_parse_args(cmd, argc, argv, 0, false, &args, &help);
 
 	if (r || help)
 		return r;
@@ -333,9 +280,9 @@ int cmd_list(const struct cli_command *cmd, int argc, char **argv)
 int cmd_journal(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct ctl_request req = { .cmd = CTL_CMD_JOURNAL };
-	struct cmd_args args = { 0 };
+	struct cli_args args = { 0 };
 	bool help;
-	int r = cmd_parse(cmd, argc, argv, 0, false, &args, &help);
+	int r = cli_parse_args(cmd, argc, argv, 0, false, &args, &help);
 
 	if (r || help)
 		return r;
@@ -350,9 +297,9 @@ static int cmd_one_domain(const struct cli_command *cmd, int argc, char **argv, 
 			  void (*render)(yajl_val result))
 {
 	struct ctl_request req = { .cmd = kind };
-	struct cmd_args args = { 0 };
+	struct cli_args args = { 0 };
 	bool help;
-	int r = cmd_parse(cmd, argc, argv, 1, false, &args, &help);
+	int r = cli_parse_args(cmd, argc, argv, 1, false, &args, &help);
 
 	if (r || help)
 		return r;
@@ -368,9 +315,9 @@ int cmd_info(const struct cli_command *cmd, int argc, char **argv)
 int cmd_attach(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct ctl_request req = { .cmd = CTL_CMD_ATTACH };
-	struct cmd_args args = { 0 };
+	struct cli_args args = { 0 };
 	bool help;
-	int r = cmd_parse(cmd, argc, argv, 1, true, &args, &help);
+	int r = cli_parse_args(cmd, argc, argv, 1, true, &args, &help);
 
 	if (r || help)
 		return r;
@@ -406,9 +353,9 @@ int cmd_abandon(const struct cli_command *cmd, int argc, char **argv)
 int cmd_op(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct ctl_request req = { 0 };
-	struct cmd_args args = { 0 };
+	struct cli_args args = { 0 };
 	bool help;
-	int r = cmd_parse(cmd, argc, argv, 2, false, &args, &help);
+	int r = cli_parse_args(cmd, argc, argv, 2, false, &args, &help);
 
 	if (r || help)
 		return r;
@@ -427,9 +374,9 @@ int cmd_sim(const struct cli_command *cmd, int argc, char **argv)
 {
 	bool destroy = !strcmp(cmd->name, "sim-destroy");
 	struct ctl_request req = { .cmd = destroy ? CTL_CMD_SIM_DESTROY : CTL_CMD_SIM_CHECK };
-	struct cmd_args args = { 0 };
+	struct cli_args args = { 0 };
 	bool help;
-	int r = cmd_parse(cmd, argc, argv, destroy ? 1 : 0, false, &args, &help);
+	int r = cli_parse_args(cmd, argc, argv, destroy ? 1 : 0, false, &args, &help);
 
 	if (r || help)
 		return r;
@@ -444,14 +391,14 @@ int cmd_sim(const struct cli_command *cmd, int argc, char **argv)
 int cmd_dtb(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct ctl_request req = { .cmd = CTL_CMD_INFO };
-	struct cmd_args args = { 0 };
+	struct cli_args args = { 0 };
 	struct hotmem_window window;
 	yajl_val reply = NULL, d, w;
 	uint64_t block_size;
 	void *blob = NULL;
 	FILE *out = NULL;
 	bool help;
-	int r = cmd_parse(cmd, argc, argv, 2, false, &args, &help), len;
+	int r = cli_parse_args(cmd, argc, argv, 2, false, &args, &help), len;
 
 	if (r || help)
 		return r;

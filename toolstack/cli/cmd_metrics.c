@@ -24,29 +24,20 @@ int cmd_metrics(const struct cli_command *cmd, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl_request req = { .cmd = CTL_CMD_METRICS };
-	bool json = false;
+	struct cli_opts o;
 	int opt;
 
-	optind = 0; /* 0, not 1: glibc then re-reads the optstring (main used "+") */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
-		switch (opt) {
-		case 'o':
-			req.openmetrics = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			cli_usage(cmd, false);
-			return 0;
-		default:
-			return cli_bad_option(cmd, opt, argv, long_options);
-		}
+	cli_opts_start(&o, cmd, argc, argv, ":h", long_options);
+	while ((opt = cli_opts_next(&o)) > 0) {
+		if (opt != 'o')
+			return cli_opts_bad(&o, opt);
+		req.openmetrics = true;
 	}
+	if (opt < 0)
+		return o.exit;
 	if (optind != argc) {
 		cli_usage(cmd, true);
 		return cli_fail(cmd, "unexpected argument '%s'", argv[optind]);
 	}
-	return cli_cmd_run(cmd, &req, json, render_metrics);
+	return cli_cmd_run(cmd, &req, o.json, render_metrics);
 }

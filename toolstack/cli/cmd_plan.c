@@ -160,11 +160,11 @@ int cmd_plan(const struct cli_command *cmd, int argc, char **argv)
 	const char *block_size_text = NULL;
 	bool json = false, page_size_known = false;
 	uint64_t block_size = 0;
+	struct cli_opts o;
 	int opt, rc;
 
-	optind = 0; /* 0, not 1: glibc then re-reads the optstring (main used "+") */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+	cli_opts_start(&o, cmd, argc, argv, ":h", long_options);
+	while ((opt = cli_opts_next(&o)) > 0) {
 		switch (opt) {
 		case 'p':
 			plan.page_size_name = optarg;
@@ -181,16 +181,13 @@ int cmd_plan(const struct cli_command *cmd, int argc, char **argv)
 						"invalid --memmap '%s': expected on, force or off",
 						optarg);
 			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			cli_usage(cmd, false);
-			return 0;
 		default:
-			return cli_bad_option(cmd, opt, argv, long_options);
+			return cli_opts_bad(&o, opt);
 		}
 	}
+	if (opt < 0)
+		return o.exit;
+	json = o.json;
 	if (optind != argc - 1)
 		return cli_fail(cmd, "expected exactly one SIZE argument (try -h)");
 

@@ -51,34 +51,6 @@ static int parse_pct_hundredths(const char *text, uint32_t *ret)
 	return 0;
 }
 
-/* -h and --json, then the positional arguments from optind. */
-static int parse_json_opt(const struct cli_command *cmd, int argc, char **argv, bool *ret_json,
-			  bool *ret_help)
-{
-	static const struct option long_options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
-
-	*ret_help = false;
-	optind = 0; /* glibc re-reads the optstring (main used "+") */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
-		if (opt == 'j') {
-			*ret_json = true;
-		} else if (opt == 'h') {
-			cli_usage(cmd, false);
-			*ret_help = true;
-			return 0;
-		} else {
-			return cli_bad_option(cmd, opt, argv, long_options);
-		}
-	}
-	return 0;
-}
-
 /* "1.5 s" from milliseconds. */
 static const char *fmt_ms(char *buf, size_t size, uint64_t ms)
 {
@@ -167,8 +139,9 @@ static void render_policy(yajl_val d)
 int cmd_policy(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct ctl_request req = { .cmd = CTL_CMD_POLICY };
-	bool json = false, help;
-	int r = parse_json_opt(cmd, argc, argv, &json, &help);
+	struct cli_args args = { 0 };
+	bool help;
+	int r = cli_parse_args(cmd, argc, argv, -1, false, &args, &help);
 
 	if (r || help)
 		return r;
@@ -195,7 +168,7 @@ int cmd_policy(const struct cli_command *cmd, int argc, char **argv)
 		strcpy(req.set_values[req.nr_set], eq + 1);
 		req.nr_set++;
 	}
-	return cli_cmd_run(cmd, &req, json, render_policy);
+	return cli_cmd_run(cmd, &req, args.json, render_policy);
 }
 
 /* ---- top ------------------------------------------------------------------- */
@@ -247,17 +220,13 @@ static int parse_top_options(const struct cli_command *cmd, int argc, char **arg
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct cli_opts o;
 	char *end;
 	int opt;
 
-	*help = false;
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hd:n:", long_options, NULL)) != -1) {
+	cli_opts_start(&o, cmd, argc, argv, ":hd:n:", long_options);
+	while ((opt = cli_opts_next(&o)) > 0) {
 		switch (opt) {
-		case 'j':
-			*json = true;
-			break;
 		case 'd':
 			*delay = strtod(optarg, &end);
 			if (*end || !isfinite(*delay) || *delay < TOP_MIN_DELAY_S || *delay > 3600)
@@ -270,14 +239,14 @@ static int parse_top_options(const struct cli_command *cmd, int argc, char **arg
 				return cli_fail(cmd, "invalid -n '%s': a count of 1 or more",
 						optarg);
 			break;
-		case 'h':
-			cli_usage(cmd, false);
-			*help = true;
-			return 0;
 		default:
-			return cli_bad_option(cmd, opt, argv, long_options);
+			return cli_opts_bad(&o, opt);
 		}
 	}
+	*help = o.help;
+	*json = *json || o.json;
+	if (opt < 0)
+		return o.exit;
 	if (optind != argc)
 		return cli_fail(cmd, "unexpected argument '%s' (try -h)", argv[optind]);
 	return 0;
@@ -339,8 +308,9 @@ int cmd_sim_guest(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct ctl_request req = { .cmd = CTL_CMD_SIM_GUEST };
 	struct sim_ctl_load change = { 0 };
-	bool json = false, help;
-	int r = parse_json_opt(cmd, argc, argv, &json, &help);
+	struct cli_args args = { 0 };
+	bool help;
+	int r = cli_parse_args(cmd, argc, argv, -1, false, &args, &help);
 
 	if (r || help)
 		return r;
@@ -382,5 +352,5 @@ int cmd_sim_guest(const struct cli_command *cmd, int argc, char **argv)
 	}
 	if (!r && sim_ctl_guest_args(&change, req.args, sizeof(req.args)) < 0)
 		return cli_fail(cmd, "out of memory");
-	return r ? r : cli_cmd_run(cmd, &req, json, render_sim_guest);
+	return r ? r : cli_cmd_run(cmd, &req, args.json, render_sim_guest);
 }

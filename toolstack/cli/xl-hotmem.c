@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "hotmem/units.h"
 #include "sim_options.h"
 
 #define CLI_EXIT_FAILURE 1
@@ -204,6 +205,83 @@ static const struct option *long_option_of(const struct option *long_options, co
 		matches++;
 	}
 	return matches == 1 ? found : NULL;
+}
+
+void cli_opts_start(struct cli_opts *o, const struct cli_command *cmd, int argc, char **argv,
+		    const char *optstring, const struct option *long_options)
+{
+	*o = (struct cli_opts){ .cmd = cmd,
+				.argc = argc,
+				.argv = argv,
+				.optstring = optstring,
+				.long_options = long_options };
+	optind = 0; /* 0, not 1: glibc then re-reads the optstring (main used "+") */
+	opterr = 0;
+}
+
+int cli_opts_next(struct cli_opts *o)
+{
+	for (;;) {
+		int opt = getopt_long(o->argc, o->argv, o->optstring, o->long_options, NULL);
+
+		if (opt == -1)
+			return 0;
+		if (opt == 'j') {
+			o->json = true;
+			continue;
+		}
+		if (opt == 'h') {
+			cli_usage(o->cmd, false);
+			o->help = true;
+			o->exit = 0;
+			return -1;
+		}
+		if (opt == '?' || opt == ':') {
+			cli_opts_bad(o, opt);
+			return -1;
+		}
+		return opt;
+	}
+}
+
+int cli_opts_bad(struct cli_opts *o, int opt)
+{
+	o->exit = cli_bad_option(o->cmd, opt, o->argv, o->long_options);
+	return o->exit;
+}
+
+int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, int nr_pos, bool allow_max,
+		   struct cli_args *args, bool *ret_help)
+{
+	static const struct option long_options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "max", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o;
+	int opt;
+
+	cli_opts_start(&o, cmd, argc, argv, ":h", long_options);
+	while ((opt = cli_opts_next(&o)) > 0) {
+		if (opt != 'm' || !allow_max)
+			return cli_opts_bad(&o, opt);
+		if (hotmem_parse_size(optarg, &args->max_bytes) || !args->max_bytes)
+			return cli_fail(cmd,
+					"invalid --max '%s': expected a size with an optional "
+					"b/k/m/g/t suffix (no suffix: MiB)",
+					optarg);
+	}
+	*ret_help = o.help;
+	args->json = o.json;
+	if (opt < 0)
+		return o.exit;
+	if (nr_pos >= 0 ? argc - optind != nr_pos : argc - optind < -nr_pos)
+		return cli_fail(cmd, "expected %s (try -h)", cmd->usage);
+	for (int i = 0; i < nr_pos; i++)
+		args->pos[i] = argv[optind + i];
+	args->nr_pos = nr_pos;
+	return 0;
 }
 
 int cli_bad_option(const struct cli_command *cmd, int opt, char **argv,
