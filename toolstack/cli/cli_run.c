@@ -28,11 +28,17 @@ struct cli_global cli_global = { .hv = "xen" };
 /* How often the in-process wait for a just-attached guest looks again. */
 #define CLI_READY_POLL_MS 50
 
+/* One block event as a line; what is its wire name (ctl_progress_name()). */
 static void cli_print_progress(uint32_t domid, const char *op, const char *what, uint64_t block,
 			       uint64_t gpa, uint64_t bytes)
 {
 	char size[32];
 
+	/* Two wire names read better with a word more on a terminal. */
+	if (!strcmp(what, "refused"))
+		what = "refused by the guest";
+	else if (!strcmp(what, "rolled-back"))
+		what = "rolled back";
 	hotmem_format_size(size, sizeof(size), bytes);
 	printf("d%u %s: block %llu [%#llx-%#llx] %s %s\n", domid, op, (unsigned long long)block,
 	       (unsigned long long)gpa, (unsigned long long)(gpa + bytes - 1), size, what);
@@ -41,18 +47,11 @@ static void cli_print_progress(uint32_t domid, const char *op, const char *what,
 
 static void cli_progress_cb(void *opaque, const struct hotmem_progress *p)
 {
-	static const char *const what[] = {
-		[HOTMEM_PROGRESS_POPULATED] = "populated",
-		[HOTMEM_PROGRESS_ONLINE] = "online",
-		[HOTMEM_PROGRESS_REFUSED] = "refused by the guest",
-		[HOTMEM_PROGRESS_ROLLED_BACK] = "rolled back",
-		[HOTMEM_PROGRESS_RECLAIMED] = "reclaimed",
-	};
 	bool *enabled = opaque;
 
-	if (*enabled && (unsigned int)p->event <= HOTMEM_PROGRESS_RECLAIMED)
-		cli_print_progress(p->domid, ctl_kind_name(p->kind), what[p->event], p->block,
-				   p->gpa, p->bytes);
+	if (*enabled)
+		cli_print_progress(p->domid, ctl_kind_name(p->kind), ctl_progress_name(p->event),
+				   p->block, p->gpa, p->bytes);
 }
 
 static int cli_socket_path(char *buf, size_t size)

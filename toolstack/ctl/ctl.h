@@ -218,6 +218,8 @@ int ctl_op_reply(struct ctl_host *host, struct ctl_op *op, yajl_gen gen);
 /* Free the engine handle (the operation goes on if it had not ended). */
 void ctl_op_release(struct ctl_op *op);
 
+/* "populated", "online", "refused", "rolled-back", "reclaimed" ("?" if unknown). */
+const char *ctl_progress_name(enum hotmem_progress_event event);
 /* A progress event as one JSON object {"event":"progress",...} into gen. */
 void ctl_gen_progress(yajl_gen gen, const struct hotmem_progress *progress);
 /*

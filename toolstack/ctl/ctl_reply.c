@@ -156,7 +156,7 @@ const char *ctl_op_strerror(enum ctl_cmd cmd, int err)
 	return strerror(-err);
 }
 
-void ctl_gen_progress(yajl_gen gen, const struct hotmem_progress *p)
+const char *ctl_progress_name(enum hotmem_progress_event event)
 {
 	static const char *const events[] = {
 		[HOTMEM_PROGRESS_POPULATED] = "populated",
@@ -166,13 +166,17 @@ void ctl_gen_progress(yajl_gen gen, const struct hotmem_progress *p)
 		[HOTMEM_PROGRESS_RECLAIMED] = "reclaimed",
 	};
 
+	return (unsigned int)event <= HOTMEM_PROGRESS_RECLAIMED ? events[event] : "?";
+}
+
+void ctl_gen_progress(yajl_gen gen, const struct hotmem_progress *p)
+{
 	yajl_gen_map_open(gen);
 	ctl_gen_str(gen, "event", "progress");
 	ctl_gen_u64(gen, "domid", p->domid);
 	ctl_gen_u64(gen, "seq", p->seq);
 	ctl_gen_str(gen, "op", ctl_kind_name(p->kind));
-	ctl_gen_str(gen, "what",
-		    (unsigned int)p->event <= HOTMEM_PROGRESS_RECLAIMED ? events[p->event] : "?");
+	ctl_gen_str(gen, "what", ctl_progress_name(p->event));
 	ctl_gen_u64(gen, "block", p->block);
 	ctl_gen_u64(gen, "gpa", p->gpa);
 	ctl_gen_u64(gen, "bytes", p->bytes);
