@@ -696,18 +696,14 @@ int hotmem_journal_records(struct hotmem *hm, struct hotmem_journal_record **ret
 	int r;
 
 	r = jr_list(hm, &domids, &count);
-	if (r < 0)
-		return r;
-	records = calloc(count ? count : 1, sizeof(*records));
-	if (!records) {
+	if (r == 0)
+		records = calloc(count ? count : 1, sizeof(*records));
+	if (r == 0 && !records)
 		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < count; i++) {
+	for (size_t i = 0; r == 0 && i < count; i++)
 		r = read_record(hm, domids[i], &records[i]);
-		if (r < 0)
-			goto out;
-	}
+	if (r < 0)
+		goto out;
 	*ret_records = records;
 	*ret_count = count;
 	records = NULL;

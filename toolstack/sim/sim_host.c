@@ -254,22 +254,20 @@ int sim_host_check(struct sim_host *host, char *why, size_t why_size)
 		struct sim_guest_stats stats;
 
 		sim_guest_get_stats(host->guests[i], &stats);
-		if (stats.dom0_errors) {
+		if (!stats.dom0_errors && !stats.balloon_hotplugs)
+			continue;
+		if (stats.dom0_errors)
 			snprintf(why, why_size,
-				 "guest d%u saw %u dom0 errors (head missing or "
-				 "usable pages populated)",
+				 "guest d%u saw %u dom0 errors (head missing or usable pages "
+				 "populated)",
 				 sim_guest_domid(host->guests[i]), stats.dom0_errors);
-			r = -EUCLEAN;
-			break;
-		}
-		if (stats.balloon_hotplugs) {
+		else
 			snprintf(why, why_size,
 				 "guest d%u was given %u target(s) above what its balloon holds "
 				 "(Linux's balloon would hot-add memory of its own)",
 				 sim_guest_domid(host->guests[i]), stats.balloon_hotplugs);
-			r = -EUCLEAN;
-			break;
-		}
+		r = -EUCLEAN;
+		break;
 	}
 	pthread_mutex_unlock(&host->lock);
 	return r;

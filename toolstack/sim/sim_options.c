@@ -52,7 +52,8 @@ static int add_domain(struct sim_host_config *cfg, const char *name, const char 
 	return r;
 }
 
-int sim_options_add_domain(struct sim_host_config *cfg, const char *spec, char *msg, size_t msg_size)
+int sim_options_add_domain(struct sim_host_config *cfg, const char *spec, char *msg,
+			   size_t msg_size)
 {
 	char name[SIM_HOST_NAME_MAX + 2], rest[64], *flag;
 	const char *colon = strchr(spec, ':');
