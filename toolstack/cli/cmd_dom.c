@@ -265,70 +265,52 @@ static void render_done(yajl_val result)
 
 /* ---- commands ----------------------------------------------------------- */
 
-int cmd_list(const struct cli_command *cmd, int argc, char **argv)
-{
-	struct ctl_request req = { .cmd = CTL_CMD_LIST };
-	struct cli_args args = { 0 };
-	bool help;
-	int r = cli_parse_args(cmd, argc, argv, 0, false, &args, &help);
-
-	if (r || help)
-		return r;
-	return cli_cmd_run(cmd, &req, args.json, render_list);
-}
-
-int cmd_journal(const struct cli_command *cmd, int argc, char **argv)
-{
-	struct ctl_request req = { .cmd = CTL_CMD_JOURNAL };
-	struct cli_args args = { 0 };
-	bool help;
-	int r = cli_parse_args(cmd, argc, argv, 0, false, &args, &help);
-
-	if (r || help)
-		return r;
-	return cli_cmd_run(cmd, &req, args.json, render_journal);
-}
-
 /*
- * The commands that take one DOM and no option of their own (info, detach,
- * abandon): parse, resolve DOM, run kind, print through render.
+ * The commands that take at most one DOM and no option of their own but
+ * --json (attach also --max): parse, DOM into the request, run kind, print
+ * through render. The sim's commands need --hv sim.
  */
-static int cmd_one_domain(const struct cli_command *cmd, int argc, char **argv, enum ctl_cmd kind,
-			  void (*render)(yajl_val result))
+static int cmd_simple(const struct cli_command *cmd, int argc, char **argv, enum ctl_cmd kind,
+		      int nr_dom, void (*render)(yajl_val result))
 {
 	struct ctl_request req = { .cmd = kind };
 	struct cli_args args = { 0 };
 	bool help;
-	int r = cli_parse_args(cmd, argc, argv, 1, false, &args, &help);
+	int r = cli_parse_args(cmd, argc, argv, nr_dom, kind == CTL_CMD_ATTACH, &args, &help);
 
 	if (r || help)
 		return r;
-	r = cli_domain_arg(cmd, args.pos[0], &req);
+	if (ctl_cmd_is_backend(kind) && strcmp(cli_global.hv, "sim"))
+		return cli_fail(cmd, "only with --hv sim");
+	req.max_bytes = args.max_bytes;
+	if (nr_dom)
+		r = cli_domain_arg(cmd, args.pos[0], &req);
 	return r ? r : cli_cmd_run(cmd, &req, args.json, render);
+}
+
+int cmd_list(const struct cli_command *cmd, int argc, char **argv)
+{
+	return cmd_simple(cmd, argc, argv, CTL_CMD_LIST, 0, render_list);
+}
+
+int cmd_journal(const struct cli_command *cmd, int argc, char **argv)
+{
+	return cmd_simple(cmd, argc, argv, CTL_CMD_JOURNAL, 0, render_journal);
 }
 
 int cmd_info(const struct cli_command *cmd, int argc, char **argv)
 {
-	return cmd_one_domain(cmd, argc, argv, CTL_CMD_INFO, render_info);
+	return cmd_simple(cmd, argc, argv, CTL_CMD_INFO, 1, render_info);
 }
 
 int cmd_attach(const struct cli_command *cmd, int argc, char **argv)
 {
-	struct ctl_request req = { .cmd = CTL_CMD_ATTACH };
-	struct cli_args args = { 0 };
-	bool help;
-	int r = cli_parse_args(cmd, argc, argv, 1, true, &args, &help);
-
-	if (r || help)
-		return r;
-	req.max_bytes = args.max_bytes;
-	r = cli_domain_arg(cmd, args.pos[0], &req);
-	return r ? r : cli_cmd_run(cmd, &req, args.json, render_info);
+	return cmd_simple(cmd, argc, argv, CTL_CMD_ATTACH, 1, render_info);
 }
 
 int cmd_detach(const struct cli_command *cmd, int argc, char **argv)
 {
-	return cmd_one_domain(cmd, argc, argv, CTL_CMD_DETACH, render_done);
+	return cmd_simple(cmd, argc, argv, CTL_CMD_DETACH, 1, render_done);
 }
 
 static void render_abandon(yajl_val r)
@@ -347,7 +329,7 @@ static void render_abandon(yajl_val r)
 
 int cmd_abandon(const struct cli_command *cmd, int argc, char **argv)
 {
-	return cmd_one_domain(cmd, argc, argv, CTL_CMD_ABANDON, render_abandon);
+	return cmd_simple(cmd, argc, argv, CTL_CMD_ABANDON, 1, render_abandon);
 }
 
 int cmd_op(const struct cli_command *cmd, int argc, char **argv)
@@ -373,18 +355,9 @@ int cmd_op(const struct cli_command *cmd, int argc, char **argv)
 int cmd_sim(const struct cli_command *cmd, int argc, char **argv)
 {
 	bool destroy = !strcmp(cmd->name, "sim-destroy");
-	struct ctl_request req = { .cmd = destroy ? CTL_CMD_SIM_DESTROY : CTL_CMD_SIM_CHECK };
-	struct cli_args args = { 0 };
-	bool help;
-	int r = cli_parse_args(cmd, argc, argv, destroy ? 1 : 0, false, &args, &help);
 
-	if (r || help)
-		return r;
-	if (strcmp(cli_global.hv, "sim"))
-		return cli_fail(cmd, "only with --hv sim");
-	if (destroy)
-		r = cli_domain_arg(cmd, args.pos[0], &req);
-	return r ? r : cli_cmd_run(cmd, &req, args.json, render_done);
+	return cmd_simple(cmd, argc, argv, destroy ? CTL_CMD_SIM_DESTROY : CTL_CMD_SIM_CHECK,
+			  destroy ? 1 : 0, render_done);
 }
 
 /* dtb DOM FILE: the domain's window as a partial device tree for xl's device_tree=. */
