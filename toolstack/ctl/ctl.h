@@ -35,27 +35,32 @@
 /* How long a grow/set on a domain it just attached waits for the guest to be ready. */
 #define CTL_READY_TIMEOUT_MS 10000
 
-enum ctl_cmd {
-	CTL_CMD_NONE = 0,
-	CTL_CMD_PING,	 /* is a daemon there, which backend */
-	CTL_CMD_LIST,	 /* every domain, attached or not */
-	CTL_CMD_INFO,	 /* one domain in detail */
-	CTL_CMD_JOURNAL, /* the raw journal records */
-	CTL_CMD_ATTACH,
-	CTL_CMD_DETACH,
-	CTL_CMD_GROW,
-	CTL_CMD_SHRINK,
-	CTL_CMD_SET,
-	CTL_CMD_SIM_DESTROY, /* backend: xl destroy a simulated domain */
-	CTL_CMD_SIM_CHECK,   /* backend: the simulated host's invariant checker */
-	CTL_CMD_POLICY,	     /* hotmemd only: a domain's policy, shown or set */
-	CTL_CMD_TOP,	     /* hotmemd only: every domain's memory, stats and decision */
-	CTL_CMD_SIM_GUEST,   /* backend: a simulated guest's load (stats) */
-	CTL_CMD_METRICS,     /* every metric as Prometheus text (metrics.h) */
-	CTL_CMD_ABANDON,     /* take back every unanswered request of a domain */
-	CTL_CMD_SIM_ECHO,    /* backend: a reply of "bytes" bytes (transport tests) */
-	CTL_CMD_COUNT
-};
+/*
+ * Every command: its enum name and its wire name ("cmd"), in one list so the
+ * two cannot drift. "backend": answered by the backend (ctl_backend_ops).
+ */
+#define CTL_COMMANDS(X)                                                                         \
+	X(PING, "ping")	      /* is a daemon there, which backend */                            \
+	X(LIST, "list")	      /* every domain, attached or not */                               \
+	X(INFO, "info")	      /* one domain in detail */                                        \
+	X(JOURNAL, "journal") /* the raw journal records */                                     \
+	X(ATTACH, "attach")                                                                     \
+	X(DETACH, "detach")                                                                     \
+	X(GROW, "grow")                                                                         \
+	X(SHRINK, "shrink")                                                                     \
+	X(SET, "set")                                                                           \
+	X(SIM_DESTROY, "sim-destroy") /* backend: xl destroy a simulated domain */              \
+	X(SIM_CHECK, "sim-check")     /* backend: the simulated host's invariant checker */     \
+	X(POLICY, "policy")	      /* hotmemd only: a domain's policy, shown or set */       \
+	X(TOP, "top")		  /* hotmemd only: every domain's memory, stats and decision */ \
+	X(SIM_GUEST, "sim-guest") /* backend: a simulated guest's load (stats) */               \
+	X(METRICS, "metrics")	  /* every metric as Prometheus text (metrics.h) */             \
+	X(ABANDON, "abandon")	  /* take back every unanswered request of a domain */          \
+	X(SIM_ECHO, "sim-echo")	  /* backend: a reply of "bytes" bytes (transport tests) */
+
+#define CTL_CMD_ENUM(id, name) CTL_CMD_##id,
+enum ctl_cmd { CTL_CMD_NONE = 0, CTL_COMMANDS(CTL_CMD_ENUM) CTL_CMD_COUNT };
+#undef CTL_CMD_ENUM
 
 /* `policy DOM key=value...`: pairs in the config file's syntax (policy.h). */
 #define CTL_POLICY_SET_MAX   16

@@ -14,25 +14,9 @@
 
 #include <yajl/yajl_tree.h>
 
-static const char *const ctl_cmd_names[CTL_CMD_COUNT] = {
-	[CTL_CMD_PING] = "ping",
-	[CTL_CMD_LIST] = "list",
-	[CTL_CMD_INFO] = "info",
-	[CTL_CMD_JOURNAL] = "journal",
-	[CTL_CMD_ATTACH] = "attach",
-	[CTL_CMD_DETACH] = "detach",
-	[CTL_CMD_GROW] = "grow",
-	[CTL_CMD_SHRINK] = "shrink",
-	[CTL_CMD_SET] = "set",
-	[CTL_CMD_SIM_DESTROY] = "sim-destroy",
-	[CTL_CMD_SIM_CHECK] = "sim-check",
-	[CTL_CMD_POLICY] = "policy",
-	[CTL_CMD_TOP] = "top",
-	[CTL_CMD_SIM_GUEST] = "sim-guest",
-	[CTL_CMD_METRICS] = "metrics",
-	[CTL_CMD_ABANDON] = "abandon",
-	[CTL_CMD_SIM_ECHO] = "sim-echo",
-};
+#define CTL_CMD_NAME(id, name) [CTL_CMD_##id] = name,
+static const char *const ctl_cmd_names[CTL_CMD_COUNT] = { CTL_COMMANDS(CTL_CMD_NAME) };
+#undef CTL_CMD_NAME
 
 const char *ctl_cmd_name(enum ctl_cmd cmd)
 {

@@ -28,17 +28,9 @@ static const uint64_t bucket_le_ms[CTL_METRICS_BUCKETS] = {
 	10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000,
 };
 
-static const char *const result_names[CTL_METRICS_RESULT_COUNT] = {
-	[CTL_METRICS_OK] = "ok",
-	[CTL_METRICS_PARTIAL] = "partial",
-	[CTL_METRICS_TIMEOUT] = "timeout",
-	[CTL_METRICS_GUEST_GONE] = "guest_gone",
-	[CTL_METRICS_VIOLATION] = "violation",
-	[CTL_METRICS_DOMAIN_DIED] = "domain_died",
-	[CTL_METRICS_FAILED] = "failed",
-	[CTL_METRICS_REFUSED_MEMORY] = "refused_no_memory",
-	[CTL_METRICS_REFUSED] = "refused",
-};
+#define RESULT_LABEL(id, label) [CTL_METRICS_##id] = label,
+static const char *const result_names[] = { CTL_METRICS_RESULTS(RESULT_LABEL) };
+#undef RESULT_LABEL
 
 static const char *const kind_names[CTL_METRICS_KINDS] = { "grow", "shrink", "set" };
 

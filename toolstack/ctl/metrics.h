@@ -22,19 +22,24 @@
 
 #include "ctl.h"
 
-/* How an operation ended, as the "result" label says it. */
-enum ctl_metrics_result {
-	CTL_METRICS_OK = 0,	    /* everything asked for was done */
-	CTL_METRICS_PARTIAL,	    /* -EREMOTEIO: the guest did fewer blocks */
-	CTL_METRICS_TIMEOUT,	    /* -ETIMEDOUT: no ack in time, request outstanding */
-	CTL_METRICS_GUEST_GONE,	    /* -ENOLINK: the driver went broken/closed */
-	CTL_METRICS_VIOLATION,	    /* -EPROTO: the guest broke the protocol */
-	CTL_METRICS_DOMAIN_DIED,    /* -ESRCH during the operation */
-	CTL_METRICS_FAILED,	    /* another error after it started: rolled back */
-	CTL_METRICS_REFUSED_MEMORY, /* refused at admission: the host lacks the memory */
-	CTL_METRICS_REFUSED,	    /* refused at admission for another reason */
-	CTL_METRICS_RESULT_COUNT
-};
+/*
+ * How an operation ended: its enum name and the "result" label that says it,
+ * in one list so the two cannot drift.
+ */
+#define CTL_METRICS_RESULTS(X)                                                                   \
+	X(OK, "ok")		      /* everything asked for was done */                        \
+	X(PARTIAL, "partial")	      /* -EREMOTEIO: the guest did fewer blocks */               \
+	X(TIMEOUT, "timeout")	      /* -ETIMEDOUT: no ack in time, request outstanding */      \
+	X(GUEST_GONE, "guest_gone")   /* -ENOLINK: the driver went broken/closed */              \
+	X(VIOLATION, "violation")     /* -EPROTO: the guest broke the protocol */                \
+	X(DOMAIN_DIED, "domain_died") /* -ESRCH during the operation */                          \
+	X(FAILED, "failed")	      /* another error after it started: rolled back */          \
+	X(REFUSED_MEMORY, "refused_no_memory") /* refused at admission: the host lacks memory */ \
+	X(REFUSED, "refused")		       /* refused at admission for another reason */
+
+#define CTL_METRICS_ENUM(id, label) CTL_METRICS_##id,
+enum ctl_metrics_result { CTL_METRICS_RESULTS(CTL_METRICS_ENUM) CTL_METRICS_RESULT_COUNT };
+#undef CTL_METRICS_ENUM
 
 #define CTL_METRICS_KINDS 3 /* grow, shrink, set (a set that had nothing to do) */
 /* Duration histogram bounds, milliseconds; +Inf is implied. */
