@@ -71,6 +71,14 @@ int cli_bad_option(const struct cli_command *cmd, int opt, char **argv,
  *
  * Then optind is the first operand.
  */
+/* The end of every command's option table: --json, --help and the terminator. */
+/* clang-format off */
+#define CLI_OPTIONS_END                         \
+	{ "json", no_argument, NULL, 'j' },     \
+	{ "help", no_argument, NULL, 'h' },     \
+	{ NULL, 0, NULL, 0 }
+/* clang-format on */
+
 struct cli_opts {
 	const struct cli_command *cmd;
 	int argc;

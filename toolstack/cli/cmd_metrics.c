@@ -19,9 +19,7 @@ int cmd_metrics(const struct cli_command *cmd, int argc, char **argv)
 {
 	static const struct option long_options[] = {
 		{ "openmetrics", no_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_OPTIONS_END,
 	};
 	struct ctl_request req = { .cmd = CTL_CMD_METRICS };
 	struct cli_opts o;

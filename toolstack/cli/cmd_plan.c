@@ -152,9 +152,7 @@ int cmd_plan(const struct cli_command *cmd, int argc, char **argv)
 		{ "page-size", required_argument, NULL, 'p' },
 		{ "block-size", required_argument, NULL, 'b' },
 		{ "memmap", required_argument, NULL, 'm' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_OPTIONS_END,
 	};
 	struct plan_request plan = { .page_size_name = "4k", .mode = HOTMEM_MEMMAP_ON };
 	const char *block_size_text = NULL;

@@ -214,11 +214,9 @@ static int parse_top_options(const struct cli_command *cmd, int argc, char **arg
 			     long *iterations, bool *json, bool *help)
 {
 	static const struct option long_options[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "delay", required_argument, NULL, 'd' },
 		{ "iterations", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_OPTIONS_END,
 	};
 	struct cli_opts o;
 	char *end;

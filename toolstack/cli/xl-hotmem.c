@@ -254,10 +254,8 @@ int cli_parse_args(const struct cli_command *cmd, int argc, char **argv, int nr_
 		   struct cli_args *args, bool *ret_help)
 {
 	static const struct option long_options[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "max", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_OPTIONS_END,
 	};
 	struct cli_opts o;
 	int opt;
@@ -384,9 +382,7 @@ static int cli_global_options(int argc, char **argv)
 	static const struct option long_options[] = {
 		{ "hv", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 'S' },
-		{ "sim-config", required_argument, NULL, 'c' },
-		{ "sim-host", required_argument, NULL, 'o' },
-		{ "sim-domain", required_argument, NULL, 'd' },
+		SIM_OPTIONS_LONG,
 		{ "json", no_argument, NULL, 'j' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'C' },
@@ -413,14 +409,10 @@ static int cli_global_options(int argc, char **argv)
 		case 'S':
 			cli_global.socket = optarg;
 			break;
-		case 'c':
-			r = sim_options_load(&cli_global.sim, optarg, msg, sizeof(msg));
-			break;
-		case 'o':
-			r = sim_options_set_host(&cli_global.sim, optarg, msg, sizeof(msg));
-			break;
-		case 'd':
-			r = sim_options_add_domain(&cli_global.sim, optarg, msg, sizeof(msg));
+		case SIM_OPTION_CONFIG:
+		case SIM_OPTION_HOST:
+		case SIM_OPTION_DOMAIN:
+			r = sim_options_parse(&cli_global.sim, opt, optarg, msg, sizeof(msg));
 			break;
 		case 'j':
 			global_json = true;

@@ -883,9 +883,7 @@ static int parse_options(struct hotmemd *d, int argc, char **argv)
 		{ "config", required_argument, NULL, 'C' },
 		{ "hv", required_argument, NULL, 'H' },
 		{ "socket", required_argument, NULL, 'S' },
-		{ "sim-config", required_argument, NULL, 'c' },
-		{ "sim-host", required_argument, NULL, 'o' },
-		{ "sim-domain", required_argument, NULL, 'd' },
+		SIM_OPTIONS_LONG,
 		{ "ack-timeout-ms", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -916,14 +914,10 @@ static int parse_options(struct hotmemd *d, int argc, char **argv)
 		case 'S':
 			socket_opt = optarg;
 			break;
-		case 'c':
-			r = sim_options_load(&d->sim_cfg, optarg, msg, sizeof(msg));
-			break;
-		case 'o':
-			r = sim_options_set_host(&d->sim_cfg, optarg, msg, sizeof(msg));
-			break;
-		case 'd':
-			r = sim_options_add_domain(&d->sim_cfg, optarg, msg, sizeof(msg));
+		case SIM_OPTION_CONFIG:
+		case SIM_OPTION_HOST:
+		case SIM_OPTION_DOMAIN:
+			r = sim_options_parse(&d->sim_cfg, opt, optarg, msg, sizeof(msg));
 			break;
 		case 'a': {
 			char *end;

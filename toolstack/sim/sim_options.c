@@ -129,6 +129,16 @@ int sim_options_load(struct sim_host_config *cfg, const char *path, char *msg, s
 	return r;
 }
 
+int sim_options_parse(struct sim_host_config *cfg, int opt, const char *arg, char *msg,
+		      size_t msg_size)
+{
+	if (opt == SIM_OPTION_CONFIG)
+		return sim_options_load(cfg, arg, msg, msg_size);
+	if (opt == SIM_OPTION_HOST)
+		return sim_options_set_host(cfg, arg, msg, msg_size);
+	return sim_options_add_domain(cfg, arg, msg, msg_size);
+}
+
 void sim_options_finish(struct sim_host_config *cfg)
 {
 	char msg[128];

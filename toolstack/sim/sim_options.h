@@ -13,8 +13,27 @@
 
 #include "sim_host.h"
 
+/*
+ * The three options in a getopt_long() table (struct option, <getopt.h>),
+ * and their values, for sim_options_parse().
+ */
+#define SIM_OPTION_CONFIG 'c'
+#define SIM_OPTION_HOST	  'o'
+#define SIM_OPTION_DOMAIN 'd'
+/* clang-format off */
+#define SIM_OPTIONS_LONG                                                \
+	{ "sim-config", required_argument, NULL, SIM_OPTION_CONFIG },   \
+	{ "sim-host", required_argument, NULL, SIM_OPTION_HOST },       \
+	{ "sim-domain", required_argument, NULL, SIM_OPTION_DOMAIN }
+/* clang-format on */
+
+/* One of the three options (opt: its value) with its argument into cfg. -EINVAL etc. with msg. */
+int sim_options_parse(struct sim_host_config *cfg, int opt, const char *arg, char *msg,
+		      size_t msg_size);
+
 /* "NAME:SIZE[:nodriver]" into cfg. -EINVAL/-EEXIST/-ENOSPC with msg. */
-int sim_options_add_domain(struct sim_host_config *cfg, const char *spec, char *msg, size_t msg_size);
+int sim_options_add_domain(struct sim_host_config *cfg, const char *spec, char *msg,
+			   size_t msg_size);
 /* "SIZE" as the host's memory. -EINVAL with msg. */
 int sim_options_set_host(struct sim_host_config *cfg, const char *size, char *msg, size_t msg_size);
 /* Read a config file. -errno / -EINVAL with msg naming the line. */
