@@ -155,7 +155,7 @@ int cmd_plan(const struct cli_command *cmd, int argc, char **argv)
 		CLI_OPTIONS_END,
 	};
 	struct plan_request plan = { .page_size_name = "4k", .mode = HOTMEM_MEMMAP_ON };
-	const char *block_size_text = NULL;
+	const char *block_size_text = NULL, *memmap_text = NULL;
 	bool json = false, page_size_known = false;
 	uint64_t block_size = 0;
 	struct cli_opts o;
@@ -163,28 +163,25 @@ int cmd_plan(const struct cli_command *cmd, int argc, char **argv)
 
 	cli_opts_start(&o, cmd, argc, argv, ":h", long_options);
 	while ((opt = cli_opts_next(&o)) > 0) {
-		switch (opt) {
-		case 'p':
+		if (opt == 'p')
 			plan.page_size_name = optarg;
-			break;
-		case 'b':
+		else if (opt == 'b')
 			block_size_text = optarg;
-			break;
-		case 'm':
-			for (unsigned int m = 0; m <= HOTMEM_MEMMAP_FORCE; m++)
-				if (!strcmp(optarg, plan_mode_names[m]))
-					plan.mode = m;
-			if (strcmp(optarg, plan_mode_names[plan.mode]))
-				return cli_fail(cmd,
-						"invalid --memmap '%s': expected on, force or off",
-						optarg);
-			break;
-		default:
+		else if (opt == 'm')
+			memmap_text = optarg;
+		else
 			return cli_opts_bad(&o, opt);
-		}
 	}
 	if (opt < 0)
 		return o.exit;
+	if (memmap_text) {
+		for (unsigned int m = 0; m <= HOTMEM_MEMMAP_FORCE; m++)
+			if (!strcmp(memmap_text, plan_mode_names[m]))
+				plan.mode = m;
+		if (strcmp(memmap_text, plan_mode_names[plan.mode]))
+			return cli_fail(cmd, "invalid --memmap '%s': expected on, force or off",
+					memmap_text);
+	}
 	json = o.json;
 	if (optind != argc - 1)
 		return cli_fail(cmd, "expected exactly one SIZE argument (try -h)");

@@ -14,15 +14,15 @@
 
 const char *ctl_kind_name(enum hotmem_op_kind kind)
 {
-	switch (kind) {
-	case HOTMEM_OP_KIND_GROW:
-		return "grow";
-	case HOTMEM_OP_KIND_SHRINK:
-		return "shrink";
-	case HOTMEM_OP_KIND_SET:
-		return "set";
-	}
-	return "?";
+	static const char *const kinds[] = {
+		[HOTMEM_OP_KIND_GROW] = "grow",
+		[HOTMEM_OP_KIND_SHRINK] = "shrink",
+		[HOTMEM_OP_KIND_SET] = "set",
+	};
+
+	if ((unsigned int)kind >= sizeof(kinds) / sizeof(kinds[0]) || !kinds[kind])
+		return "?";
+	return kinds[kind];
 }
 
 void ctl_gen_key(yajl_gen gen, const char *key)
