@@ -1074,10 +1074,18 @@ static void test_kernel_block_when_short(void)
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "2 ok 3");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "0-4");
 	fake_fault_after(&fx->offline_fault, 4, -EBUSY, -1);
+	fx->nr_offline = 0;
+	fx->nr_delays = 0;
 	fake_request(fx, "3 shrink 5");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "3 partial 4");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "0");
 	CHECK(fx->blocks[0].online && !fx->blocks[1].added);
+	/* One attempt at the kernel block, no backoff: the ack is not held back. */
+	CHECK_EQ(fx->nr_offline, 5);
+	CHECK_EQ(fx->nr_delays, 0);
+	fake_request(fx, "4 shrink 1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "4 busy 0");
+	CHECK_EQ(fx->nr_offline, 6);
 	fake_fault_set(&fx->offline_fault, 0, 0);
 
 	/*
@@ -1086,14 +1094,14 @@ static void test_kernel_block_when_short(void)
 	 * a squeezed single-block grow puts 20 in a kernel zone.
 	 */
 	fx->headroom = 64ll << 20;
-	fake_request(fx, "4 grow 10 1");
+	fake_request(fx, "5 grow 10 1");
 	CHECK_EQ(fx->blocks[10].zone, HOTMEM_ZONE_MOVABLE);
 	fx->headroom = add_bytes; /* less than twice one add */
-	fake_request(fx, "5 grow 20 1");
+	fake_request(fx, "6 grow 20 1");
 	CHECK_EQ(fx->blocks[20].zone, HOTMEM_ZONE_KERNEL);
 	CHECK_EQ(fx->core.nr_kernel_blocks, 2);
-	fake_request(fx, "6 shrink 2");
-	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "6 ok 2");
+	fake_request(fx, "7 shrink 2");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "7 ok 2");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"),
 		    "0"); /* 10 first, then 20 (newest kernel) */
 	CHECK(!fx->blocks[10].added && !fx->blocks[20].added);
