@@ -218,7 +218,8 @@ static struct hotmem_balloon_delta core_balloon_delta(const struct hotmem_core *
  * core_add_kernel_bytes - upper bound of the kernel-zone memory adding one
  * block takes (HOTMEM_ADD_DEVICE_BYTES in hotmem_core.h): the linear map's
  * last-level tables at page granularity (an 8-byte entry per page, in whole
- * table pages), one table of the level above, the device.
+ * table pages), one table of the level above, the device. Without
+ * memmap-on-memory the caller adds the memmap.
  */
 static uint64_t core_add_kernel_bytes(const struct hotmem_mm_geometry *geo)
 {
@@ -268,6 +269,10 @@ int hotmem_core_init(struct hotmem_core *core, const struct hotmem_platform_ops 
 		return -EINVAL;
 	core->memmap_bytes = core->layout.memmap_pages * mm.geo.page_size;
 	core->add_kernel_bytes = core_add_kernel_bytes(&mm.geo);
+	/* The classic layout takes the block's memmap from the kernel zones too. */
+	if (!core->layout.memmap_pages)
+		core->add_kernel_bytes +=
+			mm.geo.block_size / mm.geo.page_size * mm.geo.struct_page_size;
 	core->guest_features = HOTMEM_FEATURE_STATS;
 	if (core->layout.memmap_pages)
 		core->guest_features |= HOTMEM_FEATURE_MEMMAP_ON_MEMORY;

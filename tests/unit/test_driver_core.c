@@ -1128,6 +1128,14 @@ static void test_kernel_block_when_short(void)
 	CHECK_EQ(fx->blocks[0].zone, HOTMEM_ZONE_MOVABLE);
 	free(fx);
 
+	/* Classic layout: each add also takes the block's memmap (2 MiB) from the kernel zones. */
+	fx = fake_new();
+	fx->mm.memmap_on_memory = false;
+	fx->cfg.allow_classic = true;
+	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+	CHECK_EQ(fx->core.add_kernel_bytes, 65 * 4096 + HOTMEM_ADD_DEVICE_BYTES + (2u << 20));
+	free(fx);
+
 	/* Switched off: movable however short. */
 	fx = fake_new();
 	fx->cfg.kernel_block_when_short = false;
