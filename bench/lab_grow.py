@@ -11,7 +11,10 @@ grow or shrink, or one that left the books wrong, gives no figure):
   same extent order (hotmem-lab-mem, order 18 if Xen takes it, else 9; timed
   in dom0), plus the guest kernel's own time to add the 8 blocks and bring
   them online (the driver's dmesg timestamps of absent -> added -> online in
-  that grow); the ratio grow / floor (goal <= 1.5x);
+  that grow); the ratio grow / floor (goal <= 1.5x); and where the grow's
+  time went: the guest's request from the driver seeing it to its ack
+  (kernel add, kernel online, the driver's own steps, from its dmesg
+  timestamps) and dom0's time around it (the rest of the end-to-end time);
 - shrink 1 GiB end to end (`xl-hotmem set guest 0`, dom0's clock) and Xen's own decrease of
   the same range at the same order (hotmem-lab-mem, after populating it
   again); the ratio (goal <= 1.25x);
@@ -59,6 +62,33 @@ def guest_add_online_s(lab, since):
             total += t - prev
         prev = t
     return total
+
+
+def guest_phases_s(lab, since):
+    """The phases of the first request the driver took after SINCE (guest
+    uptime), from its dmesg timestamps: request seen to ack written, and
+    within it the kernel's add and online of each block (absent -> added,
+    added -> online) and the driver's own steps between them (the balloon's
+    books, H/guest/blocks per block, state and ack writes)."""
+    out = lab.domu("dmesg | grep -E 'xen_hotmem: (block |request |state )'", check=False).out
+    lines = [(float(m.group(1)), m.group(2)) for m in re.finditer(r"^\[\s*([\d.]+)\] xen_hotmem: (.*)$", out, re.M)
+             if float(m.group(1)) >= since]
+    start = next((t for t, text in lines if re.match(r"request \d+: grow", text)), None)
+    end = next((t for t, text in lines if re.match(r"request \d+ acked", text)), None)
+    if start is None or end is None:
+        return None
+    add = online = 0.0
+    prev = start
+    for t, text in lines:
+        if t < start or t > end:
+            continue
+        if text.endswith(": absent -> added"):
+            add += t - prev
+        elif text.endswith(": added -> online"):
+            online += t - prev
+        prev = t
+    return dict(guest_request_s=end - start, guest_add_s=add, guest_online_s=online,
+                guest_driver_s=end - start - add - online)
 
 
 def populate_s(lab, domid, gpa, order):
@@ -128,6 +158,13 @@ def one_run(lab, domid, base, window_base, n):
     if grown:
         fig["grow_1gib_s"] = e2e
         fig["guest_add_online_s"] = guest_add_online_s(lab, uptime)
+        # Where the rest of the end-to-end time went: the guest's request
+        # (kernel add, online, the driver's own steps) and dom0 around it
+        # (xl-hotmem: attach, maxmem, P2M pool, populate, xenstore, the ack poll).
+        phases = guest_phases_s(lab, uptime)
+        if phases:
+            fig.update(phases)
+            fig["dom0_s"] = e2e - phases["guest_request_s"]
         if peak:
             fig["peak_outside_window_kb"] = int(peak.group(1))
     else:
@@ -192,6 +229,11 @@ def run(lab, runs):
              ("  dom0 populate 1 GiB (same order)", "xen_populate_1gib_s", "s"),
              ("  guest add + online (kernel log)", "guest_add_online_s", "s"),
              ("grow / floor (goal <= 1.5)", "grow_over_floor", "x"),
+             ("  guest: request seen to ack", "guest_request_s", "s"),
+             ("    kernel add (8 blocks)", "guest_add_s", "s"),
+             ("    kernel online (8 blocks, pages taken)", "guest_online_s", "s"),
+             ("    driver's own steps", "guest_driver_s", "s"),
+             ("  dom0 outside the guest's request", "dom0_s", "s"),
              ("shrink 1 GiB end to end", "shrink_1gib_s", "s"),
              ("Xen decrease of the same GiB", "xen_decrease_1gib_s", "s"),
              ("shrink / Xen decrease (goal <= 1.25)", "shrink_over_xen_decrease", "x"),

@@ -74,6 +74,7 @@ struct xhm {
 	spinlock_t note_lock;
 	struct xhm_block *blocks; /* HOTMEM_MAX_BLOCKS entries */
 	int expect_block;	  /* block being added: the notifier vetoes wrong zones; -1 none */
+	bool expect_movable;	  /* the zone expect_block must come online in */
 	int expect_offline;	  /* block the driver offlines: others' offlines are refused; -1 */
 	/* populated-blocks in use (set at the handshake): the notifier hands the
 	 * usable pages of each block coming online to the page allocator. */
@@ -110,7 +111,8 @@ void xhm_mem_exit(struct xhm *x, bool blocks_remain);
 int xhm_mm_info(void *ctx, struct hotmem_guest_mm *ret_mm);
 bool xhm_range_pluggable(void *ctx, u64 start, u64 size);
 int xhm_probe_block(void *ctx, u64 start, u64 size, enum hotmem_probe *ret_probe);
-int xhm_add_block(void *ctx, u64 start, u64 size, bool memmap_on_memory);
+int xhm_add_block(void *ctx, u64 start, u64 size, bool memmap_on_memory, enum hotmem_zone zone);
+int xhm_kernel_headroom(void *ctx, u64 *ret_bytes);
 int xhm_online_block(void *ctx, u64 start, u64 size, enum hotmem_zone zone);
 int xhm_offline_and_remove_block(void *ctx, u64 start, u64 size);
 int xhm_balloon_account(void *ctx, const struct hotmem_balloon_delta *delta, bool force);

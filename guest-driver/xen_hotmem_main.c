@@ -53,6 +53,14 @@ MODULE_PARM_DESC(own_pages,
 		 "blocks and the driver hands their pages to the page allocator itself; the "
 		 "balloon never populates or holds them (default: Y)");
 
+static bool kernel_block_when_short = true;
+module_param(kernel_block_when_short, bool, 0444);
+MODULE_PARM_DESC(kernel_block_when_short,
+		 "With online_type=movable: online a grow's block to a kernel zone when the kernel "
+		 "zones' free memory above their min watermarks is less than twice what adding "
+		 "the request's remaining blocks takes from them (page tables); that block pays "
+		 "for the rest and is unplugged last, if at all (default: Y)");
+
 static unsigned int retry_min_ms = 200;
 module_param(retry_min_ms, uint, 0444);
 MODULE_PARM_DESC(retry_min_ms, "First backoff after a busy/no-memory failure, ms (default: 200)");
@@ -212,6 +220,13 @@ static void xhm_event(void *ctx, const struct hotmem_event *ev)
 			"adopted\n",
 			ev->block, ev->start, ev->start + ev->size - 1);
 		break;
+	case HOTMEM_EVENT_KERNEL_BLOCK:
+		pr_info("block %u [mem %#llx-%#llx] goes to a kernel zone: the kernel zones have "
+			"%llu kB above their min watermarks, adding the request's remaining blocks "
+			"takes up to %llu kB of them; it comes out last at a shrink, if at all\n",
+			ev->block, ev->start, ev->start + ev->size - 1, ev->headroom >> 10,
+			ev->need >> 10);
+		break;
 	case HOTMEM_EVENT_BROKEN:
 		pr_err("giving up while %s (%d); reload the module to recover\n", ev->what,
 		       ev->err);
@@ -231,6 +246,7 @@ static const struct hotmem_platform_ops xhm_ops = {
 	.online_block = xhm_online_block,
 	.offline_and_remove_block = xhm_offline_and_remove_block,
 	.balloon_account = xhm_balloon_account,
+	.kernel_headroom = xhm_kernel_headroom,
 	.read_stats = xhm_read_stats,
 	.now_ms = xhm_now_ms,
 	.event = xhm_event,
@@ -396,6 +412,7 @@ static int __init xhm_init(void)
 		.allow_classic = allow_classic,
 		.memmap_in_target = memmap_in_target,
 		.own_pages = own_pages,
+		.kernel_block_when_short = kernel_block_when_short,
 		.retry_min_ms = retry_min_ms,
 		.retry_max_ms = retry_max_ms,
 		.retry_limit = retry_limit,

@@ -290,7 +290,7 @@ static int xhm_memory_notifier(struct notifier_block *nb, unsigned long action, 
 	if (action == MEM_GOING_ONLINE || action == MEM_ONLINE)
 		zone_idx = zone_idx(page_zone(pfn_to_page(arg->start_pfn)));
 	if (action == MEM_GOING_ONLINE && index == x->expect_block &&
-	    (zone_idx == ZONE_MOVABLE) != (x->online_zone == HOTMEM_ZONE_MOVABLE)) {
+	    (zone_idx == ZONE_MOVABLE) != x->expect_movable) {
 		xhm_note(blk, XHM_NOTE_GOING_ONLINE);
 		xhm_note(blk, XHM_NOTE_VETO);
 		blk->vetoed = true;
@@ -365,7 +365,8 @@ int xhm_probe_block(void *ctx, u64 start, u64 size, enum hotmem_probe *ret_probe
 		blk->online = true;
 		blk->zone_idx = zone_idx(page_zone(page));
 		spin_unlock_irq(&x->note_lock);
-		*ret_probe = HOTMEM_PROBE_ONLINE;
+		*ret_probe = zone_idx(page_zone(page)) == ZONE_MOVABLE ? HOTMEM_PROBE_ONLINE
+								       : HOTMEM_PROBE_ONLINE_KERNEL;
 	} else if (region_intersects(start, size, IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) !=
 		   REGION_DISJOINT) {
 		*ret_probe = HOTMEM_PROBE_OFFLINE;
@@ -391,12 +392,41 @@ static bool xhm_balloon_would_populate(void)
 }
 
 /*
- * xhm_add_block - add one block (plug order step 1).
+ * xhm_kernel_headroom - free bytes of every populated zone but ZONE_MOVABLE
+ * above its min watermark (what GFP_KERNEL can still take without reclaim;
+ * the per-cpu lists are left out), summed over the online nodes. Adding a
+ * block takes its linear-map page tables from there.
+ */
+int xhm_kernel_headroom(void *ctx, u64 *ret_bytes)
+{
+	unsigned long pages = 0;
+	int nid, i;
+
+	for_each_online_node(nid)
+	{
+		for (i = 0; i < MAX_NR_ZONES; i++) {
+			struct zone *zone = &NODE_DATA(nid)->node_zones[i];
+			unsigned long free, min;
+
+			if (i == ZONE_MOVABLE || !populated_zone(zone))
+				continue;
+			free = zone_page_state(zone, NR_FREE_PAGES);
+			min = min_wmark_pages(zone);
+			if (free > min)
+				pages += free - min;
+		}
+	}
+	*ret_bytes = (u64)pages << PAGE_SHIFT;
+	return 0;
+}
+
+/*
+ * xhm_add_block - add one block (plug order step 1), to be onlined in zone.
  * Registers the static memory group on first use. The notifier is armed for
  * the block while add_memory_driver_managed() may auto-online it. On failure
  * nothing is added.
  */
-int xhm_add_block(void *ctx, u64 start, u64 size, bool memmap_on_memory)
+int xhm_add_block(void *ctx, u64 start, u64 size, bool memmap_on_memory, enum hotmem_zone zone)
 {
 	struct xhm *x = ctx;
 	mhp_t flags = MHP_NID_IS_MGID;
@@ -429,6 +459,7 @@ int xhm_add_block(void *ctx, u64 start, u64 size, bool memmap_on_memory)
 	spin_lock_irq(&x->note_lock);
 	*blk = (struct xhm_block){ 0 };
 	x->expect_block = (int)index;
+	x->expect_movable = zone == HOTMEM_ZONE_MOVABLE;
 	spin_unlock_irq(&x->note_lock);
 
 	rc = add_memory_driver_managed(x->mgid, start, size, x->res_name, flags);
@@ -447,7 +478,7 @@ int xhm_add_block(void *ctx, u64 start, u64 size, bool memmap_on_memory)
 		pr_info("kernel auto-onlined [mem %#llx-%#llx] into %s: refused, onlining it %s "
 			"instead\n",
 			start, start + size - 1, xhm_zone_idx_name(blk->zone_idx),
-			hotmem_zone_name(x->online_zone));
+			hotmem_zone_name(zone));
 	return rc;
 }
 

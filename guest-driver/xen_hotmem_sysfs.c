@@ -6,7 +6,9 @@
  *             history: index, range, state, zone, memmap pages, the last
  *             MEM_* notes in order, whether their order was right
  *   status    counters (requests, retries, violations, last error, blocks
- *             per state, notifier order violations) and the balloon's books
+ *             per state, notifier order violations, blocks put in a kernel
+ *             zone for want of headroom, the kernel-zone bytes one add takes
+ *             at most) and the balloon's books
  *   psi       write: the text of /proc/pressure/memory (a tiny guest agent
  *             does `cat /proc/pressure/memory > psi` every second, since the
  *             kernel does not export psi_system); read: the values and age
@@ -103,6 +105,8 @@ static ssize_t status_show(struct kobject *kobj, struct kobj_attribute *attr, ch
 					     : core->nr_in_state[i]);
 	len += sysfs_emit_at(buf, len, "notifier_order_violations %d\n",
 			     atomic_read(&x->nr_order_violations));
+	len += sysfs_emit_at(buf, len, "kernel_blocks %u\nadd_kernel_bytes %llu\n",
+			     core->nr_kernel_blocks, core->add_kernel_bytes);
 	mutex_unlock(&x->lock);
 	len += sysfs_emit_at(
 		buf, len,

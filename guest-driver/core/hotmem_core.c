@@ -214,6 +214,22 @@ static struct hotmem_balloon_delta core_balloon_delta(const struct hotmem_core *
 	return delta;
 }
 
+/*
+ * core_add_kernel_bytes - upper bound of the kernel-zone memory adding one
+ * block takes (HOTMEM_ADD_DEVICE_BYTES in hotmem_core.h): the linear map's
+ * last-level tables at page granularity (an 8-byte entry per page, in whole
+ * table pages), one table of the level above, the device. Without
+ * memmap-on-memory the caller adds the memmap.
+ */
+static uint64_t core_add_kernel_bytes(const struct hotmem_mm_geometry *geo)
+{
+	uint64_t pages = geo->block_size / geo->page_size;
+	uint64_t entries_per_table = geo->page_size / 8;
+	uint64_t tables = (pages + entries_per_table - 1) / entries_per_table + 1;
+
+	return tables * geo->page_size + HOTMEM_ADD_DEVICE_BYTES;
+}
+
 int hotmem_core_init(struct hotmem_core *core, const struct hotmem_platform_ops *ops, void *ctx,
 		     const struct hotmem_core_config *cfg)
 {
@@ -252,6 +268,11 @@ int hotmem_core_init(struct hotmem_core *core, const struct hotmem_platform_ops 
 	if (mm.memmap_on_memory && core->layout.refusals)
 		return -EINVAL;
 	core->memmap_bytes = core->layout.memmap_pages * mm.geo.page_size;
+	core->add_kernel_bytes = core_add_kernel_bytes(&mm.geo);
+	/* The classic layout takes the block's memmap from the kernel zones too. */
+	if (!core->layout.memmap_pages)
+		core->add_kernel_bytes +=
+			mm.geo.block_size / mm.geo.page_size * mm.geo.struct_page_size;
 	core->guest_features = HOTMEM_FEATURE_STATS;
 	if (core->layout.memmap_pages)
 		core->guest_features |= HOTMEM_FEATURE_MEMMAP_ON_MEMORY;
@@ -356,7 +377,8 @@ static void core_rescan(struct hotmem_core *core, const uint64_t *listed)
 		hotmem_core_block_range(core, block, &start);
 		if (core->ops->probe_block(core->ctx, start, size, &probe))
 			continue;
-		if (probe == HOTMEM_PROBE_ONLINE && !hotmem_blocks_test(listed, block)) {
+		if ((probe == HOTMEM_PROBE_ONLINE || probe == HOTMEM_PROBE_ONLINE_KERNEL) &&
+		    !hotmem_blocks_test(listed, block)) {
 			struct hotmem_event event = {
 				.type = HOTMEM_EVENT_REFUSED_BLOCK,
 				.block = block,
@@ -367,7 +389,9 @@ static void core_rescan(struct hotmem_core *core, const uint64_t *listed)
 			core_emit(core, &event);
 			continue;
 		}
-		if (probe == HOTMEM_PROBE_ONLINE) {
+		if (probe == HOTMEM_PROBE_ONLINE || probe == HOTMEM_PROBE_ONLINE_KERNEL) {
+			core->block_zone[block] = probe == HOTMEM_PROBE_ONLINE ? HOTMEM_ZONE_MOVABLE
+									       : HOTMEM_ZONE_KERNEL;
 			core_block_set_state(core, block, HOTMEM_BLOCK_PLUGGED, 0);
 		} else if (probe == HOTMEM_PROBE_OFFLINE) {
 			core_block_set_state(core, block, HOTMEM_BLOCK_ADDED, 0);
@@ -643,6 +667,39 @@ static int core_take_request(struct hotmem_core *core)
 }
 
 /*
+ * core_zone_for_add - the zone for the block about to be added: the
+ * configured one, except that with cfg.kernel_block_when_short a grow whose
+ * remaining adds (this block and the rest of the request) would take more
+ * than half of what the kernel zones have above their min watermarks puts
+ * this block in a kernel zone. Adding a block takes its linear-map page
+ * tables and device from the kernel zones, never from ZONE_MOVABLE; once
+ * this block is online its free pages pay for the next blocks' tables, so
+ * one such block per squeezed grow is enough (the next call sees its free
+ * memory). An unreadable headroom keeps the configured zone.
+ */
+static enum hotmem_zone core_zone_for_add(struct hotmem_core *core)
+{
+	struct hotmem_event event = {
+		.type = HOTMEM_EVENT_KERNEL_BLOCK,
+		.block = core->block,
+		.size = core->mm.geo.block_size,
+	};
+	uint64_t headroom = 0, need;
+
+	if (core->cfg.online_zone != HOTMEM_ZONE_MOVABLE || !core->cfg.kernel_block_when_short ||
+	    !core->ops->kernel_headroom)
+		return core->cfg.online_zone;
+	need = (uint64_t)(core->cur.count - core->done) * core->add_kernel_bytes;
+	if (core->ops->kernel_headroom(core->ctx, &headroom) || headroom >= 2 * need)
+		return core->cfg.online_zone;
+	event.headroom = headroom;
+	event.need = need;
+	hotmem_core_block_range(core, core->block, &event.start);
+	core_emit(core, &event);
+	return HOTMEM_ZONE_KERNEL;
+}
+
+/*
  * core_grow_step - one transition of the plug order for the current block
  * (hotmem_core.h). A failed online is rolled back at once (removed again),
  * so add and online failures both leave the block ABSENT and the request at
@@ -653,6 +710,7 @@ static int core_grow_step(struct hotmem_core *core)
 {
 	const uint64_t size = core->mm.geo.block_size;
 	struct hotmem_balloon_delta delta;
+	enum hotmem_zone zone;
 	uint64_t start = 0;
 	int rc, rc2;
 
@@ -665,16 +723,22 @@ static int core_grow_step(struct hotmem_core *core)
 
 	switch ((enum hotmem_block_state)core->block_state[core->block]) {
 	case HOTMEM_BLOCK_ABSENT:
-		rc = core->ops->add_block(core->ctx, start, size, core->layout.memmap_pages != 0);
+		zone = core_zone_for_add(core);
+		rc = core->ops->add_block(core->ctx, start, size, core->layout.memmap_pages != 0,
+					  zone);
 		if (rc) {
 			core->block_error = true;
 			return rc;
 		}
+		core->block_zone[core->block] = (uint8_t)zone;
+		if (zone != core->cfg.online_zone)
+			core->nr_kernel_blocks++;
 		core->on_block = true;
 		core_block_set_state(core, core->block, HOTMEM_BLOCK_ADDED, 0);
 		return 0;
 	case HOTMEM_BLOCK_ADDED:
-		rc = core->ops->online_block(core->ctx, start, size, core->cfg.online_zone);
+		rc = core->ops->online_block(core->ctx, start, size,
+					     (enum hotmem_zone)core->block_zone[core->block]);
 		if (!rc) {
 			core_block_set_state(core, core->block, HOTMEM_BLOCK_ONLINE, 0);
 			return 0;
@@ -703,15 +767,26 @@ static int core_grow_step(struct hotmem_core *core)
 	}
 }
 
-/* The plugged block with the newest plug, or -ENOENT when there is none. */
+/*
+ * core_newest_plugged - the next block a shrink unplugs: the newest plugged
+ * block in ZONE_MOVABLE, or, when there is none, the newest in a kernel zone
+ * (a kernel zone takes unmovable allocations, so such a block is the least
+ * likely to go and comes last). -ENOENT when nothing is plugged.
+ */
 static int core_newest_plugged(const struct hotmem_core *core, uint32_t *ret_block)
 {
 	uint32_t block, newest = 0, best = 0;
+	bool best_movable = false;
 
 	for (block = 0; block < core->nr_blocks; block++) {
-		if (core->block_state[block] == HOTMEM_BLOCK_PLUGGED &&
-		    core->plugged_at[block] >= best) {
+		bool movable = core->block_zone[block] == HOTMEM_ZONE_MOVABLE;
+
+		if (core->block_state[block] != HOTMEM_BLOCK_PLUGGED)
+			continue;
+		if ((movable && !best_movable) ||
+		    (movable == best_movable && core->plugged_at[block] >= best)) {
 			best = core->plugged_at[block];
+			best_movable = movable;
 			newest = block;
 		}
 	}
@@ -722,8 +797,8 @@ static int core_newest_plugged(const struct hotmem_core *core, uint32_t *ret_blo
 }
 
 /*
- * core_shrink_step - one transition of the unplug order, newest plugged block
- * first. A failed offline leaves the block PLUGGED (at a boundary, so the
+ * core_shrink_step - one transition of the unplug order, in
+ * core_newest_plugged()'s order. A failed offline leaves the block PLUGGED (at a boundary, so the
  * retry limit applies); a shrink with nothing left to unplug ends partial, or
  * inval when it unplugged nothing.
  */
@@ -896,6 +971,23 @@ static bool core_transient(int rc)
  * (core_write_ack()); any other write error breaks the device. Returns the
  * delay for hotmem_core_step().
  */
+/*
+ * core_retry_limit - transient failures allowed at this boundary before the
+ * request gives up: cfg.retry_limit, but none when a shrink cannot offline a
+ * block that kernel_block_when_short put in a kernel zone. What makes such a
+ * block busy is unmovable kernel allocations, which do not leave in the
+ * seconds the backoff waits, and the core only gets there once every movable
+ * block is out: waiting would only hold back the ack for the blocks that did
+ * leave, past the toolstack's ack timeout (the lab saw 0 of 7 reclaimed).
+ */
+static uint32_t core_retry_limit(const struct hotmem_core *core)
+{
+	if (core->cur.op == HOTMEM_OP_SHRINK && core->cfg.online_zone == HOTMEM_ZONE_MOVABLE &&
+	    core->block_zone[core->block] == HOTMEM_ZONE_KERNEL)
+		return 0;
+	return core->cfg.retry_limit;
+}
+
 static uint32_t core_give_up(struct hotmem_core *core, int err)
 {
 	int rc = core_ack(core, &core->cur, core->done, err);
@@ -932,7 +1024,7 @@ uint32_t hotmem_core_step(struct hotmem_core *core)
 		core->nr_retries++;
 		core->last_err = rc;
 		if (core->active && !core->on_block && core->block_error &&
-		    ++core->retries > core->cfg.retry_limit) {
+		    ++core->retries > core_retry_limit(core)) {
 			/* At a boundary the request may stop: ack what it did. */
 			delay = core_give_up(core, rc);
 			if (delay == HOTMEM_STEP_IDLE && core->state == HOTMEM_STATE_BROKEN)

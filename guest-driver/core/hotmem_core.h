@@ -34,7 +34,10 @@
  * Plug order (grow, the blocks of a request in ascending index):
  *   ABSENT -> ADDED     add_block(): Linux creates the memory block device and
  *                       writes the block's memmap into the block's head, which
- *                       dom0 populated (memmap_bytes of it)
+ *                       dom0 populated (memmap_bytes of it); the zone is
+ *                       chosen here: cfg.online_zone, or a kernel zone when
+ *                       the kernel zones are too short to pay for the
+ *                       request's remaining adds (kernel_block_when_short)
  *   ADDED -> ONLINE     online_block(): the block goes online in the chosen
  *                       zone (MEM_ONLINE seen); the Xen balloon takes its
  *                       usable pages as ballooned-out (xen_online_page), or,
@@ -44,7 +47,8 @@
  *                       the block (see struct hotmem_balloon_delta); the block
  *                       is then published in H/guest/blocks
  *   ...and after the last block, H/guest/ack.
- * Unplug order (shrink, newest plugged block first):
+ * Unplug order (shrink, newest plugged block first; blocks in a kernel zone
+ * only when no movable one is left, since they are the least likely to go):
  *   PLUGGED -> REMOVED  offline_and_remove_block(): data migrated away, block
  *                       offline and gone from Linux
  *   REMOVED -> ABSENT   balloon_account(-): the books forget the block's
@@ -81,10 +85,22 @@ enum hotmem_zone {
 
 /* What Linux has at a block's range when the driver (re)starts. */
 enum hotmem_probe {
-	HOTMEM_PROBE_ABSENT = 0, /* no memory block there */
-	HOTMEM_PROBE_OFFLINE,	 /* a memory block exists but is offline */
-	HOTMEM_PROBE_ONLINE,	 /* online */
+	HOTMEM_PROBE_ABSENT = 0,    /* no memory block there */
+	HOTMEM_PROBE_OFFLINE,	    /* a memory block exists but is offline */
+	HOTMEM_PROBE_ONLINE,	    /* online in ZONE_MOVABLE */
+	HOTMEM_PROBE_ONLINE_KERNEL, /* online in a kernel zone */
 };
+
+/*
+ * What adding one block takes from the kernel zones, at most, besides its
+ * memmap (which is in the block's head): the linear map's page tables for the
+ * block at page granularity (Debian's arm64 kernels map hot-added memory with
+ * 4 KiB PTEs under rodata=full: one 8-byte entry per page, 256 KiB per
+ * 128 MiB block), one table of the level above, and the memory block device
+ * with its sysfs nodes, resource and section bookkeeping (HOTMEM_ADD_DEVICE_BYTES,
+ * an upper bound; the lab measured the whole at about 300 KiB per block).
+ */
+#define HOTMEM_ADD_DEVICE_BYTES (64u << 10)
 
 /* What the running guest kernel is and can do; filled by ops->mm_info(). */
 struct hotmem_guest_mm {
@@ -107,6 +123,12 @@ struct hotmem_core_config {
 	 * populates whole blocks and the platform hands the usable pages to the
 	 * page allocator itself, whoever captures them at online. */
 	bool own_pages;
+	/* With online_zone MOVABLE: online a grow's block to a kernel zone when
+	 * the kernel zones' free memory above their min watermarks is less than
+	 * twice what adding the request's remaining blocks takes from them
+	 * (hotmem_core.add_kernel_bytes each); that block's memory then pays for
+	 * the rest's page tables. Such a block is unplugged last and may refuse. */
+	bool kernel_block_when_short;
 	uint32_t retry_min_ms; /* first backoff after -EBUSY/-ENOMEM, >= 1 */
 	uint32_t retry_max_ms; /* backoff cap, >= retry_min_ms */
 	uint32_t retry_limit; /* transient failures at a block boundary before a request gives up */
@@ -132,6 +154,9 @@ enum hotmem_event_type {
 	/* online memory in the window that we never published (not granted to
 	 * us, or boot RAM): not adopted at rescan: block, start, size */
 	HOTMEM_EVENT_REFUSED_BLOCK,
+	/* a grow's block goes to a kernel zone because the kernel zones are
+	 * short (cfg.kernel_block_when_short): block, start, size, headroom, need */
+	HOTMEM_EVENT_KERNEL_BLOCK,
 	HOTMEM_EVENT_TYPE_COUNT
 };
 
@@ -147,7 +172,8 @@ struct hotmem_event {
 	uint32_t version, features;
 	struct hotmem_window window;
 	uint64_t memmap_bytes;
-	const char *what; /* key or operation, NUL-terminated, static */
+	uint64_t headroom, need; /* bytes: kernel_headroom() and what the grow needs */
+	const char *what;	 /* key or operation, NUL-terminated, static */
 };
 
 /*
@@ -169,8 +195,10 @@ struct hotmem_platform_ops {
 	/* What Linux has at a block (driver reload). */
 	int (*probe_block)(void *ctx, uint64_t start, uint64_t size, enum hotmem_probe *ret_probe);
 	/* Add one block with the memmap in its head when memmap_on_memory (else
-	 * the classic way). On failure nothing is left added. */
-	int (*add_block)(void *ctx, uint64_t start, uint64_t size, bool memmap_on_memory);
+	 * the classic way), to be onlined in zone (an automatic online into
+	 * another zone is refused). On failure nothing is left added. */
+	int (*add_block)(void *ctx, uint64_t start, uint64_t size, bool memmap_on_memory,
+			 enum hotmem_zone zone);
 	/* Bring an added block online in zone; 0 only once MEM_ONLINE was seen
 	 * for it in that zone. On failure the block is offline. */
 	int (*online_block)(void *ctx, uint64_t start, uint64_t size, enum hotmem_zone zone);
@@ -180,6 +208,10 @@ struct hotmem_platform_ops {
 	/* Apply delta to the balloon's books. -EBUSY when the balloon is working
 	 * right now and force is false (nothing changed then). */
 	int (*balloon_account)(void *ctx, const struct hotmem_balloon_delta *delta, bool force);
+	/* Free bytes of the kernel zones (all but ZONE_MOVABLE) above their min
+	 * watermarks, now. Optional (NULL: no block ever goes to a kernel zone
+	 * for want of it). */
+	int (*kernel_headroom)(void *ctx, uint64_t *ret_bytes);
 	/* MemTotal, MemAvailable and memory PSI avg10 (stats->counter ignored). */
 	int (*read_stats)(void *ctx, struct hotmem_stats *ret_stats);
 	/* Monotonic milliseconds. */
@@ -213,6 +245,7 @@ struct hotmem_core {
 	struct hotmem_guest_mm mm;
 	struct hotmem_block_layout layout; /* of every block, as this kernel lays it out */
 	uint64_t memmap_bytes;		   /* published in H/guest/memmap-bytes */
+	uint64_t add_kernel_bytes;	   /* kernel-zone bytes one add takes, at most */
 	uint32_t guest_features;	   /* what this guest offers */
 	bool grow_ok; /* memmap or classic mode usable and the balloon captures */
 
@@ -253,6 +286,8 @@ struct hotmem_core {
 	uint32_t nr_in_state[HOTMEM_BLOCK_COUNT];
 	uint8_t block_state[HOTMEM_MAX_BLOCKS]; /* enum hotmem_block_state */
 	uint32_t plugged_at[HOTMEM_MAX_BLOCKS]; /* plug_clock when plugged */
+	uint8_t block_zone[HOTMEM_MAX_BLOCKS];	/* enum hotmem_zone, from the add on */
+	uint32_t nr_kernel_blocks;		/* adds into a kernel zone for want of headroom */
 
 	/* Counters for sysfs. */
 	uint64_t nr_retries;

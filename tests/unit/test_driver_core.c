@@ -1032,6 +1032,153 @@ static void test_psi(void)
 	CHECK_EQ(full, 7);
 }
 
+/*
+ * A grow into a squeezed guest: adding a block takes its page tables from the
+ * kernel zones, so when they hold less than twice what the request's adds
+ * need, the first block goes to a kernel zone and its memory pays for the
+ * rest, which stay movable. Plenty of headroom, a headroom that cannot be
+ * read, the switch off, or online_type=kernel change nothing.
+ */
+static void test_kernel_block_when_short(void)
+{
+	struct fake *fx = fake_ready();
+	const uint64_t add_bytes = fx->core.add_kernel_bytes;
+	unsigned int b;
+
+	/* 128 MiB of 4 KiB pages: 64 PTE tables + 1 above + the device. */
+	CHECK_EQ(add_bytes, 65 * 4096 + HOTMEM_ADD_DEVICE_BYTES);
+
+	/* 2 MiB above min, 8 blocks need 8 * 324 KiB: block 0 kernel, 1-7 movable. */
+	fx->headroom = 2 << 20;
+	fake_request(fx, "1 grow 0 8");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 8");
+	CHECK_EQ(fx->blocks[0].add_zone, HOTMEM_ZONE_KERNEL);
+	CHECK_EQ(fx->blocks[0].zone, HOTMEM_ZONE_KERNEL);
+	for (b = 1; b < 8; b++)
+		CHECK(fx->blocks[b].online && fx->blocks[b].add_zone == HOTMEM_ZONE_MOVABLE &&
+		      fx->blocks[b].zone == HOTMEM_ZONE_MOVABLE);
+	CHECK_EQ(fx->core.nr_kernel_blocks, 1);
+	CHECK_EQ(fx->events[HOTMEM_EVENT_KERNEL_BLOCK], 1);
+	CHECK_EQ(fx->last[HOTMEM_EVENT_KERNEL_BLOCK].block, 0);
+	CHECK_EQ(fx->last[HOTMEM_EVENT_KERNEL_BLOCK].start, FAKE_WINDOW_BASE);
+	CHECK_EQ(fx->last[HOTMEM_EVENT_KERNEL_BLOCK].headroom, 2 << 20);
+	CHECK_EQ(fx->last[HOTMEM_EVENT_KERNEL_BLOCK].need, 8 * add_bytes);
+	/* The books do not care about zones. */
+	CHECK_EQ(fx->balloon_total, 65536 + 8 * BLOCK_PAGES);
+
+	/*
+	 * Shrink: movable blocks newest first, the kernel block (the oldest
+	 * here) last; when it refuses, the ack says partial with what went.
+	 */
+	fake_request(fx, "2 shrink 3");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "2 ok 3");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "0-4");
+	fake_fault_after(&fx->offline_fault, 4, -EBUSY, -1);
+	fx->nr_offline = 0;
+	fx->nr_delays = 0;
+	fake_request(fx, "3 shrink 5");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "3 partial 4");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "0");
+	CHECK(fx->blocks[0].online && !fx->blocks[1].added);
+	/* One attempt at the kernel block, no backoff: the ack is not held back. */
+	CHECK_EQ(fx->nr_offline, 5);
+	CHECK_EQ(fx->nr_delays, 0);
+	fake_request(fx, "4 shrink 1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "4 busy 0");
+	CHECK_EQ(fx->nr_offline, 6);
+	fake_fault_set(&fx->offline_fault, 0, 0);
+
+	/*
+	 * A kernel block plugged after a movable one still comes out last:
+	 * blocks 0 (kernel) and 10 (movable, plenty of room now) plugged, then
+	 * a squeezed single-block grow puts 20 in a kernel zone.
+	 */
+	fx->headroom = 64ll << 20;
+	fake_request(fx, "5 grow 10 1");
+	CHECK_EQ(fx->blocks[10].zone, HOTMEM_ZONE_MOVABLE);
+	fx->headroom = add_bytes; /* less than twice one add */
+	fake_request(fx, "6 grow 20 1");
+	CHECK_EQ(fx->blocks[20].zone, HOTMEM_ZONE_KERNEL);
+	CHECK_EQ(fx->core.nr_kernel_blocks, 2);
+	fake_request(fx, "7 shrink 2");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "7 ok 2");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"),
+		    "0"); /* 10 first, then 20 (newest kernel) */
+	CHECK(!fx->blocks[10].added && !fx->blocks[20].added);
+	free(fx);
+
+	/* Exactly twice the need is enough: every block movable. */
+	fx = fake_ready();
+	fx->headroom = (int64_t)(2 * 8 * fx->core.add_kernel_bytes);
+	fx->add_cost = 0;
+	fake_request(fx, "1 grow 0 8");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 8");
+	CHECK_EQ(fx->blocks[0].zone, HOTMEM_ZONE_MOVABLE);
+	CHECK_EQ(fx->core.nr_kernel_blocks, 0);
+	CHECK_EQ(fx->events[HOTMEM_EVENT_KERNEL_BLOCK], 0);
+	free(fx);
+
+	/* An unreadable headroom keeps the configured zone. */
+	fx = fake_ready();
+	fx->headroom = 0;
+	fx->headroom_err = -EIO;
+	fake_request(fx, "1 grow 0 2");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 2");
+	CHECK(fx->nr_headroom_reads > 0);
+	CHECK_EQ(fx->blocks[0].zone, HOTMEM_ZONE_MOVABLE);
+	free(fx);
+
+	/* Classic layout: each add also takes the block's memmap (2 MiB) from the kernel zones. */
+	fx = fake_new();
+	fx->mm.memmap_on_memory = false;
+	fx->cfg.allow_classic = true;
+	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+	CHECK_EQ(fx->core.add_kernel_bytes, 65 * 4096 + HOTMEM_ADD_DEVICE_BYTES + (2u << 20));
+	free(fx);
+
+	/* Switched off: movable however short. */
+	fx = fake_new();
+	fx->cfg.kernel_block_when_short = false;
+	fx->headroom = 0;
+	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+	fake_attach(fx);
+	{
+		struct hotmem_inbox inbox = { 0 };
+
+		hotmem_inbox_toolstack_changed(&inbox);
+		hotmem_core_deliver(&fx->core, &inbox);
+	}
+	fake_run(fx, 100);
+	fake_request(fx, "1 grow 0 2");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 2");
+	CHECK_EQ(fx->blocks[0].zone, HOTMEM_ZONE_MOVABLE);
+	CHECK_EQ(fx->nr_headroom_reads, 0);
+	free(fx);
+}
+
+/* A block adopted at reload in a kernel zone keeps that zone: unplugged last. */
+static void test_reload_kernel_block(void)
+{
+	struct fake *fx = fake_new();
+	struct hotmem_inbox inbox = { 0 };
+
+	fx->probe[2] = HOTMEM_PROBE_ONLINE;
+	fx->probe[3] = HOTMEM_PROBE_ONLINE_KERNEL;
+	fake_set(fx, "hotmem/guest/blocks", "2-3", -1);
+	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+	fake_attach(fx);
+	hotmem_inbox_toolstack_changed(&inbox);
+	hotmem_core_deliver(&fx->core, &inbox);
+	fake_run(fx, 100);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "2-3");
+	CHECK_EQ(fx->core.block_zone[3], HOTMEM_ZONE_KERNEL);
+	/* 3 is the newest in the rescan's (index) order, but in a kernel zone: 2 goes first. */
+	fake_request(fx, "1 shrink 1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "3");
+	free(fx);
+}
+
 static void test_names(void)
 {
 	CHECK_STREQ(hotmem_block_state_name(HOTMEM_BLOCK_PLUGGED), "plugged");
@@ -1067,6 +1214,8 @@ int main(void)
 	test_stats();
 	test_close();
 	test_psi();
+	test_kernel_block_when_short();
+	test_reload_kernel_block();
 	test_names();
 	return check_exit("test_driver_core");
 }

@@ -37,7 +37,8 @@ struct fake_key {
 struct fake_block {
 	bool added;
 	bool online;
-	bool memmap_on_memory; /* as added */
+	bool memmap_on_memory;	   /* as added */
+	enum hotmem_zone add_zone; /* the zone add_block() was told */
 	enum hotmem_zone zone;
 };
 
@@ -50,6 +51,11 @@ struct fake {
 	unsigned int nr_journal;
 	struct fake_block blocks[FAKE_BLOCKS];
 	int64_t balloon_total, balloon_current, balloon_target;
+	/* Kernel zones' free bytes above min: each add takes add_cost of them,
+	 * each online into a kernel zone gives the block's usable bytes. */
+	int64_t headroom, add_cost;
+	int headroom_err; /* kernel_headroom() fails with it when non-zero */
+	unsigned int nr_headroom_reads;
 	uint64_t now_ms;
 	bool pluggable;
 	struct fake_fault add_fault, online_fault, offline_fault, account_fault, write_fault;
@@ -223,12 +229,16 @@ static int fake_probe_block(void *ctx, uint64_t start, uint64_t size, enum hotme
 	*ret_probe = fx->probe[b];
 	if (fx->probe[b] != HOTMEM_PROBE_ABSENT) {
 		fx->blocks[b].added = true;
-		fx->blocks[b].online = fx->probe[b] == HOTMEM_PROBE_ONLINE;
+		fx->blocks[b].online = fx->probe[b] != HOTMEM_PROBE_OFFLINE;
+		fx->blocks[b].zone = fx->probe[b] == HOTMEM_PROBE_ONLINE_KERNEL
+					     ? HOTMEM_ZONE_KERNEL
+					     : HOTMEM_ZONE_MOVABLE;
 	}
 	return 0;
 }
 
-static int fake_add_block(void *ctx, uint64_t start, uint64_t size, bool memmap_on_memory)
+static int fake_add_block(void *ctx, uint64_t start, uint64_t size, bool memmap_on_memory,
+			  enum hotmem_zone zone)
 {
 	struct fake *fx = ctx;
 	int b = fake_block_of(fx, start, size), rc;
@@ -239,6 +249,8 @@ static int fake_add_block(void *ctx, uint64_t start, uint64_t size, bool memmap_
 		return rc;
 	fx->blocks[b].added = true;
 	fx->blocks[b].memmap_on_memory = memmap_on_memory;
+	fx->blocks[b].add_zone = zone;
+	fx->headroom -= fx->add_cost;
 	return 0;
 }
 
@@ -253,6 +265,8 @@ static int fake_online_block(void *ctx, uint64_t start, uint64_t size, enum hotm
 		return rc;
 	fx->blocks[b].online = true;
 	fx->blocks[b].zone = zone;
+	if (zone == HOTMEM_ZONE_KERNEL)
+		fx->headroom += (int64_t)(size - fx->core.memmap_bytes);
 	return 0;
 }
 
@@ -280,6 +294,17 @@ static int fake_balloon_account(void *ctx, const struct hotmem_balloon_delta *de
 	fx->balloon_total += delta->total_pages;
 	fx->balloon_current += delta->current_pages;
 	fx->balloon_target += delta->target_pages;
+	return 0;
+}
+
+static int fake_kernel_headroom(void *ctx, uint64_t *ret_bytes)
+{
+	struct fake *fx = ctx;
+
+	fx->nr_headroom_reads++;
+	if (fx->headroom_err)
+		return fx->headroom_err;
+	*ret_bytes = fx->headroom > 0 ? (uint64_t)fx->headroom : 0;
 	return 0;
 }
 
@@ -316,6 +341,7 @@ static const struct hotmem_platform_ops fake_ops = {
 	.online_block = fake_online_block,
 	.offline_and_remove_block = fake_offline_and_remove_block,
 	.balloon_account = fake_balloon_account,
+	.kernel_headroom = fake_kernel_headroom,
 	.read_stats = fake_read_stats,
 	.now_ms = fake_now_ms,
 	.event = fake_event,
@@ -334,6 +360,9 @@ static struct fake *fake_new(void)
 	fx->mm.hotremove = true;
 	fx->cfg.online_zone = HOTMEM_ZONE_MOVABLE;
 	fx->cfg.memmap_in_target = true;
+	fx->cfg.kernel_block_when_short = true;
+	fx->headroom = 64ll << 20; /* plenty: every block movable */
+	fx->add_cost = 300 << 10;  /* what the lab measured per block */
 	fx->cfg.retry_min_ms = 100;
 	fx->cfg.retry_max_ms = 1600;
 	fx->cfg.retry_limit = 3;

@@ -20,7 +20,8 @@
  *                                      follow), then wait for signals
  *   hotmem-memload outside MS STATUS   every MS ms, read the free pages of the
  *                                      zones other than Movable from
- *                                      /proc/zoneinfo (the memory outside a
+ *                                      /proc/zoneinfo, with those on their
+ *                                      per-cpu lists (the memory outside a
  *                                      hotmem window); SIGUSR1 starts a
  *                                      measurement there, SIGTERM ends it with
  *                                      "outside base_kb=N min_kb=N
@@ -262,7 +263,11 @@ static int usage(void)
 
 /*
  * Free kB of every zone but Movable, from /proc/zoneinfo, read with one
- * open file and a static buffer: no allocation while memory is short.
+ * open file and a static buffer: no allocation while memory is short. The
+ * pages on the zones' per-cpu lists count too: the allocator serves a
+ * kernel allocation from them first, and they hold up to a few MiB that
+ * "pages free" leaves out, so without them what a grow takes from these
+ * zones shows only in part (its page tables came from the lists).
  */
 static long outside_free_kb(FILE *f)
 {
@@ -281,7 +286,8 @@ static long outside_free_kb(FILE *f)
 			*next++ = '\0';
 		if (!strncmp(line, "Node ", 5))
 			movable = strstr(line, "zone  Movable") || strstr(line, "zone Movable");
-		else if (!movable && sscanf(line, "  pages free %ld", &v) == 1)
+		else if (!movable && (sscanf(line, "  pages free %ld", &v) == 1 ||
+				      sscanf(line, " count: %ld", &v) == 1))
 			pages += v;
 	}
 	return pages * (long)(PAGE >> 10);
