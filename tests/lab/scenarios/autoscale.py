@@ -234,11 +234,12 @@ def autoscale(lab):
                free_mib=free1, reserve_mib=RESERVE_MIB, room_mib=room, workload_mib=WORKLOAD_MIB)
 
     lab.dom0(f"cat > {CONF_PATH} <<'EOF'\n{CONF}EOF")
-    lab.dom0(f"rm -f /run/hd.fifo && mkfifo /run/hd.fifo && "
-             f"(while IFS= read -r l; do echo \"$(cut -d' ' -f1 /proc/uptime) $l\"; done "
-             f"</run/hd.fifo >{LOG} 2>/dev/null &)")
-    # hotmemd.service's ExecStart= with the unit's capabilities only.
-    unit.start(lab, "/dev/null", pidfile="/run/hotmemd-as.pid", stderr="/run/hd.fifo")
+    # hotmemd.service's ExecStart= with the unit's capabilities only, its
+    # stderr time-stamped by a reader of /run/hd.fifo.
+    unit.start(lab, "/dev/null", pidfile="/run/hotmemd-as.pid", stderr="/run/hd.fifo",
+               before="rm -f /run/hd.fifo && mkfifo /run/hd.fifo && "
+                      "(while IFS= read -r l; do echo \"$(cut -d' ' -f1 /proc/uptime) $l\"; done "
+                      f"</run/hd.fifo >{LOG} 2>/dev/null &)")
     try:
         lab.report(scenario="autoscale", step="caps", **unit.check_caps(lab, "/run/hotmemd-as.pid"))
         wait_dom0(lab, f"grep -q 'autob): attached implicitly' {LOG} && "

@@ -27,13 +27,15 @@ CAPS = ["chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", 
         "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore"]
 
 
-def start(lab, log, pidfile="/run/hotmemd.pid", stderr=None):
+def start(lab, log, pidfile="/run/hotmemd.pid", stderr=None, before=""):
     """Start hotmemd.service's ExecStart= in dom0's background through
     hotmem-unit-start, stdout and stderr to LOG (stderr to STDERR if given,
     e.g. a fifo); the daemon's pid goes to PIDFILE. Returns once its socket
-    is there (a socket left by a killed daemon is removed first)."""
+    is there (a socket left by a killed daemon is removed first). BEFORE runs
+    first in the same dom0 command (e.g. a fifo's reader, whose open waits
+    for the writer)."""
     err = f"2>{stderr} >{log}" if stderr else f">{log} 2>&1"
-    lab.dom0(f"rm -f {SOCKET}; (hotmem-unit-start hotmemd.service {err} & echo $! >{pidfile}); "
+    lab.dom0(f"{before + ' && ' if before else ''}rm -f {SOCKET}; (hotmem-unit-start hotmemd.service {err} & echo $! >{pidfile}); "
              "t0=$(cut -d. -f1 /proc/uptime); until [ -S " + SOCKET + " ]; do "
              f"kill -0 $(cat {pidfile}) 2>/dev/null || {{ cat {log}; exit 1; }}; "
              f"[ $(cut -d. -f1 /proc/uptime) -ge $((t0 + 60)) ] && {{ cat {log}; exit 1; }}; "
