@@ -292,7 +292,7 @@ tree_files() {
 # leaves them empty (MODE off; auto after a failed build, with a warning).
 package_build() {
 	local mode=$1 plog=$PKG_DIR.log sum version
-	HOTMEM_DEB= DKMS_DEB=
+	HOTMEM_DEB='' DKMS_DEB=''
 	[[ $mode == off ]] && return 0
 	version=$(sed -n 's/^project(hotmem VERSION \([0-9.]*\).*/\1/p' "$REPO/CMakeLists.txt")
 	[[ -n $version ]] || die "no project(hotmem VERSION ...) in $REPO/CMakeLists.txt"
@@ -323,6 +323,22 @@ package_build() {
 		"the guest no xen_hotmem.ko"
 }
 
+# dkms_make BUILD SOURCE_TREE: in BUILD, source its dkms.conf with the
+# variables dkms gives it, run MAKE[0] (its output on stderr) and print
+# BUILT_MODULE_NAME[0]. Variables the file reads look unused to shellcheck.
+# shellcheck disable=SC2034
+dkms_make() {
+	local kernelver=$KERNEL_RELEASE kernel_source_dir=$LAB_HEADERS dkms_tree=$PKG_DIR source_tree=$2 arch=aarch64
+	local MAKE=() BUILT_MODULE_NAME=()
+	cd "$1" || return 1
+	# shellcheck source=/dev/null
+	source ./dkms.conf || return 1
+	echo "dkms.conf MAKE[0]: ${MAKE[0]}" >&2
+	export ARCH=arm64 CROSS_COMPILE=$CROSS
+	eval "${MAKE[0]}" >&2 || return 1
+	echo "${BUILT_MODULE_NAME[0]}"
+}
+
 # dkms_module MODE: build the guest's xen_hotmem.ko the way DKMS builds it from
 # the xen-hotmem-dkms package (DKMS_DEB): the package unpacked (dpkg -x), its
 # /usr/src/NAME-VERSION copied to a build folder (as dkms copies it to
@@ -345,17 +361,7 @@ dkms_module() {
 	local name
 	# dkms.conf is shell: evaluate it in a subshell with dkms's variables, then
 	# run its MAKE[0] in the build folder.
-	if name=$({
-		cd "$build" &&
-			kernelver=$KERNEL_RELEASE kernel_source_dir=$LAB_HEADERS dkms_tree=$PKG_DIR \
-				source_tree=$unpacked/usr/src arch=aarch64 &&
-			# shellcheck source=/dev/null
-			source ./dkms.conf &&
-			echo "dkms.conf MAKE[0]: ${MAKE[0]}" >&2 &&
-			export ARCH=arm64 CROSS_COMPILE=$CROSS &&
-			eval "${MAKE[0]}" >&2 &&
-			echo "${BUILT_MODULE_NAME[0]}"
-	} 2>"$mlog") && [[ -n $name && -f $build/$name.ko ]]; then
+	if name=$(dkms_make "$build" "$unpacked/usr/src" 2>"$mlog") && [[ -n $name && -f $build/$name.ko ]]; then
 		GUEST_MODULE=$build/$name.ko
 		log "guest module: ${GUEST_MODULE#"$CACHE/"} ($(sed -n 's/^dkms.conf MAKE\[0\]: //p' "$mlog"))"
 		return 0
