@@ -76,7 +76,7 @@ inner() {
 	if ((rc == 0)); then
 		# Every header the build read: none may be a host one.
 		local host
-		host=$(find "$tmp" -name '*.d' -exec grep -ohE '(^| )/usr/(local/)?include/[^ \\]*' {} + |
+		host=$(find "$tmp" -type f -name '*.d' -exec grep -ohE '(^| )/usr/(local/)?include/[^ \\]*' {} + |
 			sort -u || true)
 		[[ -z $host ]] || {
 			printf 'cross-isolated: host header read:%s\n' "$host" >&2
@@ -87,7 +87,7 @@ inner() {
 	fi
 	rm -rf "$tmp"
 	((rc == 0)) || die "the arm64 cross build needs something of the build host (see above)"
-	echo "cross-isolated: the arm64 cross build passed with the host's yajl/fdt/inih/xen hidden"
+	echo "cross-isolated: the arm64 cross build and package passed with the host's yajl/fdt/inih/xen/libsystemd hidden"
 }
 
 if [[ ${1-} == --inner ]]; then
