@@ -39,8 +39,9 @@ host_packages=(cmake make gcc clang pkg-config libxen-dev libfdt-dev libyajl-dev
 	       python3 go-md2man gnuplot-nox device-tree-compiler
 	       prometheus python3-prometheus-client libsystemd-dev systemd util-linux
 	       dpkg-dev debhelper dh-dkms lintian fakeroot)
+# dwarves (pahole): the lab builds the guest module as DKMS does, BTF included.
 lab_packages=(qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross cpio
-	      xz-utils zstd bc flex bison kmod)
+	      xz-utils zstd bc flex bison kmod dwarves)
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -8,6 +8,10 @@
 #   root/           every package unpacked into one tree (arm64 files + the
 #                   amd64 kbuild host tools); rebuilt only when a version changes
 #   manifest        "pkg:arch=version" lines of what root/ holds
+#   arm64.shlibs    the shlibs control files of the arm64 packages, one file:
+#                   dpkg-shlibdeps -L reads it when debian/rules cross-builds
+#                   the arm64 hotmem .deb against root/ (no arm64 package is
+#                   installed on the host, so dpkg cannot tell it)
 #   lab.env         shell variables (KERNEL_ABI, LAB_ROOT, ...) for the other scripts
 # The newest 6.12 ABI is resolved at run time with apt-cache; set
 # HOTMEM_KERNEL_ABI=6.12.N+deb12 to pin one. A second run with nothing new only
@@ -35,6 +39,11 @@ ARM64_PKGS=(
 	libc6 libgcc-s1 libncurses6 libtinfo6 libext2fs2 libuuid1 zlib1g libcom-err2
 	libblkid1
 	xenstore-utils busybox-static
+	# hotmemd's libsystemd (the arm64 hotmem .deb is built against it) and
+	# what libsystemd0 needs at run time.
+	libsystemd0 libsystemd-dev libcap2 libgcrypt20 libgpg-error0 liblzma5 libzstd1 liblz4-1
+	# setpriv: dom0 starts hotmemd with exactly the unit's capabilities.
+	util-linux libcap-ng0
 )
 
 log() { printf 'fetch: %s\n' "$*" >&2; }
@@ -166,7 +175,9 @@ extract_tree() {
 		dpkg -x "$(deb_path "$pkg" "$arch" "$ver")" "$new" || die "dpkg -x failed on $w"
 	done
 	fix_headers "$new"
+	write_shlibs "$CACHE/arm64.shlibs.new"
 	rm -f "$MANIFEST"
+	mv "$CACHE/arm64.shlibs.new" "$CACHE/arm64.shlibs"
 	[[ -d $ROOT ]] && mv "$ROOT" "$CACHE/.root.old"
 	mv "$new" "$ROOT"
 	rm -rf "$CACHE/.root.old"
@@ -181,6 +192,18 @@ extract_tree() {
 		done
 		((keep)) || rm -f "$f"
 	done
+}
+
+# write_shlibs OUT: every wanted arm64 package's shlibs control file, joined.
+write_shlibs() {
+	local w pkg arch ver
+	: >"$1"
+	for w in "${WANT[@]}"; do
+		pkg=${w%%:*} arch=${w#*:} arch=${arch%%=*} ver=${w#*=}
+		[[ $arch == arm64 ]] || continue
+		dpkg-deb -I "$(deb_path "$pkg" "$arch" "$ver")" shlibs >>"$1" 2>/dev/null || true
+	done
+	[[ -s $1 ]] || die "no shlibs control file in any arm64 package"
 }
 
 # fix_headers TREE: the arm64 flavour headers include the common ones by the

@@ -8,8 +8,14 @@
 # returns 0 when all is there, 77 when only QEMU is missing and cannot be
 # installed (the lab tests then skip), 1 otherwise.
 
+# dpkg-dev debhelper dh-dkms fakeroot cmake go-md2man: mkimages.sh builds the
+# arm64 hotmem .deb and the xen-hotmem-dkms .deb the lab's dom0 and guest take
+# their programs and module from (host-architecture tools only). dwarves:
+# pahole, which linux-kbuild (the amd64 half of the kernel headers) depends
+# on; the guest module is built as DKMS builds it, without Kbuild overrides.
 HOST_PACKAGES=(qemu-system-arm gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
-	libc6-dev-arm64-cross cpio device-tree-compiler python3 xz-utils gzip make pkg-config)
+	libc6-dev-arm64-cross cpio device-tree-compiler python3 xz-utils gzip make pkg-config
+	dpkg-dev debhelper dh-dkms fakeroot cmake go-md2man dwarves)
 
 _hd_log() { printf 'host-deps: %s\n' "$*" >&2; }
 

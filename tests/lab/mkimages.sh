@@ -5,24 +5,36 @@
 #                 need (found by walking ELF NEEDED entries) and ld-linux, the Xen
 #                 kernel modules (decompressed, in dependency order), xl.conf,
 #                 the domU config, kernel and initramfs under /boot/guest, the
-#                 harness helpers (hotmem-agent, hotmem-guest), hotmem's
-#                 cross-built dom0 programs if any, and /init (rootfs/dom0-init).
+#                 harness helpers (hotmem-agent, hotmem-guest, hotmem-unit-start),
+#                 the arm64 hotmem .deb unpacked as dpkg would install it
+#                 (/usr/sbin/hotmemd, /usr/sbin/xl-hotmem, the unit in
+#                 /lib/systemd/system, /etc/hotmem/hotmem.conf), util-linux's
+#                 setpriv (hotmem-unit-start runs hotmemd with the unit's
+#                 capabilities through it), hotmem-lab-mem cross-built from
+#                 tests/lab/tools, and /init (rootfs/dom0-init).
 #   domU.cpio.gz  the guest's initramfs: busybox, /init (rootfs/domu-init),
 #                 hotmem-agent, and the payload slots: /lib/modules/xen_hotmem.ko
-#                 ($HOTMEM_GUEST_MODULE, default guest-driver/xen_hotmem.ko if
-#                 built) and /usr/local/bin/* (hotmem-memload, the memory
+#                 ($HOTMEM_GUEST_MODULE, default the module built from the
+#                 xen-hotmem-dkms .deb as DKMS builds it, see dkms_module) and
+#                 /usr/local/bin/* (hotmem-memload, the memory
 #                 workload cross-built from tools/hotmem-memload.c, plus
 #                 $HOTMEM_GUEST_WORKLOAD: files).
 #                 zram.ko and its dependencies in /lib/modules (listed in load
 #                 order in /etc/hotmem/modules; not loaded at boot).
 #   images.env    paths of Xen, the kernel Image and both initramfs for lab.py.
-# hotmem's dom0 programs come from a cross build of this repo with
-# aarch64-toolchain.cmake in <cache>/build-aarch64 (--toolstack=auto tries it
-# and goes on without them if the tree does not build yet; =on makes a failed
-# build, any missing dom0 program (TOOLSTACK_PROGRAMS) or a missing guest
-# module fatal, naming what is missing; =off skips it). --build-dir=DIR cross-
-# builds in DIR instead; --cross-only stops after the cross build (no images:
-# tests/lab/cross-isolated.sh). Images are rebuilt only when an input changed
+#   pkg/          the Debian packages built from this tree for the lab
+#                 (hotmem_VERSION_arm64.deb, xen-hotmem-dkms_VERSION_all.deb,
+#                 build.log), by `dpkg-buildpackage -aarm64` on a copy of the
+#                 tree against the cache's arm64 tree (debian/rules); rebuilt
+#                 when a file of the tree changed. pkg/dkms-build/ is where the
+#                 guest module was built from the dkms package's source.
+# The lab tools for dom0 (TOOLSTACK_PROGRAMS) come from a cross build of this
+# repo with aarch64-toolchain.cmake in <cache>/build-aarch64. --toolstack=auto
+# tries both builds and goes on without their output if the tree does not
+# build yet; =on makes a failed build, any missing dom0 program or a missing
+# guest module fatal, naming what is missing; =off skips them. --build-dir=DIR
+# cross-builds in DIR and packages in DIR-pkg instead; --cross-only stops
+# after the builds (no images: tests/lab/cross-isolated.sh). Images are rebuilt only when an input changed
 # (a hash of all inputs is kept in images/inputs.sha256); --force rebuilds anyway.
 # HOTMEM_LAB_WERROR=OFF cross-builds without -Werror (gcc warns more than clang).
 set -euo pipefail
@@ -38,8 +50,11 @@ XEN_MODULES=(xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc)
 # lab.autoscale gives a guest so that it stalls on memory (PSI) instead of
 # OOMing; it has no disk.
 GUEST_KMODULES=(zram)
-# Programs of ours to ship in dom0 if the cross build made them (build-dir paths).
-TOOLSTACK_PROGRAMS=(toolstack/cli/xl-hotmem toolstack/daemon/hotmemd tests/lab/tools/hotmem-lab-mem)
+# Lab tools to ship in dom0 if the cross build made them (build-dir paths).
+# hotmemd and xl-hotmem come from the arm64 hotmem .deb (package_build).
+TOOLSTACK_PROGRAMS=(tests/lab/tools/hotmem-lab-mem)
+# What dom0 runs from the hotmem package (checked after dpkg -x).
+PACKAGE_PROGRAMS=(usr/sbin/hotmemd usr/sbin/xl-hotmem)
 
 log() { printf 'mkimages: %s\n' "$*" >&2; }
 die() {
@@ -165,10 +180,22 @@ build_dom0() {
 		cp "$f" "$stage${f#"$LAB_ROOT"}"
 		bins+=("$f")
 	done
-	for f in "${TOOLSTACK_FILES[@]}"; do
+	for f in ${TOOLSTACK_FILES[@]+"${TOOLSTACK_FILES[@]}"}; do
 		install -m 0755 "$f" "$stage/usr/local/bin/"
 		bins+=("$f")
 	done
+	if [[ -n $HOTMEM_DEB ]]; then
+		# As dpkg would install it (no maintainer scripts: there is no
+		# systemd to enable the unit for; hotmem-unit-start reads it).
+		dpkg -x "$HOTMEM_DEB" "$stage" || die "dpkg -x $HOTMEM_DEB failed"
+		for f in "${PACKAGE_PROGRAMS[@]}"; do
+			[[ -x $stage/$f ]] || die "${HOTMEM_DEB##*/} has no /$f"
+			bins+=("$stage/$f")
+		done
+		install -m 0755 "$ROOTFS/hotmem-unit-start" "$stage/sbin/hotmem-unit-start"
+		cp "$LAB_ROOT/usr/bin/setpriv" "$stage/usr/bin/setpriv"
+		bins+=("$stage/usr/bin/setpriv")
+	fi
 	copy_libs "$stage" "${bins[@]}"
 	MODS_DONE=
 	: >"$stage/etc/hotmem/modules"
@@ -242,36 +269,117 @@ build_guest_programs() {
 	GUEST_WORKLOAD+=("$bdir/hotmem-memload")
 }
 
-# build_guest_module MODE: build guest-driver/xen_hotmem.ko against the lab's
-# kernel headers (in place, by its Makefile), so the domU image carries the
-# current module. Skipped when HOTMEM_GUEST_MODULE names a module or MODE is
-# off; a failure is fatal with =on, a warning otherwise.
-build_guest_module() {
-	local mode=$1 mlog=$CACHE/build-module.log
-	[[ $mode == off || -n ${HOTMEM_GUEST_MODULE+set} ]] && return 0
-	if [[ ! -f $REPO/guest-driver/Makefile ]]; then
-		[[ $mode == on ]] && die "--toolstack=on: no guest-driver/Makefile to build xen_hotmem.ko from"
+# tree_files: the files of this tree a package is built from (NUL-separated,
+# relative to REPO): what git tracks or would track, minus build trees; from a
+# tree without git, every file but build/ and .cache/.
+tree_files() {
+	local f
+	if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$REPO" ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
+			[[ $f == build/* || ! -f $REPO/$f ]] || printf '%s\0' "$f"
+		done
+	else
+		(cd "$REPO" && find . -path ./build -prune -o -path ./.cache -prune -o -type f -printf '%P\0')
+	fi
+}
+
+# package_build MODE: the Debian packages of this tree for the lab, in PKG_DIR:
+# `dpkg-buildpackage -aarm64 -Pcross,nocheck -d -us -uc -b` on a copy of the
+# tree (debian/rules cross-builds against the cache's arm64 tree because
+# HOTMEM_CACHE is set; -d because the arm64 build dependencies are that tree,
+# not installed packages). Rebuilt only when a file of the tree changed (a
+# hash in PKG_DIR/tree.sha256). Sets HOTMEM_DEB (arm64) and DKMS_DEB (all), or
+# leaves them empty (MODE off; auto after a failed build, with a warning).
+package_build() {
+	local mode=$1 plog=$PKG_DIR.log sum version
+	HOTMEM_DEB='' DKMS_DEB=''
+	[[ $mode == off ]] && return 0
+	version=$(sed -n 's/^project(hotmem VERSION \([0-9.]*\).*/\1/p' "$REPO/CMakeLists.txt")
+	[[ -n $version ]] || die "no project(hotmem VERSION ...) in $REPO/CMakeLists.txt"
+	sum=$( (cd "$REPO" && tree_files | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)
+	local hotmem=$PKG_DIR/hotmem_${version}_arm64.deb dkms=$PKG_DIR/xen-hotmem-dkms_${version}_all.deb
+	if [[ -f $PKG_DIR/tree.sha256 && $(cat "$PKG_DIR/tree.sha256") == "$sum" && -f $hotmem && -f $dkms ]]; then
+		log "packages up to date in $PKG_DIR"
+		HOTMEM_DEB=$hotmem DKMS_DEB=$dkms
 		return 0
 	fi
-	log "building xen_hotmem.ko against $LAB_HEADERS"
-	if make -C "$REPO/guest-driver" KDIR="$LAB_HEADERS" ARCH=arm64 CROSS_COMPILE="$CROSS" \
-		CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$mlog" 2>&1; then
+	log "building the hotmem $version packages (arm64 + dkms) in $PKG_DIR"
+	local t0=$SECONDS
+	rm -rf "$PKG_DIR"
+	mkdir -p "$PKG_DIR/src"
+	(cd "$REPO" && tree_files | tar --null -T - -cf -) | tar -C "$PKG_DIR/src" -xf - ||
+		die "could not copy the tree into $PKG_DIR/src"
+	if (cd "$PKG_DIR/src" && HOTMEM_CACHE=$CACHE DEB_BUILD_OPTIONS=nocheck \
+		dpkg-buildpackage -aarm64 -Pcross,nocheck -d -us -uc -b) >"$plog" 2>&1 &&
+		[[ -f $hotmem && -f $dkms ]]; then
+		echo "$sum" >"$PKG_DIR/tree.sha256"
+		HOTMEM_DEB=$hotmem DKMS_DEB=$dkms
+		log "built ${hotmem##*/} and ${dkms##*/} in $((SECONDS - t0)) s"
+		return 0
+	fi
+	tail -n 15 "$plog" >&2
+	[[ $mode == on ]] && die "--toolstack=on: the arm64 hotmem packages did not build (full log: $plog)"
+	log "WARNING: the hotmem packages did not build (log: $plog); dom0 gets no hotmemd/xl-hotmem," \
+		"the guest no xen_hotmem.ko"
+}
+
+# dkms_make BUILD SOURCE_TREE: in BUILD, source its dkms.conf with the
+# variables dkms gives it, run MAKE[0] (its output on stderr) and print
+# BUILT_MODULE_NAME[0]. Variables the file reads look unused to shellcheck.
+# shellcheck disable=SC2034
+dkms_make() {
+	local kernelver=$KERNEL_RELEASE kernel_source_dir=$LAB_HEADERS dkms_tree=$PKG_DIR source_tree=$2 arch=aarch64
+	local MAKE=() BUILT_MODULE_NAME=()
+	cd "$1" || return 1
+	# shellcheck source=/dev/null
+	source ./dkms.conf || return 1
+	echo "dkms.conf MAKE[0]: ${MAKE[0]}" >&2
+	export ARCH=arm64 CROSS_COMPILE=$CROSS
+	eval "${MAKE[0]}" >&2 || return 1
+	echo "${BUILT_MODULE_NAME[0]}"
+}
+
+# dkms_module MODE: build the guest's xen_hotmem.ko the way DKMS builds it from
+# the xen-hotmem-dkms package (DKMS_DEB): the package unpacked (dpkg -x), its
+# /usr/src/NAME-VERSION copied to a build folder (as dkms copies it to
+# /var/lib/dkms/NAME/VERSION/build), its dkms.conf sourced with the variables
+# dkms sets (kernelver, kernel_source_dir: the lab's 6.12 arm64 headers) and
+# MAKE[0] run there as written; ARCH and CROSS_COMPILE come from the
+# environment, as for any cross-built Kbuild module. Sets GUEST_MODULE to
+# BUILT_MODULE_NAME[0].ko, or dies (MODE on) / warns (auto).
+dkms_module() {
+	local mode=$1 mlog=$PKG_DIR/dkms-build.log unpacked=$PKG_DIR/dkms-root build=$PKG_DIR/dkms-build
+	GUEST_MODULE=
+	[[ -n $DKMS_DEB ]] || return 0
+	rm -rf "$unpacked" "$build"
+	dpkg -x "$DKMS_DEB" "$unpacked" || die "dpkg -x $DKMS_DEB failed"
+	local conf
+	conf=$(find "$unpacked/usr/src" -mindepth 2 -maxdepth 2 -name dkms.conf | head -n 1)
+	[[ -n $conf ]] || die "${DKMS_DEB##*/} has no /usr/src/*/dkms.conf"
+	cp -a "$(dirname "$conf")" "$build"
+	log "building xen_hotmem.ko as DKMS would, from ${conf#"$unpacked"}, against $LAB_HEADERS"
+	local name
+	# dkms.conf is shell: evaluate it in a subshell with dkms's variables, then
+	# run its MAKE[0] in the build folder.
+	if name=$(dkms_make "$build" "$unpacked/usr/src" 2>"$mlog") && [[ -n $name && -f $build/$name.ko ]]; then
+		GUEST_MODULE=$build/$name.ko
+		log "guest module: ${GUEST_MODULE#"$CACHE/"} ($(sed -n 's/^dkms.conf MAKE\[0\]: //p' "$mlog"))"
 		return 0
 	fi
 	tail -n 15 "$mlog" >&2
-	[[ $mode == on ]] && die "--toolstack=on: xen_hotmem.ko did not build (full log: $mlog)"
-	rm -f "$REPO/guest-driver/xen_hotmem.ko"
-	log "WARNING: xen_hotmem.ko did not build (log: $mlog); the guest image gets none"
+	[[ $mode == on ]] && die "--toolstack=on: xen_hotmem.ko did not build from ${DKMS_DEB##*/} (full log: $mlog)"
+	log "WARNING: xen_hotmem.ko did not build from ${DKMS_DEB##*/} (log: $mlog); the guest image gets none"
 }
 
 main() {
 	local force=0 toolstack=auto cross_only=0
 	CROSS_BUILD_DIR=$CACHE/build-aarch64
+	PKG_DIR=
 	while (($#)); do
 		case $1 in
 		--force) force=1 ;;
 		--toolstack=*) toolstack=${1#*=} ;;
-		--build-dir=*) CROSS_BUILD_DIR=${1#*=} ;;
+		--build-dir=*) CROSS_BUILD_DIR=${1#*=} PKG_DIR=${1#*=}-pkg ;;
 		--cross-only) cross_only=1 ;;
 		-h | --help)
 			sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
@@ -292,16 +400,21 @@ main() {
 	command -v "${CROSS}readelf" >/dev/null || die "${CROSS}readelf not found (apt-get install binutils-aarch64-linux-gnu)"
 	command -v cpio >/dev/null || die "cpio not found (apt-get install cpio)"
 
+	PKG_DIR=${PKG_DIR:-$CACHE/pkg}
+	PKG_DIR=${PKG_DIR%/}
+
 	if ((cross_only)); then
 		[[ $toolstack != off ]] || die "--cross-only needs --toolstack=auto or on"
 		cross_build "$toolstack"
+		package_build "$toolstack"
 		return 0
 	fi
 
-	build_guest_module "$toolstack"
-	GUEST_MODULE=${HOTMEM_GUEST_MODULE-}
-	if [[ -z ${HOTMEM_GUEST_MODULE+set} && -f $REPO/guest-driver/xen_hotmem.ko ]]; then
-		GUEST_MODULE=$REPO/guest-driver/xen_hotmem.ko
+	package_build "$toolstack"
+	if [[ -n ${HOTMEM_GUEST_MODULE+set} ]]; then
+		GUEST_MODULE=$HOTMEM_GUEST_MODULE
+	else
+		dkms_module "$toolstack"
 	fi
 	[[ -z $GUEST_MODULE || -f $GUEST_MODULE ]] || die "HOTMEM_GUEST_MODULE=$GUEST_MODULE: no such file"
 	[[ $toolstack != on || -n $GUEST_MODULE ]] ||
@@ -320,6 +433,7 @@ main() {
 	sum=$({
 		cat "$CACHE/manifest" "$CACHE/lab.env"
 		sha256sum "${BASH_SOURCE[0]}" "$ROOTFS"/* ${GUEST_MODULE:+"$GUEST_MODULE"} \
+			${HOTMEM_DEB:+"$HOTMEM_DEB"} \
 			${GUEST_WORKLOAD[@]+"${GUEST_WORKLOAD[@]}"} \
 			${TOOLSTACK_FILES[@]+"${TOOLSTACK_FILES[@]}"}
 	} | sha256sum | cut -d' ' -f1)
@@ -342,8 +456,11 @@ main() {
 		KERNEL_RELEASE=$KERNEL_RELEASE
 		DOM0_INITRD=$OUT/dom0.cpio.gz
 		DOMU_INITRD=$OUT/domU.cpio.gz
-		TOOLSTACK=${TOOLSTACK_FILES[*]##*/}
+		TOOLSTACK=${TOOLSTACK_FILES[*]##*/}${HOTMEM_DEB:+ ${PACKAGE_PROGRAMS[*]##*/}}
+		HOTMEM_DEB=$HOTMEM_DEB
+		DKMS_DEB=$DKMS_DEB
 		GUEST_MODULE=${GUEST_MODULE:+xen_hotmem.ko}
+		GUEST_MODULE_FILE=$GUEST_MODULE
 	EOF
 	echo "$sum" >"$OUT/inputs.sha256"
 	log "built $OUT/dom0.cpio.gz ($(du -h "$OUT/dom0.cpio.gz" | cut -f1)) and domU.cpio.gz" \

@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from lab import LabError, check, scenario, show
+from scenarios import unit
 
 MIB = 1 << 20
 BLOCK_MIB = 128
@@ -47,7 +48,9 @@ WORKLOAD_MIB = 416         # autoa's peak working set: needs more than the room
 RAMP_MIB_S = 8             # slow enough for a grow (and a reclaim to fund it) to follow
 HOLD_S = 8                 # the plateau
 B_MIN_MIB = 192
-CONF_PATH = "/etc/hotmem/autoscale.conf"
+# The packaged conffile, edited as an operator would: the unit starts hotmemd
+# without --config.
+CONF_PATH = "/etc/hotmem/hotmem.conf"
 LOG = "/var/log/hotmemd-autoscale.log"
 SAMPLES = "/var/log/autoscale.samples"
 REPO = Path(__file__).resolve().parent.parent.parent.parent
@@ -207,7 +210,8 @@ def render(lab, csv, decisions):
 @scenario("autoscale", "hotmemd grows a busy guest, reclaims an idle one, gives memory back; no OOM")
 def autoscale(lab):
     if lab.dom0("command -v hotmemd && command -v xl-hotmem && command -v hotmem-lab-mem", check=False).rc:
-        raise LabError("dom0 image lacks hotmemd, xl-hotmem or hotmem-lab-mem (see <cache>/build-aarch64.log)")
+        raise LabError("dom0 image lacks hotmemd, xl-hotmem (<cache>/pkg.log) or hotmem-lab-mem "
+                       "(<cache>/build-aarch64.log)")
     guest_cfg(lab, "autoa", 256)
     guest_cfg(lab, "autob", 512)
     create_guests(lab, ["autoa", "autob"])
@@ -230,11 +234,14 @@ def autoscale(lab):
                free_mib=free1, reserve_mib=RESERVE_MIB, room_mib=room, workload_mib=WORKLOAD_MIB)
 
     lab.dom0(f"cat > {CONF_PATH} <<'EOF'\n{CONF}EOF")
-    lab.dom0(f"rm -f /run/hd.fifo && mkfifo /run/hd.fifo && "
-             f"(while IFS= read -r l; do echo \"$(cut -d' ' -f1 /proc/uptime) $l\"; done "
-             f"</run/hd.fifo >{LOG} 2>/dev/null &) && "
-             f"(hotmemd -F --config {CONF_PATH} 2>/run/hd.fifo >/dev/null & echo $! >/run/hotmemd-as.pid)")
+    # hotmemd.service's ExecStart= with the unit's capabilities only, its
+    # stderr time-stamped by a reader of /run/hd.fifo.
+    unit.start(lab, "/dev/null", pidfile="/run/hotmemd-as.pid", stderr="/run/hd.fifo",
+               before="rm -f /run/hd.fifo && mkfifo /run/hd.fifo && "
+                      "(while IFS= read -r l; do echo \"$(cut -d' ' -f1 /proc/uptime) $l\"; done "
+                      f"</run/hd.fifo >{LOG} 2>/dev/null &)")
     try:
+        lab.report(scenario="autoscale", step="caps", **unit.check_caps(lab, "/run/hotmemd-as.pid"))
         wait_dom0(lab, f"grep -q 'autob): attached implicitly' {LOG} && "
                        f"grep -q 'autoa): attached implicitly' {LOG}", "both guests attached", 60)
         # Stats flow (the driver publishes every tick once hotmemd asked).

@@ -16,9 +16,9 @@ def grow_shrink(lab):
     """Load xen_hotmem.ko, grow the guest by 1 GiB with xl-hotmem, show its
     memory before and after, shrink it back and print a short summary."""
     if lab.dom0("xl-hotmem -h 2>&1 | grep -qw grow", check=False).rc:
-        raise LabError("dom0 image has no xl-hotmem (its arm64 cross build: <cache>/build-aarch64.log)")
+        raise LabError("dom0 image has no xl-hotmem (the arm64 hotmem .deb: <cache>/pkg.log)")
     if lab.domu("test -f /lib/modules/xen_hotmem.ko", check=False).rc:
-        raise LabError("guest image has no xen_hotmem.ko (HOTMEM_GUEST_MODULE, <cache>/build-module.log)")
+        raise LabError("guest image has no xen_hotmem.ko (HOTMEM_GUEST_MODULE, <cache>/pkg/dkms-build.log)")
     meminfo = "grep -E '^(MemTotal|MemFree):' /proc/meminfo"
     lab.domu("insmod /lib/modules/xen_hotmem.ko")
     before = lab.meminfo("guest")["MemTotal"]

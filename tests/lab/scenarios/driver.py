@@ -142,7 +142,7 @@ def run(lab, memmap_in_target):
         raise LabError("dom0 image has no hotmem-lab-mem (see <cache>/build-aarch64.log)")
     lab.create_domu()
     if lab.domu("test -f /lib/modules/xen_hotmem.ko", check=False).rc:
-        raise LabError("no xen_hotmem.ko in the guest image (see <cache>/build-module.log)")
+        raise LabError("no xen_hotmem.ko in the guest image (see <cache>/pkg/dkms-build.log)")
     domid = int(lab.dom0("xl domid guest").out.strip())
     dom = f"/local/domain/{domid}"
     h = f"{dom}/hotmem"

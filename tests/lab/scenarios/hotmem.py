@@ -200,10 +200,10 @@ def back_to_boot_size(lab):
 @scenario("hotmem-setup", "session setup: domU + xen_hotmem.ko + baseline books")
 def hotmem_setup(lab):
     if lab.dom0("command -v xl-hotmem && command -v hotmem-lab-mem", check=False).rc != 0:
-        raise LabError("dom0 image lacks xl-hotmem or hotmem-lab-mem (see <cache>/build-aarch64.log)")
+        raise LabError("dom0 image lacks xl-hotmem (<cache>/pkg.log) or hotmem-lab-mem (<cache>/build-aarch64.log)")
     lab.create_domu()
     if lab.domu("test -f /lib/modules/xen_hotmem.ko && test -x /usr/local/bin/hotmem-memload", check=False).rc:
-        raise LabError("guest image lacks xen_hotmem.ko or hotmem-memload (see <cache>/build-module.log)")
+        raise LabError("guest image lacks xen_hotmem.ko or hotmem-memload (see <cache>/pkg/dkms-build.log)")
     lab.domu("insmod /lib/modules/xen_hotmem.ko")
     base = dict(xen=xen_books(lab), guest=guest_mem(lab), zones=counters.zone_present_managed(lab))
     lab.state["baseline"] = base
@@ -586,7 +586,7 @@ def crash_round(lab, base, where):
 def crash(lab):
     base = need(lab)
     if lab.dom0("command -v hotmemd", check=False).rc:
-        raise LabError("dom0 image has no hotmemd (see <cache>/build-aarch64.log)")
+        raise LabError("dom0 image has no hotmemd (the arm64 hotmem .deb: <cache>/pkg.log)")
     back_to_boot_size(lab)
     wait_balloon(lab)
     try:
