@@ -275,7 +275,7 @@ static int cmd_simple(const struct cli_command *cmd, int argc, char **argv, enum
 {
 	struct ctl_request req = { .cmd = kind };
 	struct cli_args args = { 0 };
-	bool help;
+	bool help = false;
 	int r = cli_parse_args(cmd, argc, argv, nr_dom, kind == CTL_CMD_ATTACH, &args, &help);
 
 	if (r || help)
@@ -336,7 +336,7 @@ int cmd_op(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct ctl_request req = { 0 };
 	struct cli_args args = { 0 };
-	bool help;
+	bool help = false;
 	int r = cli_parse_args(cmd, argc, argv, 2, false, &args, &help);
 
 	if (r || help)
@@ -370,7 +370,7 @@ int cmd_dtb(const struct cli_command *cmd, int argc, char **argv)
 	uint64_t block_size;
 	void *blob = NULL;
 	FILE *out = NULL;
-	bool help;
+	bool help = false;
 	int r = cli_parse_args(cmd, argc, argv, 2, false, &args, &help), len;
 
 	if (r || help)

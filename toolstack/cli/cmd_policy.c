@@ -140,7 +140,7 @@ int cmd_policy(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct ctl_request req = { .cmd = CTL_CMD_POLICY };
 	struct cli_args args = { 0 };
-	bool help;
+	bool help = false;
 	int r = cli_parse_args(cmd, argc, argv, -1, false, &args, &help);
 
 	if (r || help)
@@ -255,7 +255,7 @@ int cmd_top(const struct cli_command *cmd, int argc, char **argv)
 	struct ctl_request req = { .cmd = CTL_CMD_TOP };
 	double delay = 1.0;
 	long iterations = 0; /* 0: until interrupted */
-	bool json = false, help, tty = isatty(STDOUT_FILENO);
+	bool json = false, help = false, tty = isatty(STDOUT_FILENO);
 	int r = parse_top_options(cmd, argc, argv, &delay, &iterations, &json, &help);
 
 	if (r || help)
@@ -307,7 +307,7 @@ int cmd_sim_guest(const struct cli_command *cmd, int argc, char **argv)
 	struct ctl_request req = { .cmd = CTL_CMD_SIM_GUEST };
 	struct sim_ctl_load change = { 0 };
 	struct cli_args args = { 0 };
-	bool help;
+	bool help = false;
 	int r = cli_parse_args(cmd, argc, argv, -1, false, &args, &help);
 
 	if (r || help)
