@@ -15,6 +15,7 @@
 #include <linux/spinlock.h>
 #include <linux/timer.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 
 #include "hotmem_core.h"
 
@@ -63,6 +64,10 @@ struct xhm {
 	struct hotmem_inbox inbox; /* guarded by inbox_lock */
 	bool watches_registered;
 	bool xenstore_notifier_registered;
+	bool reboot_notifier_registered;
+	/* The reboot notifier waits here for dom0's answer (H/shutdown-ack). */
+	wait_queue_head_t shutdown_wq;
+	bool shutdown_kick; /* the answer's watch fired since the last look */
 
 	/* Memory side (xen_hotmem_mem.c). */
 	enum hotmem_zone online_zone;

@@ -15,12 +15,14 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/memory.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/reboot.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
@@ -73,6 +75,14 @@ static unsigned int retry_limit = 8;
 module_param(retry_limit, uint, 0444);
 MODULE_PARM_DESC(retry_limit, "Busy/no-memory failures of one block before a request gives up and "
 			      "acks what it did (default: 8)");
+
+static unsigned int reboot_notice_ms = 5000;
+module_param(reboot_notice_ms, uint, 0444);
+MODULE_PARM_DESC(
+	reboot_notice_ms,
+	"Offer feature reboot-notice: on reboot, poweroff or halt tell dom0 first and wait "
+	"up to this long for it to put the configured memory size back, ms; 0 = never "
+	"(default: 5000)");
 
 unsigned int xhm_offline_timeout_ms = 30000;
 module_param_named(offline_timeout_ms, xhm_offline_timeout_ms, uint, 0644);
@@ -227,6 +237,15 @@ static void xhm_event(void *ctx, const struct hotmem_event *ev)
 			ev->block, ev->start, ev->start + ev->size - 1, ev->headroom >> 10,
 			ev->need >> 10);
 		break;
+	case HOTMEM_EVENT_SHUTDOWN:
+		if (ev->err)
+			pr_warn("%s: dom0 did not answer the notice in %llu ms (%d): going down "
+				"anyway; xl may rebuild this domain with its grown size\n",
+				hotmem_shutdown_token(ev->shutdown), ev->elapsed_ms, ev->err);
+		else
+			pr_info("%s: dom0 put the configured memory size back in %llu ms\n",
+				hotmem_shutdown_token(ev->shutdown), ev->elapsed_ms);
+		break;
 	case HOTMEM_EVENT_BROKEN:
 		pr_err("giving up while %s (%d); reload the module to recover\n", ev->what,
 		       ev->err);
@@ -352,8 +371,19 @@ static void xhm_toolstack_changed(struct xenbus_watch *watch, const char *path, 
 	spin_unlock_irq(&x->inbox_lock);
 }
 
+/* dom0 answered a shutdown notice (or the key appeared or went). */
+static void xhm_shutdown_ack_changed(struct xenbus_watch *watch, const char *path,
+				     const char *token)
+{
+	struct xhm *x = &xhm;
+
+	WRITE_ONCE(x->shutdown_kick, true);
+	wake_up(&x->shutdown_wq);
+}
+
 static struct xenbus_watch xhm_watches[] = {
 	{ .node = HOTMEM_KEY_VERSION, .callback = xhm_toolstack_changed },
+	{ .node = HOTMEM_KEY_SHUTDOWN_ACK, .callback = xhm_shutdown_ack_changed },
 	{ .node = HOTMEM_KEY_WINDOW, .callback = xhm_toolstack_changed },
 	{ .node = HOTMEM_KEY_REQUEST, .callback = xhm_request_changed },
 	{ .node = HOTMEM_KEY_STATS_INTERVAL, .callback = xhm_stats_interval_changed },
@@ -394,6 +424,62 @@ static struct notifier_block xhm_xenstore_nb = {
 	.notifier_call = xhm_xenstore_ready,
 };
 
+/*
+ * xhm_reboot_notify - the kernel is going down (kernel_restart(),
+ * kernel_power_off(), kernel_halt(): xl reboot/shutdown through orderly_*,
+ * or reboot(2) from the guest's init), before the domain's SCHEDOP_shutdown.
+ * Tell dom0 so that it puts memory/target and static-max back to the
+ * configured size before xl reads them to rebuild the domain, and wait for
+ * its answer; every wait is bounded by reboot_notice_ms in all, so a reboot
+ * never hangs on dom0 (or on our own worker stuck in a long offline). An
+ * emergency restart (sysrq-b, panic) runs no notifier: dom0 handles that
+ * without notice (docs/protocol.md).
+ */
+static int xhm_reboot_notify(struct notifier_block *nb, unsigned long code, void *unused)
+{
+	struct xhm *x = &xhm;
+	unsigned long deadline = jiffies + msecs_to_jiffies(reboot_notice_ms);
+	enum hotmem_shutdown how;
+	int rc;
+
+	if (code == SYS_RESTART)
+		how = HOTMEM_SHUTDOWN_REBOOT;
+	else if (code == SYS_POWER_OFF)
+		how = HOTMEM_SHUTDOWN_POWEROFF;
+	else if (code == SYS_HALT)
+		how = HOTMEM_SHUTDOWN_HALT;
+	else
+		return NOTIFY_DONE;
+	spin_lock_irq(&x->inbox_lock);
+	x->stopping = true; /* no more work queued: the core takes no request now */
+	spin_unlock_irq(&x->inbox_lock);
+	/* The worker holds the lock for one step at most; don't wait past the deadline. */
+	while (!mutex_trylock(&x->lock)) {
+		if (time_after(jiffies, deadline)) {
+			pr_warn("%s: worker busy for %u ms, going down without notice\n",
+				hotmem_shutdown_token(how), reboot_notice_ms);
+			return NOTIFY_DONE;
+		}
+		msleep(20);
+	}
+	WRITE_ONCE(x->shutdown_kick, false);
+	rc = hotmem_core_shutdown_begin(x->core, how);
+	while (rc > 0) {
+		rc = hotmem_core_shutdown_poll(x->core);
+		if (rc <= 0)
+			break;
+		wait_event_timeout(x->shutdown_wq, READ_ONCE(x->shutdown_kick),
+				   msecs_to_jiffies(rc));
+		WRITE_ONCE(x->shutdown_kick, false);
+	}
+	mutex_unlock(&x->lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block xhm_reboot_nb = {
+	.notifier_call = xhm_reboot_notify,
+};
+
 static int xhm_parse_online_type(enum hotmem_zone *ret_zone)
 {
 	if (sysfs_streq(online_type, "movable"))
@@ -416,6 +502,7 @@ static int __init xhm_init(void)
 		.retry_min_ms = retry_min_ms,
 		.retry_max_ms = retry_max_ms,
 		.retry_limit = retry_limit,
+		.shutdown_notice_ms = reboot_notice_ms,
 	};
 	int rc;
 
@@ -429,6 +516,7 @@ static int __init xhm_init(void)
 	mutex_init(&x->lock);
 	spin_lock_init(&x->inbox_lock);
 	spin_lock_init(&x->psi_lock);
+	init_waitqueue_head(&x->shutdown_wq);
 	x->online_zone = cfg.online_zone;
 	kthread_init_delayed_work(&x->work, xhm_work_fn);
 	kthread_init_work(&x->close_work, xhm_close_fn);
@@ -476,6 +564,11 @@ static int __init xhm_init(void)
 	if (rc)
 		goto err_xenstore;
 	x->xenstore_notifier_registered = true;
+	rc = register_reboot_notifier(&xhm_reboot_nb);
+	if (rc)
+		pr_warn("cannot register a reboot notifier (%d): reboots go without notice\n", rc);
+	else
+		x->reboot_notifier_registered = true;
 	/* Try the handshake now too, in case the toolstack attached before us. */
 	spin_lock_irq(&x->inbox_lock);
 	hotmem_inbox_toolstack_changed(&x->inbox);
@@ -499,6 +592,8 @@ static void __exit xhm_exit(void)
 {
 	struct xhm *x = &xhm;
 
+	if (x->reboot_notifier_registered)
+		unregister_reboot_notifier(&xhm_reboot_nb);
 	if (x->xenstore_notifier_registered)
 		unregister_xenstore_notifier(&xhm_xenstore_nb);
 	xhm_unregister_watches(x);

@@ -284,6 +284,8 @@ int hotmem_core_init(struct hotmem_core *core, const struct hotmem_platform_ops 
 		core->guest_features |= HOTMEM_FEATURE_TARGET_BLOCKS;
 	if (cfg->memmap_in_target && cfg->own_pages)
 		core->guest_features |= HOTMEM_FEATURE_POPULATED_BLOCKS;
+	if (cfg->shutdown_notice_ms)
+		core->guest_features |= HOTMEM_FEATURE_REBOOT_NOTICE;
 	core->grow_ok = mm.balloon_captures && (mm.memmap_on_memory || cfg->allow_classic);
 	core->state = HOTMEM_STATE_INIT;
 	core->handshake_wanted = true;
@@ -1005,7 +1007,8 @@ uint32_t hotmem_core_step(struct hotmem_core *core)
 	uint32_t delay;
 	int rc;
 
-	if (core->state == HOTMEM_STATE_BROKEN || core->state == HOTMEM_STATE_CLOSED)
+	if (core->state == HOTMEM_STATE_BROKEN || core->state == HOTMEM_STATE_CLOSED ||
+	    core->shutting_down)
 		return HOTMEM_STEP_IDLE;
 
 	rc = core_work(core);
@@ -1047,6 +1050,78 @@ uint32_t hotmem_core_step(struct hotmem_core *core)
 		return HOTMEM_STEP_IDLE;
 	}
 	return core_stats(core, delay);
+}
+
+/*
+ * Going down. The notice is one key the guest owns; the answer is a
+ * toolstack key (n0 r<domid>) that only dom0 can write, written in the
+ * transaction that put memory/target and static-max back. Everything is
+ * bounded by one deadline taken at begin, whatever fails in between.
+ */
+int hotmem_core_shutdown_begin(struct hotmem_core *core, enum hotmem_shutdown how)
+{
+	bool holds_blocks;
+
+	if (core->shutting_down)
+		return 0;
+	core->shutting_down = true;
+	holds_blocks = core->nr_in_state[HOTMEM_BLOCK_ABSENT] != HOTMEM_MAX_BLOCKS || core->active;
+	if (!core->cfg.shutdown_notice_ms || !core->handshake_done ||
+	    !(core->features & HOTMEM_FEATURE_REBOOT_NOTICE) || !holds_blocks ||
+	    (unsigned int)how >= HOTMEM_SHUTDOWN_COUNT)
+		return 0;
+	core->notice = how;
+	core->notice_sent = true;
+	core->notice_unwritten = true;
+	core->notice_start_ms = core->ops->now_ms(core->ctx);
+	core->notice_deadline_ms = core->notice_start_ms + core->cfg.shutdown_notice_ms;
+	return 1;
+}
+
+static int core_shutdown_end(struct hotmem_core *core, int err, uint64_t now)
+{
+	struct hotmem_event event = {
+		.type = HOTMEM_EVENT_SHUTDOWN,
+		.err = err,
+		.shutdown = core->notice,
+		.elapsed_ms = now - core->notice_start_ms,
+	};
+
+	core->notice_done = true;
+	core->notice_err = err;
+	core_emit(core, &event);
+	return err;
+}
+
+int hotmem_core_shutdown_poll(struct hotmem_core *core)
+{
+	uint64_t now = core->ops->now_ms(core->ctx), left;
+	enum hotmem_shutdown answer;
+	size_t len = 0;
+	int rc;
+
+	if (!core->notice_sent)
+		return 0;
+	if (core->notice_done)
+		return core->notice_err;
+	if (core->notice_unwritten) {
+		const char *token = hotmem_shutdown_token(core->notice);
+
+		rc = core_write(core, HOTMEM_KEY_GUEST_SHUTDOWN, token);
+		if (!rc)
+			core->notice_unwritten = false;
+		else if (rc != -EAGAIN && rc != -EBUSY && rc != -ENOMEM)
+			return core_shutdown_end(core, rc, now);
+	}
+	if (!core->notice_unwritten &&
+	    !core->ops->xs_read(core->ctx, HOTMEM_KEY_SHUTDOWN_ACK, core->buf, sizeof(core->buf),
+				&len) &&
+	    !hotmem_parse_shutdown(core->buf, len, &answer) && answer == core->notice)
+		return core_shutdown_end(core, 0, now);
+	if (now >= core->notice_deadline_ms)
+		return core_shutdown_end(core, -ETIMEDOUT, now);
+	left = core->notice_deadline_ms - now;
+	return left < HOTMEM_SHUTDOWN_POLL_MS ? (int)left : (int)HOTMEM_SHUTDOWN_POLL_MS;
 }
 
 /*

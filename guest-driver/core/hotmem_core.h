@@ -132,6 +132,9 @@ struct hotmem_core_config {
 	uint32_t retry_min_ms; /* first backoff after -EBUSY/-ENOMEM, >= 1 */
 	uint32_t retry_max_ms; /* backoff cap, >= retry_min_ms */
 	uint32_t retry_limit; /* transient failures at a block boundary before a request gives up */
+	/* List feature reboot-notice: announce a reboot/poweroff/halt to dom0
+	 * and wait up to this long for its answer (0: never announce). */
+	uint32_t shutdown_notice_ms;
 };
 
 /* Changes to the balloon's books, in PAGE_SIZE pages, for one block. */
@@ -157,6 +160,9 @@ enum hotmem_event_type {
 	/* a grow's block goes to a kernel zone because the kernel zones are
 	 * short (cfg.kernel_block_when_short): block, start, size, headroom, need */
 	HOTMEM_EVENT_KERNEL_BLOCK,
+	/* going down: the notice was answered (err 0) or not (-ETIMEDOUT, or
+	 * the write's error) after elapsed_ms: shutdown */
+	HOTMEM_EVENT_SHUTDOWN,
 	HOTMEM_EVENT_TYPE_COUNT
 };
 
@@ -173,7 +179,9 @@ struct hotmem_event {
 	struct hotmem_window window;
 	uint64_t memmap_bytes;
 	uint64_t headroom, need; /* bytes: kernel_headroom() and what the grow needs */
-	const char *what;	 /* key or operation, NUL-terminated, static */
+	enum hotmem_shutdown shutdown;
+	uint64_t elapsed_ms;
+	const char *what; /* key or operation, NUL-terminated, static */
 };
 
 /*
@@ -278,6 +286,21 @@ struct hotmem_core {
 	uint32_t retries; /* consecutive transient failures at this step */
 	uint32_t backoff_ms;
 
+	/*
+	 * Going down (hotmem_core_shutdown_begin()): no request is taken on any
+	 * more. notice_unwritten: H/guest/shutdown still to be written (a
+	 * transient failure); the wait ends at notice_deadline_ms, answered or
+	 * not.
+	 */
+	bool shutting_down;
+	bool notice_sent;
+	bool notice_unwritten;
+	bool notice_done;
+	int notice_err; /* how it ended, once notice_done */
+	enum hotmem_shutdown notice;
+	uint64_t notice_start_ms;
+	uint64_t notice_deadline_ms;
+
 	uint32_t stats_interval_ms;
 	uint64_t stats_next_ms;
 	uint64_t stats_counter;
@@ -363,6 +386,47 @@ void hotmem_core_deliver(struct hotmem_core *core, struct hotmem_inbox *inbox);
  *	HOTMEM_STEP_IDLE, nothing to do until the next hotmem_core_deliver()
  */
 uint32_t hotmem_core_step(struct hotmem_core *core);
+
+/* How often hotmem_core_shutdown_poll() rereads the answer without a wake-up. */
+#define HOTMEM_SHUTDOWN_POLL_MS 100u
+
+/**
+ * hotmem_core_shutdown_begin - the kernel is about to reboot, power off or halt
+ * @core: the core
+ * @how: which (SYS_RESTART, SYS_POWER_OFF, SYS_HALT)
+ *
+ * Called from the kernel's reboot notifier, before the domain asks Xen to
+ * shut it down. From now on the core takes on no request and writes no ack
+ * (hotmem_core_step() idles). When feature reboot-notice is in use and this
+ * guest holds or is adding blocks, writes H/guest/shutdown = how so that
+ * dom0 puts memory/target and static-max back to the configured size before
+ * xl rebuilds the domain from them; the caller then waits for the answer
+ * with hotmem_core_shutdown_poll(), which never waits longer than
+ * cfg.shutdown_notice_ms in all: a reboot must never hang on dom0.
+ *
+ * returns:
+ *	1, a notice is out (or still to be written): poll
+ *	0, nothing to announce (feature not in use, no blocks, handshake not
+ *	   done, notice off, or called before): go down now
+ */
+int hotmem_core_shutdown_begin(struct hotmem_core *core, enum hotmem_shutdown how);
+
+/**
+ * hotmem_core_shutdown_poll - has dom0 answered the notice
+ * @core: the core, after hotmem_core_shutdown_begin() returned 1
+ *
+ * Writes the notice if an earlier write failed, reads H/shutdown-ack and
+ * compares it with the notice. Reports the outcome once through
+ * ops->event() (HOTMEM_EVENT_SHUTDOWN).
+ *
+ * returns:
+ *	0, dom0 answered: go down
+ *	-ETIMEDOUT, cfg.shutdown_notice_ms passed without an answer (or the
+ *	   notice could not be written in that time): go down anyway
+ *	> 0, milliseconds to wait (less if a watch on H/shutdown-ack fires)
+ *	   before calling again; never past the deadline
+ */
+int hotmem_core_shutdown_poll(struct hotmem_core *core);
 
 /**
  * hotmem_core_close - the driver is going away

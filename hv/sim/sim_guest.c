@@ -754,13 +754,21 @@ int sim_guest_new(struct hv_sim *sim, uint32_t domid, const struct sim_guest_par
 		goto out;
 	/*
 	 * Like Linux's balloon, count the RAM the domain booted with (its
-	 * memory/target), not the pages libxl adds besides it (rings).
+	 * memory/static-max, what xl built it with; else memory/target), not
+	 * the pages libxl adds besides it (rings). A target below it (a domain
+	 * rebuilt bigger than configured) is ballooned down to at once.
 	 */
-	if (g->hv->ops->xs_read(g->hv, HV_XS_NO_TXN, "memory/target", &target, NULL) == 0) {
+	if (g->hv->ops->xs_read(g->hv, HV_XS_NO_TXN, "memory/static-max", &target, NULL) == 0) {
 		uint64_t kib = strtoull(target, NULL, 10);
 
 		if (kib && kib / 4 <= ds.tot_pages)
 			g->stats.balloon_current = g->boot_pages = kib / 4;
+	}
+	free(target);
+	target = NULL;
+	if (g->hv->ops->xs_read(g->hv, HV_XS_NO_TXN, "memory/target", &target, NULL) == 0) {
+		uint64_t kib = strtoull(target, NULL, 10);
+
 		g->last_target_kib = kib;
 		g->balloon_target = kib >> 2;
 	}

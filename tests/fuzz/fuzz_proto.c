@@ -164,6 +164,8 @@ DEFINE_TARGET(blocks, blocks_bitmap, hotmem_parse_blocks, value, canonical_same,
 	      hotmem_format_blocks(out, out_size, value))
 DEFINE_TARGET(stats, struct hotmem_stats, hotmem_parse_stats, &value, canonical_same,
 	      hotmem_format_stats(out, out_size, &value))
+DEFINE_TARGET(shutdown, enum hotmem_shutdown, hotmem_parse_shutdown, &value, canonical_same,
+	      hotmem_format_shutdown(out, out_size, value))
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -202,7 +202,7 @@ static void test_attach(void)
 
 	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/version", domid, "1"));
 	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", domid,
-		      "memmap-on-memory online-movable shrink stats"));
+		      "memmap-on-memory online-movable reboot-notice shrink stats"));
 	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/stats-interval-ms", domid, "0"));
 	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/window", domid, "0xf000000000 0x1000000000"));
 	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/guest/state", domid, "ready"));
@@ -512,6 +512,10 @@ static void test_target_blocks_negotiated(void)
 	const char *narrow = "memmap-on-memory online-movable shrink stats";
 	const char *all =
 		"memmap-on-memory online-movable populated-blocks shrink stats target-blocks";
+	/* What dom0 offers (H/features): the same and reboot-notice. */
+	const char *narrow_ts = "memmap-on-memory online-movable reboot-notice shrink stats";
+	const char *all_ts = "memmap-on-memory online-movable populated-blocks reboot-notice "
+			     "shrink stats target-blocks";
 	struct hotmem_domain_info info;
 	struct hotmem_result res;
 	struct sim_guest_stats fs;
@@ -524,7 +528,7 @@ static void test_target_blocks_negotiated(void)
 
 	/* Offered, but the guest does not count the heads. */
 	a = harness_add_guest(&h, "usable", 256 * 256, &usable_only, NULL);
-	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", a, narrow));
+	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", a, narrow_ts));
 	CHECK_EQ(harness_op(&h, a, HOTMEM_OP_KIND_GROW, 32 * MIB, &res), 0);
 	CHECK_EQ(res.target_bytes_done, 2 * usable);
 	CHECK_EQ(hotmem_domain_info(h.hm, a, &info), 0);
@@ -534,7 +538,7 @@ static void test_target_blocks_negotiated(void)
 
 	/* Both list it. */
 	b = harness_add_guest(&h, "whole", 256 * 256, &counts, NULL);
-	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", b, all));
+	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", b, all_ts));
 	CHECK_EQ(harness_op(&h, b, HOTMEM_OP_KIND_GROW, 32 * MIB, &res), 0);
 	CHECK_EQ(res.target_bytes_done, 32 * MIB);
 	CHECK_EQ(hotmem_domain_info(h.hm, b, &info), 0);
@@ -554,7 +558,7 @@ static void test_target_blocks_negotiated(void)
 	h.cfg.memmap_in_target = false;
 	harness_restart(&h, 0, NULL);
 	c = harness_add_guest(&h, "unoffered", 256 * 256, &counts, NULL);
-	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", c, narrow));
+	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", c, narrow_ts));
 	CHECK_EQ(harness_op(&h, c, HOTMEM_OP_KIND_GROW, 16 * MIB, &res), 0);
 	CHECK_EQ(res.target_bytes_done, usable);
 	sim_guest_get_stats(harness_guest(&h, c), &fs);

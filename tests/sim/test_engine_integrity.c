@@ -37,6 +37,7 @@
 
 static struct harness h;
 static uint32_t victim;
+static struct hotmem_domain_info info_scratch;
 static struct sim_guest *guest;
 static uint64_t greedy_gfn; /* next page the greedy guest populates */
 static uint64_t greedy_pages;
@@ -438,7 +439,8 @@ static void test_reboot(void)
 	harness_init(&h, 0);
 	victim = harness_add_guest(&h, "web", BOOT_PAGES, &gp, &ap);
 	greedy_on = false;
-	for (int lost = 0; lost < 3; lost++) {
+	/* 0: the engine wins the race; 2: a suspend. Lost races: test_reboot_no_notice(). */
+	for (int lost = 0; lost < 3; lost += 2) {
 		struct hv_sim_domain_params dp = { .name = lost ? "web-new2" : "web-new" };
 		uint64_t xl_target, xl_static;
 		uint32_t again = 0;
@@ -506,12 +508,351 @@ static void test_reboot(void)
 	harness_fini(&h);
 }
 
+static uint64_t host_free_pages(void)
+{
+	struct hv_physinfo pi = { 0 };
+	struct hv *dom0 = NULL;
+
+	if (hv_sim_open(h.sim, 0, &dom0) == 0)
+		dom0->ops->physinfo(dom0, &pi);
+	hv_close(dom0);
+	return pi.free_pages;
+}
+
+static bool key_exists(const char *path)
+{
+	struct hv *dom0 = NULL;
+	char *value = NULL;
+	bool found = false;
+
+	if (hv_sim_open(h.sim, 0, &dom0) == 0)
+		found = dom0->ops->xs_read(dom0, 0, path, &value, NULL) == 0;
+	free(value);
+	hv_close(dom0);
+	return found;
+}
+
+static int check_sim_ok(void)
+{
+	char why[256];
+	int r = hv_sim_check(h.sim, why, sizeof(why));
+
+	if (r < 0)
+		fprintf(stderr, "  hv_sim_check: %s\n", why);
+	return r;
+}
+
+static unsigned int count_children(const char *path)
+{
+	struct hv *dom0 = NULL;
+	char **names = NULL;
+	unsigned int nr = 0;
+
+	if (hv_sim_open(h.sim, 0, &dom0) == 0 &&
+	    dom0->ops->xs_directory(dom0, 0, path, &names, &nr) < 0)
+		nr = 0;
+	free(names);
+	hv_close(dom0);
+	return nr;
+}
+
+/* xl's rebuild after a reboot: same handle and name, boot RAM from static-max as xl read it. */
+static uint32_t xl_rebuild(const uint8_t *handle, uint64_t xl_static_kib,
+			   const struct sim_guest_params *gp, const struct hotmem_attach_params *ap)
+{
+	struct hv_sim_domain_params dp = {
+		.name = "web",
+		.boot_pages = xl_static_kib / 4,
+		.handle = handle,
+		.max_slack_kib = HV_SIM_LIBXL_MAXMEM_SLACK_KIB,
+	};
+	struct sim_guest *ng = NULL;
+	uint32_t again = 0;
+
+	CHECK_EQ(hv_sim_domain_create(h.sim, &dp, &again), 0);
+	CHECK_EQ(sim_guest_new(h.sim, again, gp, &ng), 0);
+	h.guests[0] = ng;
+	h.base[0].domid = again;
+	h.base[0].boot_pages = dp.boot_pages;
+	h.base[0].max_pages = dp.boot_pages + 256;
+	h.base[0].target_kib = read_key(again, "memory/target");
+	h.base[0].static_kib = read_key(again, "memory/static-max");
+	h.nr_guests = 1;
+	CHECK_EQ(hotmem_attach(h.hm, again, ap), 0);
+	CHECK_EQ(harness_run(&h, NULL), 0);
+	return again;
+}
+
+/*
+ * The notice path (xl reboot, the guest's own reboot: Linux's reboot
+ * notifiers run before the domain shuts down): the guest announces its
+ * reboot in H/guest/shutdown; before the domain shuts down, the engine has
+ * put memory/target and static-max back to the configured size, journalled
+ * it, and answered in H/shutdown-ack. xl then reads the configured size
+ * whatever the order of events on @releaseDomain, the rebuilt domain boots
+ * at it, every frame of the grant (and its P2M pool) is back in the host
+ * pool, the old record is released, and the new domain attaches at granted
+ * 0 and grows again. While it is going down, nothing moves its keys: no new
+ * operation starts, and a grow the guest acks after its notice (a hostile
+ * guest) is granted without raising them.
+ */
+static void test_reboot_notice(void)
+{
+	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_bytes = HEAD };
+	struct hotmem_attach_params ap = { .window_bytes = WINDOW };
+	struct hotmem_reboot_info rb = { 0 };
+	struct hotmem_domain_info info;
+	struct hotmem_counters ctr;
+	struct hv_domain_info hvi;
+	struct hotmem_result res;
+	struct hotmem_operation *op = NULL;
+	struct hv *dom0 = NULL;
+	char path[128], *ack = NULL;
+	uint64_t free_before, target0, static0;
+	uint32_t old;
+
+	harness_init(&h, 0);
+	greedy_on = false;
+	victim = harness_add_guest(&h, "web", BOOT_PAGES, &gp, &ap);
+	target0 = h.base[0].target_kib;
+	static0 = h.base[0].static_kib;
+	free_before = host_free_pages();
+	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 3 * BLOCK, &res), 0);
+	CHECK_EQ(read_key(victim, "memory/static-max"), static0 + 3 * BLOCK / 1024);
+	CHECK(host_free_pages() < free_before - 3 * BLOCK_PAGES);
+
+	/* The guest's reboot notifier: the notice, then it waits for the answer. */
+	CHECK_EQ(sim_guest_write(harness_guest(&h, victim), HOTMEM_KEY_GUEST_SHUTDOWN, "reboot", 6),
+		 0);
+	CHECK_EQ(harness_run(&h, NULL), 0);
+	snprintf(path, sizeof(path), "/local/domain/%u/%s", victim, HOTMEM_KEY_SHUTDOWN_ACK);
+	CHECK_EQ(hv_sim_open(h.sim, 0, &dom0), 0);
+	CHECK_EQ(dom0->ops->xs_read(dom0, 0, path, &ack, NULL), 0);
+	CHECK_STREQ(ack ? ack : "", "reboot");
+	free(ack);
+	/* Answered, so the keys are back while the domain still runs. */
+	CHECK_EQ(read_key(victim, "memory/target"), target0);
+	CHECK_EQ(read_key(victim, "memory/static-max"), static0);
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	CHECK(info.going_down && info.granted_blocks == 3);
+	hotmem_get_counters(h.hm, &ctr);
+	CHECK_EQ(ctr.restores, 1);
+	CHECK_EQ(hotmem_op_start(h.hm, victim, HOTMEM_OP_KIND_GROW, BLOCK, &op), -ESHUTDOWN);
+	CHECK_EQ(hotmem_op_start(h.hm, victim, HOTMEM_OP_KIND_SHRINK, BLOCK, &op), -ESHUTDOWN);
+	/* A second notice is answered again, nothing restored twice. */
+	CHECK_EQ(sim_guest_write(harness_guest(&h, victim), HOTMEM_KEY_GUEST_SHUTDOWN, "halt", 4),
+		 0);
+	CHECK_EQ(harness_run(&h, NULL), 0);
+	CHECK_EQ(read_key(victim, "memory/static-max"), static0);
+	hotmem_get_counters(h.hm, &ctr);
+	CHECK_EQ(ctr.restores, 1);
+
+	/* The domain shuts down; xl reads the keys first (the race it no longer wins). */
+	CHECK_EQ(dom0->ops->domain_info(dom0, victim, &hvi), 0);
+	hv_close(dom0);
+	CHECK_EQ(hv_sim_domain_shutdown(h.sim, victim, HV_SHUTDOWN_REBOOT), 0);
+	CHECK_EQ(read_key(victim, "memory/target"), target0);
+	CHECK_EQ(read_key(victim, "memory/static-max"), static0);
+	old = victim;
+	harness_destroy_guest(&h, victim);
+	CHECK_EQ(harness_run(&h, NULL), 0);
+	/* The old record is released; every frame and the pool are back. */
+	snprintf(path, sizeof(path), "%s/%u", HOTMEM_DEFAULT_JOURNAL_DIR, old);
+	CHECK(!key_exists(path));
+	CHECK_EQ(hotmem_domain_info(h.hm, old, &info), -ENOENT);
+	victim = xl_rebuild(hvi.handle, static0, &gp, &ap);
+	CHECK(victim != old);
+	CHECK_EQ(host_free_pages(), free_before);
+	CHECK_EQ(read_key(victim, "memory/static-max"), static0);
+	/* Back at its size: the memo under its handle has served and is gone. */
+	CHECK_EQ(hotmem_reboot_info(h.hm, victim, &rb), -ENOENT);
+	snprintf(path, sizeof(path), "%s/reboot", HOTMEM_DEFAULT_JOURNAL_DIR);
+	CHECK_EQ(count_children(path), 0);
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	CHECK(!info.going_down && info.granted_blocks == 0);
+	/* The policy (or an operator) grows it again. */
+	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 3 * BLOCK, &res), 0);
+	CHECK_EQ(harness_check(&h, "rebuilt after the notice"), 0);
+
+	/* A hostile guest: announces, then acks a grow: the grant is booked, the keys stay. */
+	sim_guest_set_mode(harness_guest(&h, victim), SG_SILENT);
+	CHECK_EQ(hotmem_op_start(h.hm, victim, HOTMEM_OP_KIND_GROW, BLOCK, &op), 0);
+	CHECK_EQ(harness_run(&h, NULL), 0);
+	CHECK_EQ(sim_guest_write(harness_guest(&h, victim), HOTMEM_KEY_GUEST_SHUTDOWN, "reboot", 6),
+		 0);
+	CHECK_EQ(harness_run(&h, NULL), 0);
+	static0 = read_key(victim, "memory/static-max");
+	CHECK_EQ(static0, h.base[0].static_kib);
+	sim_guest_set_mode(harness_guest(&h, victim), SG_NORMAL);
+	{
+		char req[64], *text = NULL;
+		struct hv *d0 = NULL;
+
+		snprintf(req, sizeof(req), "/local/domain/%u/%s", victim, HOTMEM_KEY_REQUEST);
+		CHECK_EQ(hv_sim_open(h.sim, 0, &d0), 0);
+		CHECK_EQ(d0->ops->xs_read(d0, 0, req, &text, NULL), 0);
+		hv_close(d0);
+		/* It answers the request it had kept silent on: block 3 added. */
+		CHECK_EQ(sim_guest_write(harness_guest(&h, victim), HOTMEM_KEY_GUEST_BLOCKS, "0-3",
+					 3),
+			 0);
+		snprintf(req, sizeof(req), "%u ok 1", (unsigned int)strtoul(text, NULL, 10));
+		CHECK_EQ(sim_guest_write(harness_guest(&h, victim), HOTMEM_KEY_GUEST_ACK, req,
+					 strlen(req)),
+			 0);
+		free(text);
+	}
+	CHECK_EQ(harness_run(&h, op), 0);
+	hotmem_op_free(op);
+	CHECK_EQ(hotmem_domain_info(h.hm, victim, &info), 0);
+	CHECK_EQ(info.granted_blocks, 4);
+	CHECK_EQ(read_key(victim, "memory/static-max"), static0);
+	CHECK_EQ(read_key(victim, "memory/target"), h.base[0].target_kib);
+	harness_fini(&h);
+}
+
+/*
+ * No notice (sysrq-b, a panic with on_crash=restart) and xl won the race:
+ * the rebuilt domain (same handle, new domid) boots with the grant as boot
+ * RAM. The engine sees it appear (@introduceDomain), puts its memory/target
+ * back to the configured size at once (rebooted-grown: returning; no
+ * operation starts) and, once the guest's balloon has given the frames back
+ * (Xen's tot_pages), lowers max memory and static-max to configured too
+ * (ballooned-back), so the next reboot is right and the frames are in the
+ * host pool; the P2M pool libxl sized for the bigger boot stays until then.
+ * A guest whose balloon never gives anything back gets the same limits after
+ * the timeout. A restarted engine carries a return on from the journal.
+ */
+static unsigned int notes[4];
+static struct hotmem_reboot_note last_note;
+
+static void note_cb(void *opaque, const struct hotmem_reboot_note *note)
+{
+	if ((unsigned int)note->event < 4)
+		notes[note->event]++;
+	last_note = *note;
+}
+
+static void test_reboot_no_notice(void)
+{
+	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_bytes = HEAD };
+	struct sim_guest_params balloon = { .block_size = BLOCK,
+					    .memmap_bytes = HEAD,
+					    .balloon_boot = true };
+	struct hotmem_attach_params ap = { .window_bytes = WINDOW };
+	struct hotmem_reboot_info rb = { 0 };
+	struct hotmem_operation *op = NULL;
+	struct hv_sim_domain_stats ds0, ds;
+	struct hotmem_counters ctr;
+	struct hv_domain_info hvi;
+	struct hotmem_result res;
+	struct hv *dom0 = NULL;
+	uint64_t free_before, target0, static0, xl_static;
+	uint32_t old;
+
+	for (int balloons = 1; balloons >= 0; balloons--) {
+		struct hv_sim_domain_params dp = { .name = "web" };
+		struct sim_guest *ng = NULL;
+
+		harness_init(&h, 0);
+		h.cfg.reboot = note_cb;
+		harness_restart(&h, 0, NULL);
+		memset(notes, 0, sizeof(notes));
+		greedy_on = false;
+		victim = harness_add_guest(&h, "web", BOOT_PAGES, &gp, &ap);
+		target0 = h.base[0].target_kib;
+		static0 = h.base[0].static_kib;
+		CHECK_EQ(hv_sim_domain_stats(h.sim, victim, &ds0), 0);
+		free_before = host_free_pages();
+		CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 2 * BLOCK, &res), 0);
+		/* xl reads the keys on the shutdown event before the engine runs. */
+		xl_static = read_key(victim, "memory/static-max");
+		CHECK_EQ(xl_static, static0 + 2 * BLOCK / 1024);
+		CHECK_EQ(hv_sim_open(h.sim, 0, &dom0), 0);
+		CHECK_EQ(dom0->ops->domain_info(dom0, victim, &hvi), 0);
+		hv_close(dom0);
+		CHECK_EQ(hv_sim_domain_shutdown(h.sim, victim, HV_SHUTDOWN_REBOOT), 0);
+		/* The engine puts them back on the same event, too late for xl. */
+		CHECK_EQ(harness_run(&h, NULL), 0);
+		CHECK_EQ(read_key(victim, "memory/static-max"), static0);
+		old = victim;
+		harness_destroy_guest(&h, victim);
+		CHECK_EQ(harness_run(&h, NULL), 0);
+		CHECK_EQ(hotmem_domain_info(h.hm, old, &info_scratch), -ENOENT);
+		/* xl builds it again from what it read; its kernel is not up yet. */
+		dp.boot_pages = xl_static / 4;
+		dp.handle = hvi.handle;
+		dp.max_slack_kib = HV_SIM_LIBXL_MAXMEM_SLACK_KIB;
+		CHECK_EQ(hv_sim_domain_create(h.sim, &dp, &victim), 0);
+		/* One dispatch on the fake clock as it is: the introduce event. */
+		CHECK(hotmem_dispatch(h.hm) >= 0);
+		CHECK_EQ(hotmem_reboot_info(h.hm, victim, &rb), 0);
+		CHECK(rb.returning && !rb.returned && rb.came_back_grown);
+		CHECK_EQ(rb.booted_static_max_kib, xl_static);
+		CHECK_EQ(read_key(victim, "memory/target"), target0);
+		CHECK(notes[HOTMEM_REBOOT_RESTORED] == 1 && notes[HOTMEM_REBOOT_RETURNING] == 1);
+		CHECK(last_note.domid == victim && last_note.booted_kib == xl_static &&
+		      last_note.static_max_kib == static0 && last_note.target_kib == target0);
+		/* static-max waits for the balloon (Linux takes its offset from it). */
+		CHECK_EQ(read_key(victim, "memory/static-max"), xl_static);
+		CHECK_EQ(hotmem_attach(h.hm, victim, &ap), 0);
+		CHECK_EQ(hotmem_op_start(h.hm, victim, HOTMEM_OP_KIND_GROW, BLOCK, &op), -EBUSY);
+		/* A restarted engine carries the return on. */
+		CHECK_EQ(harness_restart(&h, 0, NULL), 0);
+		CHECK_EQ(hotmem_reboot_info(h.hm, victim, &rb), 0);
+		CHECK(rb.returning);
+		/* The guest boots; its balloon gives back what is above memory/target. */
+		CHECK_EQ(sim_guest_new(h.sim, victim, balloons ? &balloon : &gp, &ng), 0);
+		h.guests[0] = ng;
+		h.base[0].domid = victim;
+		h.nr_guests = 1;
+		CHECK_EQ(harness_run(&h, NULL), 0);
+		CHECK_EQ(hotmem_reboot_info(h.hm, victim, &rb), 0);
+		CHECK(rb.returned && !rb.returning && !rb.came_back_grown);
+		CHECK_EQ(notes[HOTMEM_REBOOT_RETURNED], 1);
+		CHECK(last_note.event == HOTMEM_REBOOT_RETURNED && last_note.domid == victim);
+		CHECK_EQ(rb.booted_static_max_kib, xl_static);
+		CHECK_EQ(read_key(victim, "memory/target"), target0);
+		CHECK_EQ(read_key(victim, "memory/static-max"), static0);
+		CHECK_EQ(hv_sim_domain_stats(h.sim, victim, &ds), 0);
+		CHECK_EQ(ds.max_pages, ds0.max_pages);
+		hotmem_get_counters(h.hm, &ctr);
+		if (balloons) {
+			/* Every frame back but the bigger P2M pool libxl gave it. */
+			CHECK_EQ(ds.tot_pages, ds0.tot_pages);
+			CHECK_EQ(host_free_pages(), free_before - (ds.pool_pages - ds0.pool_pages));
+			CHECK(ds.pool_pages > ds0.pool_pages);
+		} else {
+			/* Nothing given back: the limits dropped at the timeout anyway. */
+			CHECK_EQ(ds.tot_pages, xl_static / 4);
+			CHECK(ds.tot_pages > ds.max_pages);
+		}
+		/* The domain works again: the policy may grow it. */
+		if (balloons) {
+			h.base[0].boot_pages = ds.tot_pages;
+			h.base[0].max_pages = ds.max_pages;
+			h.base[0].pool_pages = ds.pool_pages;
+			h.base[0].target_kib = target0;
+			h.base[0].static_kib = static0;
+			CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, BLOCK, &res), 0);
+			/* (Its balloon refills the boot RAM it gave back first, as Linux's does.)
+			 */
+			CHECK_EQ(hv_sim_domain_stats(h.sim, victim, &ds), 0);
+			CHECK_EQ(ds.tot_pages, ds0.tot_pages + BLOCK_PAGES);
+			CHECK_EQ(check_sim_ok(), 0);
+		}
+		harness_fini(&h);
+	}
+}
+
 int main(void)
 {
 	test_greedy(false);
 	test_greedy(true);
 	test_steal();
 	test_reboot();
+	test_reboot_notice();
+	test_reboot_no_notice();
 	test_overdrawn();
 	return check_exit("test_engine_integrity");
 }

@@ -40,7 +40,8 @@ static void test_handshake(void)
 	CHECK_EQ(fake_last_write(fx, "hotmem/guest/state"), (int)fx->nr_journal - 1);
 	CHECK_EQ(fx->events[HOTMEM_EVENT_HANDSHAKE], 1);
 	CHECK_EQ(fx->core.nr_blocks, FAKE_BLOCKS);
-	CHECK_EQ(fx->core.features, HOTMEM_FEATURES_KNOWN & ~HOTMEM_FEATURE_POPULATED_BLOCKS);
+	CHECK_EQ(fx->core.features, HOTMEM_FEATURES_KNOWN & ~(HOTMEM_FEATURE_POPULATED_BLOCKS |
+							      HOTMEM_FEATURE_REBOOT_NOTICE));
 	free(fx);
 }
 
@@ -1187,6 +1188,166 @@ static void test_names(void)
 	CHECK_STREQ(hotmem_zone_name(HOTMEM_ZONE_COUNT), "?");
 }
 
+/* A guest holding one block, notice on, dom0 offering reboot-notice. */
+static struct fake *fake_grown_with_notice(uint32_t notice_ms, bool offered)
+{
+	struct fake *fx = fake_new();
+	struct hotmem_inbox inbox = { 0 };
+
+	fx->cfg.shutdown_notice_ms = notice_ms;
+	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+	fake_attach(fx);
+	fake_set(
+		fx, "hotmem/features",
+		offered ? "memmap-on-memory online-movable reboot-notice shrink stats target-blocks"
+			: "memmap-on-memory online-movable shrink stats target-blocks",
+		-1);
+	hotmem_inbox_toolstack_changed(&inbox);
+	hotmem_core_deliver(&fx->core, &inbox);
+	fake_run(fx, 100);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "ready");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
+		    notice_ms ? "memmap-on-memory online-movable reboot-notice shrink stats "
+				"target-blocks"
+			      : "memmap-on-memory online-movable shrink stats target-blocks");
+	fake_request(fx, "1 grow 0 1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "0");
+	return fx;
+}
+
+/* Poll as the reboot notifier does, sleeping on the fake clock; the last rc. */
+static int fake_shutdown_wait(struct fake *fx, unsigned int *ret_polls)
+{
+	unsigned int polls = 0;
+	int rc;
+
+	while ((rc = hotmem_core_shutdown_poll(&fx->core)) > 0 && polls < 10000) {
+		polls++;
+		fx->now_ms += (uint64_t)rc;
+		fx->waited_ms += (uint64_t)rc;
+	}
+	*ret_polls = polls;
+	return rc;
+}
+
+/*
+ * Going down (reboot notifier): the notice is written once, dom0's answer
+ * ends the wait; without an answer the wait ends at the deadline, never
+ * later; a notice that cannot be written is retried until the deadline; and
+ * nothing is announced when there is nothing to put back or nobody offered
+ * the feature. After begin, no request is taken on.
+ */
+static void test_shutdown_notice(void)
+{
+	struct fake *fx = fake_grown_with_notice(5000, true);
+	unsigned int polls;
+	uint64_t start;
+
+	CHECK_EQ(hotmem_core_shutdown_begin(&fx->core, HOTMEM_SHUTDOWN_REBOOT), 1);
+	CHECK_EQ(hotmem_core_shutdown_poll(&fx->core), (int)HOTMEM_SHUTDOWN_POLL_MS);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/shutdown"), "reboot");
+	CHECK_EQ(fake_writes_of(fx, "hotmem/guest/shutdown"), 1);
+	/* A request now is not taken on: the guest is going down. */
+	fake_request(fx, "2 grow 1 1");
+	CHECK_EQ(fx->nr_add, 1);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 ok 1");
+	/* An answer to something else is no answer. */
+	fake_set(fx, "hotmem/shutdown-ack", "poweroff", -1);
+	fx->now_ms += 100;
+	CHECK_EQ(hotmem_core_shutdown_poll(&fx->core), (int)HOTMEM_SHUTDOWN_POLL_MS);
+	fake_set(fx, "hotmem/shutdown-ack", "reboot", -1);
+	fx->now_ms += 50;
+	CHECK_EQ(hotmem_core_shutdown_poll(&fx->core), 0);
+	CHECK_EQ(fx->events[HOTMEM_EVENT_SHUTDOWN], 1);
+	CHECK_EQ(fx->last[HOTMEM_EVENT_SHUTDOWN].err, 0);
+	CHECK_EQ(fx->last[HOTMEM_EVENT_SHUTDOWN].elapsed_ms, 150);
+	CHECK_EQ(fx->last[HOTMEM_EVENT_SHUTDOWN].shutdown, HOTMEM_SHUTDOWN_REBOOT);
+	CHECK_EQ(fake_writes_of(fx, "hotmem/guest/shutdown"), 1);
+	/* Called again: the same outcome, nothing written, no second event. */
+	CHECK_EQ(hotmem_core_shutdown_poll(&fx->core), 0);
+	CHECK_EQ(hotmem_core_shutdown_begin(&fx->core, HOTMEM_SHUTDOWN_REBOOT), 0);
+	CHECK_EQ(fx->events[HOTMEM_EVENT_SHUTDOWN], 1);
+	free(fx);
+
+	/* dom0 never answers: the wait ends at the deadline, not a poll later. */
+	fx = fake_grown_with_notice(5000, true);
+	start = fx->now_ms;
+	CHECK_EQ(hotmem_core_shutdown_begin(&fx->core, HOTMEM_SHUTDOWN_POWEROFF), 1);
+	CHECK_EQ(fake_shutdown_wait(fx, &polls), -ETIMEDOUT);
+	CHECK_EQ(fx->now_ms - start, 5000);
+	CHECK_EQ(polls, 5000 / HOTMEM_SHUTDOWN_POLL_MS);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/shutdown"), "poweroff");
+	CHECK_EQ(fx->last[HOTMEM_EVENT_SHUTDOWN].err, -ETIMEDOUT);
+	CHECK_EQ(fx->last[HOTMEM_EVENT_SHUTDOWN].elapsed_ms, 5000);
+	CHECK_EQ(hotmem_core_shutdown_poll(&fx->core), -ETIMEDOUT);
+	free(fx);
+
+	/* A deadline that is not a whole number of polls is still kept. */
+	fx = fake_grown_with_notice(250, true);
+	start = fx->now_ms;
+	CHECK_EQ(hotmem_core_shutdown_begin(&fx->core, HOTMEM_SHUTDOWN_HALT), 1);
+	CHECK_EQ(fake_shutdown_wait(fx, &polls), -ETIMEDOUT);
+	CHECK_EQ(fx->now_ms - start, 250);
+	free(fx);
+
+	/* xenstore busy: the notice is written again until it is out, then answered. */
+	fx = fake_grown_with_notice(5000, true);
+	fx->write_fault_key = "hotmem/guest/shutdown";
+	fake_fault_set(&fx->write_fault, -EAGAIN, 3);
+	CHECK_EQ(hotmem_core_shutdown_begin(&fx->core, HOTMEM_SHUTDOWN_REBOOT), 1);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(hotmem_core_shutdown_poll(&fx->core), (int)HOTMEM_SHUTDOWN_POLL_MS);
+		fx->now_ms += HOTMEM_SHUTDOWN_POLL_MS;
+	}
+	CHECK_EQ(fx->write_fault.fired, 3);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/shutdown"), "(absent)");
+	CHECK_EQ(hotmem_core_shutdown_poll(&fx->core), (int)HOTMEM_SHUTDOWN_POLL_MS);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/shutdown"), "reboot");
+	fake_set(fx, "hotmem/shutdown-ack", "reboot", -1);
+	CHECK_EQ(hotmem_core_shutdown_poll(&fx->core), 0);
+	free(fx);
+
+	/* A notice that can never be written: gone at the deadline, not later. */
+	fx = fake_grown_with_notice(1000, true);
+	fx->write_fault_key = "hotmem/guest/shutdown";
+	fake_fault_set(&fx->write_fault, -ENOMEM, -1);
+	start = fx->now_ms;
+	CHECK_EQ(hotmem_core_shutdown_begin(&fx->core, HOTMEM_SHUTDOWN_REBOOT), 1);
+	CHECK_EQ(fake_shutdown_wait(fx, &polls), -ETIMEDOUT);
+	CHECK_EQ(fx->now_ms - start, 1000);
+	/* ...and one that fails for good ends the wait at once. */
+	free(fx);
+	fx = fake_grown_with_notice(1000, true);
+	fx->write_fault_key = "hotmem/guest/shutdown";
+	fake_fault_set(&fx->write_fault, -EACCES, -1);
+	CHECK_EQ(hotmem_core_shutdown_begin(&fx->core, HOTMEM_SHUTDOWN_REBOOT), 1);
+	CHECK_EQ(hotmem_core_shutdown_poll(&fx->core), -EACCES);
+	CHECK_EQ(fx->last[HOTMEM_EVENT_SHUTDOWN].elapsed_ms, 0);
+	free(fx);
+
+	/* Not offered by dom0 (an older toolstack): nothing written, no wait. */
+	fx = fake_grown_with_notice(5000, false);
+	CHECK(!(fx->core.features & HOTMEM_FEATURE_REBOOT_NOTICE));
+	CHECK_EQ(hotmem_core_shutdown_begin(&fx->core, HOTMEM_SHUTDOWN_REBOOT), 0);
+	CHECK_EQ(hotmem_core_shutdown_poll(&fx->core), 0);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/shutdown"), "(absent)");
+	free(fx);
+
+	/* Turned off in the guest (reboot_notice_ms=0): not listed, never used. */
+	fx = fake_grown_with_notice(0, true);
+	CHECK_EQ(hotmem_core_shutdown_begin(&fx->core, HOTMEM_SHUTDOWN_REBOOT), 0);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/shutdown"), "(absent)");
+	free(fx);
+
+	/* Holding no block: nothing of dom0's to put back, no wait. */
+	fx = fake_grown_with_notice(5000, true);
+	fake_request(fx, "2 shrink 1");
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "");
+	CHECK_EQ(hotmem_core_shutdown_begin(&fx->core, HOTMEM_SHUTDOWN_REBOOT), 0);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/shutdown"), "(absent)");
+	free(fx);
+}
+
 int main(void)
 {
 	test_handshake();
@@ -1217,5 +1378,6 @@ int main(void)
 	test_kernel_block_when_short();
 	test_reload_kernel_block();
 	test_names();
+	test_shutdown_notice();
 	return check_exit("test_driver_core");
 }

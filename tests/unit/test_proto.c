@@ -108,6 +108,8 @@ DEFINE_ROUNDTRIP(blocks, blocks_bitmap, hotmem_parse_blocks, value,
 		 hotmem_format_blocks(out, out_size, value))
 DEFINE_ROUNDTRIP(stats, struct hotmem_stats, hotmem_parse_stats, &value,
 		 hotmem_format_stats(out, out_size, &value))
+DEFINE_ROUNDTRIP(shutdown, enum hotmem_shutdown, hotmem_parse_shutdown, &value,
+		 hotmem_format_shutdown(out, out_size, value))
 
 struct key_under_test {
 	const char *name;
@@ -127,6 +129,7 @@ static const struct key_under_test keys[] = {
 	{ "ack", roundtrip_ack, false },
 	{ "blocks", roundtrip_blocks, true },
 	{ "stats", roundtrip_stats, false },
+	{ "shutdown", roundtrip_shutdown, false },
 };
 
 static void print_escaped(const char *text, size_t len)
@@ -291,6 +294,11 @@ static const struct text_case features_cases[] = {
 	OK("populated-blocks"),
 	OK("online-movable populated-blocks shrink"),
 	OK("memmap-on-memory online-movable populated-blocks shrink stats target-blocks"),
+	OK("reboot-notice"),
+	OK("populated-blocks reboot-notice shrink"),
+	OK("memmap-on-memory online-movable populated-blocks reboot-notice shrink stats "
+	   "target-blocks"),
+	BAD("shrink reboot-notice"),
 	BAD("target-blocks stats"),
 	BAD("shrink populated-blocks"),
 	BAD("populated-blocks populated-blocks"),
@@ -431,6 +439,12 @@ static const struct text_case state_cases[] = {
 	BAD("unknown"), BAD("ok"),     BAD("init ready"), BAD("busy "),	  BAD("0"),
 };
 
+static const struct text_case shutdown_cases[] = {
+	OK("reboot"),	BAD("poweroff "), OK("poweroff"),  OK("halt"),	   BAD("Reboot"),
+	BAD("rebootx"), BAD("reboo"),	  BAD("reboot\0"), BAD(""),	   BAD("reboot halt"),
+	BAD("ready"),	BAD("0"),	  BAD(" halt"),	   BAD("restart"),
+};
+
 static const struct text_case ack_cases[] = {
 	OK("1 ok 4"),	  OK("4294967295 partial 4096"),
 	OK("3 busy 0"),	  OK("5 nomem 2"),
@@ -518,6 +532,7 @@ static void test_tables(void)
 	RUN_TABLE("ack", ack);
 	RUN_TABLE("blocks", blocks);
 	RUN_TABLE("stats", stats);
+	RUN_TABLE("shutdown", shutdown);
 }
 
 /* Parse a heap copy of exactly len bytes of text. */
@@ -672,10 +687,10 @@ static void test_features_negotiation(void)
 	CHECK(hotmem_feature_token(0) == NULL);
 	CHECK(hotmem_feature_token(3) == NULL);
 	CHECK(hotmem_feature_token(1u << HOTMEM_FEATURE_COUNT) == NULL);
-	CHECK_EQ(hotmem_format_features(text, sizeof(text), HOTMEM_FEATURES_KNOWN), 75);
-	CHECK_STREQ(text,
-		    "memmap-on-memory online-movable populated-blocks shrink stats target-blocks");
-	CHECK_EQ(hotmem_parse_features(text, 75, &features), 0);
+	CHECK_EQ(hotmem_format_features(text, sizeof(text), HOTMEM_FEATURES_KNOWN), 89);
+	CHECK_STREQ(text, "memmap-on-memory online-movable populated-blocks reboot-notice shrink "
+			  "stats target-blocks");
+	CHECK_EQ(hotmem_parse_features(text, 89, &features), 0);
 	CHECK_EQ(features, HOTMEM_FEATURES_KNOWN);
 	CHECK_STREQ(hotmem_feature_token(HOTMEM_FEATURE_POPULATED_BLOCKS), "populated-blocks");
 	CHECK_EQ(hotmem_parse_features("populated-blocks", 16, &features), 0);
@@ -778,6 +793,19 @@ static void test_tokens(void)
 		CHECK_EQ(state, i);
 	}
 	CHECK(hotmem_state_token(HOTMEM_STATE_COUNT) == NULL);
+
+	for (i = 0; i < HOTMEM_SHUTDOWN_COUNT; i++) {
+		const char *token = hotmem_shutdown_token((enum hotmem_shutdown)i);
+		enum hotmem_shutdown how;
+
+		CHECK(token != NULL);
+		if (!token)
+			continue;
+		CHECK_EQ(hotmem_parse_shutdown(token, strlen(token), &how), 0);
+		CHECK_EQ(how, i);
+	}
+	CHECK(hotmem_shutdown_token(HOTMEM_SHUTDOWN_COUNT) == NULL);
+	CHECK_STREQ(hotmem_shutdown_token(HOTMEM_SHUTDOWN_REBOOT), "reboot");
 	CHECK_STREQ(hotmem_state_token(HOTMEM_STATE_BROKEN), "broken");
 
 	for (i = 0; i < HOTMEM_STATUS_COUNT; i++) {

@@ -152,6 +152,14 @@ int cli_cmd_run(const struct cli_command *cmd, const struct ctl_request *req, bo
 
 /* ---- renderers ---------------------------------------------------------- */
 
+/* A rebuilt domain's state after a reboot while grown, or NULL. */
+static const char *reboot_state(yajl_val d)
+{
+	if (cli_jbool(d, "ballooned_back"))
+		return "ballooned-back";
+	return cli_jbool(d, "rebooted_grown") ? "rebooted-grown" : NULL;
+}
+
 static void render_list(yajl_val result)
 {
 	yajl_val domains = cli_jget(result, "domains");
@@ -168,12 +176,11 @@ static void render_list(yajl_val result)
 			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),
 			       cli_ju64(d, "tot_bytes") >> 20, cli_ju64(d, "granted_bytes") >> 20,
 			       cli_ju64(d, "max_bytes") >> 20,
-			       cli_jbool(d, "rebooted_grown") ? "rebooted-grown"
-							      : cli_jstr(guest, "state", "-"));
-		else if (cli_jbool(d, "rebooted_grown"))
+			       reboot_state(d) ? reboot_state(d) : cli_jstr(guest, "state", "-"));
+		else if (reboot_state(d))
 			printf("%-24s %5" PRIu64 " %10" PRIu64 " %11s %10s %-8s\n",
 			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),
-			       cli_ju64(d, "tot_bytes") >> 20, "-", "-", "rebooted-grown");
+			       cli_ju64(d, "tot_bytes") >> 20, "-", "-", reboot_state(d));
 		else
 			printf("%-24s %5" PRIu64 " %10" PRIu64 " %11s %10s %-8s\n",
 			       cli_jstr(d, "name", "-"), cli_ju64(d, "domid"),

@@ -177,10 +177,20 @@ static void gen_domain_members(struct ctl_host *host, yajl_gen gen, uint32_t dom
 	{
 		struct hotmem_reboot_info rb;
 
-		/* xl rebuilt it from a grown size before we put the configured one back. */
-		if (hotmem_reboot_info(host->hm, domid, &rb) == 0 && rb.came_back_grown) {
-			ctl_gen_bool(gen, "rebooted_grown", true);
+		/*
+		 * xl rebuilt it from a grown size before we put the configured one
+		 * back (rebooted-grown, also while the balloon gives it back), then
+		 * the engine gave that memory back (ballooned-back).
+		 */
+		if (hotmem_reboot_info(host->hm, domid, &rb) == 0 &&
+		    (rb.came_back_grown || rb.returning || rb.returned)) {
+			ctl_gen_bool(gen, "rebooted_grown", rb.came_back_grown || rb.returning);
+			ctl_gen_bool(gen, "ballooned_back", rb.returned);
 			ctl_gen_u64(gen, "configured_bytes", rb.static_max_kib << 10);
+			ctl_gen_u64(gen, "booted_bytes",
+				    (rb.returning || rb.returned ? rb.booted_static_max_kib
+								 : rb.now_static_max_kib)
+					    << 10);
 		}
 	}
 	if (attached) {
@@ -202,6 +212,7 @@ static void gen_domain_members(struct ctl_host *host, yajl_gen gen, uint32_t dom
 		ctl_gen_bool(gen, "violation", info.violation);
 		ctl_gen_u64(gen, "pending_blocks", info.pending_blocks);
 		ctl_gen_bool(gen, "frozen", info.frozen);
+		ctl_gen_bool(gen, "going_down", info.going_down);
 		if (info.frozen) {
 			ctl_gen_u64(gen, "frozen_seq", info.frozen_seq);
 			ctl_gen_u64(gen, "frozen_bytes", info.frozen_pages << 12);

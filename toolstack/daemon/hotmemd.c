@@ -262,6 +262,40 @@ static void progress_cb(void *opaque, const struct hotmem_progress *p)
 	}
 }
 
+/* The engine's reboot steps of grown domains: one log line each. */
+static void reboot_cb(void *opaque, const struct hotmem_reboot_note *n)
+{
+	struct hotmemd *d = opaque;
+	char name[CTL_DOMAIN_MAX + 1];
+
+	ctl_domain_name(&d->host, n->domid, name, sizeof(name));
+	switch (n->event) {
+	case HOTMEM_REBOOT_RESTORED:
+		hlog(LOG_INFO,
+		     "d%" PRIu32 " (%s): %s%s: memory/target %" PRIu64 " KiB, static-max %" PRIu64
+		     " KiB back to the configured size for xl's rebuild",
+		     n->domid, name, n->notice >= 0 ? "announced " : "shut down",
+		     n->notice >= 0 ? hotmem_shutdown_token((enum hotmem_shutdown)n->notice) : "",
+		     n->target_kib, n->static_max_kib);
+		break;
+	case HOTMEM_REBOOT_RETURNING:
+		hlog(LOG_WARNING,
+		     "d%" PRIu32 " (%s): xl rebuilt it with %" PRIu64
+		     " KiB of boot RAM, configured %" PRIu64
+		     " KiB (rebooted without notice before the size was put back): memory/target "
+		     "%" PRIu64 " KiB, the balloon gives the rest back",
+		     n->domid, name, n->booted_kib, n->static_max_kib, n->target_kib);
+		break;
+	case HOTMEM_REBOOT_RETURNED:
+		hlog(LOG_INFO,
+		     "d%" PRIu32 " (%s): ballooned back to %" PRIu64
+		     " pages: max memory and static-max "
+		     "%" PRIu64 " KiB again (it booted with %" PRIu64 " KiB)",
+		     n->domid, name, n->tot_pages, n->static_max_kib, n->booted_kib);
+		break;
+	}
+}
+
 static void op_log_end(struct hotmemd *d, struct client *c, int err)
 {
 	char size[32];
@@ -588,6 +622,8 @@ static int open_host(struct hotmemd *d)
 	}
 	d->cfg.progress = progress_cb;
 	d->cfg.progress_opaque = d;
+	d->cfg.reboot = reboot_cb;
+	d->cfg.reboot_opaque = d;
 	r = ctl_host_open(&d->host, &params, &report, &reconcile_err, msg, sizeof(msg));
 	if (r < 0) {
 		hlog(LOG_ERR, "%s", msg);

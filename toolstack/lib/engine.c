@@ -45,8 +45,9 @@
 #include <string.h>
 #include <time.h>
 
-#define TOKEN_PREFIX  "hotmem:"
-#define TOKEN_RELEASE "hotmem:@release"
+#define TOKEN_PREFIX	"hotmem:"
+#define TOKEN_RELEASE	"hotmem:@release"
+#define TOKEN_INTRODUCE "hotmem:@introduce"
 
 #define KIB_SHIFT 10
 
@@ -348,9 +349,14 @@ static int adjust_memory_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, 
 {
 	static const char *const keys[2] = { "memory/target", "memory/static-max" };
 	const uint64_t deltas[2] = { target_kib, static_kib };
+	const struct hm_domain *dom;
 	unsigned int i;
 	int r;
 
+	/* Put back for xl's rebuild (restored): grants no longer move them. */
+	for (dom = hm->domains; dom; dom = dom->next)
+		if (dom->domid == domid && dom->record.restored)
+			return 0;
 	for (i = 0; i < 2; i++) {
 		char path[HM_PATH_MAX];
 		uint64_t value;
@@ -1899,6 +1905,12 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 		dom_release(hm, dom);
 	if (r < 0)
 		return r;
+	/* It announced its reboot: its size was put back for xl, nothing moves. */
+	if (dom->record.restored)
+		return -ESHUTDOWN;
+	/* Its bigger boot RAM is going back first (reboot.c). */
+	if (hm_reboot_returning(hm, domid))
+		return -EBUSY;
 	if (dom->op)
 		return -EBUSY;
 	if (dom->need_recover || dom->record.rec.phase != HM_PHASE_NONE ||
@@ -2092,6 +2104,8 @@ static int drain_events(struct hotmem *hm, bool *ret_release)
 			break;
 		if (!strcmp(token, TOKEN_RELEASE)) {
 			*ret_release = true;
+		} else if (!strcmp(token, TOKEN_INTRODUCE)) {
+			hm->introduced = true;
 		} else if (!strncmp(token, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) &&
 			   !hm_parse_dec(token + strlen(TOKEN_PREFIX),
 					 strlen(token) - strlen(TOKEN_PREFIX), &domid) &&
@@ -2179,6 +2193,9 @@ static void dom_poll(struct hotmem *hm, struct hm_domain *dom, uint64_t now)
 		event = false;
 	if (event)
 		dom->event = false;
+	/* A guest going down first: its configured size back before xl reads it. */
+	if (event && !hm->stale)
+		hm_shutdown_notice(hm, dom);
 	/*
 	 * Before the first step of this dispatch that may touch Xen: is the
 	 * journal still ours? Another engine's claim means no step of ours may
@@ -2213,7 +2230,7 @@ static void dom_poll(struct hotmem *hm, struct hm_domain *dom, uint64_t now)
 }
 
 /* <journal_dir>/reboot/<handle as 32 hex digits>. */
-static int reboot_memo_path(const struct hotmem *hm, const uint8_t *handle, char *buf, size_t size)
+int hm_reboot_memo_path(const struct hotmem *hm, const uint8_t *handle, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "%s/reboot/", hm->journal_dir);
 
@@ -2226,14 +2243,19 @@ static int reboot_memo_path(const struct hotmem *hm, const uint8_t *handle, char
 
 struct restore_ctx {
 	struct hm_domain *dom;
+	int answer;		 /* -1, or the enum hotmem_shutdown to echo in H/shutdown-ack */
+	bool memo;		 /* leave the memo a rebuilt domain is recognised by */
 	struct hm_record record; /* out */
+	uint64_t target_kib, static_kib; /* out: what they are now */
 };
 
 /*
  * memory/target and static-max back to the domain's configured size (less
  * every granted block, exactly what the grants added), a memo of that size
  * under the domain's handle, and the record marked restored, in one
- * transaction.
+ * transaction; with a guest's shutdown notice to answer, the answer too, so
+ * the guest sees it only once the keys are back. Restored already: only the
+ * answer.
  */
 static int restore_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
@@ -2241,24 +2263,67 @@ static int restore_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	const struct hm_record *old = &ctx->dom->record;
 	uint64_t granted = bitmap_weight(old->granted), target_kib, static_kib;
 	char path[HM_PATH_MAX], text[64];
-	int r;
+	int r = 0;
 
-	r = adjust_memory_keys(hm, txn, ctx->dom->domid, false, granted * target_step_kib(old),
-			       granted * block_kib(old));
-	if (r < 0)
-		return r;
-	r = read_memory_keys(hm, txn, ctx->dom->domid, &target_kib, &static_kib);
-	if (r < 0)
-		return r;
-	r = reboot_memo_path(hm, old->handle, path, sizeof(path));
-	if (r < 0)
-		return r;
-	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " %" PRIu32, target_kib, static_kib,
-		 ctx->dom->domid);
-	r = hm_xs_write(hm, txn, path, text);
 	ctx->record = *old;
-	ctx->record.restored = true;
-	return r < 0 ? r : jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+	if (!old->restored) {
+		r = adjust_memory_keys(hm, txn, ctx->dom->domid, false,
+				       granted * target_step_kib(old), granted * block_kib(old));
+		if (!r)
+			r = read_memory_keys(hm, txn, ctx->dom->domid, &target_kib, &static_kib);
+		ctx->target_kib = r ? 0 : target_kib;
+		ctx->static_kib = r ? 0 : static_kib;
+		if (!r && old->have_handle && ctx->memo) {
+			r = hm_reboot_memo_path(hm, old->handle, path, sizeof(path));
+			snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " %" PRIu32, target_kib,
+				 static_kib, ctx->dom->domid);
+			if (!r)
+				r = hm_xs_write(hm, txn, path, text);
+		}
+		ctx->record.restored = true;
+		if (!r)
+			r = jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+	}
+	if (!r && ctx->answer >= 0) {
+		r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_SHUTDOWN_ACK);
+		if (!r)
+			r = hm_xs_write(hm, txn, path,
+					hotmem_shutdown_token((enum hotmem_shutdown)ctx->answer));
+	}
+	return r;
+}
+
+int hm_dom_restore(struct hotmem *hm, struct hm_domain *dom, int answer, bool memo)
+{
+	bool was_restored = dom->record.restored;
+	struct restore_ctx *ctx = calloc(1, sizeof(*ctx));
+	int r = -ENOMEM;
+
+	if (!ctx)
+		goto out;
+	ctx->dom = dom;
+	ctx->answer = answer;
+	ctx->memo = memo;
+	r = hm_txn(hm, restore_txn, ctx);
+	if (r < 0)
+		goto out;
+	record_sync(dom, &ctx->record);
+	if (!was_restored) {
+		struct hotmem_reboot_note note = {
+			.domid = dom->domid,
+			.event = HOTMEM_REBOOT_RESTORED,
+			.notice = answer,
+			.target_kib = ctx->target_kib,
+			.static_max_kib = ctx->static_kib,
+		};
+
+		hm->counters.restores++;
+		if (hm->cfg.reboot)
+			hm->cfg.reboot(hm->cfg.reboot_opaque, &note);
+	}
+out:
+	free(ctx);
+	return r;
 }
 
 /*
@@ -2272,7 +2337,6 @@ static int restore_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
  */
 static void dom_check_shutdown(struct hotmem *hm, struct hm_domain *dom)
 {
-	struct restore_ctx ctx = { .dom = dom };
 	struct hv_domain_info info;
 
 	if (dom->record.restored || !dom->record.have_handle ||
@@ -2280,10 +2344,8 @@ static void dom_check_shutdown(struct hotmem *hm, struct hm_domain *dom)
 	    hm->hv->ops->domain_info(hm->hv, dom->domid, &info) < 0 || !info.shutdown ||
 	    info.dying || info.shutdown_reason == HV_SHUTDOWN_SUSPEND)
 		return;
-	if (hm_txn(hm, restore_txn, &ctx) < 0)
-		return; /* the next event tries again */
-	record_sync(dom, &ctx.record);
-	hm->counters.restores++;
+	/* A poweroff is rebuilt only with on_poweroff=restart: no memo to leak. */
+	hm_dom_restore(hm, dom, -1, info.shutdown_reason != HV_SHUTDOWN_POWEROFF);
 }
 
 /* Exactly three fields separated by single spaces. */
@@ -2318,7 +2380,7 @@ int hotmem_reboot_info(struct hotmem *hm, uint32_t domid, struct hotmem_reboot_i
 	r = hm->hv->ops->domain_info(hm->hv, domid, &info);
 	if (r < 0)
 		return r;
-	r = reboot_memo_path(hm, info.handle, path, sizeof(path));
+	r = hm_reboot_memo_path(hm, info.handle, path, sizeof(path));
 	if (r < 0)
 		return r;
 	r = hm_xs_read(hm, HV_XS_NO_TXN, path, &value, &len);
@@ -2334,6 +2396,7 @@ int hotmem_reboot_info(struct hotmem *hm, uint32_t domid, struct hotmem_reboot_i
 	if (r < 0)
 		goto out;
 	out.came_back_grown = out.now_static_max_kib > out.static_max_kib;
+	hm_reboot_return_info(hm, info.handle, domid, &out);
 	*ret_info = out;
 out:
 	free(value);
@@ -2362,6 +2425,13 @@ int hotmem_dispatch(struct hotmem *hm)
 				dom_check_shutdown(hm, dom);
 		}
 	}
+	/* A rebuilt domain that came back grown gives the memory back (reboot.c). */
+	if (hm->introduced && dispatch_claim_ok(hm)) {
+		hm->introduced = false;
+		hm_reboot_scan(hm);
+	}
+	if (hm->returns && dispatch_claim_ok(hm))
+		hm_reboot_poll(hm);
 	now = now_ms(hm);
 	for (dom = hm->domains; dom && !hm->stale; dom = next) {
 		next = dom->next;
@@ -2395,6 +2465,8 @@ int hotmem_timeout_ms(struct hotmem *hm)
 		if (at < wake)
 			wake = at;
 	}
+	if (hm_reboot_wake(hm) < wake)
+		wake = hm_reboot_wake(hm);
 	if (wake == UINT64_MAX)
 		return -1;
 	if (wake <= now)
@@ -2537,6 +2609,10 @@ int hotmem_open(struct hv *hv, const struct hotmem_config *cfg, struct hotmem **
 	if (r < 0)
 		goto out;
 	hm->release_watched = true;
+	r = hv->ops->xs_watch(hv, "@introduceDomain", TOKEN_INTRODUCE);
+	if (r < 0)
+		goto out;
+	hm->introduce_watched = true;
 	*ret_hm = hm;
 	hm = NULL;
 out:
@@ -2563,6 +2639,9 @@ void hotmem_close(struct hotmem *hm)
 	}
 	if (hm->release_watched)
 		hm->hv->ops->xs_unwatch(hm->hv, "@releaseDomain", TOKEN_RELEASE);
+	if (hm->introduce_watched)
+		hm->hv->ops->xs_unwatch(hm->hv, "@introduceDomain", TOKEN_INTRODUCE);
+	hm_reboot_free(hm);
 	free(hm);
 }
 
@@ -2652,6 +2731,7 @@ int hotmem_reconcile(struct hotmem *hm, struct hotmem_reconcile_report *ret_repo
 		}
 	}
 	free(domids);
+	hm_reboot_scan(hm);
 	if (ret_report)
 		*ret_report = report;
 	return first_error;
@@ -3028,6 +3108,7 @@ int hotmem_domain_info(struct hotmem *hm, uint32_t domid, struct hotmem_domain_i
 	info.frozen = record->frozen;
 	info.frozen_seq = record->frozen_seq;
 	info.frozen_pages = record->frozen_pages;
+	info.going_down = record->restored;
 	if (record->rec.phase == HM_PHASE_REQUESTED && !dom->op) {
 		info.outstanding = true;
 		info.outstanding_kind = record->rec.req.op == HOTMEM_OP_GROW

@@ -208,8 +208,11 @@ struct hotmem {
 	 * checks it, so a second engine on the same journal makes the older
 	 * one stop (-ESTALE) instead of both writing. */
 	uint64_t generation;
-	bool stale;	    /* another engine claimed the journal: we do nothing more */
-	bool claim_checked; /* this dispatch checked the claim already */
+	bool stale;	 /* another engine claimed the journal: we do nothing more */
+	bool introduced; /* @introduceDomain fired since the last dispatch */
+	bool introduce_watched;
+	struct hm_return *returns; /* rebuilt grown domains giving memory back (reboot.c) */
+	bool claim_checked;	   /* this dispatch checked the claim already */
 };
 
 /* ---- xs.c ---------------------------------------------------------------- */
@@ -314,6 +317,37 @@ int guest_read(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_guest
  */
 int guest_check_ready(const struct hotmem *hm, const struct hm_record *record,
 		      const struct hm_guest_view *view, uint32_t *ret_features);
+
+/* ---- engine.c, for reboot.c ---------------------------------------------- */
+
+/*
+ * Put memory/target and static-max back to the configured size for xl's
+ * rebuild (once; the book is marked restored and journalled with it, and
+ * with memo the memo under its handle a rebuilt domain is recognised by)
+ * and, answer >= 0, write H/shutdown-ack = that enum hotmem_shutdown in the
+ * same transaction. 0 or the transaction's error.
+ */
+int hm_dom_restore(struct hotmem *hm, struct hm_domain *dom, int answer, bool memo);
+
+/* ---- reboot.c ------------------------------------------------------------ */
+
+/* On an event of dom: act on H/guest/shutdown if the guest announced one. */
+void hm_shutdown_notice(struct hotmem *hm, struct hm_domain *dom);
+/* <journal_dir>/reboot/<handle as 32 hex digits> (engine.c). */
+int hm_reboot_memo_path(const struct hotmem *hm, const uint8_t *handle, char *buf, size_t size);
+/* A domain was introduced (or the engine starts): a rebuilt domain that came
+ * back grown starts giving the memory back. */
+void hm_reboot_scan(struct hotmem *hm);
+/* Every dispatch: finish what the balloons gave back (or ran out of time). */
+void hm_reboot_poll(struct hotmem *hm);
+/* When hm_reboot_poll() wants to run next (UINT64_MAX: never). */
+uint64_t hm_reboot_wake(const struct hotmem *hm);
+/* Is domid giving back the memory of a grown boot (no operation may start)? */
+bool hm_reboot_returning(const struct hotmem *hm, uint32_t domid);
+/* Fill info's returning/returned/booted_static_max_kib from the journal. */
+void hm_reboot_return_info(struct hotmem *hm, const uint8_t *handle, uint32_t domid,
+			   struct hotmem_reboot_info *info);
+void hm_reboot_free(struct hotmem *hm);
 
 /* ---- window.c ------------------------------------------------------------ */
 

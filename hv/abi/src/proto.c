@@ -20,8 +20,14 @@
 #define REL_PATH_MAX 2048
 
 static const char *const feature_tokens[HOTMEM_FEATURE_COUNT] = {
-	"memmap-on-memory", "online-movable", "populated-blocks",
+	"memmap-on-memory", "online-movable", "populated-blocks", "reboot-notice",
 	"shrink",	    "stats",	      "target-blocks",
+};
+
+static const char *const shutdown_tokens[HOTMEM_SHUTDOWN_COUNT] = {
+	[HOTMEM_SHUTDOWN_REBOOT] = "reboot",
+	[HOTMEM_SHUTDOWN_POWEROFF] = "poweroff",
+	[HOTMEM_SHUTDOWN_HALT] = "halt",
 };
 
 static const char *const state_tokens[HOTMEM_STATE_COUNT] = {
@@ -719,6 +725,40 @@ int hotmem_parse_state(const char *buf, size_t len, enum hotmem_state *ret_state
 int hotmem_format_state(char *buf, size_t size, enum hotmem_state state)
 {
 	const char *token = hotmem_state_token(state);
+	struct text_out out;
+
+	if (!token)
+		return -EINVAL;
+	if (out_start(&out, buf, size))
+		return -EINVAL;
+	out_str(&out, token);
+	return out_finish(&out);
+}
+
+const char *hotmem_shutdown_token(enum hotmem_shutdown how)
+{
+	if ((unsigned int)how >= HOTMEM_SHUTDOWN_COUNT)
+		return NULL;
+	return shutdown_tokens[how];
+}
+
+int hotmem_parse_shutdown(const char *buf, size_t len, enum hotmem_shutdown *ret_how)
+{
+	struct span field = { buf, len };
+	int index;
+
+	if (!value_ok(buf, len, ret_how))
+		return -EINVAL;
+	index = span_token_index(field, shutdown_tokens, HOTMEM_SHUTDOWN_COUNT);
+	if (index < 0)
+		return -EINVAL;
+	*ret_how = (enum hotmem_shutdown)index;
+	return 0;
+}
+
+int hotmem_format_shutdown(char *buf, size_t size, enum hotmem_shutdown how)
+{
+	const char *token = hotmem_shutdown_token(how);
 	struct text_out out;
 
 	if (!token)

@@ -16,14 +16,30 @@ abandon guest` takes every frame back (Xen's free pages as before the grow,
 to the page), `xl unpause guest`: the domain answers and grows and shrinks
 again.
 
-Both run on a fresh boot (`lab.py run NAME`) or on the shared session (they
+`reboot`: a guest grown by 256 MiB is rebooted three ways with hotmemd
+running: `xl reboot`, the guest's own `reboot`, and sysrq-b. The first two
+run Linux's reboot notifiers (the lab's init is a shell: /sbin/reboot is
+`busybox reboot -f`, see rootfs/domu-init): the driver announces the reboot
+(H/guest/shutdown, feature reboot-notice), hotmemd puts memory/target and
+static-max back and answers, and only then does the guest ask Xen to shut it
+down; xl rebuilds it at its configured size (`xl list`), Xen's free pages
+are as before the grow (to the page, Xen's 'm' dump and `xl info`), the old
+domain's journal record is gone and the new domain is attached at granted 0.
+sysrq-b gives no notice: whether hotmemd or xl reads the keys first is a
+race. When xl wins, the rebuilt guest boots with the grant as boot RAM and
+hotmemd gives it back through the balloon: `xl-hotmem list` says
+rebooted-grown, then ballooned-back, and static-max, target and Xen's
+max_pages/tot_pages are the configured size again.
+
+All run on a fresh boot (`lab.py run NAME`) or on the shared session (they
 create the domU and load xen_hotmem.ko if needed, and leave it at its boot
 size with the module loaded). Every figure is a HOTMEM line."""
 
 import re
 import time
 
-from lab import LabError, check, scenario, show
+from lab import check, scenario, show
+from scenarios.counters import xen_domain_pages, xen_free_pages
 
 MIB = 1 << 20
 BALLOON = "/sys/devices/system/xen_memory/xen_memory0"
@@ -178,66 +194,194 @@ def silent_guest(lab):
 def start_hotmemd(lab, log):
     """hotmemd -F in dom0's background (it must be running to see the
     reboot); returns once it answers."""
-    lab.dom0(f"rm -f /run/hotmem/hotmemd.sock; (hotmemd -F >{log} 2>&1 & echo $! >/run/hotmemd.pid); "
+    lab.dom0(f"mkdir -p /run/hotmem; rm -f /run/hotmem/hotmemd.sock; (hotmemd -F >{log} 2>&1 & echo $! >/run/hotmemd.pid); "
              "t0=$(cut -d. -f1 /proc/uptime); until [ -S /run/hotmem/hotmemd.sock ]; do "
              f"kill -0 $(cat /run/hotmemd.pid) || {{ cat {log}; exit 1; }}; "
              f"[ $(cut -d. -f1 /proc/uptime) -ge $((t0 + 60)) ] && {{ cat {log}; exit 1; }}; usleep 100000; done; "
              "xl-hotmem list >/dev/null", timeout=90)
 
 
-@scenario("reboot", "a grown guest reboots itself: back at its configured size, or reported rebooted-grown")
-def reboot(lab):
+GUEST_LOG = "/var/log/xen/console/guest-guest.log"
+
+
+def settled_free_pages(lab, tries=10):
+    """Xen's free pages once two reads 3 s apart agree (a domain that just
+    booted or died still moves a page or so), bounded."""
+    last = free_pages(lab)
+    for _ in range(tries):
+        time.sleep(3)
+        now = free_pages(lab)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
+def free_pages(lab, tries=5):
+    """Xen's free pages (xen_free_pages(): the 'm' dump, checked against `xl
+    info`), read again while a balloon moving between the two reads makes
+    them disagree."""
+    for i in range(tries):
+        try:
+            return xen_free_pages(lab)
+        except AssertionError:
+            if i == tries - 1:
+                raise
+            time.sleep(3)
+# How each way reboots the guest: xl's control/shutdown request (the guest's
+# kernel runs orderly_reboot(), /sbin/reboot, reboot(2)), the guest's own
+# reboot(2) (`reboot -f`: the guest's busybox sh runs its reboot applet, which
+# without -f only signals init, and this init is a shell), and sysrq-b
+# (emergency_restart(): no reboot notifier runs).
+REBOOTS = {
+    "xl": None,
+    "guest": "(sleep 2; reboot -f) >/dev/null 2>&1 </dev/null &",
+    "sysrq": "echo 1 > /proc/sys/kernel/sysrq; (sleep 2; echo b > /proc/sysrq-trigger) "
+             ">/dev/null 2>&1 </dev/null &",
+}
+
+
+def reboot_grown(lab, how):
+    """Grow the guest by 256 MiB, reboot it HOW, wait for xl's rebuild; the
+    figures before and after (Xen's own: `xl list`, free pages)."""
     ready(lab)
-    log = "/tmp/hotmemd-reboot.log"
-    start_hotmemd(lab, log)
-    b0 = books(lab)
     old = domid(lab)
     mib0 = lab.xl_list()["guest"]["mem"]
+    free0 = settled_free_pages(lab)
+    memtotal0 = lab.meminfo("guest")["MemTotal"]
     res = lab.dom0("xl-hotmem grow guest 256m", timeout=300)
-    show("xl-hotmem grow guest 256m", res.out)
+    show(f"xl-hotmem grow guest 256m (before the {how} reboot)", res.out)
     grown = lab.xl_list()["guest"]["mem"]
-    # The guest reboots itself (busybox init ignores xl reboot's request).
-    try:
-        lab.domu("echo 1 > /proc/sys/kernel/sysrq; (sleep 1; echo b > /proc/sysrq-trigger) "
-                 ">/dev/null 2>&1 </dev/null &", timeout=20, check=False)
-    except LabError:
-        pass  # the guest went down under the command
+    # The new domain's console log starts empty (xenconsoled keeps writing
+    # the old one's to the moved file), so the ready line waited for is its
+    # own; the old kernel's last lines, at console level 7, stay in .old.
+    lab.domu("echo 7 > /proc/sys/kernel/printk")
+    if REBOOTS[how] is None:
+        lab.dom0(f"mv {GUEST_LOG} {GUEST_LOG}.old")
+        lab.dom0("xl reboot guest", timeout=60)
+    else:
+        # The command returns at once and the guest goes down 2 s later: the
+        # log moves in between (hotmem-guest reads the command's end from it).
+        lab.domu(REBOOTS[how], timeout=20)
+        lab.dom0(f"mv {GUEST_LOG} {GUEST_LOG}.old")
     end = time.monotonic() + 120
     while True:
         r = lab.dom0("xl domid guest", check=False)
         if r.rc == 0 and int(r.out.strip()) != old:
             break
-        check(time.monotonic() < end, "xl did not rebuild the rebooted guest in 120 s")
+        if time.monotonic() >= end:
+            show("xl list", lab.dom0("xl list", check=False).out)
+            show("the guest's console", lab.dom0(f"tail -c 3000 {GUEST_LOG}.old", check=False).out)
+        check(time.monotonic() < end, f"xl did not rebuild the guest ({how} reboot) in 120 s")
         time.sleep(1)
-    lab.dom0("hotmem-guest wait guest HOTMEM-DOMU-READY 180", timeout=210, check=False)
+    lab.dom0("hotmem-guest wait guest HOTMEM-DOMU-READY 180", timeout=210)
     new = domid(lab)
     mib1 = lab.xl_list()["guest"]["mem"]
+    free1 = settled_free_pages(lab)
+    old_log = lab.dom0(f"cat {GUEST_LOG}.old").out
+    notice = re.search(r"xen_hotmem: reboot: (.*)", old_log)
     listing = lab.dom0("xl-hotmem list").out
-    show("xl-hotmem list after the reboot", listing)
-    journal = lab.dom0("xl-hotmem journal").out
-    show("xl-hotmem journal", journal)
-    daemon_log = lab.dom0(f"cat {log}; kill $(cat /run/hotmemd.pid); true").out
-    show("hotmemd log", daemon_log)
-    b1 = books(lab)
+    show(f"xl-hotmem list after the {how} reboot", listing)
     row = [l for l in listing.splitlines() if l.split()[:1] == ["guest"]]
-    grown_back = bool(row) and "rebooted-grown" in row[0]
-    lab.report(scenario="reboot", old_domid=old, new_domid=new, mib_boot=mib0, mib_grown=grown,
-               mib_after=mib1, rebooted_grown=grown_back, free_boot=b0["free_pages"],
-               free_after=b1["free_pages"], free_diff=b1["free_pages"] - b0["free_pages"])
+    journal = lab.dom0("xl-hotmem journal").out
+    show(f"xl-hotmem journal after the {how} reboot", journal)
+    fig = dict(old=old, new=new, mib0=mib0, memtotal0=memtotal0, grown=grown, mib1=mib1, free0=free0, free1=free1,
+               notice=notice.group(1).strip() if notice else None,
+               rebooted_grown=bool(row) and ("rebooted-grown" in row[0] or "ballooned-back" in row[0]),
+               journal=journal)
+    lab.report(scenario="reboot", how=how, old_domid=old, new_domid=new, mib_boot=mib0,
+               mib_grown=grown, mib_after=mib1, free_boot=free0, free_after=free1,
+               free_diff=free1 - free0, rebooted_grown=fig["rebooted_grown"],
+               notice=(fig["notice"] or "none").replace(" ", "_"))
+    check(grown == mib0 + 256, f"the grow gave {grown} MiB, from {mib0}")
     check(not re.search(rf"^d{old}\b", journal, re.M),
-          f"the old domain's journal record is still there: {journal!r}")
-    check(mib1 == mib0 or grown_back,
-          f"the rebooted guest has {mib1} MiB (configured {mib0}) and xl-hotmem list does not say "
-          f"rebooted-grown: {row}")
-    check(grown_back == (mib1 != mib0),
-          f"xl-hotmem list says rebooted-grown={grown_back} for a guest of {mib1} MiB (configured {mib0})")
-    # xl reads memory/target and static-max on the same @releaseDomain event
-    # hotmemd restores them on, so which comes first is a race (issue 11 stays
-    # open for it; docs/toolstack.md). When hotmem wins, the old grant is back
-    # in the pool to the page; when xl wins, the guest's boot RAM is the grown
-    # size and the listing says so (checked above), and this run reports it.
-    if mib1 == mib0:
-        check(b1["free_pages"] == b0["free_pages"],
-              f"Xen free pages {b1['free_pages']} after the reboot, {b0['free_pages']} before the grow")
-    else:
-        lab.report(scenario="reboot", race="lost", note="xl rebuilt the guest from the grown size")
+          f"the old domain's journal record is still there ({how} reboot): {journal!r}")
+    return fig
+
+
+def check_configured(lab, how, fig):
+    """The notice paths: xl rebuilt the guest at its configured size, every
+    frame of the grant is back in Xen's pool, the new domain attaches clean."""
+    check(fig["notice"] and "put the configured memory size back" in fig["notice"],
+          f"{how} reboot: the driver did not log dom0's answer to its notice: {fig['notice']!r}")
+    check(fig["mib1"] == fig["mib0"],
+          f"{how} reboot: xl rebuilt the guest with {fig['mib1']} MiB, configured {fig['mib0']}")
+    check(fig["free1"] == fig["free0"],
+          f"{how} reboot: Xen free pages {fig['free1']} after, {fig['free0']} before the grow "
+          f"({fig['free1'] - fig['free0']:+d})")
+    check(not fig["rebooted_grown"], f"{how} reboot: xl-hotmem list says rebooted-grown")
+    ready(lab)
+    inf = info(lab)
+    check(inf.get("granted_bytes") == 0 and not inf.get("outstanding") and not inf.get("going_down"),
+          f"{how} reboot: the new domain's books: {inf}")
+
+
+def check_no_notice(lab, fig):
+    """sysrq-b: no notice. hotmemd restores the keys on the @releaseDomain
+    event xl rebuilds on, a race. When hotmem wins, the grant is back to the
+    page. When xl wins, the new domain boots with the grant as boot RAM and
+    hotmemd gives it back: memory/target to the configured size at once (the
+    balloon hands the frames back), then max memory and static-max once Xen's
+    tot_pages came down; xl-hotmem list says rebooted-grown, then
+    ballooned-back. The memmap of the bigger boot RAM stays in the guest."""
+    # Whether xl rebuilt it grown is the listing's word (booted_bytes): by the
+    # time it is up its balloon may already have given the excess back.
+    if not fig["rebooted_grown"]:
+        check(fig["mib1"] == fig["mib0"], f"sysrq reboot: {fig['mib1']} MiB and not rebooted-grown")
+        # A crashed domain's last frames can take a moment to come back
+        # (dom0's backends let go of its pages): read until equal, bounded.
+        free, end = fig["free1"], time.monotonic() + 60
+        while free != fig["free0"] and time.monotonic() < end:
+            time.sleep(3)
+            free = free_pages(lab)
+        if free != fig["free0"]:
+            show("xl list", lab.dom0("xl list", check=False).out)
+        lab.report(scenario="reboot", how="sysrq", race="won", free_boot=fig["free0"],
+                   free_at_ready=fig["free1"], free_settled=free, free_diff=free - fig["free0"])
+        check(free == fig["free0"],
+              f"sysrq reboot: Xen free pages {free} after, {fig['free0']} before")
+        return
+    new = fig["new"]
+    end = time.monotonic() + 180
+    while True:
+        listing = lab.dom0("xl-hotmem list").out
+        row = [l for l in listing.splitlines() if l.split()[:1] == ["guest"]]
+        if row and "ballooned-back" in row[0]:
+            break
+        check(row and "rebooted-grown" in row[0],
+              f"sysrq reboot: a guest rebuilt with {fig['mib1']} MiB is listed as {row}")
+        check(time.monotonic() < end, f"sysrq reboot: not ballooned back after 180 s: {row}")
+        time.sleep(2)
+    show("xl-hotmem list after the balloon gave it back", listing)
+    static = int(lab.dom0(f"xenstore-read /local/domain/{new}/memory/static-max").out)
+    target = int(lab.dom0(f"xenstore-read /local/domain/{new}/memory/target").out)
+    pages = xen_domain_pages(lab, new)
+    free2 = settled_free_pages(lab)
+    memtotal = lab.meminfo("guest")["MemTotal"]
+    lab.report(scenario="reboot", how="sysrq", race="lost", mib_rebuilt=fig["mib1"],
+               static_kib=static, target_kib=target, tot_pages=pages["tot_pages"],
+               max_pages=pages["max_pages"], free_boot=fig["free0"], free_given_back=free2,
+               free_diff=free2 - fig["free0"], memtotal_kb=memtotal,
+               memtotal_boot_kb=fig["memtotal0"])
+    check(static == fig["mib0"] * 1024 and target == fig["mib0"] * 1024,
+          f"sysrq reboot: static-max {static} KiB, target {target} KiB, configured {fig['mib0']} MiB")
+    check(pages["tot_pages"] * 4 <= fig["mib0"] * 1024 + 1024,
+          f"sysrq reboot: Xen says the guest still holds {pages['tot_pages']} pages")
+    check(pages["max_pages"] * 4 <= fig["mib0"] * 1024 + 1024,
+          f"sysrq reboot: max_pages {pages['max_pages']} above the configured size")
+
+
+@scenario("reboot", "a grown guest rebooted by xl, by itself, by sysrq-b: back at its configured size")
+def reboot(lab):
+    # hotmemd first: it is the engine that answers the guest's handshake
+    # (the window) once its driver published its block size after attach.
+    log = "/tmp/hotmemd-reboot.log"
+    start_hotmemd(lab, log)
+    ready(lab)
+    try:
+        for how in ("xl", "guest"):
+            check_configured(lab, how, reboot_grown(lab, how))
+        fig = reboot_grown(lab, "sysrq")
+        check_no_notice(lab, fig)
+    finally:
+        show("hotmemd log", lab.dom0(f"cat {log}; kill $(cat /run/hotmemd.pid); true").out)

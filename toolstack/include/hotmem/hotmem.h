@@ -80,6 +80,28 @@ struct hotmem_progress {
 	uint64_t bytes; /* block size */
 };
 
+/* What the engine did about a grown domain's reboot (hotmem_config.reboot). */
+enum hotmem_reboot_event {
+	/* Going down: memory/target and static-max back to the configured size
+	 * for xl's rebuild (on the guest's notice, or seen shut down). */
+	HOTMEM_REBOOT_RESTORED = 1,
+	/* Rebuilt by xl with the grant as boot RAM: memory/target set to the
+	 * configured size, the balloon gives the rest back. */
+	HOTMEM_REBOOT_RETURNING,
+	/* Max memory and static-max back to the configured size too. */
+	HOTMEM_REBOOT_RETURNED,
+};
+
+struct hotmem_reboot_note {
+	uint32_t domid;
+	enum hotmem_reboot_event event;
+	int notice;		 /* RESTORED: the guest's enum hotmem_shutdown, or -1: none */
+	uint64_t target_kib;	 /* the configured memory/target */
+	uint64_t static_max_kib; /* the configured memory/static-max */
+	uint64_t booted_kib;	 /* RETURNING/RETURNED: static-max xl built it with */
+	uint64_t tot_pages;	 /* RETURNED: Xen's tot_pages then */
+};
+
 /* Engine-wide settings; hotmem_config_defaults() fills every field. */
 struct hotmem_config {
 	const char *journal_dir;     /* dom0-only xenstore dir (HOTMEM_DEFAULT_JOURNAL_DIR) */
@@ -117,6 +139,9 @@ struct hotmem_config {
 	/* Called for every block event, also during reconcile; may be NULL. */
 	void (*progress)(void *opaque, const struct hotmem_progress *progress);
 	void *progress_opaque;
+	/* Called once per reboot step of a grown domain; may be NULL. */
+	void (*reboot)(void *opaque, const struct hotmem_reboot_note *note);
+	void *reboot_opaque;
 };
 
 /* Fill cfg with the defaults above. */
@@ -392,6 +417,10 @@ struct hotmem_domain_info {
 	bool frozen;
 	uint32_t frozen_seq;
 	uint64_t frozen_pages;
+	/* It announced a reboot/poweroff/halt (or shut down): memory/target and
+	 * static-max hold its configured size for xl's rebuild; no operation
+	 * starts (-ESHUTDOWN) and grants no longer move those keys. */
+	bool going_down;
 };
 
 /**
@@ -632,6 +661,7 @@ struct hotmem_counters {
 	uint64_t txn_conflicts;	  /* commits retried on -EAGAIN */
 	uint64_t xs_reads;	  /* xenstore reads (guest keys, journal) */
 	uint64_t restores;	  /* grown domains shut down to reboot: size put back */
+	uint64_t returns;	  /* rebuilt grown (no notice): memory given back */
 };
 
 /* What a domain's reboot left (hotmem_reboot_info()). */
@@ -641,6 +671,13 @@ struct hotmem_reboot_info {
 	uint64_t old_domid;	     /* the domain that rebooted */
 	uint64_t now_static_max_kib; /* this domain's memory/static-max now */
 	bool came_back_grown;	     /* xl rebuilt it with the grant as boot RAM */
+	/* Giving that memory back: memory/target is the configured size, the
+	 * balloon is handing the frames back; max memory and static-max follow. */
+	bool returning;
+	/* Given back: target, static-max and max memory are configured again;
+	 * the memmap of the bigger boot RAM stays allocated in the guest. */
+	bool returned;
+	uint64_t booted_static_max_kib; /* the boot RAM xl gave it (returning/returned) */
 };
 
 /**
@@ -653,8 +690,11 @@ struct hotmem_reboot_info {
  * keeps the handle, the UUID, across the rebuild). xl reads those keys on
  * the same event, so the engine can lose the race; then the new domain's
  * boot RAM includes the old grant, and came_back_grown says so (xl-hotmem
- * list shows it as rebooted-grown). That memory is boot RAM: the balloon
- * can give it back (xl mem-set DOM <configured>), hot-remove cannot.
+ * list shows it as rebooted-grown). That memory is boot RAM: hot-remove
+ * cannot take it, the balloon can: the engine that sees the rebuilt domain
+ * appear sets its memory/target to the configured size (returning), and
+ * once the balloon gave the frames back (or after two minutes) its max
+ * memory and static-max too (returned; xl-hotmem list: ballooned-back).
  *
  * returns:
  *	0, *ret_info filled

@@ -77,6 +77,7 @@
 #define HOTMEM_KEY_WINDOW	      "hotmem/window"
 #define HOTMEM_KEY_REQUEST	      "hotmem/request"
 #define HOTMEM_KEY_STATS_INTERVAL     "hotmem/stats-interval-ms"
+#define HOTMEM_KEY_SHUTDOWN_ACK	      "hotmem/shutdown-ack"
 #define HOTMEM_KEY_GUEST_DIR	      "hotmem/guest"
 #define HOTMEM_KEY_GUEST_VERSION      "hotmem/guest/version"
 #define HOTMEM_KEY_GUEST_FEATURES     "hotmem/guest/features"
@@ -86,6 +87,7 @@
 #define HOTMEM_KEY_GUEST_ACK	      "hotmem/guest/ack"
 #define HOTMEM_KEY_GUEST_BLOCKS	      "hotmem/guest/blocks"
 #define HOTMEM_KEY_GUEST_STATS	      "hotmem/guest/stats"
+#define HOTMEM_KEY_GUEST_SHUTDOWN     "hotmem/guest/shutdown"
 
 /*
  * Feature bits. The bit order is the lexical order of the tokens, so a mask
@@ -103,20 +105,27 @@ enum hotmem_feature {
 	 * use together with target-blocks (memory/target moves by whole blocks).
 	 */
 	HOTMEM_FEATURE_POPULATED_BLOCKS = 1u << 2,
+	/*
+	 * The guest announces that it is going down (H/guest/shutdown) before it
+	 * asks Xen to shut it down, and waits a bounded time for the toolstack
+	 * to answer (H/shutdown-ack) once memory/target and static-max hold the
+	 * configured size again, so that xl rebuilds a rebooted guest from that.
+	 */
+	HOTMEM_FEATURE_REBOOT_NOTICE = 1u << 3,
 	/* The guest carries out shrink requests. */
-	HOTMEM_FEATURE_SHRINK = 1u << 3,
+	HOTMEM_FEATURE_SHRINK = 1u << 4,
 	/* The guest publishes H/guest/stats every H/stats-interval-ms. */
-	HOTMEM_FEATURE_STATS = 1u << 4,
+	HOTMEM_FEATURE_STATS = 1u << 5,
 	/*
 	 * memory/target moves by whole blocks: the guest's balloon counts each
 	 * block's memmap head (populated by dom0) as populated. Without it
 	 * memory/target moves by the usable bytes of a block only.
 	 */
-	HOTMEM_FEATURE_TARGET_BLOCKS = 1u << 5,
+	HOTMEM_FEATURE_TARGET_BLOCKS = 1u << 6,
 };
 
 /* Number of known features and the mask of all of them. */
-#define HOTMEM_FEATURE_COUNT  6
+#define HOTMEM_FEATURE_COUNT  7
 #define HOTMEM_FEATURES_KNOWN ((1u << HOTMEM_FEATURE_COUNT) - 1)
 
 /* What a request asks for. */
@@ -145,6 +154,16 @@ enum hotmem_state {
 	HOTMEM_STATE_BROKEN,   /* gave up; no request will be served until reload */
 	HOTMEM_STATE_CLOSED,   /* driver gone; H/guest/blocks is final */
 	HOTMEM_STATE_COUNT
+};
+
+/* Why a guest goes down, as it announces it in H/guest/shutdown (and the
+ * toolstack echoes it in H/shutdown-ack); Linux's SYS_RESTART, SYS_POWER_OFF
+ * and SYS_HALT. */
+enum hotmem_shutdown {
+	HOTMEM_SHUTDOWN_REBOOT = 0,
+	HOTMEM_SHUTDOWN_POWEROFF,
+	HOTMEM_SHUTDOWN_HALT,
+	HOTMEM_SHUTDOWN_COUNT
 };
 
 /* H/window: the guest-physical range the toolstack may populate. */
@@ -536,6 +555,41 @@ int hotmem_parse_state(const char *buf, size_t len, enum hotmem_state *ret_state
  *	-ENOSPC, the text and its NUL do not fit in size bytes
  */
 int hotmem_format_state(char *buf, size_t size, enum hotmem_state state);
+
+/**
+ * hotmem_shutdown_token - the token of a shutdown reason
+ * @how: enum hotmem_shutdown value
+ *
+ * returns:
+ *	the NUL-terminated token ("reboot", "poweroff", "halt"), on success
+ *	NULL, how is not a known reason
+ */
+const char *hotmem_shutdown_token(enum hotmem_shutdown how);
+
+/**
+ * hotmem_parse_shutdown - parse H/guest/shutdown or H/shutdown-ack
+ * @buf: value bytes (need not be NUL-terminated)
+ * @len: number of bytes in buf
+ * @ret_how: where to store the reason
+ *
+ * returns:
+ *	0, on success
+ *	-EINVAL, not exactly one of the shutdown tokens, or NULL arguments
+ */
+int hotmem_parse_shutdown(const char *buf, size_t len, enum hotmem_shutdown *ret_how);
+
+/**
+ * hotmem_format_shutdown - format H/guest/shutdown or H/shutdown-ack
+ * @buf: output buffer
+ * @size: bytes available at buf
+ * @how: enum hotmem_shutdown value
+ *
+ * returns:
+ *	length written (>= 0), on success
+ *	-EINVAL, how is not a known reason, or buf is NULL
+ *	-ENOSPC, the text and its NUL do not fit in size bytes
+ */
+int hotmem_format_shutdown(char *buf, size_t size, enum hotmem_shutdown how);
 
 /**
  * hotmem_status_token - the token of an ack status
