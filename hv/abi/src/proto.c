@@ -701,6 +701,37 @@ int hotmem_format_stats_interval(char *buf, size_t size, uint32_t interval_ms)
 	return format_single_u64(buf, size, interval_ms);
 }
 
+/*
+ * The single-token values (state, shutdown, status): one word from TOKENS,
+ * parsed to its index and formatted from it, the same way for each.
+ */
+static int parse_one_token(const char *buf, size_t len, const char *const *tokens, int count,
+			   int *ret_index)
+{
+	struct span field = { buf, len };
+	int index;
+
+	if (!value_ok(buf, len, ret_index))
+		return -EINVAL;
+	index = span_token_index(field, tokens, count);
+	if (index < 0)
+		return -EINVAL;
+	*ret_index = index;
+	return 0;
+}
+
+static int format_one_token(char *buf, size_t size, const char *token)
+{
+	struct text_out out;
+
+	if (!token)
+		return -EINVAL;
+	if (out_start(&out, buf, size))
+		return -EINVAL;
+	out_str(&out, token);
+	return out_finish(&out);
+}
+
 const char *hotmem_state_token(enum hotmem_state state)
 {
 	if ((unsigned int)state >= HOTMEM_STATE_COUNT)
@@ -710,29 +741,20 @@ const char *hotmem_state_token(enum hotmem_state state)
 
 int hotmem_parse_state(const char *buf, size_t len, enum hotmem_state *ret_state)
 {
-	struct span field = { buf, len };
-	int index;
+	int index, r;
 
-	if (!value_ok(buf, len, ret_state))
+	if (!ret_state)
 		return -EINVAL;
-	index = span_token_index(field, state_tokens, HOTMEM_STATE_COUNT);
-	if (index < 0)
-		return -EINVAL;
+	r = parse_one_token(buf, len, state_tokens, HOTMEM_STATE_COUNT, &index);
+	if (r < 0)
+		return r;
 	*ret_state = (enum hotmem_state)index;
 	return 0;
 }
 
 int hotmem_format_state(char *buf, size_t size, enum hotmem_state state)
 {
-	const char *token = hotmem_state_token(state);
-	struct text_out out;
-
-	if (!token)
-		return -EINVAL;
-	if (out_start(&out, buf, size))
-		return -EINVAL;
-	out_str(&out, token);
-	return out_finish(&out);
+	return format_one_token(buf, size, hotmem_state_token(state));
 }
 
 const char *hotmem_shutdown_token(enum hotmem_shutdown how)
@@ -744,29 +766,20 @@ const char *hotmem_shutdown_token(enum hotmem_shutdown how)
 
 int hotmem_parse_shutdown(const char *buf, size_t len, enum hotmem_shutdown *ret_how)
 {
-	struct span field = { buf, len };
-	int index;
+	int index, r;
 
-	if (!value_ok(buf, len, ret_how))
+	if (!ret_how)
 		return -EINVAL;
-	index = span_token_index(field, shutdown_tokens, HOTMEM_SHUTDOWN_COUNT);
-	if (index < 0)
-		return -EINVAL;
+	r = parse_one_token(buf, len, shutdown_tokens, HOTMEM_SHUTDOWN_COUNT, &index);
+	if (r < 0)
+		return r;
 	*ret_how = (enum hotmem_shutdown)index;
 	return 0;
 }
 
 int hotmem_format_shutdown(char *buf, size_t size, enum hotmem_shutdown how)
 {
-	const char *token = hotmem_shutdown_token(how);
-	struct text_out out;
-
-	if (!token)
-		return -EINVAL;
-	if (out_start(&out, buf, size))
-		return -EINVAL;
-	out_str(&out, token);
-	return out_finish(&out);
+	return format_one_token(buf, size, hotmem_shutdown_token(how));
 }
 
 const char *hotmem_status_token(enum hotmem_status status)
@@ -778,14 +791,13 @@ const char *hotmem_status_token(enum hotmem_status status)
 
 int hotmem_parse_status(const char *buf, size_t len, enum hotmem_status *ret_status)
 {
-	struct span field = { buf, len };
-	int index;
+	int index, r;
 
-	if (!value_ok(buf, len, ret_status))
+	if (!ret_status)
 		return -EINVAL;
-	index = span_token_index(field, status_tokens, HOTMEM_STATUS_COUNT);
-	if (index < 0)
-		return -EINVAL;
+	r = parse_one_token(buf, len, status_tokens, HOTMEM_STATUS_COUNT, &index);
+	if (r < 0)
+		return r;
 	*ret_status = (enum hotmem_status)index;
 	return 0;
 }
