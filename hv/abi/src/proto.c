@@ -732,74 +732,43 @@ static int format_one_token(char *buf, size_t size, const char *token)
 	return out_finish(&out);
 }
 
-const char *hotmem_state_token(enum hotmem_state state)
-{
-	if ((unsigned int)state >= HOTMEM_STATE_COUNT)
-		return NULL;
-	return state_tokens[state];
-}
+/*
+ * The token of a single-token value and its parser, for each enum whose
+ * value is one word from its table: <name>_tokens[<COUNT>].
+ */
+#define HOTMEM_TOKEN_VALUE(name, type, count)                                  \
+	const char *hotmem_##name##_token(type value)                          \
+	{                                                                      \
+		if ((unsigned int)value >= (count))                            \
+			return NULL;                                           \
+		return name##_tokens[value];                                   \
+	}                                                                      \
+                                                                               \
+	int hotmem_parse_##name(const char *buf, size_t len, type *ret_value)  \
+	{                                                                      \
+		int index, r;                                                  \
+                                                                               \
+		if (!ret_value)                                                \
+			return -EINVAL;                                        \
+		r = parse_one_token(buf, len, name##_tokens, (count), &index); \
+		if (r < 0)                                                     \
+			return r;                                              \
+		*ret_value = (type)index;                                      \
+		return 0;                                                      \
+	}
 
-int hotmem_parse_state(const char *buf, size_t len, enum hotmem_state *ret_state)
-{
-	int index, r;
-
-	if (!ret_state)
-		return -EINVAL;
-	r = parse_one_token(buf, len, state_tokens, HOTMEM_STATE_COUNT, &index);
-	if (r < 0)
-		return r;
-	*ret_state = (enum hotmem_state)index;
-	return 0;
-}
+HOTMEM_TOKEN_VALUE(state, enum hotmem_state, HOTMEM_STATE_COUNT)
+HOTMEM_TOKEN_VALUE(shutdown, enum hotmem_shutdown, HOTMEM_SHUTDOWN_COUNT)
+HOTMEM_TOKEN_VALUE(status, enum hotmem_status, HOTMEM_STATUS_COUNT)
 
 int hotmem_format_state(char *buf, size_t size, enum hotmem_state state)
 {
 	return format_one_token(buf, size, hotmem_state_token(state));
 }
 
-const char *hotmem_shutdown_token(enum hotmem_shutdown how)
-{
-	if ((unsigned int)how >= HOTMEM_SHUTDOWN_COUNT)
-		return NULL;
-	return shutdown_tokens[how];
-}
-
-int hotmem_parse_shutdown(const char *buf, size_t len, enum hotmem_shutdown *ret_how)
-{
-	int index, r;
-
-	if (!ret_how)
-		return -EINVAL;
-	r = parse_one_token(buf, len, shutdown_tokens, HOTMEM_SHUTDOWN_COUNT, &index);
-	if (r < 0)
-		return r;
-	*ret_how = (enum hotmem_shutdown)index;
-	return 0;
-}
-
 int hotmem_format_shutdown(char *buf, size_t size, enum hotmem_shutdown how)
 {
 	return format_one_token(buf, size, hotmem_shutdown_token(how));
-}
-
-const char *hotmem_status_token(enum hotmem_status status)
-{
-	if ((unsigned int)status >= HOTMEM_STATUS_COUNT)
-		return NULL;
-	return status_tokens[status];
-}
-
-int hotmem_parse_status(const char *buf, size_t len, enum hotmem_status *ret_status)
-{
-	int index, r;
-
-	if (!ret_status)
-		return -EINVAL;
-	r = parse_one_token(buf, len, status_tokens, HOTMEM_STATUS_COUNT, &index);
-	if (r < 0)
-		return r;
-	*ret_status = (enum hotmem_status)index;
-	return 0;
 }
 
 enum hotmem_status hotmem_status_from_errno(int err)
