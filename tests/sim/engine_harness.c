@@ -702,6 +702,27 @@ static int check_guest(struct harness *h, struct hv *dom0, uint32_t index, const
 	return problems;
 }
 
+int harness_op_afterwards(struct harness *h, uint32_t domid, uint64_t block_size, bool grow_first,
+			  const char *context)
+{
+	struct hotmem_result res;
+	int problems = 0, r;
+
+	if (grow_first) {
+		r = harness_op(h, domid, HOTMEM_OP_KIND_GROW, block_size, &res);
+		if (r) {
+			fprintf(stderr, "  [%s] grow afterwards: %d\n", context, r);
+			problems++;
+		}
+	}
+	r = harness_op(h, domid, HOTMEM_OP_KIND_SHRINK, block_size, &res);
+	if (r) {
+		fprintf(stderr, "  [%s] shrink afterwards: %d\n", context, r);
+		problems++;
+	}
+	return problems;
+}
+
 int harness_check(struct harness *h, const char *context)
 {
 	struct hv *dom0 = NULL;

@@ -89,6 +89,14 @@ int harness_restart(struct harness *h, unsigned long kill_after,
 		    struct hotmem_reconcile_report *ret_report);
 /* Records vs sim for every guest; prints each mismatch; returns their number. */
 int harness_check(struct harness *h, const char *context);
+
+/*
+ * After a crash or fault run: the domain still works. Grows by one block
+ * (when grow_first) and shrinks by one, each logged under CONTEXT on failure;
+ * returns the number of problems (0 when both went through).
+ */
+int harness_op_afterwards(struct harness *h, uint32_t domid, uint64_t block_size, bool grow_first,
+			  const char *context);
 /* /local/domain/<domid>/<rel> as dom0 reads it, a decimal (the memory keys are KiB); 0 if
  * unreadable. */
 uint64_t harness_read_dec(struct harness *h, uint32_t domid, const char *rel);

@@ -167,8 +167,8 @@ static inline int check_sim(struct hv_sim *sim)
 }
 
 /* populate/decrease a list of order-N extents starting at gfn, stride 2^order. */
-static inline int populate_run(struct hv *hv, uint32_t domid, unsigned int order, uint64_t gfn,
-			       size_t nr, size_t *ret_done)
+static inline int extent_run(struct hv *hv, uint32_t domid, unsigned int order, uint64_t gfn,
+			     size_t nr, size_t *ret_done, bool populate)
 {
 	uint64_t *gfns = calloc(nr ? nr : 1, sizeof(*gfns));
 	size_t i;
@@ -176,23 +176,24 @@ static inline int populate_run(struct hv *hv, uint32_t domid, unsigned int order
 
 	for (i = 0; i < nr; i++)
 		gfns[i] = gfn + (i << order);
-	r = hv->ops->populate(hv, domid, order, gfns, nr, ret_done);
+	if (populate)
+		r = hv->ops->populate(hv, domid, order, gfns, nr, ret_done);
+	else
+		r = hv->ops->decrease(hv, domid, order, gfns, nr, ret_done);
 	free(gfns);
 	return r;
+}
+
+static inline int populate_run(struct hv *hv, uint32_t domid, unsigned int order, uint64_t gfn,
+			       size_t nr, size_t *ret_done)
+{
+	return extent_run(hv, domid, order, gfn, nr, ret_done, true);
 }
 
 static inline int decrease_run(struct hv *hv, uint32_t domid, unsigned int order, uint64_t gfn,
 			       size_t nr, size_t *ret_done)
 {
-	uint64_t *gfns = calloc(nr ? nr : 1, sizeof(*gfns));
-	size_t i;
-	int r;
-
-	for (i = 0; i < nr; i++)
-		gfns[i] = gfn + (i << order);
-	r = hv->ops->decrease(hv, domid, order, gfns, nr, ret_done);
-	free(gfns);
-	return r;
+	return extent_run(hv, domid, order, gfn, nr, ret_done, false);
 }
 
 #endif /* HOTMEM_TEST_SIM_TEST_H */

@@ -82,7 +82,6 @@ static void run_until_dead(struct harness *h, const struct scenario *sc, uint32_
 static int finish(struct harness *h, const struct scenario *sc, uint32_t domid, const char *what)
 {
 	struct hotmem_domain_info info;
-	struct hotmem_result res;
 	char context[128];
 	int problems;
 
@@ -99,17 +98,7 @@ static int finish(struct harness *h, const struct scenario *sc, uint32_t domid, 
 		problems++;
 	}
 	if (!problems) {
-		int rc = harness_op(h, domid, HOTMEM_OP_KIND_GROW, sc->block_size, &res);
-
-		if (rc) {
-			fprintf(stderr, "  [%s] grow afterwards: %d\n", context, rc);
-			problems++;
-		}
-		rc = harness_op(h, domid, HOTMEM_OP_KIND_SHRINK, sc->block_size, &res);
-		if (rc) {
-			fprintf(stderr, "  [%s] shrink afterwards: %d\n", context, rc);
-			problems++;
-		}
+		problems += harness_op_afterwards(h, domid, sc->block_size, true, context);
 		snprintf(context, sizeof(context), "%s %s, then grow+shrink", sc->name, what);
 		problems += harness_check(h, context);
 	}

@@ -182,7 +182,6 @@ static void check_outcome(const char *scenario, const char *what, const struct o
 /* After a faulted run: clear faults, settle, check, and check it still works. */
 static void finish(struct harness *h, const struct scenario *sc, uint32_t domid, const char *what)
 {
-	struct hotmem_result res;
 	struct hotmem_domain_info info;
 	char context[160];
 	int problems;
@@ -201,18 +200,9 @@ static void finish(struct harness *h, const struct scenario *sc, uint32_t domid,
 			problems++;
 		}
 		/* A free block to grow into, then at least one block to shrink. */
-		if (!rc && info.granted_blocks < info.nr_blocks) {
-			rc = harness_op(h, domid, HOTMEM_OP_KIND_GROW, sc->block_size, &res);
-			if (rc) {
-				fprintf(stderr, "  [%s] grow afterwards: %d\n", context, rc);
-				problems++;
-			}
-		}
-		rc = harness_op(h, domid, HOTMEM_OP_KIND_SHRINK, sc->block_size, &res);
-		if (rc) {
-			fprintf(stderr, "  [%s] shrink afterwards: %d\n", context, rc);
-			problems++;
-		}
+		problems +=
+			harness_op_afterwards(h, domid, sc->block_size,
+					      !rc && info.granted_blocks < info.nr_blocks, context);
 		snprintf(context, sizeof(context), "%s %s, then grow+shrink", sc->name, what);
 		problems += harness_check(h, context);
 	}
