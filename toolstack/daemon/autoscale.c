@@ -717,10 +717,10 @@ static void gen_stats(yajl_gen gen, const struct as_dom *dom, uint64_t now)
 }
 
 /* One domain for top (and for policy: with its parameters). */
-static void gen_domain(struct autoscale *as, yajl_gen gen, const struct as_dom *dom, uint64_t now,
-		       bool with_params)
+/* One domain's members, inside a map the caller opened. */
+static void gen_domain_members(struct autoscale *as, yajl_gen gen, const struct as_dom *dom,
+			       uint64_t now, bool with_params)
 {
-	yajl_gen_map_open(gen);
 	ctl_gen_u64(gen, "domid", dom->domid);
 	ctl_gen_str(gen, "name", dom->name);
 	ctl_gen_str(gen, "mode", hotmem_policy_mode_name(dom->params.mode));
@@ -739,6 +739,13 @@ static void gen_domain(struct autoscale *as, yajl_gen gen, const struct as_dom *
 	if (with_params)
 		gen_params(gen, &dom->params);
 	gen_status(as, gen, dom, now);
+}
+
+static void gen_domain(struct autoscale *as, yajl_gen gen, const struct as_dom *dom, uint64_t now,
+		       bool with_params)
+{
+	yajl_gen_map_open(gen);
+	gen_domain_members(as, gen, dom, now, with_params);
 	yajl_gen_map_close(gen);
 }
 
@@ -797,11 +804,9 @@ static int policy_request(struct autoscale *as, const struct ctl_request *req, u
 		aslog(as, LOG_INFO, "policy: d%" PRIu32 " (%s): set%s (mode now %s)", domid,
 		      dom->name, line, hotmem_policy_mode_name(params.mode));
 	}
-	yajl_gen_map_open(gen);
-	ctl_gen_bool(gen, "ok", true);
-	ctl_gen_key(gen, "result");
-	gen_domain(as, gen, dom, now, true);
-	yajl_gen_map_close(gen);
+	ctl_gen_reply_begin(gen, 0, NULL);
+	gen_domain_members(as, gen, dom, now, true);
+	ctl_gen_reply_end(gen);
 	return 0;
 }
 
@@ -810,10 +815,7 @@ static int top_request(struct autoscale *as, uint64_t now, yajl_gen gen)
 	struct hotmem_policy_host_params host;
 
 	hotmem_policy_get_host(as->policy, &host);
-	yajl_gen_map_open(gen);
-	ctl_gen_bool(gen, "ok", true);
-	ctl_gen_key(gen, "result");
-	yajl_gen_map_open(gen);
+	ctl_gen_reply_begin(gen, 0, NULL);
 	ctl_gen_str(gen, "config", as->conf_path);
 	ctl_gen_u64(gen, "tick_ms", host.tick_ms);
 	ctl_gen_key(gen, "host");
@@ -827,8 +829,7 @@ static int top_request(struct autoscale *as, uint64_t now, yajl_gen gen)
 	for (size_t i = 0; i < as->nr_doms; i++)
 		gen_domain(as, gen, &as->doms[i], now, false);
 	yajl_gen_array_close(gen);
-	yajl_gen_map_close(gen);
-	yajl_gen_map_close(gen);
+	ctl_gen_reply_end(gen);
 	return 0;
 }
 
