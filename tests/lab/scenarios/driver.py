@@ -49,9 +49,10 @@ WINDOW_SIZE = 0x40000000  # 8 blocks of 128 MiB
 # scenario plays by hand.
 TOOLSTACK_FEATURES = "memmap-on-memory online-movable shrink stats target-blocks"
 # What the module lists: target-blocks and populated-blocks only with
-# memmap_in_target=1.
-GUEST_FEATURES = {True: "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
-                  False: "memmap-on-memory online-movable shrink stats"}
+# memmap_in_target=1; reboot-notice with the default reboot_notice_ms.
+GUEST_FEATURES = {True: "memmap-on-memory online-movable populated-blocks reboot-notice shrink stats "
+                        "target-blocks",
+                  False: "memmap-on-memory online-movable reboot-notice shrink stats"}
 
 
 def xs_wait(lab, path, want, timeout=120):
