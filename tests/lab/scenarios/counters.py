@@ -112,14 +112,50 @@ def memory_blocks(lab, name="guest"):
 
 # ---------------------------------------------------------------- Xen
 
+# Xen 4.17's 'q' handler walks every vCPU's inflight-IRQ list without the
+# vGIC lock (gic_dump_info). A vCPU that retires an IRQ on another pCPU while
+# the walk stands on that entry leaves the walker on an entry that points to
+# itself: Xen prints "Inflight irq=N" until N is injected again. When the vCPU
+# is dom0's second one and N its call-function IPI (SGI 1), only dom0's first
+# vCPU, the one stuck in the walk, could inject it, and Xen never comes back
+# (CI run of 2026-12-06, lab.driver: 120 s of "Inflight irq=1 lr=255"). Seen
+# before with a domU's timer (44588 "Inflight irq=27" lines). So nothing may
+# run while 'q' walks: every running domU is paused and dom0's other CPUs are
+# taken offline (PSCI CPU_OFF: an offline vCPU's list does not move), and the
+# same dom0 command undoes both whatever the key did. The handler runs inside
+# the sysctl, so the dump is complete when `xl debug-keys` returns.
+QUIET_KEY = r"""
+paused=""
+for d in $(xl list | awk 'NR > 1 && $2 != 0 && $5 !~ /p/ { print $2 }'); do
+    xl pause "$d" 2>/dev/null && paused="$paused $d"
+done
+cpus=""
+for c in /sys/devices/system/cpu/cpu[1-9]*; do
+    [ "$(cat "$c/online" 2>/dev/null)" = 1 ] && echo 0 > "$c/online" && cpus="$cpus $c"
+done
+xl debug-keys KEY; rc=$?
+for c in $cpus; do echo 1 > "$c/online"; done
+for d in $paused; do xl unpause "$d"; done
+exit $rc
+"""
+
+
+def press_key_quietly(lab, key):
+    """Press Xen debug key KEY with every other vCPU still (see QUIET_KEY)."""
+    lab.dom0(QUIET_KEY.replace("KEY", key), timeout=120)
+
+
 def _xen_dump(lab, key, header, tries=3):
     """Press Xen debug key KEY and return the text of the newest dump in
     `xl dmesg`, from the last HEADER line on, "(XEN) " prefixes stripped.
-    Pressed again when the ring lost the header: Xen 4.17's 'q' walks each
-    vCPU's inflight-IRQ list unlocked and was seen once printing 44588
-    "Inflight irq=27" lines, more than the console ring holds."""
+    'q' is pressed with every other vCPU still (QUIET_KEY). Pressed again
+    when the ring lost the header."""
     for _ in range(tries):
-        out = lab.dom0(f"xl debug-keys {key} && xl dmesg", timeout=120).out
+        if key == "q":
+            press_key_quietly(lab, key)
+        else:
+            lab.dom0(f"xl debug-keys {key}", timeout=120)
+        out = lab.dom0("xl dmesg", timeout=120).out
         lines = [re.sub(r"^\(XEN\) ?", "", l) for l in out.splitlines()]
         starts = [i for i, l in enumerate(lines) if re.search(header, l)]
         if starts:

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from lab import LabError, check, scenario, show
+from scenarios.counters import press_key_quietly
 from scenarios.integrity import settled_free_pages
 from scenarios.hotmem import (BALLOON, GIB, MIB, back_to_boot_size, domid, guest_mem, need, plugged,
                               wait_balloon, xen_books, xl_hotmem)
@@ -47,15 +48,15 @@ DUMP = re.compile(r"'q' pressed -> dumping domain info \(now = (\d+)\)")
 
 def p2m_mappings(lab, dom):
     """Xen's stage-2 mappings of domain DOM by size: {"1g", "2m", "4k"}, from
-    a fresh 'q' dump. Xen runs the key's handler after `xl debug-keys`
-    returns, so `xl dmesg` is polled until a dump newer than the last one
-    there (its "now =" stamp) shows the domain; older dumps never count."""
+    a fresh 'q' dump, pressed with every other vCPU still (counters.QUIET_KEY).
+    `xl dmesg` is polled until a dump newer than the last one there (its
+    "now =" stamp) shows the domain; older dumps never count."""
     def last_dump(out):
         heads = list(DUMP.finditer(out))
         return heads[-1] if heads else None
 
     old = last_dump(lab.dom0("xl dmesg", timeout=60).out)
-    lab.dom0("xl debug-keys q")
+    press_key_quietly(lab, "q")
     text = None
     for _ in range(50):
         out = lab.dom0("xl dmesg", timeout=60).out
