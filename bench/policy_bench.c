@@ -2,7 +2,8 @@
  * The policy benchmark: the same guests on the same simulated arm64 Xen host
  * (tests/sim/policy/psim.h) run through hotmem's policy, the same policy
  * without hot-add (balloon-only), squeezed-like ballooning, static
- * allocation and an oracle, one table per scenario (a mixed trace,
+ * allocation and an oracle (also held to each guest's min: oracle-min), one
+ * table per scenario (a mixed trace,
  * correlated peaks, a diurnal day, guests booting and shutting down; with
  * --all also the mixed trace on hosts of 80 % and 70 %), and a host-size
  * sweep: the smallest host on which each policy keeps the
@@ -49,9 +50,25 @@ static int run(const struct psim_config *cfg, enum psim_policy p, struct psim_re
 	return r;
 }
 
+/* hotmem's oom_proxy_s next to a bound's: the ratio, and the guest-seconds
+ * between them as a share of all the guest-seconds counted (where the bound
+ * is near 0 the ratio alone says little). */
+static void print_ratio(const struct psim_config *cfg, const struct psim_result *h,
+			const struct psim_result *bound)
+{
+	double counted = (double)cfg->guests * (cfg->seconds - cfg->warmup_s);
+	double gap = h->oom_proxy_s - bound->oom_proxy_s;
+
+	printf("hotmem/%s: %.2fx (%.0f vs %.0f guest-seconds: %+.0f, %+.3f %% of the %.0f "
+	       "counted)\n",
+	       psim_policy_name(bound->policy),
+	       bound->oom_proxy_s > 0 ? h->oom_proxy_s / bound->oom_proxy_s : 0, h->oom_proxy_s,
+	       bound->oom_proxy_s, gap, 100 * gap / counted, counted);
+}
+
 static int print_table(const struct psim_config *cfg, bool timing)
 {
-	struct psim_result res;
+	struct psim_result res, all[PSIM_NR_POLICIES];
 
 	printf("### %s: %u guests, %u s (first %u s not counted), seed %llu, host %u %%\n\n",
 	       psim_scenario_name(cfg->scenario), cfg->guests, cfg->seconds, cfg->warmup_s,
@@ -63,6 +80,7 @@ static int print_table(const struct psim_config *cfg, bool timing)
 	for (int p = 0; p < PSIM_NR_POLICIES; p++) {
 		if (run(cfg, (enum psim_policy)p, &res) < 0)
 			return -1;
+		all[p] = res;
 		printf("| %s | %.0f | %.0f | %.1f | %.2f | %.0f | %.1f | %.1f | %u | %llu | ",
 		       psim_policy_name((enum psim_policy)p), res.oom_proxy_s,
 		       res.oom_unresponsive_s, res.unmet_gib_s, res.p99_pressure, res.under_wm_s,
@@ -74,7 +92,7 @@ static int print_table(const struct psim_config *cfg, bool timing)
 			       (unsigned long long)res.shrink_nomem);
 		else
 			printf("- | - |\n");
-		if (p == PSIM_ORACLE)
+		if (p == PSIM_NR_POLICIES - 1)
 			printf("\npeak demand: %.1f %% of the host above the reserve (%s)\n",
 			       res.peak_need_pct,
 			       res.peak_need_pct > 100		? "does not fit"
@@ -86,6 +104,8 @@ static int print_table(const struct psim_config *cfg, bool timing)
 				psim_policy_name((enum psim_policy)p), res.tick_us_mean,
 				res.tick_us_p99);
 	}
+	print_ratio(cfg, &all[PSIM_HOTMEM], &all[PSIM_ORACLE]);
+	print_ratio(cfg, &all[PSIM_HOTMEM], &all[PSIM_ORACLE_MIN]);
 	printf("\n");
 	return 0;
 }

@@ -323,6 +323,7 @@ static void boot_sizes(enum psim_policy policy, const struct guest_class *cls, u
 	switch (policy) {
 	case PSIM_HOTMEM:
 	case PSIM_ORACLE:
+	case PSIM_ORACLE_MIN:
 		*ret_boot = *ret_target = cls->min;
 		break;
 	case PSIM_STATIC:
@@ -350,7 +351,7 @@ static void guest_create(struct sim *s, struct guest *g, uint32_t now_s)
 	uint64_t boot, target;
 
 	boot_sizes(s->policy, g->cls, &boot, &target);
-	if (s->policy == PSIM_ORACLE) {
+	if (s->policy == PSIM_ORACLE || s->policy == PSIM_ORACLE_MIN) {
 		/* It knew the guest was coming and makes room at once: the
 		 * oracle's next allocation, this same second, gives it frames. */
 		g->booted = true;
@@ -777,10 +778,12 @@ static int cmp_pick(const void *a, const void *b)
  * min: nobody takes frames a working set uses), and the rest covers this
  * second's need of as many guests as it can, smallest first. Unresponsive
  * guests cannot be moved, by the oracle either. What is left stays free
- * (for the guests it knows will boot).
+ * (for the guests it knows will boot). The oracle takes a guest below its
+ * min when its working set is smaller; at_min (oracle-min) holds it to the
+ * min every other policy keeps, the bound for the same configuration.
  */
-static void run_oracle(struct sim *s, uint32_t now_s, struct oracle_pick *picks, uint64_t *alloc,
-		       struct psim_result *res)
+static void run_oracle(struct sim *s, uint32_t now_s, bool at_min, struct oracle_pick *picks,
+		       uint64_t *alloc, struct psim_result *res)
 {
 	const struct psim_config *cfg = s->cfg;
 	uint64_t budget = s->host - s->reserve, sum_peak = 0, fixed = 0;
@@ -796,6 +799,8 @@ static void run_oracle(struct sim *s, uint32_t now_s, struct oracle_pick *picks,
 			continue;
 		}
 		alloc[i] = held_for(g, trace_ws_peak(g, now_s, ORACLE_HORIZON_S), true);
+		if (at_min && alloc[i] < g->cls->min)
+			alloc[i] = g->cls->min;
 		sum_peak += alloc[i];
 	}
 	budget = budget > fixed ? budget - fixed : 0;
@@ -808,6 +813,9 @@ static void run_oracle(struct sim *s, uint32_t now_s, struct oracle_pick *picks,
 			if (!g->booted || dead(g, now_s))
 				continue;
 			uint64_t now_need = held_for(g, trace_ws(g, now_s), false);
+
+			if (at_min && now_need < g->cls->min)
+				now_need = g->cls->min;
 			/* what the guest holds of it stays: nobody, the oracle
 			 * included, takes frames a working set uses */
 			uint64_t keep = g->actual > g->cls->min ? g->actual : g->cls->min;
@@ -1019,8 +1027,8 @@ int psim_run(const struct psim_config *cfg, enum psim_policy policy, struct psim
 				goto out;
 		} else if (policy == PSIM_SQUEEZED) {
 			run_squeezed(&s, t, &res);
-		} else if (policy == PSIM_ORACLE) {
-			run_oracle(&s, t, picks, alloc, &res);
+		} else if (policy == PSIM_ORACLE || policy == PSIM_ORACLE_MIN) {
+			run_oracle(&s, t, policy == PSIM_ORACLE_MIN, picks, alloc, &res);
 		}
 		if (cfg->check) {
 			uint64_t held = 0;
@@ -1039,7 +1047,7 @@ int psim_run(const struct psim_config *cfg, enum psim_policy policy, struct psim
 	res.granted_pct = 100 * held_sum / counted;
 	res.used_pct = 100 * used_sum / counted;
 	res.peak_need_pct = 100 * peak_need;
-	if (policy != PSIM_ORACLE)
+	if (policy != PSIM_ORACLE && policy != PSIM_ORACLE_MIN)
 		res.ops = res.grows + res.shrinks + res.targets;
 	uint64_t seen = 0;
 	for (uint32_t p = 0; p < PSI_BUCKETS; p++) {
@@ -1087,6 +1095,8 @@ const char *psim_policy_name(enum psim_policy policy)
 		return "static";
 	case PSIM_ORACLE:
 		return "oracle";
+	case PSIM_ORACLE_MIN:
+		return "oracle-min";
 	default:
 		return "?";
 	}

@@ -24,6 +24,7 @@ enum psim_policy {
 	PSIM_SQUEEZED,	   /* boot at max; targets min + f * (max - min), one f for all */
 	PSIM_STATIC,	   /* every guest fixed at its nominal size */
 	PSIM_ORACLE,	   /* next-minute demand known, instant moves */
+	PSIM_ORACLE_MIN,   /* the same, never below a guest's min (as every policy) */
 	PSIM_NR_POLICIES,
 };
 
