@@ -5,7 +5,8 @@
  * after a grow, cooldowns and the headroom that goes back early, the host
  * reserve, freezing, modes, max, block release, weighted shares (above what
  * a working set holds, with leaner margins when the needs do not fit),
- * contention counted in whole blocks, and bad input.
+ * contention counted in whole blocks, a grower the free memory cannot pay
+ * funded by whole balloon steps, and bad input.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -504,8 +505,8 @@ static void test_short_keeps_working_sets(void)
 /*
  * Two guests at MemAvailable 10 MiB of 2 GiB each need 41.2 MiB more (a
  * quarter of their 204.8 MiB low watermark kept); the host has 50 MiB above
- * its reserve. Those needs do not fit, with an eighth of the watermark as
- * margin (15.6 MiB more each) they do: the margins shrink, both needs are
+ * its reserve. Those needs do not fit, with a sixteenth of the watermark as
+ * margin (2.8 MiB more each) they do: the margins shrink, both needs are
  * served whole.
  */
 static void test_lean_margins(void)
@@ -515,13 +516,47 @@ static void test_lean_margins(void)
 	struct hotmem_policy_domain_input in[2] = { dom(1, 10, 0), dom(2, 10, 0) };
 	struct hotmem_policy_domain_status st;
 	const uint64_t wm_low = 2 * GIB / 100 * 10;
-	const uint64_t lean = 2 * GIB - 10 * MIB + wm_low / 8;
+	const uint64_t lean = 2 * GIB - 10 * MIB + wm_low / 16;
 
 	tick(p, 0, 256 * MIB + 50 * MIB, in, 2, out);
 	for (uint32_t d = 1; d <= 2; d++) {
 		CHECK_EQ(hotmem_policy_domain_status(p, d, &st), 0);
 		CHECK(st.need_bytes >= lean && st.need_bytes <= lean + 1);
 		CHECK(st.share_bytes >= st.need_bytes);
+	}
+	hotmem_policy_free(p);
+}
+
+/*
+ * A guest at MemAvailable 0 (a block short of its need) beside 16 guests at
+ * 400 MiB available, on a host at its reserve. Water-filling gives it the
+ * middle of its band (3 blocks, 384 MiB) and takes that from the 16 others'
+ * comfort: 24 MiB each, under the balloon's 32 MiB step. Without a reclaim
+ * of at least a step the grower would wait for ever; donors give a whole
+ * step each, in order, until its 384 MiB are covered: 12 of them.
+ */
+static void test_starved_grower(void)
+{
+	struct hotmem_policy_decision out[34];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in[17];
+	struct hotmem_policy_domain_status st;
+	size_t n;
+
+	in[0] = dom(1, 0, 0);
+	for (uint32_t d = 2; d <= 17; d++)
+		in[d - 1] = dom(d, 400, 0);
+	n = tick(p, 0, 256 * MIB, in, 17, out);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK_EQ(st.share_bytes, 2 * GIB + 3 * BS);
+	CHECK(strstr(st.why, "host short") != NULL);
+	CHECK_EQ(hotmem_policy_domain_status(p, 2, &st), 0);
+	CHECK(st.share_bytes < 2 * GIB && 2 * GIB - st.share_bytes < 32 * MIB);
+	CHECK_EQ(n, 12);
+	for (size_t k = 0; k < n; k++) {
+		CHECK_EQ(out[k].domid, k + 2);
+		CHECK_EQ(out[k].action, HOTMEM_POLICY_SET_TARGET);
+		CHECK_EQ(out[k].target_bytes, 2 * GIB - 32 * MIB);
 	}
 	hotmem_policy_free(p);
 }
@@ -562,6 +597,7 @@ int main(void)
 	test_headroom();
 	test_short_keeps_working_sets();
 	test_lean_margins();
+	test_starved_grower();
 	test_bad_input();
 	return check_exit("test_policy");
 }

@@ -35,10 +35,11 @@
 /* What a domain needs keeps a quarter of its low watermark available: its
  * working set fits with room for the page cache it cannot do without. */
 #define NEED_MARGIN_DIV 4
-/* When the needs do not all fit, an eighth: that margin would be paid for
+/* When the needs do not all fit, a sixteenth: that margin would be paid for
  * by other guests' working sets (docs/policy.md: fewer guests short, at a
- * higher PSI for those that fit). */
-#define NEED_MARGIN_SHORT_DIV 8
+ * higher PSI for those that fit; an eighth left correlated at 1.27x the
+ * oracle's oom_proxy_s, a sixteenth 1.25x). */
+#define NEED_MARGIN_SHORT_DIV 16
 /* Weight of the newest sample in the trend (an EMA over about two samples). */
 #define TREND_ALPHA 0.5
 /*
@@ -106,6 +107,7 @@ struct pol_work {
 	uint64_t demand, share;
 	bool pressure, psi_pressure, idle;
 	bool acted;
+	bool starved; /* a grower the free memory could not pay this tick */
 };
 
 struct hotmem_policy {
@@ -916,6 +918,16 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 			 w->in->stats.psi_some_avg10 % 100);
 
 	/*
+	 * A guest that holds its need (its working set fits, with the margin)
+	 * and is less than a balloon step under its share is not waiting for
+	 * memory: that sliver is churn, and asking for it right after a reclaim
+	 * would undo the reclaim.
+	 */
+	if (w->cur >= w->need && need < BALLOON_MIN_STEP) {
+		snprintf(dom->why, sizeof(dom->why), "%s; within a step of its share", why);
+		return;
+	}
+	/*
 	 * No cooldown stands between a guest under pressure and memory the host
 	 * can afford: the running operation (op_busy) and stats older than its
 	 * end are what keeps a grow from being asked twice. Only under
@@ -944,6 +956,7 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 			d &= ~(MIB - 1);
 		if (!d) {
 			snprintf(dom->why, sizeof(dom->why), "%s; host short", why);
+			w->starved = true;
 			return;
 		}
 		snprintf(reason, sizeof(reason), "deflate +%lluM: %s", mib(d), why);
@@ -969,6 +982,7 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 	blocks = u64_min(blocks, b->grow_bytes / bs);
 	blocks = u64_min(blocks, w->max > w->cur ? (w->max - w->cur) / bs : 0);
 	if (!blocks) {
+		w->starved = pool < bs;
 		snprintf(dom->why, sizeof(dom->why), "%s; %s", why,
 			 pool < bs	      ? "host short"
 			 : b->grow_bytes < bs ? "host grow limit"
@@ -988,15 +1002,26 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 
 /* Balloon down to the share (short-term reclaim). */
 static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool needs_short,
-			bool needs_waiting, struct pol_budget *b,
+			bool needs_waiting, uint64_t *starved_bytes, struct pol_budget *b,
 			struct hotmem_policy_decision *out, size_t max, size_t *count)
 {
 	const struct hotmem_policy_domain_params *p = &w->dom->params;
 	struct pol_dom *dom = w->dom;
 	uint64_t take = (w->cur - w->share) & ~(MIB - 1);
+	uint64_t above_need = w->cur > w->need ? (w->cur - w->need) & ~(MIB - 1) : 0;
 	char reason[HOTMEM_POLICY_REASON_MAX];
 	const char *why;
 
+	/*
+	 * Water-filling spreads what the growers get over every donor: with
+	 * hundreds of guests each owes a sliver under BALLOON_MIN_STEP, no
+	 * reclaim starts, and a grower the free memory cannot pay waits for
+	 * ever. While one does, donors give a whole step (never below their
+	 * need: their working sets stay fitting), in donor order, until what
+	 * the starved growers wait for is covered.
+	 */
+	if (take < BALLOON_MIN_STEP && *starved_bytes && above_need >= BALLOON_MIN_STEP)
+		take = u64_min(u64_max(take, BALLOON_MIN_STEP), above_need);
 	if (take < BALLOON_MIN_STEP)
 		return;
 	if (w->cur > w->max)
@@ -1045,6 +1070,7 @@ static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool 
 	snprintf(reason, sizeof(reason), "balloon -%lluM: %s", mib(take), why);
 	if (!emit(out, max, count, dom, now, HOTMEM_POLICY_SET_TARGET, 0, 0, w->cur - take, reason))
 		return;
+	*starved_bytes -= u64_min(*starved_bytes, take);
 	b->ops--;
 	dom->last_reclaim_ms = now;
 	w->acted = true;
@@ -1144,7 +1170,7 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 		w->cur = in->target_bytes;
 		w->base = actual;
 		w->hot_max = sat_add(in->boot_bytes, in->granted_bytes);
-		w->acted = false;
+		w->acted = w->starved = false;
 		w->pressure = w->idle = w->psi_pressure = false;
 		w->total = w->avail = w->wm_low = w->wm_mid = w->wm_high = 0;
 		w->min = w->dom->params.min_bytes ? w->dom->params.min_bytes : in->boot_bytes;
@@ -1268,12 +1294,16 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 	/* A grower that holds less than its need and got nothing this tick
 	 * waits on the reclaims below: they may take headroom early. */
 	bool needs_waiting = needs_short;
-	for (k = 0; k < nr_growers; k++)
+	uint64_t starved_bytes = 0;
+	for (k = 0; k < nr_growers; k++) {
 		needs_waiting |= !sel[k]->acted && sel[k]->cur < sel[k]->need;
+		if (sel[k]->starved)
+			starved_bytes = sat_add(starved_bytes, sel[k]->share - sel[k]->cur);
+	}
 	nr_donors = pick(policy->order, nr_domains, sel, false);
 	for (k = 0; k < nr_donors; k++)
-		act_reclaim(sel[k], now_ms, contention, needs_short, needs_waiting, &budget,
-			    ret_decisions, max_decisions, &count);
+		act_reclaim(sel[k], now_ms, contention, needs_short, needs_waiting, &starved_bytes,
+			    &budget, ret_decisions, max_decisions, &count);
 	for (i = 0; i < nr_domains; i++) {
 		struct pol_work *w = policy->order[i];
 

@@ -529,7 +529,9 @@ static void check_tick(struct sim *s, struct hotmem_policy *pol, bool contention
  * The reaction check: a guest the policy sees under pressure and gives more
  * memory (share above its target), not frozen, without an operation, below
  * its max, that got nothing this tick although the free memory above the
- * reserve (minus what is promised) held a block.
+ * reserve (minus what is promised) held a block; not one that holds its
+ * need and is less than a balloon step short of its share (the policy's
+ * churn limit: its working set fits, it waits for no memory).
  */
 static void check_reaction(struct sim *s, struct hotmem_policy *pol, int64_t pool,
 			   const bool *acted, struct psim_result *res)
@@ -542,6 +544,10 @@ static void check_reaction(struct sim *s, struct hotmem_policy *pol, int64_t poo
 		    g->target + BLOCK > g->cls->max ||
 		    hotmem_policy_domain_status(pol, i + 1, &st) || st.frozen || !st.pressure ||
 		    st.share_bytes <= g->target)
+			continue;
+		/* holding its need, less than a balloon step (32 MiB) short of its
+		 * share: its working set fits, it waits for no memory */
+		if (g->target >= st.need_bytes && st.share_bytes - g->target < 32 * MIB)
 			continue;
 		/* a host-wide rate limit is not a reaction gap, but it is counted */
 		if (strstr(st.why, "rate limit"))
