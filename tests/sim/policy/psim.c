@@ -294,6 +294,14 @@ static uint64_t low_wm(const struct guest *g)
 	return pct > 64 * MIB ? pct : 64 * MIB;
 }
 
+/* The floor no policy takes a guest under: its class's min, or --min. */
+static uint64_t min_of(const struct sim *s, const struct guest *g)
+{
+	uint64_t m = s->cfg->min_mib ? (uint64_t)s->cfg->min_mib * MIB : g->cls->min;
+
+	return m < g->cls->max ? m : g->cls->max;
+}
+
 static bool dead(const struct guest *g, uint32_t now_s)
 {
 	return now_s >= g->dead_from && now_s < g->dead_to;
@@ -494,7 +502,7 @@ static void check_tick(struct sim *s, struct hotmem_policy *pol, bool contention
 
 		if (!g->booted)
 			continue;
-		if (g->target < g->cls->min || g->target > g->cls->max)
+		if (g->target < min_of(s, g) || g->target > g->cls->max)
 			res->min_max_violations++;
 		if (contention && !g->op && !hotmem_policy_domain_status(pol, i + 1, &st) &&
 		    !st.frozen && st.share_bytes < st.need_bytes)
@@ -511,9 +519,9 @@ static void check_tick(struct sim *s, struct hotmem_policy *pol, bool contention
 		uint64_t cap = needs_short ? st.need_bytes : st.demand_bytes;
 		/* while the needs do not fit: above what it held of its need */
 		uint64_t held_need = cur[i] < st.need_bytes ? cur[i] : st.need_bytes;
-		uint64_t floor = !needs_short		   ? st.need_bytes
-				 : held_need > g->cls->min ? held_need
-							   : g->cls->min;
+		uint64_t floor = !needs_short		    ? st.need_bytes
+				 : held_need > min_of(s, g) ? held_need
+							    : min_of(s, g);
 		if (st.share_bytes >= cap)
 			continue;
 		double l = ((double)st.share_bytes - (double)floor) / g->cls->weight;
@@ -740,8 +748,8 @@ static void run_squeezed(struct sim *s, uint32_t now_s, struct psim_result *res)
 			fixed += g->target;
 			continue;
 		}
-		sum_min += g->cls->min;
-		sum_range += g->cls->max - g->cls->min;
+		sum_min += min_of(s, g);
+		sum_range += g->cls->max - min_of(s, g);
 	}
 	if (now_s % SQUEEZED_PERIOD_S && !starting)
 		return;
@@ -754,7 +762,7 @@ static void run_squeezed(struct sim *s, uint32_t now_s, struct psim_result *res)
 
 		if (!g->booted || squeezed_inactive(g, now_s))
 			continue;
-		uint64_t t = g->cls->min + (uint64_t)(f * (double)(g->cls->max - g->cls->min));
+		uint64_t t = min_of(s, g) + (uint64_t)(f * (double)(g->cls->max - min_of(s, g)));
 		t &= ~(MIB - 1);
 		if (t != g->target) {
 			g->target = t;
@@ -805,8 +813,8 @@ static void run_oracle(struct sim *s, uint32_t now_s, bool at_min, struct oracle
 			continue;
 		}
 		alloc[i] = held_for(g, trace_ws_peak(g, now_s, ORACLE_HORIZON_S), true);
-		if (at_min && alloc[i] < g->cls->min)
-			alloc[i] = g->cls->min;
+		if (at_min && alloc[i] < min_of(s, g))
+			alloc[i] = min_of(s, g);
 		sum_peak += alloc[i];
 	}
 	budget = budget > fixed ? budget - fixed : 0;
@@ -820,11 +828,11 @@ static void run_oracle(struct sim *s, uint32_t now_s, bool at_min, struct oracle
 				continue;
 			uint64_t now_need = held_for(g, trace_ws(g, now_s), false);
 
-			if (at_min && now_need < g->cls->min)
-				now_need = g->cls->min;
+			if (at_min && now_need < min_of(s, g))
+				now_need = min_of(s, g);
 			/* what the guest holds of it stays: nobody, the oracle
 			 * included, takes frames a working set uses */
-			uint64_t keep = g->actual > g->cls->min ? g->actual : g->cls->min;
+			uint64_t keep = g->actual > min_of(s, g) ? g->actual : min_of(s, g);
 			uint64_t floor = now_need < keep ? now_need : keep;
 
 			alloc[i] = floor < left ? floor : left;
@@ -910,7 +918,7 @@ static int hotmem_setup(struct sim *s, struct hotmem_run *hr)
 	for (uint32_t i = 0; i < s->cfg->guests; i++) {
 		hotmem_policy_domain_defaults(&dp);
 		dp.mode = HOTMEM_POLICY_AUTO;
-		dp.min_bytes = s->g[i].cls->min;
+		dp.min_bytes = min_of(s, &s->g[i]);
 		dp.max_bytes = s->g[i].cls->max;
 		dp.weight = s->g[i].cls->weight;
 		r = hotmem_policy_set_domain(hr->pol, i + 1, &dp);

@@ -46,6 +46,8 @@ struct psim_config {
 	uint32_t unresponsive_every; /* every n-th guest stops answering for a while; 0 = none */
 	bool check;		     /* verify the invariants every step (the ctest) */
 	uint32_t host_pct; /* host = this % of the guests' nominal sizes + reserve; 0 = 100 */
+	uint32_t min_mib;  /* every guest's min (the floor every policy keeps), MiB;
+			    * 0 = its class's (half its nominal size); boot sizes stay */
 };
 
 struct psim_result {
