@@ -6,7 +6,8 @@
  * reserve, freezing, modes, max, block release, weighted shares (above what
  * a working set holds, with leaner margins when the needs do not fit),
  * contention counted in whole blocks, a grower the free memory cannot pay
- * funded by whole balloon steps, and bad input.
+ * funded by whole balloon steps, a share less than a step above what a
+ * guest holding its need has left alone, and bad input.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -561,6 +562,34 @@ static void test_starved_grower(void)
 	hotmem_policy_free(p);
 }
 
+/*
+ * A guest 64 MiB ballooned, under its low watermark but holding its need
+ * (MemAvailable 150 MiB, its need keeps a quarter of the watermark): with
+ * 20 MiB free above the reserve its share is 20 MiB above what it holds,
+ * under a balloon step, and it is left alone; with 100 MiB it deflates.
+ */
+static void test_sub_step_share(void)
+{
+	struct hotmem_policy_decision out[2];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in = dom(1, 150, 0);
+	struct hotmem_policy_domain_status st;
+
+	in.target_bytes = 2 * GIB - 64 * MIB;
+	in.stats.memtotal_kib = in.target_bytes >> 10;
+	CHECK_EQ(tick(p, 0, 256 * MIB + 20 * MIB, &in, 1, out), 0);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK(st.pressure);
+	CHECK(st.need_bytes <= in.target_bytes);
+	CHECK_EQ(st.share_bytes, in.target_bytes + 20 * MIB);
+	CHECK(strstr(st.why, "within a step of its share") != NULL);
+	in.stats.counter++;
+	CHECK_EQ(tick(p, 1, 256 * MIB + 100 * MIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_SET_TARGET);
+	CHECK_EQ(out[0].target_bytes, in.target_bytes + 64 * MIB);
+	hotmem_policy_free(p);
+}
+
 static void test_bad_input(void)
 {
 	struct hotmem_policy_decision out[4];
@@ -598,6 +627,7 @@ int main(void)
 	test_short_keeps_working_sets();
 	test_lean_margins();
 	test_starved_grower();
+	test_sub_step_share();
 	test_bad_input();
 	return check_exit("test_policy");
 }
