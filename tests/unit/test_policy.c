@@ -6,8 +6,9 @@
  * reserve, freezing, modes, max, block release, weighted shares (above what
  * a working set holds, with leaner margins when the needs do not fit),
  * contention counted in whole blocks, a grower the free memory cannot pay
- * funded by whole balloon steps, a share less than a step above what a
- * guest holding its need has left alone, and bad input.
+ * funded by whole balloon steps (and by slivers when the working sets fit),
+ * a share less than a step above what a guest holding its need has left
+ * alone, and bad input.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -563,6 +564,54 @@ static void test_starved_grower(void)
 }
 
 /*
+ * A grower at MemAvailable 0 (its need a block above what it holds) beside 16
+ * guests at MemAvailable 72 MiB, each holding 20.8 MiB above its need (which
+ * keeps a quarter of the 204.8 MiB low watermark), on a host at its reserve.
+ * The needs fit (16 x 20.8 > 128 MiB), so the memory exists, but only as
+ * slivers under the 32 MiB balloon step: donors give them in 8 MiB steps or
+ * more, 20 MiB each, in order, until what the grower's share adds is
+ * covered: a block and a 17th of the 204.8 MiB left above the needs,
+ * 140.05 MiB, 8 of them. With 4 such donors at MemAvailable 36 MiB, even the working
+ * sets as they are now do not fit (4 x 23.2 MiB above their lean needs <
+ * 128): slivers would only spread the shortage, and none is taken.
+ */
+static void test_starved_slivers(void)
+{
+	struct hotmem_policy_decision out[34];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in[17];
+	struct hotmem_policy_domain_status st;
+	size_t n;
+
+	in[0] = dom(1, 0, 0);
+	for (uint32_t d = 2; d <= 17; d++)
+		in[d - 1] = dom(d, 72, 0);
+	n = tick(p, 0, 256 * MIB, in, 17, out);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK(strstr(st.why, "host short") != NULL);
+	CHECK(st.share_bytes > 2 * GIB + BS);
+	CHECK(st.share_bytes - 2 * GIB > 140 * MIB && st.share_bytes - 2 * GIB < 141 * MIB);
+	CHECK_EQ(n, 8);
+	for (size_t k = 0; k < n; k++) {
+		CHECK_EQ(out[k].domid, k + 2);
+		CHECK_EQ(out[k].action, HOTMEM_POLICY_SET_TARGET);
+		CHECK_EQ(out[k].target_bytes, 2 * GIB - 20 * MIB);
+	}
+	hotmem_policy_free(p);
+
+	p = new_policy();
+	for (uint32_t d = 2; d <= 5; d++)
+		in[d - 1] = dom(d, 36, 0);
+	n = tick(p, 0, 256 * MIB, in, 5, out);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK(strstr(st.why, "host short") != NULL);
+	CHECK_EQ(hotmem_policy_domain_status(p, 2, &st), 0);
+	CHECK(st.share_bytes < 2 * GIB - 8 * MIB && st.share_bytes > 2 * GIB - 32 * MIB);
+	CHECK_EQ(n, 0);
+	hotmem_policy_free(p);
+}
+
+/*
  * A guest 64 MiB ballooned, under its low watermark but holding its need
  * (MemAvailable 150 MiB, its need keeps a quarter of the watermark): with
  * 20 MiB free above the reserve its share is 20 MiB above what it holds,
@@ -627,6 +676,7 @@ int main(void)
 	test_short_keeps_working_sets();
 	test_lean_margins();
 	test_starved_grower();
+	test_starved_slivers();
 	test_sub_step_share();
 	test_bad_input();
 	return check_exit("test_policy");
