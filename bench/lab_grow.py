@@ -64,8 +64,8 @@ def guest_add_online_s(lab, since):
     return total
 
 
-def guest_phases_s(lab, since):
-    """The phases of the first request the driver took after SINCE (guest
+def guest_phases_s(lab, since, op="grow"):
+    """The phases of the first OP request the driver took after SINCE (guest
     uptime), from its dmesg timestamps: request seen to ack written, and
     within it the kernel's add and online of each block (absent -> added,
     added -> online) and the driver's own steps between them (the balloon's
@@ -73,7 +73,7 @@ def guest_phases_s(lab, since):
     out = lab.domu("dmesg | grep -E 'xen_hotmem: (block |request |state )'", check=False).out
     lines = [(float(m.group(1)), m.group(2)) for m in re.finditer(r"^\[\s*([\d.]+)\] xen_hotmem: (.*)$", out, re.M)
              if float(m.group(1)) >= since]
-    start = next((t for t, text in lines if re.match(r"request \d+: grow", text)), None)
+    start = next((t for t, text in lines if re.match(rf"request \d+: {op}", text)), None)
     end = next((t for t, text in lines if re.match(r"request \d+ acked", text)), None)
     if start is None or end is None:
         return None
@@ -110,6 +110,34 @@ def timed_dom0(lab, cmd):
                    "exit $rc", timeout=600, check=False)
     m = re.search(r"^T (\S+) (\S+)$", res.out, re.M)
     return res, (float(m.group(2)) - float(m.group(1))) if m else float("nan")
+
+
+def op_reply(res):
+    """The JSON of `xl-hotmem --json grow/set` in a timed_dom0() output, or {}."""
+    text = res.out.split("\nT ")[0]
+    try:
+        return json.loads(text[text.index("{"):text.rindex("}") + 1])
+    except ValueError:
+        return {}
+
+
+def dom0_phases(reply, e2e, guest_request_s=None):
+    """xl-hotmem's own account of an operation (phases_ms of its reply), in
+    seconds: the engine's phases, the process around them (exec, dynamic
+    linking, reply, exit: e2e minus the rest) and, given the guest's own
+    request handling, what the wait for the ack held besides it (both
+    xenstore notifications, our reads of the guest's keys)."""
+    ph = reply.get("phases_ms")
+    if not isinstance(ph, dict):
+        return {}
+    fig = {f"dom0_{k}_s": v / 1e3 for k, v in ph.items()}
+    fig["dom0_process_s"] = e2e - sum(v for k, v in ph.items() if not k.endswith("_hv")) / 1e3
+    if guest_request_s is not None and "ack_wait" in ph:
+        fig["dom0_ack_overhead_s"] = ph["ack_wait"] / 1e3 - guest_request_s
+    for k in ("populate_steps", "ack_reads"):
+        if k in reply:
+            fig[f"dom0_{k}"] = reply[k]
+    return fig
 
 
 def window_base(info):
@@ -149,7 +177,7 @@ def one_run(lab, domid, base, window_base, n):
         return fig, False
 
     uptime = float(lab.domu("cut -d' ' -f1 /proc/uptime").out)
-    res, e2e = timed_dom0(lab, "xl-hotmem grow guest 1g")
+    res, e2e = timed_dom0(lab, "xl-hotmem --json grow guest 1g")
     # The driver acks once every page is in the allocator: MemTotal is
     # there when xl-hotmem returns (checked, not waited for).
     grown = res.rc == 0 and meminfo_kb(lab, "MemTotal") == base["memtotal"] + MEMTOTAL_GROWTH_KB
@@ -165,16 +193,24 @@ def one_run(lab, domid, base, window_base, n):
         if phases:
             fig.update(phases)
             fig["dom0_s"] = e2e - phases["guest_request_s"]
+        fig.update({f"grow_{k}": v for k, v in
+                    dom0_phases(op_reply(res), e2e, phases and phases["guest_request_s"]).items()})
         if peak:
             fig["peak_outside_window_kb"] = int(peak.group(1))
     else:
         labmod.log(f"run {n}: grow failed or books wrong (rc {res.rc}): no grow figure\n{res.out[-500:]}")
 
-    res, shrink = timed_dom0(lab, "xl-hotmem set guest 0")
+    uptime = float(lab.domu("cut -d' ' -f1 /proc/uptime").out)
+    res, shrink = timed_dom0(lab, "xl-hotmem --json set guest 0")
     after = books(lab, domid)
     if res.rc == 0 and after["tot_pages"] == base["tot_pages"] and after["free_pages"] == base["free_pages"]:
         if grown:
             fig["shrink_1gib_s"] = shrink
+            phases = guest_phases_s(lab, uptime, "shrink")
+            if phases:
+                fig["shrink_guest_request_s"] = phases["guest_request_s"]
+            fig.update({f"shrink_{k}": v for k, v in
+                        dom0_phases(op_reply(res), shrink, phases and phases["guest_request_s"]).items()})
     else:
         labmod.log(f"run {n}: shrink failed or frames missing (rc {res.rc}, {after} vs {base}): stopping")
         return fig, False
@@ -234,7 +270,29 @@ def run(lab, runs):
              ("    kernel online (8 blocks, pages taken)", "guest_online_s", "s"),
              ("    driver's own steps", "guest_driver_s", "s"),
              ("  dom0 outside the guest's request", "dom0_s", "s"),
+             ("    xl-hotmem process (exec, link, exit)", "grow_dom0_process_s", "s"),
+             ("    engine open (config, lock, reconcile)", "grow_dom0_open_s", "s"),
+             ("    domain lookup", "grow_dom0_resolve_s", "s"),
+             ("    admission + journal record", "grow_dom0_start_s", "s"),
+             ("    P2M pool raised", "grow_dom0_pool_s", "s"),
+             ("    populate steps (max, populate, journal)", "grow_dom0_populate_s", "s"),
+             ("      of which populate hypercalls", "grow_dom0_populate_hv_s", "s"),
+             ("      steps", "grow_dom0_populate_steps", ""),
+             ("    request written (one transaction)", "grow_dom0_request_s", "s"),
+             ("    request written to ack recorded", "grow_dom0_ack_wait_s", "s"),
+             ("      of which not the guest's request", "grow_dom0_ack_overhead_s", "s"),
+             ("      reads of the guest's keys before it", "grow_dom0_ack_reads", ""),
+             ("    finish (max, pool, journal close)", "grow_dom0_finish_s", "s"),
+             ("    fill wait (tot_pages)", "grow_dom0_fill_s", "s"),
              ("shrink 1 GiB end to end", "shrink_1gib_s", "s"),
+             ("  xl-hotmem process (exec, link, exit)", "shrink_dom0_process_s", "s"),
+             ("  engine open (config, lock, reconcile)", "shrink_dom0_open_s", "s"),
+             ("  admission + journal record + request", "shrink_dom0_start_s", "s"),
+             ("  request written to ack recorded", "shrink_dom0_ack_wait_s", "s"),
+             ("    guest: request seen to ack", "shrink_guest_request_s", "s"),
+             ("    reads of the guest's keys before it", "shrink_dom0_ack_reads", ""),
+             ("  finish: frames given back, journal", "shrink_dom0_finish_s", "s"),
+             ("    of which decrease hypercalls", "shrink_dom0_reclaim_hv_s", "s"),
              ("Xen decrease of the same GiB", "xen_decrease_1gib_s", "s"),
              ("shrink / Xen decrease (goal <= 1.25)", "shrink_over_xen_decrease", "x"),
              ("peak used outside the window", "peak_outside_window_kb", "kB"),

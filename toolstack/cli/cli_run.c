@@ -181,7 +181,7 @@ static int cli_wait_ready(struct ctl_host *host, struct ctl_op *op)
 }
 
 static int cli_exec(const struct cli_command *cmd, struct ctl_host *host,
-		    const struct ctl_request *req, yajl_gen gen)
+		    const struct ctl_request *req, uint32_t open_ms, yajl_gen gen)
 {
 	struct ctl_op op;
 	int r;
@@ -189,6 +189,7 @@ static int cli_exec(const struct cli_command *cmd, struct ctl_host *host,
 	if (!ctl_cmd_is_op(req->cmd))
 		return ctl_exec_now(host, req, gen);
 	r = ctl_op_begin(host, req, ctl_now_ms(), &op);
+	op.open_ms = open_ms;
 	if (r == -EAGAIN && !op.error)
 		r = cli_wait_ready(host, &op);
 	if (r == 0 && !hotmem_op_done(op.op)) {
@@ -212,6 +213,7 @@ static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 	char lock_path[4096], err[128], msg[CTL_MESSAGE_MAX];
 	const unsigned char *text;
 	yajl_gen gen = NULL;
+	uint64_t began = ctl_now_ms();
 	size_t len;
 	int lock_fd, r;
 
@@ -263,7 +265,8 @@ static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 		r = cli_fail(cmd, "out of memory");
 		goto out;
 	}
-	r = cli_exec(cmd, &host, req, gen);
+	/* What opening the engine here cost (the config, the lock, reconcile). */
+	r = cli_exec(cmd, &host, req, (uint32_t)(ctl_now_ms() - began), gen);
 	if (r)
 		goto out;
 	yajl_gen_get_buf(gen, &text, &len);

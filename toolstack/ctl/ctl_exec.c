@@ -488,6 +488,7 @@ int ctl_op_begin(struct ctl_host *host, const struct ctl_request *req, uint64_t 
 		return r;
 	}
 	ctl_domain_name(host, op->domid, op->name, sizeof(op->name));
+	op->resolve_ms = (uint32_t)(ctl_now_ms() - now_ms);
 	if (req->cmd != CTL_CMD_SET && !req->bytes) {
 		op->error = -EINVAL;
 		snprintf(op->msg, sizeof(op->msg), "domain '%s' (d%" PRIu32 "): %s by 0 bytes",
@@ -507,6 +508,28 @@ int ctl_op_step(struct ctl_host *host, struct ctl_op *op, uint64_t now_ms)
 bool ctl_op_done(const struct ctl_op *op)
 {
 	return op->error || (op->op && hotmem_op_done(op->op));
+}
+
+/* Where the operation's time went (struct hotmem_op_phases), and ours around it. */
+static void gen_phases(yajl_gen gen, const struct ctl_op *op, const struct hotmem_op_phases *ph)
+{
+	ctl_gen_key(gen, "phases_ms");
+	yajl_gen_map_open(gen);
+	if (op->open_ms)
+		ctl_gen_u64(gen, "open", op->open_ms);
+	ctl_gen_u64(gen, "resolve", op->resolve_ms);
+	ctl_gen_u64(gen, "start", ph->start_ms);
+	ctl_gen_u64(gen, "pool", ph->pool_ms);
+	ctl_gen_u64(gen, "populate", ph->populate_ms);
+	ctl_gen_u64(gen, "populate_hv", ph->populate_hv_ms);
+	ctl_gen_u64(gen, "request", ph->request_ms);
+	ctl_gen_u64(gen, "ack_wait", ph->ack_wait_ms);
+	ctl_gen_u64(gen, "finish", ph->finish_ms);
+	ctl_gen_u64(gen, "reclaim_hv", ph->reclaim_hv_ms);
+	ctl_gen_u64(gen, "fill", ph->fill_ms);
+	yajl_gen_map_close(gen);
+	ctl_gen_u64(gen, "populate_steps", ph->populate_steps);
+	ctl_gen_u64(gen, "ack_reads", ph->ack_reads);
 }
 
 int ctl_op_reply(struct ctl_host *host, struct ctl_op *op, yajl_gen gen)
@@ -541,6 +564,7 @@ int ctl_op_reply(struct ctl_host *host, struct ctl_op *op, yajl_gen gen)
 	ctl_gen_u64(gen, "pages_reclaimed", res.pages_reclaimed);
 	ctl_gen_u64(gen, "pages_skipped", res.pages_skipped);
 	ctl_gen_bool(gen, "fill_complete", res.fill_complete);
+	gen_phases(gen, op, &res.phases);
 	if (hotmem_domain_info(host->hm, op->domid, &info) == 0) {
 		ctl_gen_u64(gen, "granted_blocks", info.granted_blocks);
 		ctl_gen_u64(gen, "granted_bytes", info.granted_bytes);

@@ -76,6 +76,16 @@ static uint64_t now_ms(const struct hotmem *hm)
 	return hm->cfg.clock_ms(hm->cfg.clock_opaque);
 }
 
+/* ms from since to now, for hotmem_op_phases (saturated, never negative). */
+static uint32_t ms_since(const struct hotmem *hm, uint64_t since)
+{
+	uint64_t now = now_ms(hm);
+
+	if (now <= since)
+		return 0;
+	return now - since > UINT32_MAX ? UINT32_MAX : (uint32_t)(now - since);
+}
+
 /* ---- blocks -------------------------------------------------------------- */
 
 static uint64_t block_gpa(const struct hm_record *record, uint32_t block)
@@ -943,12 +953,14 @@ static int reclaim_block(struct hotmem *hm, struct hm_domain *dom, uint32_t bloc
 {
 	const struct hm_record *record = &dom->record;
 	uint64_t pages = (head_only ? record->dom0_bytes : record->block_size) >> HV_PAGE_SHIFT;
-	uint64_t reclaimed = 0, skipped = 0;
+	uint64_t reclaimed = 0, skipped = 0, began;
 	int r;
 
 	if (!pages)
 		return 0;
+	began = now_ms(hm);
 	r = hm_reclaim_range(hm, dom->domid, block_gfn(record, block), pages, &reclaimed, &skipped);
+	res->phases.reclaim_hv_ms += ms_since(hm, began);
 	res->pages_reclaimed += reclaimed;
 	res->pages_skipped += skipped;
 	return r;
@@ -1289,6 +1301,15 @@ static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 
 /* ---- operations ---------------------------------------------------------- */
 
+/* The time of the phase that just ended, and the next one begins now. */
+static uint32_t op_lap(struct hotmem_operation *op)
+{
+	uint32_t lap = ms_since(op->hm, op->phase_ms);
+
+	op->phase_ms += lap;
+	return lap;
+}
+
 static void op_unlink_free(struct hotmem_operation *op)
 {
 	struct hotmem_operation **link;
@@ -1411,7 +1432,7 @@ static int op_populate_step(struct hotmem_operation *op)
 	struct hm_domain *dom = op->dom;
 	const struct hm_record *record = &dom->record;
 	const struct hm_oprec *rec = &record->rec;
-	uint64_t populated = 0, gfn = 0, pages = 0, bytes;
+	uint64_t populated = 0, gfn = 0, pages = 0, bytes, began;
 	struct hm_record next;
 	uint32_t blocks, i;
 	int r;
@@ -1427,7 +1448,9 @@ static int op_populate_step(struct hotmem_operation *op)
 	r = set_max_kib(hm, dom->domid, record_max_kib(record, true));
 	if (r < 0)
 		goto close;
+	began = now_ms(hm);
 	r = hm_populate_range(hm, dom->domid, gfn, pages, &populated);
+	op->result.phases.populate_hv_ms += ms_since(hm, began);
 	if (r < 0)
 		goto close;
 	next = *record;
@@ -1438,6 +1461,8 @@ static int op_populate_step(struct hotmem_operation *op)
 	for (i = 0; i < blocks; i++)
 		emit(hm, dom, HOTMEM_PROGRESS_POPULATED, rec->req.first + op->next_block + i);
 	op->next_block += blocks;
+	op->result.phases.populate_steps++;
+	op->result.phases.populate_ms += op_lap(op);
 	return 0;
 close:
 	/* Close the room left for this step at once, before the rollback's
@@ -1464,6 +1489,7 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 		if (r < 0)
 			return r;
 		op->raised = true;
+		op->result.phases.pool_ms += op_lap(op);
 		return 0;
 	}
 	if (rec->memmap_bytes && op->next_block < rec->req.count)
@@ -1472,6 +1498,7 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 	if (r < 0)
 		return r;
 	record_sync(dom, &ctx.record);
+	op->result.phases.request_ms += op_lap(op);
 	op->result.seq = rec->req.seq;
 	op->state = HM_OP_WAIT_ACK;
 	op->deadline_ms = now + hm->cfg.ack_timeout_ms;
@@ -1491,6 +1518,7 @@ static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
 	switch (r) {
 	case 0:
 		op->backoff_ms = 0;
+		op->result.phases.ack_wait_ms += op_lap(op);
 		if (grow)
 			op->fill_expect_pages =
 				op->result.blocks_done
@@ -1499,6 +1527,7 @@ static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
 							  (dom->record.block_size >> HV_PAGE_SHIFT)
 					: 0;
 		r = grow ? grow_finish(hm, dom, &op->result) : shrink_reclaim(hm, dom, &op->result);
+		op->result.phases.finish_ms += op_lap(op);
 		if (r < 0) {
 			op_fail(op, r, now);
 			return;
@@ -1506,6 +1535,7 @@ static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
 		op_start_fill_wait(op, now);
 		return;
 	case -EINPROGRESS:
+		op->result.phases.ack_reads++;
 		/* An answer to a superseded grow settles it meanwhile. */
 		if ((bitmap_weight(dom->record.pending) || bitmap_weight(dom->record.refused)) &&
 		    dom_settle_pending(hm, dom, &op->result) < 0)
@@ -1543,12 +1573,14 @@ static void op_wait_fill(struct hotmem_operation *op, uint64_t now)
 	r = hm->hv->ops->domain_info(hm->hv, op->domid, &info);
 	if (!r && info.tot_pages >= op->fill_expect_pages) {
 		op->result.fill_complete = true;
+		op->result.phases.fill_ms += op_lap(op);
 		op_finish(op);
 		return;
 	}
 	if (r == -ESRCH && released_if_dead(hm, op->dom, r))
 		return;
 	if (now >= op->deadline_ms) {
+		op->result.phases.fill_ms += op_lap(op);
 		op_finish(op);
 		return;
 	}
@@ -1887,6 +1919,7 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 	struct hm_domain *dom;
 	uint32_t count, granted;
 	bool grow = kind == HOTMEM_OP_KIND_GROW;
+	uint64_t began = hm ? now_ms(hm) : 0;
 	int r;
 
 	/* Nothing of ours runs on a journal another engine claimed. */
@@ -1941,6 +1974,7 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 		return -ENOMEM;
 	op->hm = hm;
 	op->domid = domid;
+	op->phase_ms = began;
 	if (count) {
 		op->result.kind = grow ? HOTMEM_OP_KIND_GROW : HOTMEM_OP_KIND_SHRINK;
 		op->result.blocks_requested = count;
@@ -1955,6 +1989,7 @@ int hotmem_op_start(struct hotmem *hm, uint32_t domid, enum hotmem_op_kind kind,
 		op->state = HM_OP_DONE;
 		hm->counters.ops_done++;
 	}
+	op->result.phases.start_ms = op_lap(op);
 	op->next = hm->ops;
 	hm->ops = op;
 	hm->counters.ops_started++;

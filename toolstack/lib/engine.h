@@ -193,6 +193,7 @@ struct hotmem_operation {
 	uint64_t wake_ms;     /* next timed step */
 	uint32_t backoff_ms;
 	uint64_t fill_expect_pages;
+	uint64_t phase_ms; /* when the phase result.phases is timing began */
 	struct hotmem_result result;
 };
 
