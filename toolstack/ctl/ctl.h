@@ -198,8 +198,8 @@ struct ctl_op {
 	bool attached_now;	    /* this request attached the domain implicitly */
 	uint64_t ready_deadline_ms; /* when waiting for the guest gives up */
 	struct hotmem_operation *op;
-	uint32_t resolve_ms; /* ctl_op_begin() finding the domain */
-	uint32_t open_ms;    /* in-process: opening the engine for it (hotmemd: 0) */
+	uint32_t resolve_ms;	   /* ctl_op_begin() finding the domain */
+	uint32_t open_ms;	   /* in-process: opening the engine for it (hotmemd: 0) */
 	int error;		   /* final error when done and no result */
 	char msg[CTL_MESSAGE_MAX]; /* its message */
 };

@@ -271,10 +271,34 @@ static void dom_sync_blocks(struct hm_domain *dom)
 	}
 }
 
+/* Take record as the domain's (loaded, or otherwise not known to be J's key for key). */
 static void record_sync(struct hm_domain *dom, const struct hm_record *record)
 {
 	dom->record = *record;
+	dom->jr_exact = false;
 	dom_sync_blocks(dom);
+}
+
+/* Take record as the domain's once a transaction that stored it (dom_store()) committed. */
+static void record_committed(struct hm_domain *dom, const struct hm_record *record)
+{
+	record_sync(dom, record);
+	dom->jr_exact = true;
+}
+
+/*
+ * Store record in J/<domid> inside txn: only the keys that change when the
+ * journal is known to hold dom->record (most steps move one or two keys of
+ * fourteen, and every key is a xenstore round trip), every key otherwise.
+ * Until record_committed() says this store landed, the journal is not known.
+ */
+static int dom_store(struct hotmem *hm, hv_xs_txn txn, struct hm_domain *dom,
+		     const struct hm_record *record)
+{
+	const struct hm_record *stored = dom->jr_exact ? &dom->record : NULL;
+
+	dom->jr_exact = false;
+	return jr_store_over(hm, txn, dom->domid, record, stored);
 }
 
 static void emit(struct hotmem *hm, const struct hm_domain *dom, enum hotmem_progress_event event,
@@ -299,7 +323,7 @@ static void emit(struct hotmem *hm, const struct hm_domain *dom, enum hotmem_pro
 /* ---- journal transactions ------------------------------------------------ */
 
 struct store_ctx {
-	uint32_t domid;
+	struct hm_domain *dom;
 	const struct hm_record *record;
 };
 
@@ -307,19 +331,19 @@ static int store_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct store_ctx *ctx = arg;
 
-	return jr_store(hm, txn, ctx->domid, ctx->record);
+	return dom_store(hm, txn, ctx->dom, ctx->record);
 }
 
 /* Journal record and, once committed, make it the domain's. */
 static int record_commit(struct hotmem *hm, struct hm_domain *dom, const struct hm_record *record)
 {
-	struct store_ctx ctx = { .domid = dom->domid, .record = record };
+	struct store_ctx ctx = { .dom = dom, .record = record };
 	int r;
 
 	r = hm_txn(hm, store_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_sync(dom, record);
+	record_committed(dom, record);
 	return 0;
 }
 
@@ -650,7 +674,7 @@ static int window_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 			hotmem_format_window(text, sizeof(text), &window));
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+	return dom_store(hm, txn, ctx->dom, &ctx->record);
 }
 
 /*
@@ -667,7 +691,7 @@ static int dom_handshake(struct hotmem *hm, struct hm_domain *dom)
 	r = hm_txn(hm, window_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_sync(dom, &ctx.record);
+	record_committed(dom, &ctx.record);
 	return 0;
 }
 
@@ -789,7 +813,7 @@ static int grow_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 			       (ctx->nr_blocks + ctx->nr_pending_added) * block_kib(old));
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+	return dom_store(hm, txn, ctx->dom, &ctx->record);
 }
 
 static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
@@ -822,7 +846,7 @@ static int shrink_ack_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 			       ctx->nr_blocks * block_kib(old));
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+	return dom_store(hm, txn, ctx->dom, &ctx->record);
 }
 
 /*
@@ -912,7 +936,7 @@ static int record_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 	}
 	if (r < 0)
 		return r;
-	record_sync(dom, &ctx.record);
+	record_committed(dom, &ctx.record);
 	dom->violation = false;
 	record = &dom->record;
 	res->kind = grow ? HOTMEM_OP_KIND_GROW : HOTMEM_OP_KIND_SHRINK;
@@ -1085,7 +1109,8 @@ static int op_record_close(struct hotmem *hm, struct hm_domain *dom, const uint6
 	r = record_close_op(hm, dom, true);
 	if (r < 0)
 		return r;
-	return dom_check_overdraw(hm, dom, scrub, res);
+	r = dom_check_overdraw(hm, dom, scrub, res);
+	return r;
 }
 
 /*
@@ -1184,7 +1209,7 @@ static int pending_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 			       added * block_kib(old));
 	if (r < 0)
 		return r;
-	r = jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+	r = dom_store(hm, txn, ctx->dom, &ctx->record);
 	if (r < 0)
 		return r;
 	ctx->settled = true;
@@ -1238,7 +1263,7 @@ static int dom_settle_pending(struct hotmem *hm, struct hm_domain *dom, struct h
 		if (r < 0)
 			return r;
 		if (ctx.settled) {
-			record_sync(dom, &ctx.record);
+			record_committed(dom, &ctx.record);
 			/* Exactly the record now (whole blocks for those added). */
 			if (!bitmap_weight(dom->record.refused)) {
 				r = set_max_kib(hm, dom->domid, record_max_kib(&dom->record, true));
@@ -1418,7 +1443,7 @@ static int request_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 			hotmem_format_request(text, sizeof(text), &ctx->record.rec.req));
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+	return dom_store(hm, txn, ctx->dom, &ctx->record);
 }
 
 /*
@@ -1497,13 +1522,57 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 	r = hm_txn(hm, request_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_sync(dom, &ctx.record);
+	record_committed(dom, &ctx.record);
 	op->result.phases.request_ms += op_lap(op);
 	op->result.seq = rec->req.seq;
 	op->state = HM_OP_WAIT_ACK;
 	op->deadline_ms = now + hm->cfg.ack_timeout_ms;
 	op->wake_ms = op->deadline_ms;
 	return 0;
+}
+
+/*
+ * Whether H/guest may hold news for a WAIT_ACK: an ack that answers the
+ * request (or breaks the rules), or a broken or closed guest. While the
+ * guest works it writes its keys for every block and each write wakes us;
+ * two plain reads here spare the two transactions that record an answer
+ * (raise_for_answer(), then the ack's own) on each of those wakes, and the
+ * xenstore traffic they would add to the guest's own while it adds and
+ * onlines blocks. A "no" decides nothing: the write that would make it a
+ * "yes" wakes us again, and the deadline still ends the wait. With
+ * superseded grows to settle (pending, refused) every wake takes the full
+ * path, as before.
+ */
+static bool ack_maybe(struct hotmem *hm, const struct hm_domain *dom)
+{
+	const struct hm_record *record = &dom->record;
+	enum hotmem_state state;
+	struct hotmem_ack ack;
+	char *value = NULL;
+	size_t len = 0;
+	bool maybe = true;
+	int r;
+
+	if (bitmap_weight(record->pending) || bitmap_weight(record->refused))
+		goto out;
+	r = read_dom_key(hm, HV_XS_NO_TXN, dom->domid, HOTMEM_KEY_GUEST_ACK, &value, &len);
+	if (r < 0 && r != -ENOENT && r != -EACCES)
+		goto out; /* xenstore trouble: the full path sees it and backs off */
+	if (!r && !hotmem_parse_ack(value, len, &ack) &&
+	    hotmem_ack_check(&record->rec.req, &ack) != -EAGAIN)
+		goto out;
+	free(value);
+	value = NULL;
+	r = read_dom_key(hm, HV_XS_NO_TXN, dom->domid, HOTMEM_KEY_GUEST_STATE, &value, &len);
+	if (r < 0 && r != -ENOENT && r != -EACCES)
+		goto out;
+	if (!r && !hotmem_parse_state(value, len, &state) &&
+	    (state == HOTMEM_STATE_BROKEN || state == HOTMEM_STATE_CLOSED))
+		goto out;
+	maybe = false;
+out:
+	free(value);
+	return maybe;
 }
 
 /* WAIT_ACK: look for the ack; record it and finish the operation from it. */
@@ -1514,7 +1583,7 @@ static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
 	bool grow = dom->record.rec.req.op == HOTMEM_OP_GROW;
 	int r;
 
-	r = record_ack(hm, dom, &op->result);
+	r = ack_maybe(hm, dom) ? record_ack(hm, dom, &op->result) : -EINPROGRESS;
 	switch (r) {
 	case 0:
 		op->backoff_ms = 0;
@@ -1781,7 +1850,7 @@ static int grow_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	rec->before_static_max_kib = static_kib;
 	rec->before_pool_bytes = ctx->pool_bytes;
 	rec->before_tot_pages = ctx->info.tot_pages;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+	return dom_store(hm, txn, ctx->dom, &ctx->record);
 }
 
 static int shrink_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
@@ -1830,7 +1899,7 @@ static int shrink_begin_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 			hotmem_format_request(text, sizeof(text), &rec->req));
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+	return dom_store(hm, txn, ctx->dom, &ctx->record);
 }
 
 /*
@@ -1898,7 +1967,7 @@ static int op_begin(struct hotmem *hm, struct hm_domain *dom, struct hotmem_oper
 	r = hm_txn(hm, grow ? grow_begin_txn : shrink_begin_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_sync(dom, &ctx.record);
+	record_committed(dom, &ctx.record);
 	op->dom = dom;
 	dom->op = op;
 	if (grow) {
@@ -2023,7 +2092,7 @@ static int abandon_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	r = rm_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_REQUEST);
 	if (r < 0)
 		return r;
-	return jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+	return dom_store(hm, txn, ctx->dom, &ctx->record);
 }
 
 static int abandon_dom(struct hotmem *hm, uint32_t domid, struct hotmem_result *res)
@@ -2069,7 +2138,7 @@ static int abandon_dom(struct hotmem *hm, uint32_t domid, struct hotmem_result *
 	r = hm_txn(hm, abandon_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_sync(dom, &ctx.record);
+	record_committed(dom, &ctx.record);
 	/* Every frame of those blocks Xen lets us take, max memory first. */
 	r = drop_refused(hm, dom, true, res);
 	if (r < 0 && !released_if_dead(hm, dom, r)) {
@@ -2317,7 +2386,7 @@ static int restore_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 		}
 		ctx->record.restored = true;
 		if (!r)
-			r = jr_store(hm, txn, ctx->dom->domid, &ctx->record);
+			r = dom_store(hm, txn, ctx->dom, &ctx->record);
 	}
 	if (!r && ctx->answer >= 0) {
 		r = hm_dom_path(path, sizeof(path), ctx->dom->domid, HOTMEM_KEY_SHUTDOWN_ACK);
@@ -2725,7 +2794,14 @@ static int reconcile_dom(struct hotmem *hm, uint32_t domid, struct hotmem_reconc
 	}
 	if (r < 0)
 		return r;
-	if (!dom->op) {
+	/*
+	 * Only a record with something to settle: dom_settle() starts by
+	 * loading the journal again, which for an idle record (just loaded
+	 * above) finds what we hold and does nothing else.
+	 */
+	if (!dom->op &&
+	    (dom->need_recover || dom->record.rec.phase != HM_PHASE_NONE ||
+	     bitmap_weight(dom->record.pending) || bitmap_weight(dom->record.refused))) {
 		r = dom_retry_settle(hm, dom, now_ms(hm), &settled);
 		if (r == -ESRCH) {
 			report->released++;

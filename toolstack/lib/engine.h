@@ -178,6 +178,10 @@ struct hm_domain {
 	uint64_t recover_at;
 	uint32_t recover_backoff_ms;
 	bool violation; /* the guest broke the protocol since its last good ack */
+	/* record is what J/<domid> holds, key for key: the last store of it
+	 * committed (a load may have left stray keys; a failed commit may or may
+	 * not have landed). Stores then write only the keys that change. */
+	bool jr_exact;
 };
 
 struct hotmem_operation {
@@ -250,6 +254,13 @@ int hm_parse_hex(const char *buf, size_t len, uint64_t *ret_value);
 int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *ret_record);
 /* Write every key of record (op keys removed when phase is NONE). */
 int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_record *record);
+/*
+ * The same over a journal known to hold exactly stored: only the keys whose
+ * text differs are written or removed (stored NULL: every key, jr_store()).
+ * A caller passes stored only when the last store of it committed.
+ */
+int jr_store_over(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_record *record,
+		  const struct hm_record *stored);
 int jr_remove(struct hotmem *hm, hv_xs_txn txn, uint32_t domid);
 /* Journalled domids (malloc()ed array); an absent journal is an empty list. */
 int jr_list(struct hotmem *hm, uint32_t **ret_domids, size_t *ret_count);

@@ -219,20 +219,6 @@ static int rm_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *
 	return hm->hv->ops->xs_rm(hm->hv, txn, path);
 }
 
-/* Write what a hotmem_format_*() call wrote (len: its result, or -errno passed on). */
-static int put_formatted_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
-			     const char *text, int len)
-{
-	return len < 0 ? len : write_key(hm, txn, domid, key, text);
-}
-
-/* Write key's value, or remove the key when value is NULL (nothing to keep). */
-static int put_or_rm_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
-			 const char *value)
-{
-	return value ? write_key(hm, txn, domid, key, value) : rm_key(hm, txn, domid, key);
-}
-
 static int load_params(const char *value, size_t len, struct hm_record *record)
 {
 	const char *f[5];
@@ -415,47 +401,6 @@ out:
 	return r;
 }
 
-/* base, pending, refused, frozen: written when they hold something, else removed. */
-static int store_extras(struct hotmem *hm, hv_xs_txn txn, uint32_t domid,
-			const struct hm_record *record)
-{
-	char text[BITMAP_TEXT_SIZE + 32];
-	int r;
-
-	snprintf(text, sizeof(text), "%" PRIu64 " %" PRIu64 " 0x%" PRIx64, record->base_max_kib,
-		 record->base_pool_bytes, record->dom0_bytes);
-	r = write_key(hm, txn, domid, "base", text);
-	if (r < 0)
-		return r;
-	if (bitmap_any(record->pending)) {
-		int n = snprintf(text, sizeof(text), "%" PRIu32 " ", record->pending_seq);
-
-		bitmap_format(text + n, record->pending);
-	}
-	r = put_or_rm_key(hm, txn, domid, "pending", bitmap_any(record->pending) ? text : NULL);
-	if (r < 0)
-		return r;
-	if (bitmap_any(record->refused))
-		bitmap_format(text, record->refused);
-	r = put_or_rm_key(hm, txn, domid, "refused", bitmap_any(record->refused) ? text : NULL);
-	if (r < 0)
-		return r;
-	if (record->have_handle) {
-		for (size_t i = 0; i < sizeof(record->handle); i++)
-			snprintf(text + 2 * i, 3, "%02x", record->handle[i]);
-		r = write_key(hm, txn, domid, "handle", text);
-		if (r < 0)
-			return r;
-	}
-	r = put_or_rm_key(hm, txn, domid, "restored", record->restored ? "1" : NULL);
-	if (r < 0)
-		return r;
-	if (record->frozen)
-		snprintf(text, sizeof(text), "%" PRIu32 " %" PRIu64, record->frozen_seq,
-			 record->frozen_pages);
-	return put_or_rm_key(hm, txn, domid, "frozen", record->frozen ? text : NULL);
-}
-
 static int owner_path(const struct hotmem *hm, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "%s/owner", hm->journal_dir);
@@ -538,63 +483,180 @@ int jr_claim(struct hotmem *hm)
 	return 0;
 }
 
+/* The record's keys in the order jr_store() writes them. */
+enum jr_key {
+	JR_PARAMS,
+	JR_WINDOW,
+	JR_BLOCK_SIZE,
+	JR_MEMMAP_BYTES,
+	JR_SEQ,
+	JR_GRANTED,
+	JR_BASE,
+	JR_PENDING,
+	JR_REFUSED,
+	JR_HANDLE,
+	JR_RESTORED,
+	JR_FROZEN,
+	JR_OP,
+	JR_OP_BLOCKS,
+	JR_KEY_COUNT,
+};
+
+static const char *const jr_key_names[JR_KEY_COUNT] = {
+	[JR_PARAMS] = "params",
+	[JR_WINDOW] = "window",
+	[JR_BLOCK_SIZE] = "block-size",
+	[JR_MEMMAP_BYTES] = "memmap-bytes",
+	[JR_SEQ] = "seq",
+	[JR_GRANTED] = "granted",
+	[JR_BASE] = "base",
+	[JR_PENDING] = "pending",
+	[JR_REFUSED] = "refused",
+	[JR_HANDLE] = "handle",
+	[JR_RESTORED] = "restored",
+	[JR_FROZEN] = "frozen",
+	[JR_OP] = "op",
+	[JR_OP_BLOCKS] = "op-blocks",
+};
+
+/* What a record keeps in one key: its text, nothing (remove it) or leave it alone. */
+enum jr_value { JR_VALUE_TEXT, JR_VALUE_ABSENT, JR_VALUE_LEAVE };
+
+#define JR_TEXT_SIZE (BITMAP_TEXT_SIZE + 32)
+
+/*
+ * Key k of record, as text in buf (JR_TEXT_SIZE). The window and the sizes
+ * locked with it, the memmap size and the handle stay once written (their
+ * absence in a record means "not known yet", never "gone"); base is always
+ * written; the others are removed when they hold nothing.
+ */
+static int key_value(const struct hm_record *record, enum jr_key k, char *buf,
+		     enum jr_value *ret_value)
+{
+	const size_t size = JR_TEXT_SIZE;
+	int n;
+
+	*ret_value = JR_VALUE_TEXT;
+	switch (k) {
+	case JR_PARAMS:
+		snprintf(buf, size, "0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " %d",
+			 record->max_bytes, record->window_req_bytes, record->window_req_base,
+			 record->boot_bytes, record->memmap_in_target);
+		return 0;
+	case JR_WINDOW:
+		if (!record->have_window)
+			break;
+		n = hotmem_format_window(buf, size, &record->window);
+		return n < 0 ? n : 0;
+	case JR_BLOCK_SIZE:
+		if (!record->have_window)
+			break;
+		n = hotmem_format_block_size(buf, size, record->block_size);
+		return n < 0 ? n : 0;
+	case JR_MEMMAP_BYTES:
+		if (!record->have_memmap)
+			break;
+		snprintf(buf, size, "0x%" PRIx64, record->memmap_bytes);
+		return 0;
+	case JR_SEQ:
+		snprintf(buf, size, "%" PRIu32, record->seq);
+		return 0;
+	case JR_GRANTED:
+		bitmap_format(buf, record->granted);
+		return 0;
+	case JR_BASE:
+		snprintf(buf, size, "%" PRIu64 " %" PRIu64 " 0x%" PRIx64, record->base_max_kib,
+			 record->base_pool_bytes, record->dom0_bytes);
+		return 0;
+	case JR_PENDING:
+		if (!bitmap_any(record->pending)) {
+			*ret_value = JR_VALUE_ABSENT;
+			return 0;
+		}
+		n = snprintf(buf, size, "%" PRIu32 " ", record->pending_seq);
+		bitmap_format(buf + n, record->pending);
+		return 0;
+	case JR_REFUSED:
+		if (!bitmap_any(record->refused)) {
+			*ret_value = JR_VALUE_ABSENT;
+			return 0;
+		}
+		bitmap_format(buf, record->refused);
+		return 0;
+	case JR_HANDLE:
+		if (!record->have_handle)
+			break;
+		for (size_t i = 0; i < sizeof(record->handle); i++)
+			snprintf(buf + 2 * i, 3, "%02x", record->handle[i]);
+		return 0;
+	case JR_RESTORED:
+		if (!record->restored)
+			*ret_value = JR_VALUE_ABSENT;
+		else
+			snprintf(buf, size, "1");
+		return 0;
+	case JR_FROZEN:
+		if (!record->frozen)
+			*ret_value = JR_VALUE_ABSENT;
+		else
+			snprintf(buf, size, "%" PRIu32 " %" PRIu64, record->frozen_seq,
+				 record->frozen_pages);
+		return 0;
+	case JR_OP:
+		if (record->rec.phase == HM_PHASE_NONE) {
+			*ret_value = JR_VALUE_ABSENT;
+			return 0;
+		}
+		return format_op(buf, size, &record->rec);
+	case JR_OP_BLOCKS:
+		if (record->rec.phase == HM_PHASE_NONE)
+			*ret_value = JR_VALUE_ABSENT;
+		else
+			bitmap_format(buf, record->rec.blocks);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+	*ret_value = JR_VALUE_LEAVE;
+	return 0;
+}
+
 int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_record *record)
 {
-	char text[BITMAP_TEXT_SIZE > 256 ? BITMAP_TEXT_SIZE : 256];
+	return jr_store_over(hm, txn, domid, record, NULL);
+}
+
+int jr_store_over(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_record *record,
+		  const struct hm_record *stored)
+{
+	char text[JR_TEXT_SIZE], old_text[JR_TEXT_SIZE];
+	enum jr_value value, old_value;
+	unsigned int k;
 	int r;
 
 	r = jr_check_owner(hm, txn);
 	if (r < 0)
 		return r;
-
-	snprintf(text, sizeof(text), "0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " %d",
-		 record->max_bytes, record->window_req_bytes, record->window_req_base,
-		 record->boot_bytes, record->memmap_in_target);
-	r = write_key(hm, txn, domid, "params", text);
-	if (r < 0)
-		return r;
-	if (record->have_window) {
-		r = put_formatted_key(hm, txn, domid, "window", text,
-				      hotmem_format_window(text, sizeof(text), &record->window));
+	for (k = 0; k < JR_KEY_COUNT; k++) {
+		r = key_value(record, k, text, &value);
 		if (r < 0)
 			return r;
-		r = put_formatted_key(
-			hm, txn, domid, "block-size", text,
-			hotmem_format_block_size(text, sizeof(text), record->block_size));
-		if (r < 0)
-			return r;
-	}
-	if (record->have_memmap) {
-		snprintf(text, sizeof(text), "0x%" PRIx64, record->memmap_bytes);
-		r = write_key(hm, txn, domid, "memmap-bytes", text);
+		if (value == JR_VALUE_LEAVE)
+			continue;
+		if (stored) {
+			r = key_value(stored, k, old_text, &old_value);
+			if (r < 0)
+				return r;
+			if (value == old_value &&
+			    (value == JR_VALUE_ABSENT || !strcmp(text, old_text)))
+				continue;
+		}
+		r = value == JR_VALUE_TEXT ? write_key(hm, txn, domid, jr_key_names[k], text)
+					   : rm_key(hm, txn, domid, jr_key_names[k]);
 		if (r < 0)
 			return r;
 	}
-	snprintf(text, sizeof(text), "%" PRIu32, record->seq);
-	r = write_key(hm, txn, domid, "seq", text);
-	if (r < 0)
-		return r;
-	bitmap_format(text, record->granted);
-	r = write_key(hm, txn, domid, "granted", text);
-	if (r < 0)
-		return r;
-	r = store_extras(hm, txn, domid, record);
-	if (r < 0)
-		return r;
-	if (record->rec.phase == HM_PHASE_NONE) {
-		r = rm_key(hm, txn, domid, "op");
-		if (r < 0)
-			return r;
-		return rm_key(hm, txn, domid, "op-blocks");
-	}
-	r = format_op(text, sizeof(text), &record->rec);
-	if (r < 0)
-		return r;
-	r = write_key(hm, txn, domid, "op", text);
-	if (r < 0)
-		return r;
-	bitmap_format(text, record->rec.blocks);
-	return write_key(hm, txn, domid, "op-blocks", text);
+	return 0;
 }
 
 int jr_remove(struct hotmem *hm, hv_xs_txn txn, uint32_t domid)

@@ -467,21 +467,21 @@ int hotmem_guest_status(struct hotmem *hm, uint32_t domid, struct hotmem_guest_s
  * decides on them.
  */
 struct hotmem_op_phases {
-	uint32_t start_ms;	  /* hotmem_op_start(): journal load, guest checks,
-				   * admission, the journal record (shrink: and the
-				   * request) */
-	uint32_t pool_ms;	  /* grow: the P2M pool raised */
-	uint32_t populate_ms;	  /* grow: dom0's populate steps, all of them */
-	uint32_t populate_hv_ms;  /* of which in the populate hypercalls */
-	uint32_t populate_steps;  /* how many steps (max memory, populate, journal) */
-	uint32_t request_ms;	  /* grow: the request written with its record */
-	uint32_t ack_wait_ms;	  /* request written to the ack recorded: the guest's
-				   * work, both notifications, our reads of its keys */
-	uint32_t ack_reads;	  /* looks at the guest's keys that found no answer yet */
-	uint32_t finish_ms;	  /* ack recorded to the record closed (shrink: the
-				   * frames given back) */
-	uint32_t reclaim_hv_ms;	  /* of which in the decrease hypercalls */
-	uint32_t fill_ms;	  /* grow: waiting for tot_pages */
+	uint32_t start_ms;	 /* hotmem_op_start(): journal load, guest checks,
+				  * admission, the journal record (shrink: and the
+				  * request) */
+	uint32_t pool_ms;	 /* grow: the P2M pool raised */
+	uint32_t populate_ms;	 /* grow: dom0's populate steps, all of them */
+	uint32_t populate_hv_ms; /* of which in the populate hypercalls */
+	uint32_t populate_steps; /* how many steps (max memory, populate, journal) */
+	uint32_t request_ms;	 /* grow: the request written with its record */
+	uint32_t ack_wait_ms;	 /* request written to the ack recorded: the guest's
+				  * work, both notifications, our reads of its keys */
+	uint32_t ack_reads;	 /* looks at the guest's keys that found no answer yet */
+	uint32_t finish_ms;	 /* ack recorded to the record closed (shrink: the
+				  * frames given back) */
+	uint32_t reclaim_hv_ms;	 /* of which in the decrease hypercalls */
+	uint32_t fill_ms;	 /* grow: waiting for tot_pages */
 };
 
 /* How an operation ended. */
