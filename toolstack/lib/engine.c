@@ -271,7 +271,7 @@ static void dom_sync_blocks(struct hm_domain *dom)
 	}
 }
 
-/* Take record as the domain's (loaded, or otherwise not known to be J's key for key). */
+/* Take record as the domain's, not known to be what J/<domid> loads as. */
 static void record_sync(struct hm_domain *dom, const struct hm_record *record)
 {
 	dom->record = *record;
@@ -279,8 +279,11 @@ static void record_sync(struct hm_domain *dom, const struct hm_record *record)
 	dom_sync_blocks(dom);
 }
 
-/* Take record as the domain's once a transaction that stored it (dom_store()) committed. */
-static void record_committed(struct hm_domain *dom, const struct hm_record *record)
+/*
+ * Take record as the domain's, known to be what J/<domid> loads as: a
+ * transaction just loaded it, or one that stored it (dom_store()) committed.
+ */
+static void record_known(struct hm_domain *dom, const struct hm_record *record)
 {
 	record_sync(dom, record);
 	dom->jr_exact = true;
@@ -288,9 +291,9 @@ static void record_committed(struct hm_domain *dom, const struct hm_record *reco
 
 /*
  * Store record in J/<domid> inside txn: only the keys that change when the
- * journal is known to hold dom->record (most steps move one or two keys of
- * fourteen, and every key is a xenstore round trip), every key otherwise.
- * Until record_committed() says this store landed, the journal is not known.
+ * journal is known to load as dom->record (most steps move one or two keys
+ * of fourteen, and every key is a xenstore round trip), every key
+ * otherwise. Until record_known() says this store landed, it is not known.
  */
 static int dom_store(struct hotmem *hm, hv_xs_txn txn, struct hm_domain *dom,
 		     const struct hm_record *record)
@@ -343,7 +346,7 @@ static int record_commit(struct hotmem *hm, struct hm_domain *dom, const struct 
 	r = hm_txn(hm, store_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_committed(dom, record);
+	record_known(dom, record);
 	return 0;
 }
 
@@ -373,7 +376,7 @@ static int record_reload(struct hotmem *hm, struct hm_domain *dom)
 	r = hm_txn(hm, load_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_sync(dom, &ctx.record);
+	record_known(dom, &ctx.record);
 	return 0;
 }
 
@@ -527,7 +530,8 @@ static struct hm_domain *dom_new(struct hotmem *hm, uint32_t domid, const struct
 	if (!dom)
 		return NULL;
 	dom->domid = domid;
-	record_sync(dom, record);
+	/* Just loaded (dom_load()) or stored by a committed attach. */
+	record_known(dom, record);
 	for (link = &hm->domains; *link && (*link)->domid < domid; link = &(*link)->next)
 		;
 	dom->next = *link;
@@ -691,7 +695,7 @@ static int dom_handshake(struct hotmem *hm, struct hm_domain *dom)
 	r = hm_txn(hm, window_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_committed(dom, &ctx.record);
+	record_known(dom, &ctx.record);
 	return 0;
 }
 
@@ -735,7 +739,10 @@ static int ack_read(struct hotmem *hm, hv_xs_txn txn, const struct hm_domain *do
 {
 	int r;
 
-	r = guest_read(hm, txn, dom->domid, view);
+	/* What an answer is made of: the rest would be round trips for nothing. */
+	r = guest_read_keys(hm, txn, dom->domid,
+			    HM_GK_BIT(HM_GK_ACK) | HM_GK_BIT(HM_GK_STATE) | HM_GK_BIT(HM_GK_BLOCKS),
+			    view);
 	if (r < 0)
 		return r;
 	r = -EAGAIN;
@@ -936,7 +943,7 @@ static int record_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 	}
 	if (r < 0)
 		return r;
-	record_committed(dom, &ctx.record);
+	record_known(dom, &ctx.record);
 	dom->violation = false;
 	record = &dom->record;
 	res->kind = grow ? HOTMEM_OP_KIND_GROW : HOTMEM_OP_KIND_SHRINK;
@@ -1263,7 +1270,7 @@ static int dom_settle_pending(struct hotmem *hm, struct hm_domain *dom, struct h
 		if (r < 0)
 			return r;
 		if (ctx.settled) {
-			record_committed(dom, &ctx.record);
+			record_known(dom, &ctx.record);
 			/* Exactly the record now (whole blocks for those added). */
 			if (!bitmap_weight(dom->record.refused)) {
 				r = set_max_kib(hm, dom->domid, record_max_kib(&dom->record, true));
@@ -1522,7 +1529,7 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 	r = hm_txn(hm, request_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_committed(dom, &ctx.record);
+	record_known(dom, &ctx.record);
 	op->result.phases.request_ms += op_lap(op);
 	op->result.seq = rec->req.seq;
 	op->state = HM_OP_WAIT_ACK;
@@ -1967,7 +1974,7 @@ static int op_begin(struct hotmem *hm, struct hm_domain *dom, struct hotmem_oper
 	r = hm_txn(hm, grow ? grow_begin_txn : shrink_begin_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_committed(dom, &ctx.record);
+	record_known(dom, &ctx.record);
 	op->dom = dom;
 	dom->op = op;
 	if (grow) {
@@ -2138,7 +2145,7 @@ static int abandon_dom(struct hotmem *hm, uint32_t domid, struct hotmem_result *
 	r = hm_txn(hm, abandon_txn, &ctx);
 	if (r < 0)
 		return r;
-	record_committed(dom, &ctx.record);
+	record_known(dom, &ctx.record);
 	/* Every frame of those blocks Xen lets us take, max memory first. */
 	r = drop_refused(hm, dom, true, res);
 	if (r < 0 && !released_if_dead(hm, dom, r)) {

@@ -178,9 +178,10 @@ struct hm_domain {
 	uint64_t recover_at;
 	uint32_t recover_backoff_ms;
 	bool violation; /* the guest broke the protocol since its last good ack */
-	/* record is what J/<domid> holds, key for key: the last store of it
-	 * committed (a load may have left stray keys; a failed commit may or may
-	 * not have landed). Stores then write only the keys that change. */
+	/* J/<domid> loads as record (jr_load() would return it): a transaction
+	 * loaded it or committed its store; false after a store whose commit
+	 * failed, which may or may not have landed. Stores then write only the
+	 * keys that change. */
 	bool jr_exact;
 };
 
@@ -255,9 +256,9 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *
 /* Write every key of record (op keys removed when phase is NONE). */
 int jr_store(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_record *record);
 /*
- * The same over a journal known to hold exactly stored: only the keys whose
- * text differs are written or removed (stored NULL: every key, jr_store()).
- * A caller passes stored only when the last store of it committed.
+ * The same over a journal known to load as stored (jr_load() would return
+ * it): only the keys whose text differs are written or removed, so that it
+ * then loads as record (stored NULL: every key, jr_store()).
  */
 int jr_store_over(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const struct hm_record *record,
 		  const struct hm_record *stored);
@@ -303,6 +304,7 @@ enum hm_guest_key {
 	HM_GK_COUNT
 };
 #define HM_GK_BIT(key) (1u << (key))
+#define HM_GK_ALL      (HM_GK_BIT(HM_GK_COUNT) - 1)
 /* The key's path under the domain (HOTMEM_KEY_GUEST_*), for key < HM_GK_COUNT. */
 const char *hm_guest_key_path(enum hm_guest_key key);
 
@@ -322,6 +324,9 @@ struct hm_guest_view {
 
 /* Read and parse every guest key inside txn; missing keys are not errors. */
 int guest_read(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_guest_view *ret_view);
+/* Only the keys in the HM_GK_BIT() mask keys (each a round trip); the others read as missing. */
+int guest_read_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, uint32_t keys,
+		    struct hm_guest_view *ret_view);
 /*
  * Whether a grow may be sent: 0 ready, -EAGAIN not yet (keys missing, state
  * not ready, no window), -EPROTO keys present but breaking the protocol or

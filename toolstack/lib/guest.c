@@ -57,6 +57,12 @@ static int parse_key(enum hm_guest_key key, const char *value, size_t len,
 
 int guest_read(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_guest_view *ret_view)
 {
+	return guest_read_keys(hm, txn, domid, HM_GK_ALL, ret_view);
+}
+
+int guest_read_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, uint32_t keys,
+		    struct hm_guest_view *ret_view)
+{
 	struct hm_guest_view view;
 	unsigned int key;
 	int r = 0;
@@ -67,6 +73,8 @@ int guest_read(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_guest
 		char *value = NULL;
 		size_t len = 0;
 
+		if (!(keys & HM_GK_BIT(key)))
+			continue;
 		r = hm_dom_path(path, sizeof(path), domid, guest_keys[key]);
 		if (r < 0)
 			goto out;
