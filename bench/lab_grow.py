@@ -14,7 +14,13 @@ grow or shrink, or one that left the books wrong, gives no figure):
   that grow); the ratio grow / floor (goal <= 1.5x); and where the grow's
   time went: the guest's request from the driver seeing it to its ack
   (kernel add, kernel online, the driver's own steps, from its dmesg
-  timestamps) and dom0's time around it (the rest of the end-to-end time);
+  timestamps) and dom0's time around it (the rest of the end-to-end time),
+  phase by phase from the phases_ms of `xl-hotmem --json grow`'s reply
+  (engine open, lookup, admission, pool, populate, request, the wait for the
+  ack and what in it was not the guest's, finish, fill) and the process
+  around them (exec, dynamic linking, exit);
+- the same grow and shrink through hotmemd, as the package runs it (mode
+  manual: the policy moves nothing), against the same floor;
 - shrink 1 GiB end to end (`xl-hotmem set guest 0`, dom0's clock) and Xen's own decrease of
   the same range at the same order (hotmem-lab-mem, after populating it
   again); the ratio (goal <= 1.25x);
@@ -36,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "lab"))
 sys.dont_write_bytecode = True
 import lab as labmod  # noqa: E402
+from scenarios import unit  # noqa: E402
 
 GIB = 1 << 30
 MEMTOTAL_GROWTH_KB = 8 * 126 * 1024  # 8 blocks of 128 MiB, 2 MiB memmap each
@@ -156,6 +163,42 @@ def window_base(info):
     return None
 
 
+def hotmemd_grow_shrink(lab, domid, base, fig):
+    """The same grow and shrink through hotmemd, as the package runs it
+    (hotmem-unit-start, the unit's ExecStart= and conffile: every domain in
+    mode manual, so the policy moves nothing by itself): its engine is open
+    and its journal records loaded before the request comes, which the
+    in-process xl-hotmem pays for in every command. Stopped again before the
+    floor, which populates the window behind the engine's back. False if the
+    books went wrong."""
+    unit.start(lab, "/var/log/hotmemd-bench.log")
+    try:
+        uptime = float(lab.domu("cut -d' ' -f1 /proc/uptime").out)
+        res, e2e = timed_dom0(lab, "xl-hotmem --json grow guest 1g")
+        after = books(lab, domid)
+        if (res.rc == 0 and meminfo_kb(lab, "MemTotal") == base["memtotal"] + MEMTOTAL_GROWTH_KB
+                and after["tot_pages"] == base["tot_pages"] + (GIB >> 12)):
+            fig["grow_hotmemd_1gib_s"] = e2e
+            phases = guest_phases_s(lab, uptime)
+            fig.update({f"hgrow_{k}": v for k, v in
+                        dom0_phases(op_reply(res), e2e, phases and phases["guest_request_s"]).items()})
+        else:
+            labmod.log(f"hotmemd grow failed or books wrong (rc {res.rc}): no figure\n{res.out[-500:]}")
+        res, shrink = timed_dom0(lab, "xl-hotmem --json set guest 0")
+        after = books(lab, domid)
+        if res.rc != 0 or after["tot_pages"] != base["tot_pages"] or after["free_pages"] != base["free_pages"]:
+            labmod.log(f"hotmemd shrink failed or frames missing (rc {res.rc}, {after} vs {base})")
+            return False
+        if "grow_hotmemd_1gib_s" in fig:
+            fig["shrink_hotmemd_1gib_s"] = shrink
+            fig.update({f"hshrink_{k}": v for k, v in dom0_phases(op_reply(res), shrink).items()})
+    finally:
+        lab.dom0("kill $(cat /run/hotmemd.pid); read t0 _ </proc/uptime; t0=${t0%.*}; "
+                 "while [ -S " + unit.SOCKET + " ]; do read t _ </proc/uptime; [ ${t%.*} -ge $((t0 + 60)) ] && exit 1; "
+                 "usleep 100000; done", timeout=90)
+    return True
+
+
 def one_run(lab, domid, base, window_base, n):
     """One grow, its floor, one shrink, Xen's decrease. {figure: value} of
     what succeeded."""
@@ -216,6 +259,8 @@ def one_run(lab, domid, base, window_base, n):
     else:
         labmod.log(f"run {n}: shrink failed or frames missing (rc {res.rc}, {after} vs {base}): stopping")
         return fig, False
+    if not hotmemd_grow_shrink(lab, domid, base, fig):
+        return fig, False
 
     # The floor and Xen's own decrease, on the same GiB of the window (hotmem
     # holds none of it now): maxmem and the P2M pool raised for it, put back.
@@ -235,8 +280,12 @@ def one_run(lab, domid, base, window_base, n):
         if grown:
             fig["floor_s"] = pop + fig["guest_add_online_s"]
             fig["grow_over_floor"] = fig["grow_1gib_s"] / fig["floor_s"]
+            if "grow_hotmemd_1gib_s" in fig:
+                fig["grow_hotmemd_over_floor"] = fig["grow_hotmemd_1gib_s"] / fig["floor_s"]
         if "shrink_1gib_s" in fig:
             fig["shrink_over_xen_decrease"] = fig["shrink_1gib_s"] / dec
+        if "shrink_hotmemd_1gib_s" in fig:
+            fig["shrink_hotmemd_over_xen_decrease"] = fig["shrink_hotmemd_1gib_s"] / dec
     return fig, end["tot_pages"] == base["tot_pages"]
 
 
@@ -297,18 +346,36 @@ def run(lab, runs):
              ("    of which decrease hypercalls", "shrink_dom0_reclaim_hv_s", "s"),
              ("Xen decrease of the same GiB", "xen_decrease_1gib_s", "s"),
              ("shrink / Xen decrease (goal <= 1.25)", "shrink_over_xen_decrease", "x"),
+             ("through hotmemd (as installed, mode manual):", None, ""),
+             ("grow 1 GiB end to end", "grow_hotmemd_1gib_s", "s"),
+             ("grow / floor (goal <= 1.5)", "grow_hotmemd_over_floor", "x"),
+             ("  xl-hotmem process + socket round trip", "hgrow_dom0_process_s", "s"),
+             ("  domain lookup", "hgrow_dom0_resolve_s", "s"),
+             ("  admission + journal record", "hgrow_dom0_start_s", "s"),
+             ("  P2M pool raised", "hgrow_dom0_pool_s", "s"),
+             ("  populate steps (max, populate, journal)", "hgrow_dom0_populate_s", "s"),
+             ("  request written (one transaction)", "hgrow_dom0_request_s", "s"),
+             ("  request written to ack recorded", "hgrow_dom0_ack_wait_s", "s"),
+             ("    of which not the guest's request", "hgrow_dom0_ack_overhead_s", "s"),
+             ("  finish (max, pool, journal close)", "hgrow_dom0_finish_s", "s"),
+             ("shrink 1 GiB end to end", "shrink_hotmemd_1gib_s", "s"),
+             ("  finish: frames given back, journal", "hshrink_dom0_finish_s", "s"),
+             ("shrink / Xen decrease (goal <= 1.25)", "shrink_hotmemd_over_xen_decrease", "x"),
              ("peak used outside the window", "peak_outside_window_kb", "kB"),
              ("extent order of the floor", "populate_order", "")]
     summary = {}
-    for label, key, unit in names:
+    for label, key, suffix in names:
+        if key is None:
+            print(f"  {label}")
+            continue
         v = per.get(key, [])
         if not v:
             print(f"  {label:42} no successful run")
             continue
         lo, med, hi = min(v), statistics.median(v), max(v)
         summary.update({f"{key}_min": lo, f"{key}_median": med, f"{key}_max": hi, f"{key}_n": len(v)})
-        fmtv = (lambda x: f"{x:.0f}") if unit in ("kB", "") else (lambda x: f"{x:.3f}")
-        print(f"  {label:42} {fmtv(lo)} / {fmtv(med)} / {fmtv(hi)} {unit} (n={len(v)})")
+        fmtv = (lambda x: f"{x:.0f}") if suffix in ("kB", "") else (lambda x: f"{x:.3f}")
+        print(f"  {label:42} {fmtv(lo)} / {fmtv(med)} / {fmtv(hi)} {suffix} (n={len(v)})")
     lab.report(bench="lab-grow", step="summary", **summary)
 
 
