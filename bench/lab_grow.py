@@ -19,8 +19,9 @@ grow or shrink, or one that left the books wrong, gives no figure):
   (engine open, lookup, admission, pool, populate, request, the wait for the
   ack and what in it was not the guest's, finish, fill) and the process
   around them (exec, dynamic linking, exit);
-- the same grow and shrink through hotmemd, as the package runs it (mode
-  manual: the policy moves nothing), against the same floor;
+- after those runs, RUNS grows and shrinks through hotmemd as the package
+  runs it (mode manual: the policy moves nothing), against the median
+  floor and Xen decrease of the runs before;
 - shrink 1 GiB end to end (`xl-hotmem set guest 0`, dom0's clock) and Xen's own decrease of
   the same range at the same order (hotmem-lab-mem, after populating it
   again); the ratio (goal <= 1.25x);
@@ -164,39 +165,60 @@ def window_base(info):
 
 
 def hotmemd_grow_shrink(lab, domid, base, fig):
-    """The same grow and shrink through hotmemd, as the package runs it
+    """The same grow and shrink through a running hotmemd: its engine is
+    open and its journal records loaded before the request comes, which the
+    in-process xl-hotmem pays for in every command. False if the books went
+    wrong."""
+    uptime = float(lab.domu("cut -d' ' -f1 /proc/uptime").out)
+    res, e2e = timed_dom0(lab, "xl-hotmem --json grow guest 1g")
+    after = books(lab, domid)
+    if (res.rc == 0 and meminfo_kb(lab, "MemTotal") == base["memtotal"] + MEMTOTAL_GROWTH_KB
+            and after["tot_pages"] == base["tot_pages"] + (GIB >> 12)):
+        fig["grow_hotmemd_1gib_s"] = e2e
+        phases = guest_phases_s(lab, uptime)
+        fig.update({f"hgrow_{k}": v for k, v in
+                    dom0_phases(op_reply(res), e2e, phases and phases["guest_request_s"]).items()})
+    else:
+        labmod.log(f"hotmemd grow failed or books wrong (rc {res.rc}): no figure\n{res.out[-500:]}")
+    res, shrink = timed_dom0(lab, "xl-hotmem --json set guest 0")
+    after = books(lab, domid)
+    if res.rc != 0 or after["tot_pages"] != base["tot_pages"] or after["free_pages"] != base["free_pages"]:
+        labmod.log(f"hotmemd shrink failed or frames missing (rc {res.rc}, {after} vs {base})")
+        return False
+    if "grow_hotmemd_1gib_s" in fig:
+        fig["shrink_hotmemd_1gib_s"] = shrink
+        fig.update({f"hshrink_{k}": v for k, v in dom0_phases(op_reply(res), shrink).items()})
+    return True
+
+
+def hotmemd_runs(lab, domid, base, runs, per):
+    """RUNS grows and shrinks through hotmemd as the package runs it
     (hotmem-unit-start, the unit's ExecStart= and conffile: every domain in
-    mode manual, so the policy moves nothing by itself): its engine is open
-    and its journal records loaded before the request comes, which the
-    in-process xl-hotmem pays for in every command. Stopped again before the
-    floor, which populates the window behind the engine's back. False if the
-    books went wrong."""
+    mode manual, so the policy moves nothing by itself), after every
+    in-process run: it asks the guest for stats every second from then on,
+    which the in-process runs must not see. Against the median floor and
+    Xen decrease of the in-process runs (the floor populates the window
+    behind the engine's back, which a running hotmemd must not see)."""
+    base = dict(base, **{k: v for k, v in books(lab, domid).items() if k in ("tot_pages", "free_pages")})
     unit.start(lab, "/var/log/hotmemd-bench.log")
     try:
-        uptime = float(lab.domu("cut -d' ' -f1 /proc/uptime").out)
-        res, e2e = timed_dom0(lab, "xl-hotmem --json grow guest 1g")
-        after = books(lab, domid)
-        if (res.rc == 0 and meminfo_kb(lab, "MemTotal") == base["memtotal"] + MEMTOTAL_GROWTH_KB
-                and after["tot_pages"] == base["tot_pages"] + (GIB >> 12)):
-            fig["grow_hotmemd_1gib_s"] = e2e
-            phases = guest_phases_s(lab, uptime)
-            fig.update({f"hgrow_{k}": v for k, v in
-                        dom0_phases(op_reply(res), e2e, phases and phases["guest_request_s"]).items()})
-        else:
-            labmod.log(f"hotmemd grow failed or books wrong (rc {res.rc}): no figure\n{res.out[-500:]}")
-        res, shrink = timed_dom0(lab, "xl-hotmem --json set guest 0")
-        after = books(lab, domid)
-        if res.rc != 0 or after["tot_pages"] != base["tot_pages"] or after["free_pages"] != base["free_pages"]:
-            labmod.log(f"hotmemd shrink failed or frames missing (rc {res.rc}, {after} vs {base})")
-            return False
-        if "grow_hotmemd_1gib_s" in fig:
-            fig["shrink_hotmemd_1gib_s"] = shrink
-            fig.update({f"hshrink_{k}": v for k, v in dom0_phases(op_reply(res), shrink).items()})
+        for n in range(1, runs + 1):
+            fig = {}
+            ok = hotmemd_grow_shrink(lab, domid, base, fig)
+            if "grow_hotmemd_1gib_s" in fig and per.get("floor_s"):
+                fig["grow_hotmemd_over_floor"] = fig["grow_hotmemd_1gib_s"] / statistics.median(per["floor_s"])
+            if "shrink_hotmemd_1gib_s" in fig and per.get("xen_decrease_1gib_s"):
+                fig["shrink_hotmemd_over_xen_decrease"] = (fig["shrink_hotmemd_1gib_s"] /
+                                                           statistics.median(per["xen_decrease_1gib_s"]))
+            lab.report(bench="lab-grow", hotmemd_run=n, **fig)
+            for k, v in fig.items():
+                per.setdefault(k, []).append(v)
+            if not ok:
+                break
     finally:
         lab.dom0("kill $(cat /run/hotmemd.pid); read t0 _ </proc/uptime; t0=${t0%.*}; "
                  "while [ -S " + unit.SOCKET + " ]; do read t _ </proc/uptime; [ ${t%.*} -ge $((t0 + 60)) ] && exit 1; "
                  "usleep 100000; done", timeout=90)
-    return True
 
 
 def one_run(lab, domid, base, window_base, n):
@@ -259,8 +281,6 @@ def one_run(lab, domid, base, window_base, n):
     else:
         labmod.log(f"run {n}: shrink failed or frames missing (rc {res.rc}, {after} vs {base}): stopping")
         return fig, False
-    if not hotmemd_grow_shrink(lab, domid, base, fig):
-        return fig, False
 
     # The floor and Xen's own decrease, on the same GiB of the window (hotmem
     # holds none of it now): maxmem and the P2M pool raised for it, put back.
@@ -280,12 +300,8 @@ def one_run(lab, domid, base, window_base, n):
         if grown:
             fig["floor_s"] = pop + fig["guest_add_online_s"]
             fig["grow_over_floor"] = fig["grow_1gib_s"] / fig["floor_s"]
-            if "grow_hotmemd_1gib_s" in fig:
-                fig["grow_hotmemd_over_floor"] = fig["grow_hotmemd_1gib_s"] / fig["floor_s"]
         if "shrink_1gib_s" in fig:
             fig["shrink_over_xen_decrease"] = fig["shrink_1gib_s"] / dec
-        if "shrink_hotmemd_1gib_s" in fig:
-            fig["shrink_hotmemd_over_xen_decrease"] = fig["shrink_hotmemd_1gib_s"] / dec
     return fig, end["tot_pages"] == base["tot_pages"]
 
 
@@ -310,6 +326,8 @@ def run(lab, runs):
             per.setdefault(k, []).append(v)
         if not ok:
             break
+    else:
+        hotmemd_runs(lab, domid, base, runs, per)
     print(f"\n{runs} runs of a 1 GiB grow and shrink (min / median / max over the runs that succeeded):")
     names = [("grow 1 GiB end to end", "grow_1gib_s", "s"),
              ("floor: dom0 populate + guest add+online", "floor_s", "s"),
@@ -346,7 +364,7 @@ def run(lab, runs):
              ("    of which decrease hypercalls", "shrink_dom0_reclaim_hv_s", "s"),
              ("Xen decrease of the same GiB", "xen_decrease_1gib_s", "s"),
              ("shrink / Xen decrease (goal <= 1.25)", "shrink_over_xen_decrease", "x"),
-             ("through hotmemd (as installed, mode manual):", None, ""),
+             ("through hotmemd (as installed, mode manual), after them; ratios to their medians:", None, ""),
              ("grow 1 GiB end to end", "grow_hotmemd_1gib_s", "s"),
              ("grow / floor (goal <= 1.5)", "grow_hotmemd_over_floor", "x"),
              ("  xl-hotmem process + socket round trip", "hgrow_dom0_process_s", "s"),

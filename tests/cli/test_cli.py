@@ -147,6 +147,16 @@ def test_reads_and_ops(xl, sock, tmp):
     check(rc == 0 and doc and doc["blocks_done"] == 4 and doc["granted_bytes"] == 512 * MIB
           and doc["attached_now"] and doc["error"] == 0 and doc["fill_complete"],
           "grow web 512m: 4 blocks, attached implicitly (%r %r)" % (doc, err))
+    # Where the grow's time went: every phase of hotmem_result.phases, the
+    # populate steps it took (2 MiB heads on 128 MiB blocks: one per block
+    # at most) and the wait for the ack, on the engine's clock.
+    phases = doc.get("phases_ms", {}) if doc else {}
+    check(set(phases) >= {"resolve", "start", "pool", "populate", "populate_hv", "request", "ack_wait",
+                          "finish", "reclaim_hv", "fill"}
+          and all(isinstance(v, int) and v >= 0 for v in phases.values())
+          and phases["populate_hv"] <= phases["populate"] and 1 <= doc.get("populate_steps", 0) <= 4
+          and isinstance(doc.get("ack_reads"), int),
+          "grow web 512m: phases_ms names every phase (%r)" % (doc,))
 
     rc, doc, err = run_json(xl, sock, "info", "1")
     check(rc == 0 and doc and doc["name"] == "web" and doc["attached"]
