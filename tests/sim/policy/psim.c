@@ -771,6 +771,34 @@ static void run_squeezed(struct sim *s, uint32_t now_s, struct psim_result *res)
 	}
 }
 
+/*
+ * Whether the oracle can move a guest's frames at now_s: not while it does
+ * not answer, except in the second it is created (the toolstack populates
+ * its boot memory, answering or not).
+ */
+static bool oracle_movable(const struct guest *g, uint32_t now_s)
+{
+	return !dead(g, now_s) || g->arrive_s == now_s;
+}
+
+/*
+ * How far ahead the oracle provides for a guest at now_s: the next minute,
+ * and when the guest stops answering within it, up to the last second of
+ * that silence: it knows, and nobody (the oracle included) can move the
+ * guest's frames until it answers again, so what it holds when it goes
+ * quiet is what it has for the whole silence. Without this a policy that
+ * happened to hold more when a guest went quiet beat the oracle.
+ */
+static uint32_t oracle_horizon(const struct guest *g, uint32_t now_s)
+{
+	uint32_t quiet_from = g->dead_from > now_s ? g->dead_from : now_s + 1;
+
+	if (g->dead_to > now_s + 1 && quiet_from - now_s <= ORACLE_HORIZON_S &&
+	    g->dead_to - 1 - now_s > ORACLE_HORIZON_S)
+		return g->dead_to - 1 - now_s;
+	return ORACLE_HORIZON_S;
+}
+
 struct oracle_pick {
 	uint32_t guest;
 	uint64_t extra; /* above the floor, to cover this second */
@@ -808,11 +836,11 @@ static void run_oracle(struct sim *s, uint32_t now_s, bool at_min, struct oracle
 
 		if (!g->booted)
 			continue;
-		if (dead(g, now_s)) {
+		if (!oracle_movable(g, now_s)) {
 			fixed += g->actual;
 			continue;
 		}
-		alloc[i] = held_for(g, trace_ws_peak(g, now_s, ORACLE_HORIZON_S), true);
+		alloc[i] = held_for(g, trace_ws_peak(g, now_s, oracle_horizon(g, now_s)), true);
 		if (at_min && alloc[i] < min_of(s, g))
 			alloc[i] = min_of(s, g);
 		sum_peak += alloc[i];
@@ -824,9 +852,17 @@ static void run_oracle(struct sim *s, uint32_t now_s, bool at_min, struct oracle
 		for (uint32_t i = 0; i < cfg->guests; i++) {
 			struct guest *g = &s->g[i];
 
-			if (!g->booted || dead(g, now_s))
+			if (!g->booted || !oracle_movable(g, now_s))
 				continue;
-			uint64_t now_need = held_for(g, trace_ws(g, now_s), false);
+			/* this second's need; a guest that goes quiet next second
+			 * needs now what its working set will reach before it
+			 * answers again */
+			uint64_t now_need =
+				dead(g, now_s + 1)
+					? held_for(g,
+						   trace_ws_peak(g, now_s, oracle_horizon(g, now_s)),
+						   false)
+					: held_for(g, trace_ws(g, now_s), false);
 
 			if (at_min && now_need < min_of(s, g))
 				now_need = min_of(s, g);
@@ -850,7 +886,7 @@ static void run_oracle(struct sim *s, uint32_t now_s, bool at_min, struct oracle
 	for (uint32_t i = 0; i < cfg->guests; i++) {
 		struct guest *g = &s->g[i];
 
-		if (!g->booted || dead(g, now_s))
+		if (!g->booted || !oracle_movable(g, now_s))
 			continue;
 		uint64_t a = alloc[i];
 		a = a < g->cls->max ? a : g->cls->max;
