@@ -995,8 +995,11 @@ static void account(struct sim *s, uint32_t now_s, struct psim_result *res, doub
 				res->oom_unresponsive_s += 1;
 			res->unmet_gib_s += (double)(w - u) / GIB;
 		}
-		if (avail_of(g) < low_wm(g))
+		if (avail_of(g) < low_wm(g)) {
 			res->under_wm_s += 1;
+			if (dead(g, now_s))
+				res->under_wm_unresponsive_s += 1;
+		}
 		uint32_t p = (uint32_t)g->psi;
 		s->psi_hist[p < PSI_BUCKETS ? p : PSI_BUCKETS - 1]++;
 		s->psi_samples++;

@@ -7,12 +7,13 @@
  * never grown, no grow/reclaim flip inside a cooldown, equal weighted levels
  * under contention, and no guest under pressure left waiting while the
  * free memory above the reserve could pay for its grow. Then the claims:
- * wherever memory is scarce hotmem keeps more working sets fitting than
- * balloon-only and squeezed (oom_proxy_s), and where it is not, hotmem is
- * within 1.2x of the oracle; wherever every working set fits at once, the
- * guests that answer are short no longer than the oracle's and under their
- * low watermark no more than 1.2x as long. Deterministic: a second run gives
- * the same figures.
+ * the oracle is a bound (no row has fewer oom_proxy_s than it, nor than
+ * oracle-min but the oracle); wherever memory is scarce hotmem keeps more
+ * working sets fitting than balloon-only and squeezed (oom_proxy_s);
+ * wherever every working set fits at once, the guests that answer are short
+ * no longer than the oracle's and under their low watermark no more than
+ * 1.2x as long, give or take 0.05 % of the guest-seconds. Deterministic: a
+ * second run gives the same figures.
  */
 #include <stdio.h>
 
@@ -77,16 +78,34 @@ static void run_scenario(enum psim_scenario sc, uint32_t host_pct, bool *ret_fai
 		if (res[p].fairness_checks)
 			*ret_fairness_seen = true;
 	}
+	/*
+	 * The oracle is the bound nobody beats: no row keeps more working sets
+	 * fitting than it, and none held to the min every row keeps (all but
+	 * the oracle) more than oracle-min. Until it knew when a guest would
+	 * stop answering, a policy that happened to hold more when a guest went
+	 * quiet beat it (docs/policy.md, section 4, The policies).
+	 */
+	for (int p = 0; p < PSIM_NR_POLICIES; p++) {
+		if (res[p].oom_proxy_s < res[PSIM_ORACLE].oom_proxy_s ||
+		    (p != PSIM_ORACLE && res[p].oom_proxy_s < res[PSIM_ORACLE_MIN].oom_proxy_s))
+			printf("%-16s %s beats the bound: oom %.0f, oracle %.0f, oracle-min %.0f\n",
+			       what, psim_policy_name((enum psim_policy)p), res[p].oom_proxy_s,
+			       res[PSIM_ORACLE].oom_proxy_s, res[PSIM_ORACLE_MIN].oom_proxy_s);
+		CHECK(res[p].oom_proxy_s >= res[PSIM_ORACLE].oom_proxy_s);
+		if (p != PSIM_ORACLE)
+			CHECK(res[p].oom_proxy_s >= res[PSIM_ORACLE_MIN].oom_proxy_s);
+	}
 	const struct psim_result *h = &res[PSIM_HOTMEM];
 	bool scarce = h->peak_need_pct > SCARCE_PEAK_PCT;
 
 	printf("%-16s peak need %.1f %% of the host: %s\n", what, h->peak_need_pct,
 	       scarce ? "scarce" : "fits");
+	/* Where memory is not scarce the oracle's total is 0 here (it gave each
+	 * guest what its silence needed before it went quiet; no policy can
+	 * know that): hotmem is held to it on the answering guests, below. */
 	if (scarce) {
 		CHECK(h->oom_proxy_s < res[PSIM_BALLOON_ONLY].oom_proxy_s);
 		CHECK(h->oom_proxy_s < res[PSIM_SQUEEZED].oom_proxy_s);
-	} else {
-		CHECK(h->oom_proxy_s <= 1.2 * res[PSIM_ORACLE].oom_proxy_s);
 	}
 	if (h->peak_need_pct <= 100) {
 		/*
@@ -94,21 +113,24 @@ static void run_scenario(enum psim_scenario sc, uint32_t host_pct, bool *ret_fai
 		 * fits at once: a guest that answers is short no longer than the
 		 * oracle's are, give or take 0.05 % of the guest-seconds (a
 		 * reaction is a tick plus a grow, not free), and is under its low
-		 * watermark no more than 1.2x as long as the oracle's guests (the
-		 * trend grows it before it gets there). A grow cooldown or a grow
-		 * to the band without the trend fails these (docs/policy.md).
+		 * watermark no more than 1.2x as long as the oracle's answering
+		 * guests, give or take the same (the trend grows it before it gets
+		 * there). A grow cooldown or a grow to the band without the trend
+		 * fails these (docs/policy.md).
 		 */
 		const struct psim_result *o = &res[PSIM_ORACLE];
 		double counted = (double)cfg.guests * (cfg.seconds - cfg.warmup_s);
 		double h_short = h->oom_proxy_s - h->oom_unresponsive_s;
 		double o_short = o->oom_proxy_s - o->oom_unresponsive_s;
 
+		double h_wm = h->under_wm_s - h->under_wm_unresponsive_s;
+		double o_wm = o->under_wm_s - o->under_wm_unresponsive_s;
+
 		printf("%-16s answering guests short: hotmem %.0f, oracle %.0f guest-seconds; "
-		       "under "
-		       "the low watermark: hotmem %.0f, oracle %.0f\n",
-		       what, h_short, o_short, h->under_wm_s, o->under_wm_s);
+		       "under the low watermark: hotmem %.0f, oracle %.0f\n",
+		       what, h_short, o_short, h_wm, o_wm);
 		CHECK(h_short <= o_short + counted * 0.0005);
-		CHECK(h->under_wm_s <= 1.2 * o->under_wm_s);
+		CHECK(h_wm <= 1.2 * o_wm + counted * 0.0005);
 	}
 	/* Deterministic: a second run gives the same figures. */
 	CHECK_EQ(psim_run(&cfg, PSIM_HOTMEM, &again), 0);
