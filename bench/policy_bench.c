@@ -52,20 +52,30 @@ static int run(const struct psim_config *cfg, enum psim_policy p, struct psim_re
 	return r;
 }
 
-/* hotmem's oom_proxy_s next to a bound's: the ratio, and the guest-seconds
- * between them as a share of all the guest-seconds counted (where the bound
- * is near 0 the ratio alone says little). */
+/* hotmem's oom_proxy_s next to a bound's: the ratio ("-" where the bound
+ * is 0), and the guest-seconds between them as a share of all the
+ * guest-seconds counted (where the bound is near 0 the ratio alone says
+ * little); then the same for the guests that were answering (the part no
+ * policy but one that knows when a guest will stop answering can avoid is
+ * the rest). */
 static void print_ratio(const struct psim_config *cfg, const struct psim_result *h,
 			const struct psim_result *bound)
 {
 	double counted = (double)cfg->guests * (cfg->seconds - cfg->warmup_s);
 	double gap = h->oom_proxy_s - bound->oom_proxy_s;
+	double h_ans = h->oom_proxy_s - h->oom_unresponsive_s;
+	double b_ans = bound->oom_proxy_s - bound->oom_unresponsive_s;
+	char ratio[32] = "-", ratio_ans[32] = "-";
 
-	printf("hotmem/%s: %.2fx (%.0f vs %.0f guest-seconds: %+.0f, %+.3f %% of the %.0f "
-	       "counted)\n",
-	       psim_policy_name(bound->policy),
-	       bound->oom_proxy_s > 0 ? h->oom_proxy_s / bound->oom_proxy_s : 0, h->oom_proxy_s,
-	       bound->oom_proxy_s, gap, 100 * gap / counted, counted);
+	if (bound->oom_proxy_s > 0)
+		snprintf(ratio, sizeof(ratio), "%.2fx", h->oom_proxy_s / bound->oom_proxy_s);
+	if (b_ans > 0)
+		snprintf(ratio_ans, sizeof(ratio_ans), "%.2fx", h_ans / b_ans);
+	printf("hotmem/%s: %s (%.0f vs %.0f guest-seconds: %+.0f, %+.3f %% of the %.0f "
+	       "counted); answering guests: %s (%.0f vs %.0f: %+.0f, %+.3f %%)\n",
+	       psim_policy_name(bound->policy), ratio, h->oom_proxy_s, bound->oom_proxy_s, gap,
+	       100 * gap / counted, counted, ratio_ans, h_ans, b_ans, h_ans - b_ans,
+	       100 * (h_ans - b_ans) / counted);
 }
 
 static int print_table(const struct psim_config *cfg, bool timing)

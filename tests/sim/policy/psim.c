@@ -857,12 +857,10 @@ static void run_oracle(struct sim *s, uint32_t now_s, bool at_min, struct oracle
 			/* this second's need; a guest that goes quiet next second
 			 * needs now what its working set will reach before it
 			 * answers again */
-			uint64_t now_need =
-				dead(g, now_s + 1)
-					? held_for(g,
-						   trace_ws_peak(g, now_s, oracle_horizon(g, now_s)),
-						   false)
-					: held_for(g, trace_ws(g, now_s), false);
+			uint64_t ws = dead(g, now_s + 1)
+					      ? trace_ws_peak(g, now_s, oracle_horizon(g, now_s))
+					      : trace_ws(g, now_s);
+			uint64_t now_need = held_for(g, ws, false);
 
 			if (at_min && now_need < min_of(s, g))
 				now_need = min_of(s, g);
@@ -998,7 +996,7 @@ static void account(struct sim *s, uint32_t now_s, struct psim_result *res, doub
 		if (avail_of(g) < low_wm(g)) {
 			res->under_wm_s += 1;
 			if (dead(g, now_s))
-				res->under_wm_unresponsive_s += 1;
+				res->under_wm_unresp_s += 1;
 		}
 		uint32_t p = (uint32_t)g->psi;
 		s->psi_hist[p < PSI_BUCKETS ? p : PSI_BUCKETS - 1]++;

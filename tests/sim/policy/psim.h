@@ -58,7 +58,7 @@ struct psim_result {
 	double oom_unresponsive_s; /* of which while the guest did not answer */
 	double unmet_gib_s;	   /* the working set that did not fit, GiB x s */
 	double under_wm_s;	   /* guest-seconds with MemAvailable under the default low wm */
-	double under_wm_unresponsive_s; /* of which while the guest did not answer */
+	double under_wm_unresp_s;  /* of which while the guest did not answer */
 	double p99_pressure;	   /* 99th percentile of PSI some avg10 over guest-seconds, % */
 	double granted_pct;	   /* mean of frames held by guests / host */
 	double used_pct;	   /* mean of working sets resident / host */

@@ -123,8 +123,8 @@ static void run_scenario(enum psim_scenario sc, uint32_t host_pct, bool *ret_fai
 		double h_short = h->oom_proxy_s - h->oom_unresponsive_s;
 		double o_short = o->oom_proxy_s - o->oom_unresponsive_s;
 
-		double h_wm = h->under_wm_s - h->under_wm_unresponsive_s;
-		double o_wm = o->under_wm_s - o->under_wm_unresponsive_s;
+		double h_wm = h->under_wm_s - h->under_wm_unresp_s;
+		double o_wm = o->under_wm_s - o->under_wm_unresp_s;
 
 		printf("%-16s answering guests short: hotmem %.0f, oracle %.0f guest-seconds; "
 		       "under the low watermark: hotmem %.0f, oracle %.0f\n",
