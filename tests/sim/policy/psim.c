@@ -819,8 +819,11 @@ static int cmp_pick(const void *a, const void *b)
  * keeps what covers this second's need up to what it holds (at least its
  * min: nobody takes frames a working set uses), and the rest covers this
  * second's need of as many guests as it can, smallest first. Unresponsive
- * guests cannot be moved, by the oracle either. What is left stays free
- * (for the guests it knows will boot). The oracle takes a guest below its
+ * guests cannot be moved, by the oracle either; it knows when a guest will
+ * go quiet and provides for the whole silence before (oracle_horizon).
+ * What is left stays free (for the guests it knows will boot). It is a
+ * greedy allocator, a bound on the scenarios test_policy_sim checks, not a
+ * proven optimum where memory is scarce. The oracle takes a guest below its
  * min when its working set is smaller; at_min (oracle-min) holds it to the
  * min every other policy keeps, the bound for the same configuration.
  */

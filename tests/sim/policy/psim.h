@@ -5,7 +5,8 @@
  * operator could run instead, on the same workload and the same host:
  * hotmem's policy without hot-add (balloon-only), squeezed-like proportional
  * ballooning, static allocation, and an oracle that knows each guest's
- * next-minute demand and moves memory instantly (the bound nobody beats).
+ * next-minute demand and when it will stop answering, and moves memory
+ * instantly (the bound nobody beats: test_policy_sim checks it).
  * One-second steps; a seeded xorshift generator picks each guest's trace,
  * offset, scale, life and shrink refusals, so every run with the same
  * settings gives the same figures (except the wall-clock decision time).
@@ -23,7 +24,7 @@ enum psim_policy {
 	PSIM_BALLOON_ONLY, /* hotmem_policy_tick; guests boot at max, balloon only */
 	PSIM_SQUEEZED,	   /* boot at max; targets min + f * (max - min), one f for all */
 	PSIM_STATIC,	   /* every guest fixed at its nominal size */
-	PSIM_ORACLE,	   /* next-minute demand known, instant moves */
+	PSIM_ORACLE,	   /* next-minute demand and silences known, instant moves */
 	PSIM_ORACLE_MIN,   /* the same, never below a guest's min (as every policy) */
 	PSIM_NR_POLICIES,
 };
