@@ -578,6 +578,13 @@ def crash_round(lab, base, where):
     check_p2m_growth(lab, "guest", x1["p2m_pages"] - x0["p2m_pages"], grown, f"crash ({where})")
     # Back to the boot size, through the restarted daemon; then stop it.
     res = lab.dom0("xl-hotmem set guest 0", timeout=300, check=False)
+    if res.rc:
+        # What the engine saw: the guest's hotmem keys, the journal, the
+        # daemon's log and the driver's last lines.
+        show("after the refused set", lab.dom0(
+            f"xenstore-ls /local/domain/{d}/hotmem; xenstore-ls {JOURNAL}/{d}; "
+            f"tail -n 20 /var/log/hotmemd-{where}-restarted.log", check=False).out)
+        show("guest driver", lab.domu("dmesg | grep xen_hotmem | tail -n 25", check=False).out)
     lab.dom0("kill $(cat /run/hotmemd.pid); t0=$(cut -d. -f1 /proc/uptime); "
              "while [ -S /run/hotmem/hotmemd.sock ]; do [ $(cut -d. -f1 /proc/uptime) -ge $((t0 + 60)) ] && exit 1; "
              "usleep 100000; done", timeout=90)
