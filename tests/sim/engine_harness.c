@@ -157,6 +157,8 @@ static int px_xs_txn_end(struct hv *hv, hv_xs_txn txn, bool abort)
 
 	PROXY_GUARD(p);
 	p->calls[HV_SIM_OP_XS_TXN_END]++;
+	if (!abort && p->harness && p->harness->before_commit)
+		p->harness->before_commit(p->harness);
 	r = p->inner->ops->xs_txn_end(p->inner, txn, abort);
 	return abort ? r : mutated(p, r);
 }

@@ -57,6 +57,9 @@ struct harness {
 	 * (max memory may have room dom0 raised for its own populate). */
 	bool last_set_max;
 	bool last_populate; /* ... or any populate (a step may take several calls) */
+	/* Called before each commit of an engine transaction (what another
+	 * writer does while a slow transaction is open). */
+	void (*before_commit)(struct harness *h);
 };
 
 /* A quiet sim of host_pages (0: default) and an engine with test timeouts. */

@@ -3249,7 +3249,7 @@ static int status_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
 	struct status_ctx *ctx = arg;
 
-	return guest_read(hm, txn, ctx->domid, &ctx->view);
+	return guest_read_keys(hm, txn, ctx->domid, HM_GK_ALL, &ctx->view);
 }
 
 int hotmem_guest_status(struct hotmem *hm, uint32_t domid, struct hotmem_guest_status *ret_status)

@@ -305,6 +305,13 @@ enum hm_guest_key {
 };
 #define HM_GK_BIT(key) (1u << (key))
 #define HM_GK_ALL      (HM_GK_BIT(HM_GK_COUNT) - 1)
+/*
+ * Every key but H/guest/stats: what the engine's decisions read. A guest
+ * rewrites its stats every stats-interval (1 s while hotmemd asks), so a
+ * transaction that read them and took longer than that (a loaded dom0: the
+ * lab's CI) conflicted on every retry and was refused -EAGAIN.
+ */
+#define HM_GK_PROTOCOL (HM_GK_ALL & ~HM_GK_BIT(HM_GK_STATS))
 /* The key's path under the domain (HOTMEM_KEY_GUEST_*), for key < HM_GK_COUNT. */
 const char *hm_guest_key_path(enum hm_guest_key key);
 
@@ -322,7 +329,7 @@ struct hm_guest_view {
 	struct hotmem_stats stats;
 };
 
-/* Read and parse every guest key inside txn; missing keys are not errors. */
+/* Read and parse the guest's HM_GK_PROTOCOL keys inside txn; missing keys are not errors. */
 int guest_read(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_guest_view *ret_view);
 /* Only the keys in the HM_GK_BIT() mask keys (each a round trip); the others read as missing. */
 int guest_read_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, uint32_t keys,

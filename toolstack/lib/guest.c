@@ -57,7 +57,7 @@ static int parse_key(enum hm_guest_key key, const char *value, size_t len,
 
 int guest_read(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_guest_view *ret_view)
 {
-	return guest_read_keys(hm, txn, domid, HM_GK_ALL, ret_view);
+	return guest_read_keys(hm, txn, domid, HM_GK_PROTOCOL, ret_view);
 }
 
 int guest_read_keys(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, uint32_t keys,
