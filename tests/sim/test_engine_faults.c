@@ -405,8 +405,10 @@ static void stats_writer(struct harness *h)
 	(void)h;
 	stats.counter = ++stats_published;
 	len = hotmem_format_stats(value, sizeof(value), &stats);
-	if (len < 0 || hotmem_path(path, sizeof(path), stats_guest_domid, HOTMEM_KEY_GUEST_STATS) < 0 ||
-	    stats_guest_hv->ops->xs_write(stats_guest_hv, HV_XS_NO_TXN, path, value, (size_t)len) < 0) {
+	if (len < 0 ||
+	    hotmem_path(path, sizeof(path), stats_guest_domid, HOTMEM_KEY_GUEST_STATS) < 0 ||
+	    stats_guest_hv->ops->xs_write(stats_guest_hv, HV_XS_NO_TXN, path, value, (size_t)len) <
+		    0) {
 		fprintf(stderr, "stats_writer: cannot publish stats\n");
 		exit(1);
 	}
