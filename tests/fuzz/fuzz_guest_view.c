@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the engine reading what a guest wrote (guest_read
+ * libFuzzer target for the engine reading what a guest wrote (guest_read_keys
  * and guest_check_ready, guest.c): H/guest is the guest's, so every byte of
  * it is hostile. The input's first byte picks the engine's books (window
  * locked or not, memmap locked or not, memory/target by whole blocks or not,
@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	memset(&view, 0xa5, sizeof(view));
-	if (guest_read(hm, HV_XS_NO_TXN, DOMID, &view))
+	if (guest_read_keys(hm, HV_XS_NO_TXN, DOMID, HM_GK_ALL, &view))
 		abort();
 	if (view.valid & ~view.present)
 		abort();
