@@ -1116,8 +1116,7 @@ static int op_record_close(struct hotmem *hm, struct hm_domain *dom, const uint6
 	r = record_close_op(hm, dom, true);
 	if (r < 0)
 		return r;
-	r = dom_check_overdraw(hm, dom, scrub, res);
-	return r;
+	return dom_check_overdraw(hm, dom, scrub, res);
 }
 
 /*
