@@ -622,8 +622,11 @@ def oom_kills(lab, name="guest"):
 # PTEs under Debian's rodata=full: 256 KiB per 128 MiB block) no longer fit
 # there, so the driver onlines the grow's first block to a kernel zone and the
 # rest's page tables come from it (docs/guest-driver.md, "Growing a squeezed
-# guest"). The squeeze lands up to about 1 MiB below what it asks for.
+# guest"). The squeeze lands up to about 1 MiB below what it asks for, and
+# once (CI, 840e623) 60 kB above: it asks for PRESSURE_SQUEEZE_SLACK_KB less,
+# so that it lands inside the bound the scenario checks.
 PRESSURE_ABOVE_MIN_KB = 2048
+PRESSURE_SQUEEZE_SLACK_KB = 512
 
 
 def squeeze_and_grow(lab, name, above_min_kb=PRESSURE_ABOVE_MIN_KB):
@@ -653,7 +656,7 @@ def squeeze_and_grow(lab, name, above_min_kb=PRESSURE_ABOVE_MIN_KB):
     memtotal0 = int(re.search(r"MemTotal:\s+(\d+)", m0).group(1))
     ooms0 = oom_kills(lab, name)
     try:
-        lab.domu(f"rm -f {status} {watch}; hotmem-memload squeeze {min0 + above_min_kb} {status} >/dev/null 2>&1 & "
+        lab.domu(f"rm -f {status} {watch}; hotmem-memload squeeze {min0 + above_min_kb - PRESSURE_SQUEEZE_SLACK_KB} {status} >/dev/null 2>&1 & "
                  "echo $! >/tmp/squeeze.pid", name=name)
         wait_guest(lab, f"grep -q '^squeezed\\|^error' {status}", "the squeeze", 300, name)
         sq = lab.domu(f"cat {status}; grep -E '^(MemFree|MemAvailable):' /proc/meminfo; "
