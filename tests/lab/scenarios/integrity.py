@@ -274,7 +274,16 @@ def reboot_grown(lab, how):
             show("the guest's console", lab.dom0(f"tail -c 3000 {GUEST_LOG}.old", check=False).out)
         check(time.monotonic() < end, f"xl did not rebuild the guest ({how} reboot) in 120 s")
         time.sleep(1)
-    lab.dom0("hotmem-guest wait guest HOTMEM-DOMU-READY 180", timeout=210)
+    waited = lab.dom0("hotmem-guest wait guest HOTMEM-DOMU-READY 180", timeout=210, check=False)
+    if waited.rc != 0:
+        # What the rebuilt guest got to, while dom0 still answers (CI once
+        # saw d6 stop after its GIC came up and dom0 die a command later).
+        show(f"the rebuilt guest did not come up ({how} reboot): its console, xl list, xl dmesg",
+             lab.dom0(f"tail -c 6000 {GUEST_LOG}; echo ----; xl list -l guest | "
+                      f"grep -E 'max_memkb|target_memkb|\"memory\"'; xl list; echo ----; "
+                      f"xl dmesg | tail -n 40", timeout=60, check=False).out)
+    check(waited.rc == 0, f"the rebuilt guest did not print HOTMEM-DOMU-READY in 180 s ({how} reboot): "
+          f"{waited.out.strip()}")
     new = domid(lab)
     mib1 = lab.xl_list()["guest"]["mem"]
     free1 = settled_free_pages(lab)
