@@ -123,7 +123,9 @@ const char *ctl_op_strerror(enum ctl_cmd cmd, int err)
 		return "another operation is running on it, or a request still waits for the "
 		       "guest's ack";
 	case -EAGAIN:
-		return "the guest driver is not ready (is xen_hotmem loaded in the guest?)";
+		/* The engine's -EAGAIN has two causes it does not tell apart. */
+		return "the guest driver is not ready (is xen_hotmem loaded in the guest?), "
+		       "or xenstore conflicted on every try (try again)";
 	case -EPROTO:
 		return cmd == CTL_CMD_NONE ? "the guest's answer broke the protocol; the "
 					     "request stays outstanding"
