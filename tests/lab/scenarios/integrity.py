@@ -278,10 +278,12 @@ def reboot_grown(lab, how):
     if waited.rc != 0:
         # What the rebuilt guest got to, while dom0 still answers (CI once
         # saw d6 stop after its GIC came up and dom0 die a command later).
-        show(f"the rebuilt guest did not come up ({how} reboot): its console, xl list, xl dmesg",
-             lab.dom0(f"tail -c 6000 {GUEST_LOG}; echo ----; xl list -l guest | "
+        show(f"the rebuilt guest did not come up ({how} reboot): its console, xl list, "
+             f"xenconsoled, dom0's and Xen's last lines",
+             lab.dom0(f"ls -l /var/log/xen/console; tail -c 6000 {GUEST_LOG}; echo ----; xl list -l guest | "
                       f"grep -E 'max_memkb|target_memkb|\"memory\"'; xl list; echo ----; "
-                      f"xl dmesg | tail -n 40", timeout=60, check=False).out)
+                      f"echo xenconsoled $(pidof xenconsoled) xenstored $(pidof xenstored); "
+                      f"dmesg | tail -n 30; echo ----; xl dmesg | tail -n 40", timeout=60, check=False).out)
     check(waited.rc == 0, f"the rebuilt guest did not print HOTMEM-DOMU-READY in 180 s ({how} reboot): "
           f"{waited.out.strip()}")
     new = domid(lab)
