@@ -239,9 +239,32 @@ REBOOTS = {
     "sysrq": "echo 1 > /proc/sys/kernel/sysrq; (sleep 2; echo b > /proc/sysrq-trigger) "
              ">/dev/null 2>&1 </dev/null &",
 }
+REBOOTS["sysrq-hotmemd-first"] = REBOOTS["sysrq"]
+# xl's monitor of the guest (the `xl create` that stays to handle its
+# shutdown: it reads the keys, destroys the domain and builds the new one).
+XL_MONITOR = "pgrep -f '^xl create'"
 
 
-def reboot_grown(lab, how):
+def hold_xl_until_restored(lab, old, log):
+    """The sysrq race decided for hotmemd: xl's monitor is stopped (SIGSTOP)
+    before the guest goes down and continued once hotmemd logged that it put
+    the keys of domain OLD back, so xl reads the configured size. The
+    natural race (`sysrq`) is mostly won by xl here; this is the other
+    outcome, every run."""
+    end = time.monotonic() + 60
+    while True:
+        r = lab.dom0(f"grep -c '^hotmemd: d{old} (guest): shut down: ' {log}", check=False)
+        if r.out.strip() not in ("", "0"):
+            break
+        if time.monotonic() >= end:
+            lab.dom0(f"kill -CONT $({XL_MONITOR})", check=False)
+            show("hotmemd log", lab.dom0(f"cat {log}", check=False).out)
+        check(time.monotonic() < end, f"hotmemd did not put d{old}'s keys back within 60 s of sysrq-b")
+        time.sleep(1)
+    lab.dom0(f"kill -CONT $({XL_MONITOR})")
+
+
+def reboot_grown(lab, how, hotmemd_log=None):
     """Grow the guest by 256 MiB, reboot it HOW, wait for xl's rebuild; the
     figures before and after (Xen's own: `xl list`, free pages)."""
     ready(lab)
@@ -260,10 +283,16 @@ def reboot_grown(lab, how):
         lab.dom0(f"mv {GUEST_LOG} {GUEST_LOG}.old")
         lab.dom0("xl reboot guest", timeout=60)
     else:
+        if how == "sysrq-hotmemd-first":
+            monitors = lab.dom0(XL_MONITOR).out.split()
+            check(len(monitors) == 1, f"one xl monitor for the guest, found {monitors}")
+            lab.dom0(f"kill -STOP {monitors[0]}")
         # The command returns at once and the guest goes down 2 s later: the
         # log moves in between (hotmem-guest reads the command's end from it).
         lab.domu(REBOOTS[how], timeout=20)
         lab.dom0(f"mv {GUEST_LOG} {GUEST_LOG}.old")
+        if how == "sysrq-hotmemd-first":
+            hold_xl_until_restored(lab, old, hotmemd_log)
     end = time.monotonic() + 120
     while True:
         r = lab.dom0("xl domid guest", check=False)
@@ -327,7 +356,7 @@ def check_configured(lab, how, fig):
           f"{how} reboot: the new domain's books: {inf}")
 
 
-def check_no_notice(lab, fig):
+def check_no_notice(lab, fig, how="sysrq"):
     """sysrq-b: no notice. hotmemd restores the keys on the @releaseDomain
     event xl rebuilds on, a race. When hotmem wins, the grant is back to the
     page. When xl wins, the new domain boots with the grant as boot RAM and
@@ -338,7 +367,7 @@ def check_no_notice(lab, fig):
     # Whether xl rebuilt it grown is the listing's word (booted_bytes): by the
     # time it is up its balloon may already have given the excess back.
     if not fig["rebooted_grown"]:
-        check(fig["mib1"] == fig["mib0"], f"sysrq reboot: {fig['mib1']} MiB and not rebooted-grown")
+        check(fig["mib1"] == fig["mib0"], f"{how} reboot: {fig['mib1']} MiB and not rebooted-grown")
         # A crashed domain's last frames can take a moment to come back
         # (dom0's backends let go of its pages): read until equal, bounded.
         free, end = fig["free1"], time.monotonic() + 60
@@ -347,10 +376,10 @@ def check_no_notice(lab, fig):
             free = free_pages(lab)
         if free != fig["free0"]:
             show("xl list", lab.dom0("xl list", check=False).out)
-        lab.report(scenario="reboot", how="sysrq", race="won", free_boot=fig["free0"],
+        lab.report(scenario="reboot", how=how, race="won", free_boot=fig["free0"],
                    free_at_ready=fig["free1"], free_settled=free, free_diff=free - fig["free0"])
         check(free == fig["free0"],
-              f"sysrq reboot: Xen free pages {free} after, {fig['free0']} before")
+              f"{how} reboot: Xen free pages {free} after, {fig['free0']} before")
         return
     new = fig["new"]
     end = time.monotonic() + 180
@@ -360,8 +389,8 @@ def check_no_notice(lab, fig):
         if row and "ballooned-back" in row[0]:
             break
         check(row and "rebooted-grown" in row[0],
-              f"sysrq reboot: a guest rebuilt with {fig['mib1']} MiB is listed as {row}")
-        check(time.monotonic() < end, f"sysrq reboot: not ballooned back after 180 s: {row}")
+              f"{how} reboot: a guest rebuilt with {fig['mib1']} MiB is listed as {row}")
+        check(time.monotonic() < end, f"{how} reboot: not ballooned back after 180 s: {row}")
         time.sleep(2)
     show("xl-hotmem list after the balloon gave it back", listing)
     static = int(lab.dom0(f"xenstore-read /local/domain/{new}/memory/static-max").out)
@@ -369,20 +398,20 @@ def check_no_notice(lab, fig):
     pages = xen_domain_pages(lab, new)
     free2 = settled_free_pages(lab)
     memtotal = lab.meminfo("guest")["MemTotal"]
-    lab.report(scenario="reboot", how="sysrq", race="lost", mib_rebuilt=fig["mib1"],
+    lab.report(scenario="reboot", how=how, race="lost", mib_rebuilt=fig["mib1"],
                static_kib=static, target_kib=target, tot_pages=pages["tot_pages"],
                max_pages=pages["max_pages"], free_boot=fig["free0"], free_given_back=free2,
                free_diff=free2 - fig["free0"], memtotal_kb=memtotal,
                memtotal_boot_kb=fig["memtotal0"])
     check(static == fig["mib0"] * 1024 and target == fig["mib0"] * 1024,
-          f"sysrq reboot: static-max {static} KiB, target {target} KiB, configured {fig['mib0']} MiB")
+          f"{how} reboot: static-max {static} KiB, target {target} KiB, configured {fig['mib0']} MiB")
     check(pages["tot_pages"] * 4 <= fig["mib0"] * 1024 + 1024,
-          f"sysrq reboot: Xen says the guest still holds {pages['tot_pages']} pages")
+          f"{how} reboot: Xen says the guest still holds {pages['tot_pages']} pages")
     check(pages["max_pages"] * 4 <= fig["mib0"] * 1024 + 1024,
-          f"sysrq reboot: max_pages {pages['max_pages']} above the configured size")
+          f"{how} reboot: max_pages {pages['max_pages']} above the configured size")
 
 
-@scenario("reboot", "a grown guest rebooted by xl, by itself, by sysrq-b: back at its configured size")
+@scenario("reboot", "a grown guest rebooted by xl, by itself, by sysrq-b (hotmemd first, then the natural race): back at its configured size")
 def reboot(lab):
     # hotmemd first: it is the engine that answers the guest's handshake
     # (the window) once its driver published its block size after attach.
@@ -392,6 +421,10 @@ def reboot(lab):
     try:
         for how in ("xl", "guest"):
             check_configured(lab, how, reboot_grown(lab, how))
+        fig = reboot_grown(lab, "sysrq-hotmemd-first", log)
+        check(not fig["rebooted_grown"], "sysrq reboot with xl held until hotmemd put the keys back: "
+              "xl still rebuilt the guest grown")
+        check_no_notice(lab, fig, "sysrq-hotmemd-first")
         fig = reboot_grown(lab, "sysrq")
         check_no_notice(lab, fig)
     finally:
