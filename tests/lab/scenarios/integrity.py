@@ -242,7 +242,9 @@ REBOOTS = {
 REBOOTS["sysrq-hotmemd-first"] = REBOOTS["sysrq"]
 # xl's monitor of the guest (the `xl create` that stays to handle its
 # shutdown: it reads the keys, destroys the domain and builds the new one).
-XL_MONITOR = "pgrep -f '^xl create'"
+# dom0's busybox has no pgrep.
+XL_MONITOR = ("for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/cmdline 2>/dev/null | grep -q '^xl create ' "
+              "&& echo ${p#/proc/}; done; true")
 
 
 def hold_xl_until_restored(lab, old, log):
