@@ -3,9 +3,11 @@
  * max memory, the P2M pool and populate/decrease through libxenctrl, and the
  * xenstore calls (nodes, permissions, transactions, watches) through
  * libxenstore, for a toolstack running in dom0. It keeps no state of its own
- * beyond the two library handles, so it is as thread-safe as they are
+ * beyond the library handles, so it is as thread-safe as they are
  * (libxenctrl is opened without XC_OPENFLAG_NON_REENTRANT; libxenstore
- * serialises the requests on a handle itself). It never logs: libxenctrl and
+ * serialises the requests on a handle itself). xenstore gets two
+ * connections: one for watches and one for everything else (see struct
+ * hv_xen). It never logs: libxenctrl and
  * the libraries it opens (xencall, foreignmemory, devicemodel) get a logger
  * that drops everything, and every failure comes back as a negative errno,
  * mapped by xen-map.c.
@@ -45,10 +47,24 @@ _Static_assert(sizeof(xen_pfn_t) == sizeof(uint64_t), "xen_pfn_t must be 64 bits
 /* Transaction ids go to libxenstore unchanged; 0 means "none" in both. */
 _Static_assert(HV_XS_NO_TXN == XBT_NULL, "HV_XS_NO_TXN must be XBT_NULL");
 
+/*
+ * Two xenstore connections. The first xs_watch() on a libxenstore handle
+ * starts a reader thread that owns the socket from then on: every later
+ * request on that handle waits for its reply to come back through that
+ * thread (a condition variable, two thread switches). Under load, or on a
+ * dom0 whose vCPUs sleep, each request then costs milliseconds instead of a
+ * round trip, and an operation makes dozens. So watches live on xsh_watch
+ * (its reader thread feeds the pipe xs_fileno() returns) and the requests,
+ * transactions included, on xsh, which never watches and so never gets a
+ * reader thread. Nothing depends on the two sharing a connection: a watch
+ * fires for a write on any connection, and every watcher re-reads the node
+ * it was told about (hv.h).
+ */
 struct hv_xen {
 	struct hv hv; /* first: the ops get &hv and cast back (to_xen) */
 	xc_interface *xch;
-	struct xs_handle *xsh;
+	struct xs_handle *xsh;	     /* requests and transactions; never a watch */
+	struct xs_handle *xsh_watch; /* watches and their events only */
 };
 
 static struct hv_xen *to_xen(struct hv *hv)
@@ -128,7 +144,8 @@ static void xen_close(struct hv *hv)
 {
 	struct hv_xen *xen = to_xen(hv);
 
-	/* Both accept NULL, so this also unwinds a half-done hv_xen_open(). */
+	/* All accept NULL, so this also unwinds a half-done hv_xen_open(). */
+	xs_close(xen->xsh_watch);
 	xs_close(xen->xsh);
 	xc_interface_close(xen->xch);
 	free(xen);
@@ -599,7 +616,7 @@ static int xen_xs_watch(struct hv *hv, const char *path, const char *token)
 	struct hv_xen *xen = to_xen(hv);
 
 	errno = 0;
-	if (!xs_watch(xen->xsh, path, token))
+	if (!xs_watch(xen->xsh_watch, path, token))
 		return hv_xen_xs_errno(errno);
 	return 0;
 }
@@ -609,7 +626,7 @@ static int xen_xs_unwatch(struct hv *hv, const char *path, const char *token)
 	struct hv_xen *xen = to_xen(hv);
 
 	errno = 0;
-	if (!xs_unwatch(xen->xsh, path, token))
+	if (!xs_unwatch(xen->xsh_watch, path, token))
 		return hv_xen_xs_errno(errno);
 	return 0;
 }
@@ -621,7 +638,7 @@ static int xen_xs_watch_fd(struct hv *hv)
 
 	/* The fd (a pipe libxenstore creates on first use) stays the handle's. */
 	errno = 0;
-	fd = xs_fileno(xen->xsh);
+	fd = xs_fileno(xen->xsh_watch);
 	if (fd < 0)
 		return hv_xen_xs_errno(errno);
 	return fd;
@@ -635,7 +652,7 @@ static int xen_xs_read_watch(struct hv *hv, char **ret_path, char **ret_token)
 	int rc;
 
 	errno = 0;
-	event = xs_check_watch(xen->xsh);
+	event = xs_check_watch(xen->xsh_watch);
 	if (!event) {
 		/*
 		 * EAGAIN: nothing queued. EINVAL: the queue is empty and
@@ -695,7 +712,7 @@ static const struct hv_ops xen_ops = {
 };
 
 /*
- * Open libxenctrl, then libxenstore. On a host without Xen (no privcmd
+ * Open libxenctrl, then libxenstore's two connections. On a host without Xen (no privcmd
  * device) the first step fails with libxencall's errno, normally -ENOENT.
  * Note that libxenstore falls back to the xenbus device when xenstored's
  * socket is absent, so this succeeds in a dom0 whose xenstored has not
@@ -721,6 +738,13 @@ int hv_xen_open(struct hv **ret_hv)
 	errno = 0;
 	xen->xsh = xs_open(0);
 	if (!xen->xsh) {
+		rc = hv_xen_xs_errno(errno);
+		goto out;
+	}
+
+	errno = 0;
+	xen->xsh_watch = xs_open(0);
+	if (!xen->xsh_watch) {
 		rc = hv_xen_xs_errno(errno);
 		goto out;
 	}
