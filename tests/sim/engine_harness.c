@@ -170,6 +170,11 @@ static int px_xs_read(struct hv *hv, hv_xs_txn txn, const char *path, char **ret
 
 	PROXY_GUARD(p);
 	p->calls[HV_SIM_OP_XS_READ]++;
+	if (p->harness && p->harness->count_reads_suffix &&
+	    strlen(path) >= strlen(p->harness->count_reads_suffix) &&
+	    !strcmp(path + strlen(path) - strlen(p->harness->count_reads_suffix),
+		    p->harness->count_reads_suffix))
+		p->harness->counted_reads++;
 	return p->inner->ops->xs_read(p->inner, txn, path, ret_value, ret_len);
 }
 

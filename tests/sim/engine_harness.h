@@ -57,6 +57,10 @@ struct harness {
 	 * (max memory may have room dom0 raised for its own populate). */
 	bool last_set_max;
 	bool last_populate; /* ... or any populate (a step may take several calls) */
+	/* Reads by the engine of a path ending in this suffix (NULL: none
+	 * counted), since it was set: what a test expects a step to read. */
+	const char *count_reads_suffix;
+	unsigned long counted_reads;
 	/* Called before each commit of an engine transaction (what another
 	 * writer does while a slow transaction is open). */
 	void (*before_commit)(struct harness *h);

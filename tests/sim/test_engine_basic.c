@@ -697,6 +697,41 @@ static void test_populated_blocks(void)
 	harness_fini(&h);
 }
 
+/*
+ * What a grow and a reload read that they need not: H/guest/shutdown on
+ * every event the guest's per-block writes fire (only an event on that key,
+ * or on all of H/guest, can mean a shutdown notice), and the keys an idle
+ * journal record does not have (the record's directory lists what there
+ * is). Each read is a xenstore round trip, milliseconds on a loaded dom0.
+ */
+static void test_needless_reads(void)
+{
+	struct hotmem_result res;
+	struct harness h;
+	uint32_t domid;
+
+	harness_init(&h, 0);
+	harness_restart(&h, 0, NULL);
+	domid = harness_add_guest(&h, "reads", 256 * 256, NULL, NULL);
+	h.count_reads_suffix = "/" HOTMEM_KEY_GUEST_SHUTDOWN;
+	h.counted_reads = 0;
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, 4 * 128 * MIB, &res), 0);
+	CHECK_EQ(res.blocks_done, 4);
+	CHECK_EQ(h.counted_reads, 0);
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_SET, 0, &res), 0);
+	CHECK_EQ(h.counted_reads, 0);
+
+	/* An idle record has no op, pending, refused, frozen or restored key. */
+	h.count_reads_suffix = "/restored";
+	h.counted_reads = 0;
+	CHECK_EQ(harness_restart(&h, 0, NULL), 0);
+	CHECK_EQ(h.counted_reads, 0);
+	h.count_reads_suffix = NULL;
+	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, 128 * MIB, &res), 0);
+	CHECK_EQ(harness_check(&h, "after a reload of the record"), 0);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	test_args();
@@ -708,6 +743,7 @@ int main(void)
 	test_memmap_in_target();
 	test_target_blocks_negotiated();
 	test_populated_blocks();
+	test_needless_reads();
 	test_promises();
 	test_blocking();
 	return check_exit("test_engine_basic");

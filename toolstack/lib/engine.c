@@ -604,6 +604,7 @@ static int dom_load(struct hotmem *hm, uint32_t domid, struct hm_domain **ret_do
 	/* A watch that fails now is retried by the next dispatch. */
 	dom_watch(hm, dom);
 	dom->event = true;
+	dom->shutdown_event = true;
 	*ret_dom = dom;
 	return 0;
 }
@@ -2196,6 +2197,23 @@ void hotmem_op_free(struct hotmem_operation *op)
 /* Most watch events read per dispatch: a guest flooding xenstore can't stall us. */
 #define EVENTS_PER_DISPATCH 4096
 
+/*
+ * Whether a watch event on H/guest may mean H/guest/shutdown changed: its
+ * path is that key, or H/guest itself (the registration's event, or the
+ * directory removed with everything in it). The guest writes its other keys
+ * for every block of a grow; reading the shutdown key on each of those
+ * events would cost a xenstore round trip each for nothing.
+ */
+static bool event_may_be_shutdown(uint32_t domid, const char *path)
+{
+	char key[HM_PATH_MAX], dir[HM_PATH_MAX];
+
+	if (hm_dom_path(key, sizeof(key), domid, HOTMEM_KEY_GUEST_SHUTDOWN) < 0 ||
+	    hm_dom_path(dir, sizeof(dir), domid, HOTMEM_KEY_GUEST_DIR) < 0)
+		return true;
+	return !strcmp(path, key) || !strcmp(path, dir);
+}
+
 static int drain_events(struct hotmem *hm, bool *ret_release)
 {
 	unsigned int n;
@@ -2222,8 +2240,10 @@ static int drain_events(struct hotmem *hm, bool *ret_release)
 			   domid <= HOTMEM_DOMID_MAX) {
 			struct hm_domain *dom = dom_find(hm, (uint32_t)domid);
 
-			if (dom)
+			if (dom) {
 				dom->event = true;
+				dom->shutdown_event |= event_may_be_shutdown(dom->domid, path);
+			}
 		}
 		free(path);
 		free(token);
@@ -2304,8 +2324,10 @@ static void dom_poll(struct hotmem *hm, struct hm_domain *dom, uint64_t now)
 	if (event)
 		dom->event = false;
 	/* A guest going down first: its configured size back before xl reads it. */
-	if (event && !hm->stale)
+	if (event && dom->shutdown_event && !hm->stale) {
+		dom->shutdown_event = false;
 		hm_shutdown_notice(hm, dom);
+	}
 	/*
 	 * Before the first step of this dispatch that may touch Xen: is the
 	 * journal still ours? Another engine's claim means no step of ours may

@@ -172,6 +172,7 @@ struct hm_domain {
 	struct hotmem_operation *op; /* running operation, if any */
 	bool watching;		     /* H/guest watch registered */
 	bool event;		     /* a watch fired, not acted on yet */
+	bool shutdown_event;	     /* ... for H/guest/shutdown (or all of H/guest) */
 	uint32_t event_budget;	     /* event-driven reads allowed now (token bucket) */
 	uint64_t event_budget_ms;    /* when the budget was last refilled */
 	bool need_recover;	     /* settle the journal record when recover_at passes */

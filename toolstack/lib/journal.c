@@ -362,6 +362,17 @@ out:
 	return r;
 }
 
+/* Whether name is one of the count names a directory listing gave. */
+static bool name_listed(char *const *names, unsigned int count, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
 int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *ret_record)
 {
 	static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
@@ -369,12 +380,34 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *
 					    "base",   "pending", "refused",    "frozen",
 					    "handle", "restored" };
 	struct hm_record record;
-	unsigned int i;
-	int r = 0;
+	char path[HM_PATH_MAX];
+	char **names = NULL;
+	unsigned int i, count = 0;
+	int r;
 
 	memset(&record, 0, sizeof(record));
+	/*
+	 * The record's directory first, then only the keys it lists: an idle
+	 * record lacks six of the fourteen (op, op-blocks, pending, refused,
+	 * frozen, restored), and reading each to learn so costs a xenstore
+	 * round trip. In a transaction the listing and the reads are one
+	 * snapshot: a key added or removed in between fails the commit, and
+	 * the transaction runs again. A record without its directory, or
+	 * without params, does not exist (-ENOENT), as before.
+	 */
+	r = hm_journal_path(hm, path, sizeof(path), domid, NULL);
+	if (r < 0)
+		goto out;
+	r = hm->hv->ops->xs_directory(hm->hv, txn, path, &names, &count);
+	if (r < 0)
+		goto out;
+	if (!name_listed(names, count, "params")) {
+		r = -ENOENT;
+		goto out;
+	}
 	for (i = 0; !r && i < sizeof(keys) / sizeof(keys[0]); i++)
-		r = load_key(hm, txn, domid, keys[i], &record);
+		if (name_listed(names, count, keys[i]))
+			r = load_key(hm, txn, domid, keys[i], &record);
 	if (r < 0)
 		goto out;
 	/* Cross-field rules: window and block size go together and agree. */
@@ -398,6 +431,7 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *
 	}
 	*ret_record = record;
 out:
+	free(names);
 	return r;
 }
 
