@@ -706,6 +706,11 @@ static void test_populated_blocks(void)
  */
 static void test_needless_reads(void)
 {
+	const struct hv_sim_fault mkdir_fault = {
+		.op = HV_SIM_OP_XS_MKDIR, .nth = 1, .error = -EIO, .caller = 0
+	};
+	enum hv_sim_fault_state fault_state = HV_SIM_FAULT_FIRED;
+	unsigned int fault_id = 0;
 	struct hotmem_result res;
 	struct harness h;
 	uint32_t domid;
@@ -715,16 +720,27 @@ static void test_needless_reads(void)
 	domid = harness_add_guest(&h, "reads", 256 * 256, NULL, NULL);
 	h.count_reads_suffix = "/" HOTMEM_KEY_GUEST_SHUTDOWN;
 	h.counted_reads = 0;
+	harness_arm_kill(&h, 0);
 	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, 4 * 128 * MIB, &res), 0);
 	CHECK_EQ(res.blocks_done, 4);
 	CHECK_EQ(h.counted_reads, 0);
+	/*
+	 * Four populate steps (one per block head), each journalled, the last
+	 * with the request; admission before, the ack, finish and close after.
+	 */
+	CHECK_EQ(harness_calls(&h, HV_SIM_OP_XS_TXN_START), 8);
 	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_SET, 0, &res), 0);
 	CHECK_EQ(h.counted_reads, 0);
 
 	/* An idle record has no op, pending, refused, frozen or restored key. */
 	h.count_reads_suffix = "/restored";
 	h.counted_reads = 0;
+	/* The journal was claimed before: the new engine's claim makes no directory. */
+	CHECK_EQ(hv_sim_fault_arm(h.sim, &mkdir_fault, &fault_id), 0);
 	CHECK_EQ(harness_restart(&h, 0, NULL), 0);
+	CHECK_EQ(hv_sim_fault_state(h.sim, fault_id, &fault_state), 0);
+	CHECK_EQ(fault_state, HV_SIM_FAULT_ARMED);
+	hv_sim_fault_disarm(h.sim, fault_id);
 	CHECK_EQ(h.counted_reads, 0);
 	h.count_reads_suffix = NULL;
 	CHECK_EQ(harness_op(&h, domid, HOTMEM_OP_KIND_GROW, 128 * MIB, &res), 0);

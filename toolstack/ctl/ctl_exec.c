@@ -487,7 +487,9 @@ int ctl_op_begin(struct ctl_host *host, const struct ctl_request *req, uint64_t 
 		op->error = r;
 		return r;
 	}
-	ctl_domain_name(host, op->domid, op->name, sizeof(op->name));
+	/* By id: its name for the messages (by name, resolving just read it). */
+	if (req->domain[strspn(req->domain, "0123456789")] == '\0')
+		ctl_domain_name(host, op->domid, op->name, sizeof(op->name));
 	op->resolve_ms = (uint32_t)(ctl_now_ms() - now_ms);
 	if (req->cmd != CTL_CMD_SET && !req->bytes) {
 		op->error = -EINVAL;

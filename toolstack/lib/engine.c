@@ -1435,7 +1435,8 @@ static void op_fail(struct hotmem_operation *op, int r, uint64_t now)
 
 struct request_ctx {
 	struct hm_domain *dom;
-	struct hm_record record; /* out */
+	const struct hm_record *from; /* the record the request moves on */
+	struct hm_record record;      /* out */
 };
 
 static int request_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
@@ -1444,7 +1445,7 @@ static int request_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	char text[HOTMEM_SHORT_VALUE_SIZE];
 	int r;
 
-	ctx->record = ctx->dom->record;
+	ctx->record = *ctx->from;
 	ctx->record.rec.phase = HM_PHASE_REQUESTED;
 	r = put_dom_key(hm, txn, ctx->dom->domid, HOTMEM_KEY_REQUEST, text,
 			hotmem_format_request(text, sizeof(text), &ctx->record.rec.req));
@@ -1454,11 +1455,37 @@ static int request_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 }
 
 /*
- * PREPARE, one populate call: max memory up by the step's dom0 part, the
- * populate, the progress journalled. On failure the room left for the step
- * is closed again before anything else happens.
+ * Write the request and journal the record from (dom's record, or the one a
+ * last populate step leaves) as REQUESTED, in one transaction; the
+ * operation then waits for the ack.
  */
-static int op_populate_step(struct hotmem_operation *op)
+static int op_request(struct hotmem_operation *op, const struct hm_record *from, uint64_t now)
+{
+	struct hm_domain *dom = op->dom;
+	struct request_ctx ctx = { .dom = dom, .from = from };
+	int r;
+
+	r = hm_txn(op->hm, request_txn, &ctx);
+	if (r < 0)
+		return r;
+	record_known(dom, &ctx.record);
+	op->result.seq = dom->record.rec.req.seq;
+	op->state = HM_OP_WAIT_ACK;
+	op->deadline_ms = now + op->hm->cfg.ack_timeout_ms;
+	op->wake_ms = op->deadline_ms;
+	return 0;
+}
+
+/*
+ * PREPARE, one populate call: max memory up by the step's dom0 part, the
+ * populate, the progress journalled. The last step journals its progress
+ * in the transaction that writes the request (op_request()): the guest
+ * gets it a transaction and a dispatch sooner, and the journal passes
+ * through the same states (populated blocks counted, then REQUESTED)
+ * without the one in between. On failure the room left for the step is
+ * closed again before anything else happens.
+ */
+static int op_populate_step(struct hotmem_operation *op, uint64_t now)
 {
 	struct hotmem *hm = op->hm;
 	struct hm_domain *dom = op->dom;
@@ -1466,7 +1493,8 @@ static int op_populate_step(struct hotmem_operation *op)
 	const struct hm_oprec *rec = &record->rec;
 	uint64_t populated = 0, gfn = 0, pages = 0, bytes, began;
 	struct hm_record next;
-	uint32_t blocks, i;
+	uint32_t blocks, first, i;
+	bool last;
 	int r;
 
 	blocks = block_populate_plan(record, 0, 0, rec, op->next_block, &bytes, &gfn, &pages);
@@ -1487,11 +1515,14 @@ static int op_populate_step(struct hotmem_operation *op)
 		goto close;
 	next = *record;
 	next.rec.progress = op->next_block + blocks;
-	r = record_commit(hm, dom, &next);
+	last = next.rec.progress == rec->req.count;
+	/* op_request() moves dom->record on: the blocks to report, from before. */
+	first = rec->req.first + op->next_block;
+	r = last ? op_request(op, &next, now) : record_commit(hm, dom, &next);
 	if (r < 0)
 		return r;
 	for (i = 0; i < blocks; i++)
-		emit(hm, dom, HOTMEM_PROGRESS_POPULATED, rec->req.first + op->next_block + i);
+		emit(hm, dom, HOTMEM_PROGRESS_POPULATED, first + i);
 	op->next_block += blocks;
 	op->result.phases.populate_steps++;
 	op->result.phases.populate_ms += op_lap(op);
@@ -1512,7 +1543,6 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 	struct hm_domain *dom = op->dom;
 	const struct hm_record *record = &dom->record;
 	const struct hm_oprec *rec = &record->rec;
-	struct request_ctx ctx = { .dom = dom };
 	int r;
 
 	if (!op->raised) {
@@ -1525,16 +1555,11 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
 		return 0;
 	}
 	if (rec->memmap_bytes && op->next_block < rec->req.count)
-		return op_populate_step(op);
-	r = hm_txn(hm, request_txn, &ctx);
+		return op_populate_step(op, now);
+	r = op_request(op, record, now);
 	if (r < 0)
 		return r;
-	record_known(dom, &ctx.record);
 	op->result.phases.request_ms += op_lap(op);
-	op->result.seq = rec->req.seq;
-	op->state = HM_OP_WAIT_ACK;
-	op->deadline_ms = now + hm->cfg.ack_timeout_ms;
-	op->wake_ms = op->deadline_ms;
 	return 0;
 }
 

@@ -488,15 +488,23 @@ static int claim_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	char path[HM_PATH_MAX], text[32];
 	int r;
 
-	r = hm->hv->ops->xs_mkdir(hm->hv, txn, hm->journal_dir);
-	if (r < 0)
-		return r;
-	r = hm->hv->ops->xs_set_perms(hm->hv, txn, hm->journal_dir, dom0_only, 1);
-	if (r < 0)
-		return r;
 	r = read_owner(hm, txn, generation);
 	if (r < 0)
 		return r;
+	/*
+	 * A journal with an owner was created, dom0-only, by the transaction
+	 * that first claimed it; only a journal nobody claimed yet (or whose
+	 * owner key went) is made here. Every xl-hotmem command claims, and
+	 * each of these calls is a xenstore round trip.
+	 */
+	if (!*generation) {
+		r = hm->hv->ops->xs_mkdir(hm->hv, txn, hm->journal_dir);
+		if (r < 0)
+			return r;
+		r = hm->hv->ops->xs_set_perms(hm->hv, txn, hm->journal_dir, dom0_only, 1);
+		if (r < 0)
+			return r;
+	}
 	(*generation)++;
 	snprintf(text, sizeof(text), "%" PRIu64, *generation);
 	r = owner_path(hm, path, sizeof(path));
