@@ -912,21 +912,37 @@ out:
  * the blocks it acked, at the ack. A guest that changes its answer in
  * between gets at most that room until the finish sets the exact value.
  */
+/* Max memory up by the rest of answered blocks (none: nothing to do). */
+static int raise_for(struct hotmem *hm, struct hm_domain *dom, uint32_t answered)
+{
+	const struct hm_record *record = &dom->record;
+
+	if (!answered)
+		return 0;
+	return set_max_kib(hm, dom->domid,
+			   record_max_kib(record, true) +
+				   answered * (block_kib(record) - dom0_kib_per_block(record)));
+}
+
 static int raise_for_answer(struct hotmem *hm, struct hm_domain *dom)
 {
 	struct peek_ctx ctx = { .dom = dom };
-	const struct hm_record *record = &dom->record;
 	int r;
 
 	r = hm_txn(hm, peek_txn, &ctx);
-	if (r < 0 || !ctx.answered)
+	if (r < 0)
 		return r;
-	return set_max_kib(hm, dom->domid,
-			   record_max_kib(record, true) +
-				   ctx.answered * (block_kib(record) - dom0_kib_per_block(record)));
+	return raise_for(hm, dom, ctx.answered);
 }
 
-static int record_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res)
+/*
+ * answered: what ack_maybe() counted for a plain grow from the ack and
+ * block list it just read (they need not be read again in a transaction of
+ * their own: the raise only opens room for blocks of this request, and the
+ * recording transaction decides), or -1 to peek here.
+ */
+static int record_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_result *res,
+		      int64_t answered)
 {
 	bool grow = dom->record.rec.req.op == HOTMEM_OP_GROW;
 	struct ack_ctx ctx = { .dom = dom };
@@ -934,7 +950,7 @@ static int record_ack(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 	uint32_t block;
 	int r;
 
-	r = raise_for_answer(hm, dom);
+	r = answered < 0 ? raise_for_answer(hm, dom) : raise_for(hm, dom, (uint32_t)answered);
 	if (r < 0)
 		return r;
 	r = hm_txn(hm, grow ? grow_ack_txn : shrink_ack_txn, &ctx);
@@ -1307,7 +1323,7 @@ static int dom_settle(struct hotmem *hm, struct hm_domain *dom, struct hotmem_re
 			report->rolled_back = !r;
 			break;
 		case HM_PHASE_REQUESTED:
-			r = record_ack(hm, dom, res);
+			r = record_ack(hm, dom, res, -1);
 			if (r == -EINPROGRESS || r == -ENOLINK || r == -EPROTO) {
 				report->outstanding = true;
 				return dom_settle_pending(hm, dom, res);
@@ -1573,26 +1589,50 @@ static int op_prepare_step(struct hotmem_operation *op, uint64_t now)
  * onlines blocks. A "no" decides nothing: the write that would make it a
  * "yes" wakes us again, and the deadline still ends the wait. With
  * superseded grows to settle (pending, refused) every wake takes the full
- * path, as before.
+ * path, as before. A "yes" to this grow also reads the block list and says
+ * in *ret_answered how many of the request's blocks it lists (else -1), so
+ * record_ack() need not peek at both again in a transaction.
  */
-static bool ack_maybe(struct hotmem *hm, const struct hm_domain *dom)
+static bool ack_maybe(struct hotmem *hm, const struct hm_domain *dom, int64_t *ret_answered)
 {
 	const struct hm_record *record = &dom->record;
+	const struct hm_oprec *rec = &record->rec;
+	uint64_t listed[HM_WORDS];
 	enum hotmem_state state;
 	struct hotmem_ack ack;
 	char *value = NULL;
 	size_t len = 0;
 	bool maybe = true;
+	uint32_t block;
 	int r;
 
+	*ret_answered = -1;
 	if (bitmap_weight(record->pending) || bitmap_weight(record->refused))
 		goto out;
 	r = read_dom_key(hm, HV_XS_NO_TXN, dom->domid, HOTMEM_KEY_GUEST_ACK, &value, &len);
 	if (r < 0 && r != -ENOENT && r != -EACCES)
 		goto out; /* xenstore trouble: the full path sees it and backs off */
 	if (!r && !hotmem_parse_ack(value, len, &ack) &&
-	    hotmem_ack_check(&record->rec.req, &ack) != -EAGAIN)
+	    hotmem_ack_check(&rec->req, &ack) != -EAGAIN) {
+		/*
+		 * An answer to this grow: count the blocks it lists here, as
+		 * peek_txn() would in a transaction of its own, for the raise
+		 * before the recording transaction. Any doubt: -1, peek there.
+		 */
+		if (rec->phase != HM_PHASE_REQUESTED || rec->req.op != HOTMEM_OP_GROW ||
+		    hotmem_ack_check(&rec->req, &ack) || ack.seq > record->seq)
+			goto out;
+		free(value);
+		value = NULL;
+		if (read_dom_key(hm, HV_XS_NO_TXN, dom->domid, HOTMEM_KEY_GUEST_BLOCKS, &value,
+				 &len) < 0 ||
+		    hotmem_parse_blocks(value, len, listed) < 0)
+			goto out;
+		*ret_answered = 0;
+		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
+			*ret_answered += hm_bit(listed, block);
 		goto out;
+	}
 	free(value);
 	value = NULL;
 	r = read_dom_key(hm, HV_XS_NO_TXN, dom->domid, HOTMEM_KEY_GUEST_STATE, &value, &len);
@@ -1613,9 +1653,11 @@ static void op_wait_ack(struct hotmem_operation *op, uint64_t now)
 	struct hotmem *hm = op->hm;
 	struct hm_domain *dom = op->dom;
 	bool grow = dom->record.rec.req.op == HOTMEM_OP_GROW;
+	int64_t answered;
 	int r;
 
-	r = ack_maybe(hm, dom) ? record_ack(hm, dom, &op->result) : -EINPROGRESS;
+	r = ack_maybe(hm, dom, &answered) ? record_ack(hm, dom, &op->result, answered)
+					  : -EINPROGRESS;
 	switch (r) {
 	case 0:
 		op->backoff_ms = 0;
