@@ -718,6 +718,10 @@ static const struct hv_ops xen_ops = {
  * socket is absent, so this succeeds in a dom0 whose xenstored has not
  * started yet; requests then wait for it.
  */
+#ifdef HOTMEM_HV_XEN_EXPORT
+/* The one symbol the module (hv-xen.so) exports. */
+__attribute__((visibility("default")))
+#endif
 int hv_xen_open(struct hv **ret_hv)
 {
 	struct hv_xen *xen;

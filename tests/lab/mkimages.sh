@@ -55,6 +55,8 @@ GUEST_KMODULES=(zram)
 TOOLSTACK_PROGRAMS=(tests/lab/tools/hotmem-lab-mem)
 # What dom0 runs from the hotmem package (checked after dpkg -x).
 PACKAGE_PROGRAMS=(usr/sbin/hotmemd usr/sbin/xl-hotmem)
+# ... and the Xen backend xl-hotmem loads when no hotmemd answers.
+PACKAGE_FILES=(usr/lib/aarch64-linux-gnu/hotmem/hv-xen.so)
 
 log() { printf 'mkimages: %s\n' "$*" >&2; }
 die() {
@@ -191,6 +193,10 @@ build_dom0() {
 		for f in "${PACKAGE_PROGRAMS[@]}"; do
 			[[ -x $stage/$f ]] || die "${HOTMEM_DEB##*/} has no /$f"
 			bins+=("$stage/$f")
+		done
+		for f in "${PACKAGE_FILES[@]}"; do
+			[[ -f $stage/$f ]] || die "${HOTMEM_DEB##*/} has no /$f"
+			bins+=("$stage/$f") # its libraries go in too
 		done
 		install -m 0755 "$ROOTFS/hotmem-unit-start" "$stage/sbin/hotmem-unit-start"
 		cp "$LAB_ROOT/usr/bin/setpriv" "$stage/usr/bin/setpriv"

@@ -75,8 +75,14 @@ for f in usr/sbin/xl-hotmem usr/sbin/hotmemd lib/systemd/system/hotmemd.service 
 	usr/src/xen_hotmem-"$version"/shared/include/hotmem/proto.h; do
 	check "installed: /$f" test -f "$root/$f"
 done
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+check "installed: the xen backend module" test -f "$root/usr/lib/$multiarch/hotmem/hv-xen.so"
+check "the module exports hv_xen_open" bash -c "nm -D --defined-only '$root/usr/lib/$multiarch/hotmem/hv-xen.so' | grep -qw hv_xen_open"
+# xl-hotmem loads libxenctrl and libxenstore (through the module) only to run
+# the engine itself: a command hotmemd answers never pays for them.
+check "xl-hotmem does not link libxenctrl or libxenstore" bash -c "! readelf -d '$root/usr/sbin/xl-hotmem' | grep -E 'NEEDED.*libxen(ctrl|store)'"
 check "no file outside the expected trees" test -z "$( (dpkg -c "$hotmem_deb"; dpkg -c "$dkms_deb") |
-	awk '{print $6}' | grep -v -E '^\./($|etc/($|hotmem/|modules-load\.d/)|lib/($|systemd/)|usr/($|sbin/|share/|src/($|xen_hotmem-'"$version"'/)))')"
+	awk '{print $6}' | grep -v -E '^\./($|etc/($|hotmem/|modules-load\.d/)|lib/($|systemd/)|usr/($|lib/($|'"$multiarch"'/($|hotmem/($|hv-xen\.so$)))|sbin/|share/|src/($|xen_hotmem-'"$version"'/)))')"
 check "no placeholder version left" test -z "$(find "$root/usr/src" -name '*#*')"
 check "dkms.conf says $version" grep -q "^PACKAGE_VERSION=\"$version\"" "$root/usr/src/xen_hotmem-$version/dkms.conf"
 check "modules-load.d loads xen_hotmem" grep -qx xen_hotmem "$root/etc/modules-load.d/xen-hotmem.conf"

@@ -7,7 +7,12 @@
  * libxl in-process; the lock is what keeps two engines off one journal. Both
  * paths produce the same reply object, so the commands render one thing.
  * policy and top have no in-process path: the policy exists only in hotmemd.
+ * The Xen backend is a module loaded only for the in-process path, so a
+ * command hotmemd answers never loads libxenctrl and libxenstore.
  */
+#ifdef HOTMEM_HV_XEN_MODULE
+#include <dlfcn.h>
+#endif
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -157,6 +162,41 @@ out:
 	return r;
 }
 
+#ifdef HOTMEM_HV_XEN_MODULE
+/*
+ * Open Xen through the backend module (HOTMEM_HV_XEN_MODULE, hv-xen.so):
+ * libxenctrl, libxenstore and the eight libraries they need are loaded
+ * here, for the engine this process runs, and never when hotmemd answers
+ * (under emulation loading them is a third of the process's start). On
+ * success the module stays loaded for good: the hv's ops are its code.
+ */
+static int cli_open_xen(struct hv **ret_hv, char *msg, size_t msg_size)
+{
+	int (*open_fn)(struct hv * *ret_hv);
+	void *module;
+	int r;
+
+	module = dlopen(HOTMEM_HV_XEN_MODULE, RTLD_NOW | RTLD_LOCAL);
+	if (!module) {
+		snprintf(msg, msg_size, "cannot load the xen backend: %s", dlerror());
+		return -ELIBACC;
+	}
+	/* POSIX's way from the object pointer dlsym() returns to a function's. */
+	*(void **)&open_fn = dlsym(module, "hv_xen_open");
+	if (!open_fn) {
+		snprintf(msg, msg_size, "%s has no hv_xen_open", HOTMEM_HV_XEN_MODULE);
+		dlclose(module);
+		return -ELIBBAD;
+	}
+	r = open_fn(ret_hv);
+	if (r < 0) {
+		ctl_xen_open_failed(r, msg, msg_size);
+		dlclose(module);
+	}
+	return r;
+}
+#endif
+
 /*
  * Wait for the guest of a just-attached domain, dispatching the engine
  * meanwhile. -EAGAIN means "still waiting" only while op->error is unset: a
@@ -250,6 +290,9 @@ static int cli_run_local(const struct cli_command *cmd, const char *socket_path,
 
 	cfg.progress = cli_progress_cb;
 	cfg.progress_opaque = &progress;
+#ifdef HOTMEM_HV_XEN_MODULE
+	params.open_xen = cli_open_xen;
+#endif
 	if (!strcmp(cli_global.hv, "sim")) {
 		sim_options_finish(&cli_global.sim);
 		params.ops = &sim_ctl_ops;

@@ -146,10 +146,20 @@ struct ctl_host {
 /* How ctl_host_open() opens a host. */
 struct ctl_host_params {
 	const char *backend;		    /* "xen" or "sim": for ping, list and the lock */
-	const struct ctl_backend_ops *ops;  /* NULL: Xen (hv_xen_open()) */
+	const struct ctl_backend_ops *ops;  /* NULL: Xen, through open_xen */
 	const void *backend_config;	    /* what ops->open takes */
 	const struct hotmem_config *engine; /* outlives the host (journal_dir) */
+	/*
+	 * How this program opens Xen (hotmemd: hv_xen_open() linked in;
+	 * xl-hotmem: the module it loads only to run the engine itself); NULL:
+	 * built without the xen backend. On failure msg says why
+	 * (ctl_xen_open_failed()).
+	 */
+	int (*open_xen)(struct hv **ret_hv, char *msg, size_t msg_size);
 };
+
+/* The message for hv_xen_open()'s error r. */
+void ctl_xen_open_failed(int r, char *msg, size_t msg_size);
 
 /*
  * ctl_host_open - open the backend, the engine on it, and reconcile the

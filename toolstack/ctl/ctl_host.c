@@ -1,6 +1,6 @@
 /*
  * Opening what a request runs against (see ctl.h, struct ctl_host): the
- * backend (Xen through hv_xen_open(), or another through its
+ * backend (Xen through the program's open_xen, or another through its
  * ctl_backend_ops), the engine on it, and the reconcile that settles what a
  * previous engine left before anything else runs. hotmemd and the
  * in-process xl-hotmem both start this way; the engine lock is the caller's
@@ -31,22 +31,14 @@ int ctl_host_open(struct ctl_host *host, const struct ctl_host_params *params,
 		if (r < 0)
 			return r;
 		host->backend_ops = params->ops;
-	} else {
-#ifdef HOTMEM_HAVE_XEN
-		r = hv_xen_open(&host->hv);
-		if (r < 0) {
-			snprintf(
-				msg, msg_size,
-				"cannot open Xen (libxenctrl/xenstore): %s (is this dom0, as root, "
-				"with xenstored running?)",
-				strerror(-r));
+	} else if (params->open_xen) {
+		r = params->open_xen(&host->hv, msg, msg_size);
+		if (r < 0)
 			return r;
-		}
-#else
+	} else {
 		snprintf(msg, msg_size,
 			 "built without the xen backend (HOTMEM_XEN=OFF): use --hv sim");
 		return -EOPNOTSUPP;
-#endif
 	}
 	r = hotmem_open(host->hv, params->engine, &host->hm);
 	if (r < 0) {
@@ -59,6 +51,14 @@ int ctl_host_open(struct ctl_host *host, const struct ctl_host_params *params,
 	if (ret_reconcile_err)
 		*ret_reconcile_err = r;
 	return 0;
+}
+
+void ctl_xen_open_failed(int r, char *msg, size_t msg_size)
+{
+	snprintf(msg, msg_size,
+		 "cannot open Xen (libxenctrl/xenstore): %s (is this dom0, as root, with xenstored "
+		 "running?)",
+		 strerror(-r));
 }
 
 void ctl_host_close(struct ctl_host *host)

@@ -607,6 +607,17 @@ static void track_releases(struct hotmemd *d)
 
 /* ---- setup and the loop ------------------------------------------------- */
 
+#ifdef HOTMEM_HAVE_XEN
+static int open_xen(struct hv **ret_hv, char *msg, size_t msg_size)
+{
+	int r = hv_xen_open(ret_hv);
+
+	if (r < 0)
+		ctl_xen_open_failed(r, msg, msg_size);
+	return r;
+}
+#endif
+
 /* The backend, the engine and its reconcile (ctl_host_open()), each logged. */
 static int open_host(struct hotmemd *d)
 {
@@ -620,6 +631,9 @@ static int open_host(struct hotmemd *d)
 		params.ops = &sim_ctl_ops;
 		params.backend_config = &d->sim_cfg;
 	}
+#ifdef HOTMEM_HAVE_XEN
+	params.open_xen = open_xen;
+#endif
 	d->cfg.progress = progress_cb;
 	d->cfg.progress_opaque = d;
 	d->cfg.reboot = reboot_cb;
