@@ -7,8 +7,9 @@
  * optional out-parameters hv.h allows (xs_read's ret_len may be NULL, as
  * the control layer and the engine pass it; the backend once wrote through
  * it and every xl-hotmem domain command segfaulted in a real dom0), the
- * errno a failed read returns, and a populate Xen stops short (partial count
- * kept, -ENOMEM while the domain lives, -ESRCH once it is dying).
+ * errno a failed read returns, a populate Xen stops short (partial count
+ * kept, -ENOMEM while the domain lives, -ESRCH once it is dying), and that
+ * requests never go to the xenstore handle that watches.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,7 +34,10 @@ static struct {
 } fake;
 
 /* Any non-NULL address serves as a handle: the fakes never look inside. */
-static char fake_xc_handle, fake_xs_handle;
+static char fake_xc_handle, fake_xs_handles[2];
+static unsigned int xs_opened;
+/* Which handle the last read went to; which one was ever given a watch. */
+static struct xs_handle *last_read_handle, *watched_handle;
 
 xc_interface *xc_interface_open(xentoollog_logger *logger, xentoollog_logger *dombuild_logger,
 				unsigned open_flags)
@@ -48,7 +52,13 @@ int xc_interface_close(xc_interface *xch)
 
 struct xs_handle *xs_open(unsigned long flags)
 {
-	return (struct xs_handle *)&fake_xs_handle;
+	return (struct xs_handle *)&fake_xs_handles[xs_opened++ % 2];
+}
+
+bool xs_watch(struct xs_handle *h, const char *path, const char *token)
+{
+	watched_handle = h;
+	return true;
 }
 
 void xs_close(struct xs_handle *xsh)
@@ -60,6 +70,7 @@ void *xs_read(struct xs_handle *h, xs_transaction_t t, const char *path, unsigne
 	char *copy;
 
 	fake.reads++;
+	last_read_handle = h;
 	if (!fake.value) {
 		errno = fake.read_errno;
 		return NULL;
@@ -115,6 +126,23 @@ static void test_xs_read(struct hv *hv)
 	CHECK_EQ(fake.reads, 3);
 }
 
+/*
+ * libxenstore gives a handle a reader thread at its first watch, and every
+ * later request on it then waits for that thread: requests must go to a
+ * handle that never watched.
+ */
+static void test_requests_not_on_the_watch_handle(struct hv *hv)
+{
+	char *value = NULL;
+
+	CHECK_EQ(hv->ops->xs_watch(hv, "/local/domain/1/hotmem/guest", "hotmem:1"), 0);
+	fake.value = "x";
+	CHECK_EQ(hv->ops->xs_read(hv, HV_XS_NO_TXN, "/local/domain/1/name", &value, NULL), 0);
+	free(value);
+	CHECK(watched_handle != NULL && last_read_handle != NULL);
+	CHECK(last_read_handle != watched_handle);
+}
+
 static void test_populate_short(struct hv *hv)
 {
 	uint64_t gfns[8];
@@ -146,6 +174,7 @@ int main(void)
 	if (!hv)
 		return check_exit("test_hv_xen_libs");
 	test_xs_read(hv);
+	test_requests_not_on_the_watch_handle(hv);
 	test_populate_short(hv);
 	hv_close(hv);
 	return check_exit("test_hv_xen_libs");
