@@ -305,6 +305,45 @@ static int parse_handle(const char *value, size_t len, struct hm_record *record)
 	return 0;
 }
 
+/*
+ * The record's keys, in the order jr_load() reads them (op before op-blocks,
+ * which is only valid with an op) and jr_store() writes them.
+ */
+enum jr_key {
+	JR_PARAMS,
+	JR_WINDOW,
+	JR_BLOCK_SIZE,
+	JR_MEMMAP_BYTES,
+	JR_SEQ,
+	JR_GRANTED,
+	JR_BASE,
+	JR_PENDING,
+	JR_REFUSED,
+	JR_HANDLE,
+	JR_RESTORED,
+	JR_FROZEN,
+	JR_OP,
+	JR_OP_BLOCKS,
+	JR_KEY_COUNT,
+};
+
+static const char *const jr_key_names[JR_KEY_COUNT] = {
+	[JR_PARAMS] = "params",
+	[JR_WINDOW] = "window",
+	[JR_BLOCK_SIZE] = "block-size",
+	[JR_MEMMAP_BYTES] = "memmap-bytes",
+	[JR_SEQ] = "seq",
+	[JR_GRANTED] = "granted",
+	[JR_BASE] = "base",
+	[JR_PENDING] = "pending",
+	[JR_REFUSED] = "refused",
+	[JR_HANDLE] = "handle",
+	[JR_RESTORED] = "restored",
+	[JR_FROZEN] = "frozen",
+	[JR_OP] = "op",
+	[JR_OP_BLOCKS] = "op-blocks",
+};
+
 /* One key into record; absent optional keys leave the record's defaults. */
 static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
 		    struct hm_record *record)
@@ -375,10 +414,6 @@ static bool name_listed(char *const *names, unsigned int count, const char *name
 
 int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *ret_record)
 {
-	static const char *const keys[] = { "params", "window",	 "block-size", "memmap-bytes",
-					    "seq",    "granted", "op",	       "op-blocks",
-					    "base",   "pending", "refused",    "frozen",
-					    "handle", "restored" };
 	struct hm_record record;
 	char path[HM_PATH_MAX];
 	char **names = NULL;
@@ -405,9 +440,9 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *
 		r = -ENOENT;
 		goto out;
 	}
-	for (i = 0; !r && i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (name_listed(names, count, keys[i]))
-			r = load_key(hm, txn, domid, keys[i], &record);
+	for (i = 0; !r && i < JR_KEY_COUNT; i++)
+		if (name_listed(names, count, jr_key_names[i]))
+			r = load_key(hm, txn, domid, jr_key_names[i], &record);
 	if (r < 0)
 		goto out;
 	/* Cross-field rules: window and block size go together and agree. */
@@ -524,42 +559,6 @@ int jr_claim(struct hotmem *hm)
 	hm->generation = generation;
 	return 0;
 }
-
-/* The record's keys in the order jr_store() writes them. */
-enum jr_key {
-	JR_PARAMS,
-	JR_WINDOW,
-	JR_BLOCK_SIZE,
-	JR_MEMMAP_BYTES,
-	JR_SEQ,
-	JR_GRANTED,
-	JR_BASE,
-	JR_PENDING,
-	JR_REFUSED,
-	JR_HANDLE,
-	JR_RESTORED,
-	JR_FROZEN,
-	JR_OP,
-	JR_OP_BLOCKS,
-	JR_KEY_COUNT,
-};
-
-static const char *const jr_key_names[JR_KEY_COUNT] = {
-	[JR_PARAMS] = "params",
-	[JR_WINDOW] = "window",
-	[JR_BLOCK_SIZE] = "block-size",
-	[JR_MEMMAP_BYTES] = "memmap-bytes",
-	[JR_SEQ] = "seq",
-	[JR_GRANTED] = "granted",
-	[JR_BASE] = "base",
-	[JR_PENDING] = "pending",
-	[JR_REFUSED] = "refused",
-	[JR_HANDLE] = "handle",
-	[JR_RESTORED] = "restored",
-	[JR_FROZEN] = "frozen",
-	[JR_OP] = "op",
-	[JR_OP_BLOCKS] = "op-blocks",
-};
 
 /* What a record keeps in one key: its text, nothing (remove it) or leave it alone. */
 enum jr_value { JR_VALUE_TEXT, JR_VALUE_ABSENT, JR_VALUE_LEAVE };
