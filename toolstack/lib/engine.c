@@ -867,6 +867,16 @@ struct peek_ctx {
 	uint32_t answered; /* out: blocks the guest's answer adds (this grow, pending) */
 };
 
+/* How many of the blocks rec's request asks for the guest lists as added. */
+static uint32_t request_blocks_listed(const struct hm_oprec *rec, const uint64_t *listed)
+{
+	uint32_t block, nr = 0;
+
+	for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
+		nr += hm_bit(listed, block);
+	return nr;
+}
+
 /* Reads only the ack, and the block list if the ack answers something. */
 static int peek_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 {
@@ -894,8 +904,7 @@ static int peek_txn(struct hotmem *hm, hv_xs_txn txn, void *arg)
 	if (r < 0 || hotmem_parse_blocks(value, len, listed) < 0)
 		goto out;
 	if (this_grow)
-		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
-			ctx->answered += hm_bit(listed, block);
+		ctx->answered += request_blocks_listed(rec, listed);
 	if (bitmap_weight(record->pending) && ack.seq >= record->pending_seq)
 		for (block = hm_next_bit(record->pending, 0); block < HOTMEM_MAX_BLOCKS;
 		     block = hm_next_bit(record->pending, block + 1))
@@ -908,11 +917,11 @@ out:
 /*
  * Before the transaction that records an answer raises memory/target (the
  * guest's balloon fills as soon as it sees it), raise max memory by the
- * rest of every block the answer adds: the guest gets the room for exactly
- * the blocks it acked, at the ack. A guest that changes its answer in
- * between gets at most that room until the finish sets the exact value.
+ * rest of every block the answer adds (answered; none: nothing to do): the
+ * guest gets the room for exactly the blocks it acked, at the ack. A guest
+ * that changes its answer in between gets at most that room until the
+ * finish sets the exact value.
  */
-/* Max memory up by the rest of answered blocks (none: nothing to do). */
 static int raise_for(struct hotmem *hm, struct hm_domain *dom, uint32_t answered)
 {
 	const struct hm_record *record = &dom->record;
@@ -924,6 +933,7 @@ static int raise_for(struct hotmem *hm, struct hm_domain *dom, uint32_t answered
 				   answered * (block_kib(record) - dom0_kib_per_block(record)));
 }
 
+/* raise_for() what the answer adds, counted in a transaction of its own. */
 static int raise_for_answer(struct hotmem *hm, struct hm_domain *dom)
 {
 	struct peek_ctx ctx = { .dom = dom };
@@ -1603,8 +1613,7 @@ static bool ack_maybe(struct hotmem *hm, const struct hm_domain *dom, int64_t *r
 	char *value = NULL;
 	size_t len = 0;
 	bool maybe = true;
-	uint32_t block;
-	int r;
+	int r, answers;
 
 	*ret_answered = -1;
 	if (bitmap_weight(record->pending) || bitmap_weight(record->refused))
@@ -1612,15 +1621,16 @@ static bool ack_maybe(struct hotmem *hm, const struct hm_domain *dom, int64_t *r
 	r = read_dom_key(hm, HV_XS_NO_TXN, dom->domid, HOTMEM_KEY_GUEST_ACK, &value, &len);
 	if (r < 0 && r != -ENOENT && r != -EACCES)
 		goto out; /* xenstore trouble: the full path sees it and backs off */
-	if (!r && !hotmem_parse_ack(value, len, &ack) &&
-	    hotmem_ack_check(&rec->req, &ack) != -EAGAIN) {
+	answers = !r && !hotmem_parse_ack(value, len, &ack) ? hotmem_ack_check(&rec->req, &ack)
+							    : -EAGAIN;
+	if (answers != -EAGAIN) {
 		/*
 		 * An answer to this grow: count the blocks it lists here, as
 		 * peek_txn() would in a transaction of its own, for the raise
 		 * before the recording transaction. Any doubt: -1, peek there.
 		 */
-		if (rec->phase != HM_PHASE_REQUESTED || rec->req.op != HOTMEM_OP_GROW ||
-		    hotmem_ack_check(&rec->req, &ack) || ack.seq > record->seq)
+		if (rec->phase != HM_PHASE_REQUESTED || rec->req.op != HOTMEM_OP_GROW || answers ||
+		    ack.seq > record->seq)
 			goto out;
 		free(value);
 		value = NULL;
@@ -1628,9 +1638,7 @@ static bool ack_maybe(struct hotmem *hm, const struct hm_domain *dom, int64_t *r
 				 &len) < 0 ||
 		    hotmem_parse_blocks(value, len, listed) < 0)
 			goto out;
-		*ret_answered = 0;
-		for (block = rec->req.first; block < rec->req.first + rec->req.count; block++)
-			*ret_answered += hm_bit(listed, block);
+		*ret_answered = request_blocks_listed(rec, listed);
 		goto out;
 	}
 	free(value);
