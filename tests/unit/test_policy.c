@@ -529,6 +529,17 @@ static void test_lean_margins(void)
 	hotmem_policy_free(p);
 }
 
+/* The n decisions: donors d2, d3, ... in domid order, each ballooned to target_bytes. */
+static void check_donors_in_order(const struct hotmem_policy_decision *out, size_t n,
+				  uint64_t target_bytes)
+{
+	for (size_t k = 0; k < n; k++) {
+		CHECK_EQ(out[k].domid, k + 2);
+		CHECK_EQ(out[k].action, HOTMEM_POLICY_SET_TARGET);
+		CHECK_EQ(out[k].target_bytes, target_bytes);
+	}
+}
+
 /*
  * A guest at MemAvailable 0 (a block short of its need) beside 16 guests at
  * 400 MiB available, on a host at its reserve. Water-filling gives it the
@@ -555,11 +566,7 @@ static void test_starved_grower(void)
 	CHECK_EQ(hotmem_policy_domain_status(p, 2, &st), 0);
 	CHECK(st.share_bytes < 2 * GIB && 2 * GIB - st.share_bytes < 32 * MIB);
 	CHECK_EQ(n, 12);
-	for (size_t k = 0; k < n; k++) {
-		CHECK_EQ(out[k].domid, k + 2);
-		CHECK_EQ(out[k].action, HOTMEM_POLICY_SET_TARGET);
-		CHECK_EQ(out[k].target_bytes, 2 * GIB - 32 * MIB);
-	}
+	check_donors_in_order(out, n, 2 * GIB - 32 * MIB);
 	hotmem_policy_free(p);
 }
 
@@ -592,11 +599,7 @@ static void test_starved_slivers(void)
 	CHECK(st.share_bytes > 2 * GIB + BS);
 	CHECK(st.share_bytes - 2 * GIB > 140 * MIB && st.share_bytes - 2 * GIB < 141 * MIB);
 	CHECK_EQ(n, 8);
-	for (size_t k = 0; k < n; k++) {
-		CHECK_EQ(out[k].domid, k + 2);
-		CHECK_EQ(out[k].action, HOTMEM_POLICY_SET_TARGET);
-		CHECK_EQ(out[k].target_bytes, 2 * GIB - 20 * MIB);
-	}
+	check_donors_in_order(out, n, 2 * GIB - 20 * MIB);
 	hotmem_policy_free(p);
 
 	p = new_policy();
