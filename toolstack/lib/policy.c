@@ -3,11 +3,13 @@
  * from its stats (pressure, surplus, responsiveness), turns that into the size
  * the domain asks for (its demand), divides the host's memory among the
  * demands by weight above each min when they do not all fit (water-filling),
- * and emits the few operations that move domains toward their share: balloon
- * deflation before block grows, balloon reclaim before block removal, idle
- * domains reclaimed before busy ones, every action behind cooldowns and
- * rate limits. Pure: no clock, no I/O, no logging, no globals; the same
- * inputs always give the same decisions, which the simulation relies on.
+ * lends what nobody asked for as headroom up to each guest's recent peak
+ * while the host has it to spare, and emits the few operations that move
+ * domains toward their share: balloon deflation before block grows, balloon
+ * reclaim before block removal, idle domains reclaimed before busy ones,
+ * every action behind cooldowns and rate limits. Pure: no clock, no I/O, no
+ * logging, no globals; the same inputs always give the same decisions, which
+ * the simulation relies on.
  */
 #include <errno.h>
 #include <stdio.h>
