@@ -326,12 +326,80 @@ static void test_no_flip(void)
 	struct hotmem_policy_domain_input in = dom(1, 100, 0);
 
 	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 1); /* grow */
-	/* then a lot of surplus, held long: no reclaim within shrink_cooldown (60 s) */
+	/* the grow lands (with it, the size its peak use needs: nothing left to
+	 * lend); then a lot of surplus, held long: no reclaim within
+	 * shrink_cooldown (60 s) */
+	in.granted_bytes += out[0].bytes;
+	in.target_bytes += out[0].bytes;
+	in.stats.memtotal_kib += out[0].bytes >> 10;
+	in.stats.counter++;
 	in.stats.memavail_kib = 1500 * MIB >> 10;
 	for (uint64_t t = 1; t < 60; t++)
 		CHECK_EQ(tick(p, t, 64 * GIB, &in, 1, out), 0);
 	CHECK_EQ(tick(p, 60, 64 * GIB, &in, 1, out), 1);
 	CHECK_EQ(out[0].action, HOTMEM_POLICY_SET_TARGET);
+	hotmem_policy_free(p);
+}
+
+/*
+ * Memory nobody asked for is lent (lend_headroom): on an idle host a guest
+ * whose use peaked within the hour keeps the size that peak needs, with
+ * the middle of its band available, instead of going back to the middle of
+ * its band at today's use once its surplus has lasted surplus-hold; when
+ * the host needs the memory, the lent part goes back at once, inside the
+ * shrink cooldown, to no less than the guest's demand.
+ */
+static void test_lend_headroom(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in[2] = { dom(1, 100, 0), dom(2, 400, 0) };
+	struct hotmem_policy_domain_status st;
+	size_t n = tick(p, 0, 64 * GIB, in, 2, out);
+
+	CHECK_EQ(n, 1); /* d1 grows 3 blocks */
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+	in[0].granted_bytes += out[0].bytes;
+	in[0].target_bytes += out[0].bytes;
+	in[0].stats.memtotal_kib += out[0].bytes >> 10;
+	/* its use falls from 1948 MiB to 932 MiB: surplus from now on */
+	in[0].stats.counter++;
+	in[0].stats.memavail_kib = 1500 * MIB >> 10;
+	for (uint64_t t = 1; t <= 40; t++)
+		CHECK_EQ(tick(p, t, 64 * GIB, in, 2, out), 0);
+	/* past surplus-hold it asks for its use plus the middle of its band
+	 * (932 + 425 MiB); it holds what its peak needs (1948 + 425 MiB) */
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK(st.demand_bytes >= 1357 * MIB && st.demand_bytes < 1358 * MIB);
+	CHECK(st.share_bytes >= 2373 * MIB && st.share_bytes < 2374 * MIB);
+	/* after shrink-cooldown only what it holds past its peak's size goes */
+	CHECK_EQ(tick(p, 60, 64 * GIB, in, 2, out), 1);
+	CHECK_EQ(out[0].domid, 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_SET_TARGET);
+	CHECK(out[0].target_bytes >= 2373 * MIB && out[0].target_bytes <= 2374 * MIB);
+	/* the balloon takes it: MemTotal and MemAvailable fall by as much */
+	uint64_t taken = in[0].target_bytes - out[0].target_bytes;
+	in[0].target_bytes = out[0].target_bytes;
+	in[0].stats.memtotal_kib -= taken >> 10;
+	in[0].stats.memavail_kib -= taken >> 10;
+	in[0].stats.counter++;
+	/* the host is short now: d2's working set grows, 100 MiB free above
+	 * the reserve; the lent headroom goes back at once, to d1's demand
+	 * (its use plus the middle of its band, now a little smaller) */
+	in[1].stats.counter++;
+	in[1].stats.memavail_kib = 50 * MIB >> 10;
+	n = tick(p, 65, 256 * MIB + 100 * MIB, in, 2, out);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	bool lent_back = false;
+	for (size_t k = 0; k < n; k++) {
+		if (out[k].domid != 1)
+			continue;
+		CHECK_EQ(out[k].action, HOTMEM_POLICY_SET_TARGET);
+		CHECK(out[k].target_bytes >= st.demand_bytes &&
+		      out[k].target_bytes < st.demand_bytes + 2 * MIB);
+		lent_back = true;
+	}
+	CHECK(lent_back);
 	hotmem_policy_free(p);
 }
 
@@ -671,6 +739,7 @@ int main(void)
 	test_balloon_first_and_reserve();
 	test_surplus_and_release();
 	test_no_flip();
+	test_lend_headroom();
 	test_freeze();
 	test_modes_and_max();
 	test_weighted_share();

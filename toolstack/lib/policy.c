@@ -3,11 +3,13 @@
  * from its stats (pressure, surplus, responsiveness), turns that into the size
  * the domain asks for (its demand), divides the host's memory among the
  * demands by weight above each min when they do not all fit (water-filling),
- * and emits the few operations that move domains toward their share: balloon
- * deflation before block grows, balloon reclaim before block removal, idle
- * domains reclaimed before busy ones, every action behind cooldowns and
- * rate limits. Pure: no clock, no I/O, no logging, no globals; the same
- * inputs always give the same decisions, which the simulation relies on.
+ * lends what nobody asked for as headroom up to each guest's recent peak
+ * while the host has it to spare, and emits the few operations that move
+ * domains toward their share: balloon deflation before block grows, balloon
+ * reclaim before block removal, idle domains reclaimed before busy ones,
+ * every action behind cooldowns and rate limits. Pure: no clock, no I/O, no
+ * logging, no globals; the same inputs always give the same decisions, which
+ * the simulation relies on.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +50,23 @@
  * higher PSI for those that fit; an eighth left correlated at 1.27x the
  * oracle's oom_proxy_s, a sixteenth 1.25x). */
 #define NEED_MARGIN_SHORT_DIV 16
+/*
+ * A guest's recent peak memory use: the largest MemTotal - MemAvailable of
+ * the last PEAK_BUCKETS buckets of PEAK_BUCKET_MS (an hour). While the host
+ * has memory nobody asked for, a guest may hold what that peak needs with
+ * the middle of its band available (lent headroom): a guest that stops
+ * answering keeps what it holds for as long as it is silent, and what it
+ * used within the hour is what it is likely to use again.
+ */
+#define PEAK_BUCKETS   12
+#define PEAK_BUCKET_MS (5 * 60 * 1000)
+/*
+ * Free memory never lent: 1/LEND_FLOAT_DIV of what the active domains may
+ * hold, and at least one tick of the host's largest growth, so a guest
+ * under pressure finds memory without waiting for lent headroom to come
+ * back (docs/policy.md, section 4, measures a 16th, a 64th and a 128th).
+ */
+#define LEND_FLOAT_DIV 64
 /* Weight of the newest sample in the trend (an EMA over about two samples). */
 #define TREND_ALPHA 0.5
 /*
@@ -66,6 +85,7 @@ struct pol_dom {
 	uint32_t domid;
 	struct hotmem_policy_domain_params params;
 	bool seen_stats;	   /* published stats once: losing them now means stale */
+	bool lent;		   /* its last grow was headroom lent on an idle host */
 	bool frozen;		   /* unresponsive: held at its size */
 	uint64_t responsive_since; /* frozen and responsive again since (NEVER: not) */
 	uint64_t psi_high_since;   /* PSI >= psi_grow since */
@@ -82,6 +102,8 @@ struct pol_dom {
 	uint64_t trend_at_ms;	   /* when that sample was published (NEVER: none) */
 	uint64_t trend_used;	   /* MemTotal - MemAvailable then */
 	double trend_rate;	   /* growth of that, bytes per ms (EMA) */
+	uint64_t peak_used[PEAK_BUCKETS]; /* largest use per bucket of PEAK_BUCKET_MS */
+	uint64_t peak_epoch;		  /* bucket number of the newest sample */
 	bool pressure, surplus;
 	uint64_t need, demand, share;
 	bool have_last;
@@ -113,6 +135,7 @@ struct pol_work {
 	uint64_t need;		   /* need_raw (or need_lean) within [min, demand] */
 	uint64_t fit_now;	   /* frames that fit the working set now (lean margin, no trend) */
 	uint64_t fill_lo, fill_hi; /* water_fill's floor and cap */
+	uint64_t peak_size;	   /* frames that hold the recent peak use (headroom cap) */
 	uint64_t demand, share;
 	bool pressure, psi_pressure, idle;
 	bool acted;
@@ -599,6 +622,18 @@ static void judge_trend(struct pol_work *w, uint64_t now)
 
 	if (dom->trend_at_ms != NEVER && st->counter == dom->trend_counter)
 		return;
+	/* The recent peak: buckets the hour has left behind are emptied first. */
+	uint64_t epoch = at / PEAK_BUCKET_MS;
+	if (dom->trend_at_ms == NEVER || epoch > dom->peak_epoch) {
+		uint64_t gap = dom->trend_at_ms == NEVER ? PEAK_BUCKETS : epoch - dom->peak_epoch;
+
+		for (uint64_t k = 1; k <= gap && k <= PEAK_BUCKETS; k++)
+			dom->peak_used[(dom->peak_epoch + k) % PEAK_BUCKETS] = 0;
+		dom->peak_epoch = epoch;
+	}
+	if (epoch == dom->peak_epoch)
+		dom->peak_used[epoch % PEAK_BUCKETS] =
+			u64_max(dom->peak_used[epoch % PEAK_BUCKETS], used);
 	if (dom->trend_at_ms != NEVER && at > dom->trend_at_ms) {
 		double rate =
 			((double)used - (double)dom->trend_used) / (double)(at - dom->trend_at_ms);
@@ -762,6 +797,14 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 	}
 	w->demand_hold = u64_min(u64_max(w->demand_hold, w->min), w->max);
 	w->demand_idle = u64_min(u64_max(w->demand_idle, w->min), w->max);
+
+	uint64_t peak = 0;
+	for (size_t k = 0; k < PEAK_BUCKETS; k++)
+		peak = u64_max(peak, dom->peak_used[k]);
+	/* base + (peak + margin - total): the peak use with the margin available */
+	w->peak_size = sat_add(w->base, sat_add(peak, w->wm_mid));
+	w->peak_size = w->peak_size > w->total ? w->peak_size - w->total : 0;
+	w->peak_size = u64_min(w->peak_size, w->max);
 }
 
 static int cmp_level(const void *a, const void *b)
@@ -862,6 +905,42 @@ static bool arbitrate(struct pol_work **act, size_t n, uint64_t budget)
 	return true;
 }
 
+/*
+ * Memory nobody asked for is lent: while the demands fit with more than a
+ * float to spare (free memory kept for growers), the rest goes as headroom,
+ * by weight above each share, up to what each guest's recent peak use needs
+ * (peak_size). A guest that stops answering keeps what it holds for its
+ * whole silence; with the host idle it might as well hold its last hour's
+ * peak. Lent headroom stays where it is while half the float is free (no
+ * churn as demands move); below that the level is recomputed and what is
+ * above it is the first memory taken back (act_reclaim: "slack headroom",
+ * no cooldown). Under contention nothing is lent and the demands decide.
+ */
+static void lend_headroom(struct pol_work **act, size_t n, uint64_t budget, bool contention,
+			  uint64_t sum_demand, uint64_t max_grow_per_tick)
+{
+	uint64_t float_bytes = u64_max(budget / LEND_FLOAT_DIV, max_grow_per_tick);
+	uint64_t sum_keep = 0, lend;
+	size_t k;
+
+	if (contention || sat_add(sum_demand, float_bytes) >= budget)
+		return;
+	for (k = 0; k < n; k++) {
+		act[k]->fill_lo = act[k]->share;
+		act[k]->fill_hi = u64_max(act[k]->share, act[k]->peak_size);
+		sum_keep = sat_add(sum_keep,
+				   u64_max(act[k]->share, u64_min(act[k]->cur, act[k]->fill_hi)));
+	}
+	lend = budget - float_bytes;
+	if (sat_add(sum_keep, float_bytes / 2) <= budget) {
+		for (k = 0; k < n; k++)
+			act[k]->fill_lo =
+				u64_max(act[k]->share, u64_min(act[k]->cur, act[k]->fill_hi));
+		lend = u64_max(lend, sum_keep);
+	}
+	water_fill(act, n, lend);
+}
+
 /* Grows first: the domain below its min, then the one furthest under its watermark. */
 static int cmp_grower(const void *a, const void *b)
 {
@@ -872,6 +951,9 @@ static int cmp_grower(const void *a, const void *b)
 
 	if (xm != ym)
 		return xm ? -1 : 1;
+	/* under pressure before headroom lent on an idle host */
+	if (x->pressure != y->pressure)
+		return x->pressure ? -1 : 1;
 	/* Urgency: the share of its comfort point it is missing. */
 	ux = x->avail >= x->wm_mid ? 0 : (double)(x->wm_mid - x->avail) / (double)x->wm_mid;
 	uy = y->avail >= y->wm_mid ? 0 : (double)(y->wm_mid - y->avail) / (double)y->wm_mid;
@@ -907,6 +989,18 @@ struct pol_budget {
 	uint32_t ops;	     /* max_ops_per_tick left */
 };
 
+/*
+ * A grow the guest asked for starts shrink_cooldown, so the next dip does
+ * not undo it; headroom lent on an idle host does not: it goes back as
+ * soon as the host wants it (act_reclaim, "slack headroom").
+ */
+static void note_grow(struct pol_dom *dom, uint64_t now, bool lent)
+{
+	dom->lent = lent;
+	if (!lent)
+		dom->last_grow_ms = now;
+}
+
 /* Deflate the balloon, else grow blocks, toward the share. */
 static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct pol_budget *b,
 		     struct hotmem_policy_decision *out, size_t max, size_t *count)
@@ -928,9 +1022,13 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 		/* MemAvailable TREND_TICKS ahead on its trend is under the watermark */
 		snprintf(why, sizeof(why), "trend %lluM < low %lluM", mib(w->avail_ahead),
 			 mib(w->wm_low));
-	else
+	else if (w->psi_pressure)
 		snprintf(why, sizeof(why), "psi %u.%02u%%", w->in->stats.psi_some_avg10 / 100,
 			 w->in->stats.psi_some_avg10 % 100);
+	else
+		snprintf(why, sizeof(why), "headroom, host idle");
+	/* nothing presses it: what it is given is lent (lend_headroom) */
+	bool lend = !w->pressure && w->cur >= w->min;
 
 	/*
 	 * A guest that holds its need (its working set fits, with the margin)
@@ -948,9 +1046,12 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 	 * end are what keeps a grow from being asked twice. Only under
 	 * contention, where memory just reclaimed from a guest may be what pays
 	 * for the grows, does a grow wait grow_cooldown after a reclaim of the
-	 * same guest, so shares do not flip back and forth.
+	 * same guest, so shares do not flip back and forth; not once its
+	 * working set no longer fits what it holds (below its need): a reclaim
+	 * never takes a guest under its need, so that is a new need, not a flip.
 	 */
-	if (contention && !quiet_since(dom->last_reclaim_ms, now, p->grow_cooldown_ms)) {
+	if (contention && w->cur >= w->need &&
+	    !quiet_since(dom->last_reclaim_ms, now, p->grow_cooldown_ms)) {
 		snprintf(dom->why, sizeof(dom->why), "%s; cooldown %us", why,
 			 wait_s(dom->last_reclaim_ms, now, p->grow_cooldown_ms));
 		return;
@@ -969,9 +1070,9 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 
 		if (d < need && d < deflatable)
 			d &= ~(MIB - 1);
-		if (!d) {
+		if (!d || (lend && d < BALLOON_MIN_STEP)) {
 			snprintf(dom->why, sizeof(dom->why), "%s; host short", why);
-			w->starved = true;
+			w->starved = !lend;
 			return;
 		}
 		snprintf(reason, sizeof(reason), "deflate +%lluM: %s", mib(d), why);
@@ -981,7 +1082,7 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 		b->pool -= (int64_t)d;
 		b->grow_bytes -= d;
 		b->ops--;
-		dom->last_grow_ms = now;
+		note_grow(dom, now, lend);
 		dom->relief_ms = now;
 		dom->psi_base_at_ms = NEVER;
 		w->acted = true;
@@ -991,13 +1092,14 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 		snprintf(dom->why, sizeof(dom->why), "%s; no window yet", why);
 		return;
 	}
-	uint64_t blocks = (need + bs - 1) / bs;
+	/* lent headroom comes in whole blocks under the share, never past it */
+	uint64_t blocks = lend ? need / bs : (need + bs - 1) / bs;
 	blocks = u64_min(blocks, p->max_step_blocks);
 	blocks = u64_min(blocks, pool / bs);
 	blocks = u64_min(blocks, b->grow_bytes / bs);
 	blocks = u64_min(blocks, w->max > w->cur ? (w->max - w->cur) / bs : 0);
 	if (!blocks) {
-		w->starved = pool < bs;
+		w->starved = pool < bs && !lend;
 		snprintf(dom->why, sizeof(dom->why), "%s; %s", why,
 			 pool < bs	      ? "host short"
 			 : b->grow_bytes < bs ? "host grow limit"
@@ -1011,7 +1113,7 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 	b->pool -= (int64_t)(blocks * bs);
 	b->grow_bytes -= blocks * bs;
 	b->ops--;
-	dom->last_grow_ms = now;
+	note_grow(dom, now, lend);
 	w->acted = true;
 }
 
@@ -1051,6 +1153,8 @@ static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool 
 		why = w->idle ? "contention, idle" : "contention, over need";
 	else if (contention)
 		why = w->idle ? "contention, idle" : "contention, over share";
+	else if (dom->lent)
+		why = "slack headroom";
 	else
 		why = "sustained surplus";
 	/*
@@ -1058,6 +1162,9 @@ static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool 
 	 * undone by the next dip; but when others are short, an idle one (above
 	 * its high watermark, PSI calm) gives its surplus back at once: it keeps
 	 * the middle of its band, so the reclaim does not make it grow again.
+	 * Headroom lent while the host was idle (lend_headroom) is no grow the
+	 * cooldown protects (note_grow): it goes back as soon as the host
+	 * wants it.
 	 */
 	if (!(contention && w->idle) &&
 	    !quiet_since(dom->last_grow_ms, now, p->shrink_cooldown_ms)) {
@@ -1294,6 +1401,8 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 	for (k = 0; k < nr_active; k++)
 		sum_fit_now = sat_add(sum_fit_now, u64_max(act[k]->min, act[k]->fit_now));
 	bool sets_fit = !needs_short || sum_fit_now <= budget_pos;
+	lend_headroom(act, nr_active, budget_pos, contention, sum_demand,
+		      policy->host.max_grow_bytes_per_tick);
 	for (k = 0; k < nr_active; k++) {
 		act[k]->dom->need = act[k]->need;
 		act[k]->dom->demand = act[k]->demand;

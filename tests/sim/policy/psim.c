@@ -690,15 +690,21 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 		if (raise && st.frozen)
 			res->frozen_grows++;
 		/* No flip inside a cooldown: a reclaim needs shrink_cooldown after a
-		 * grow, except an idle guest's surplus under contention; a grow
+		 * grow the guest asked for (headroom lent on an idle host, "headroom,
+		 * host idle", is no such grow), except an idle guest's surplus under
+		 * contention and headroom above its need while others wait; a grow
 		 * right after a reclaim only when the host is not contended (memory
-		 * is free: the reclaim was not what paid for it). */
+		 * is free: the reclaim was not what paid for it) or the guest holds
+		 * less than its need (its working set grew: a new need). */
 		if (raise) {
 			if (g->reclaimed &&
-			    now_ms - g->last_reclaim_ms < st.params.grow_cooldown_ms && contention)
+			    now_ms - g->last_reclaim_ms < st.params.grow_cooldown_ms &&
+			    contention && hr->cur[d->domid - 1] >= st.need_bytes)
 				res->flip_violations++;
-			g->grown = true;
-			g->last_grow_ms = now_ms;
+			if (!strstr(d->reason, "headroom, host idle")) {
+				g->grown = true;
+				g->last_grow_ms = now_ms;
+			}
 		} else {
 			if (g->grown && now_ms - g->last_grow_ms < st.params.shrink_cooldown_ms &&
 			    !(d->action == HOTMEM_POLICY_SET_TARGET &&
