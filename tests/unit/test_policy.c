@@ -403,6 +403,46 @@ static void test_lend_headroom(void)
 	hotmem_policy_free(p);
 }
 
+/*
+ * lend-float larger than the host's free memory: nothing is lent. The guest
+ * of test_lend_headroom, past surplus-hold, has its demand (its use plus the
+ * middle of its band) as its share, not its peak's size, and after
+ * shrink-cooldown the balloon takes it down to that.
+ */
+static void test_lend_float(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy_host_params host;
+	struct hotmem_policy_domain_params d;
+	struct hotmem_policy *p = NULL;
+	struct hotmem_policy_domain_input in[2] = { dom(1, 100, 0), dom(2, 400, 0) };
+	struct hotmem_policy_domain_status st;
+
+	hotmem_policy_host_defaults(&host);
+	host.lend_float_bytes = 128 * GIB; /* more than the host has */
+	hotmem_policy_domain_defaults(&d);
+	d.mode = HOTMEM_POLICY_AUTO;
+	CHECK_EQ(hotmem_policy_new(&host, &d, &p), 0);
+	CHECK_EQ(tick(p, 0, 64 * GIB, in, 2, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+	in[0].granted_bytes += out[0].bytes;
+	in[0].target_bytes += out[0].bytes;
+	in[0].stats.memtotal_kib += out[0].bytes >> 10;
+	in[0].stats.counter++;
+	in[0].stats.memavail_kib = 1500 * MIB >> 10;
+	for (uint64_t t = 1; t <= 40; t++)
+		CHECK_EQ(tick(p, t, 64 * GIB, in, 2, out), 0);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK(st.demand_bytes >= 1357 * MIB && st.demand_bytes < 1358 * MIB);
+	CHECK_EQ(st.share_bytes, st.demand_bytes);
+	CHECK_EQ(tick(p, 60, 64 * GIB, in, 2, out), 1);
+	CHECK_EQ(out[0].domid, 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_SET_TARGET);
+	CHECK(out[0].target_bytes >= st.demand_bytes &&
+	      out[0].target_bytes < st.demand_bytes + MIB);
+	hotmem_policy_free(p);
+}
+
 static void test_freeze(void)
 {
 	struct hotmem_policy_decision out[4];
@@ -740,6 +780,7 @@ int main(void)
 	test_surplus_and_release();
 	test_no_flip();
 	test_lend_headroom();
+	test_lend_float();
 	test_freeze();
 	test_modes_and_max();
 	test_weighted_share();

@@ -33,6 +33,7 @@ static void test_good_file(void)
 	CHECK_EQ(conf->host.unfreeze_hold_ms, 20000);
 	CHECK_EQ(conf->host.metrics_interval_ms, 30000);
 	CHECK(strcmp(conf->host.metrics_path, "/run/hotmem/metrics.prom") == 0);
+	CHECK_EQ(conf->host.lend_float_bytes, 32ull << 30);
 	CHECK_EQ(conf->nr_domains, 2);
 	p = hotmem_policy_conf_lookup(conf, "web");
 	CHECK_EQ(p->mode, HOTMEM_POLICY_AUTO); /* from [domain *], given after it */

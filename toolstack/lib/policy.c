@@ -62,9 +62,10 @@
 #define PEAK_BUCKET_MS (5 * 60 * 1000)
 /*
  * Free memory never lent: 1/LEND_FLOAT_DIV of what the active domains may
- * hold, and at least one tick of the host's largest growth, so a guest
- * under pressure finds memory without waiting for lent headroom to come
- * back (docs/policy.md, section 4, measures a 16th, a 64th and a 128th).
+ * hold, and at least the host's lend-float (by default one tick of the
+ * largest growth), so a guest under pressure finds memory without waiting
+ * for lent headroom to come back (docs/policy.md, section 4, measures a
+ * 16th, a 64th and a 128th).
  */
 #define LEND_FLOAT_DIV 64
 /* Weight of the newest sample in the trend (an EMA over about two samples). */
@@ -173,6 +174,9 @@ void hotmem_policy_host_defaults(struct hotmem_policy_host_params *params)
 		.metrics_interval_ms = 15000,
 		.metrics_path = HOTMEM_POLICY_METRICS_PATH,
 		.abandon_after_ms = 300000,
+		/* One tick of the default max-grow-per-tick: a guest under pressure
+		 * finds that much free without waiting for lent memory to come back. */
+		.lend_float_bytes = 8ull << 30,
 	};
 }
 
@@ -917,9 +921,9 @@ static bool arbitrate(struct pol_work **act, size_t n, uint64_t budget)
  * no cooldown). Under contention nothing is lent and the demands decide.
  */
 static void lend_headroom(struct pol_work **act, size_t n, uint64_t budget, bool contention,
-			  uint64_t sum_demand, uint64_t max_grow_per_tick)
+			  uint64_t sum_demand, uint64_t lend_float)
 {
-	uint64_t float_bytes = u64_max(budget / LEND_FLOAT_DIV, max_grow_per_tick);
+	uint64_t float_bytes = u64_max(budget / LEND_FLOAT_DIV, lend_float);
 	uint64_t sum_keep = 0, lend;
 	size_t k;
 
@@ -1402,7 +1406,7 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 		sum_fit_now = sat_add(sum_fit_now, u64_max(act[k]->min, act[k]->fit_now));
 	bool sets_fit = !needs_short || sum_fit_now <= budget_pos;
 	lend_headroom(act, nr_active, budget_pos, contention, sum_demand,
-		      policy->host.max_grow_bytes_per_tick);
+		      policy->host.lend_float_bytes);
 	for (k = 0; k < nr_active; k++) {
 		act[k]->dom->need = act[k]->need;
 		act[k]->dom->demand = act[k]->demand;

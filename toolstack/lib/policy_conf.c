@@ -73,6 +73,7 @@ static const struct conf_key conf_keys[] = {
 	HOST_KEY("metrics-interval", CONF_DURATION, metrics_interval_ms, 0, 0),
 	HOST_KEY("metrics-path", CONF_PATH, metrics_path, 0, 0),
 	HOST_KEY("abandon-after", CONF_DURATION, abandon_after_ms, 0, 0),
+	HOST_KEY("lend-float", CONF_SIZE, lend_float_bytes, 0, 0),
 };
 #define NR_CONF_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 

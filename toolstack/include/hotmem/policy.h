@@ -57,6 +57,10 @@ struct hotmem_policy_host_params {
 	/* hotmemd's metrics file (not the policy's): how often, 0 = never (15000), and where */
 	uint32_t metrics_interval_ms;
 	char metrics_path[HOTMEM_POLICY_PATH_MAX + 1];
+	/* Free memory above the reserve never lent as headroom (8 GiB; at least
+	 * 1/64 of what the guests may hold): room for a guest under pressure and
+	 * for an xl create; larger than the host: nothing is lent. */
+	uint64_t lend_float_bytes;
 	uint32_t abandon_after_ms; /* a request unanswered this long is abandoned: its
 				    * frames taken back (300000; 0: never) */
 };
@@ -244,7 +248,7 @@ int hotmem_policy_parse_mode(const char *text, enum hotmem_policy_mode *ret_mode
  *
  *	[host]           reserve, tick, max-ops-per-tick, max-grow-per-tick,
  *	                 stale-stats, ack-timeout, unfreeze-hold, metrics-interval,
- *	                 metrics-path
+ *	                 metrics-path, abandon-after, lend-float
  *	[domain *]       defaults for every domain
  *	[domain NAME]    one domain by its xl name; keys it leaves out come
  *	                 from [domain *], wherever that section is in the file
