@@ -21,15 +21,21 @@
 #define GIB (1ull << 30)
 #define BS  (128 * MIB)
 
-static struct hotmem_policy *new_policy(void)
+/* A policy on HOST (NULL: the defaults) whose domains are all in mode auto. */
+static struct hotmem_policy *new_policy_on(const struct hotmem_policy_host_params *host)
 {
 	struct hotmem_policy *p = NULL;
 	struct hotmem_policy_domain_params d;
 
 	hotmem_policy_domain_defaults(&d);
 	d.mode = HOTMEM_POLICY_AUTO;
-	CHECK_EQ(hotmem_policy_new(NULL, &d, &p), 0);
+	CHECK_EQ(hotmem_policy_new(host, &d, &p), 0);
 	return p;
+}
+
+static struct hotmem_policy *new_policy(void)
+{
+	return new_policy_on(NULL);
 }
 
 /* A 2 GiB guest (1 GiB boot + 8 blocks) with avail_mib available, PSI psi. */
@@ -349,24 +355,34 @@ static void test_no_flip(void)
  * the host needs the memory, the lent part goes back at once, inside the
  * shrink cooldown, to no less than the guest's demand.
  */
+/*
+ * The lending tests' start: on a 64 GiB host d1 (short) grows 3 blocks,
+ * then its use falls from 1948 MiB to 932 MiB (surplus from then on) and
+ * 40 quiet ticks pass, past surplus-hold.
+ */
+static void grow_then_idle(struct hotmem_policy *p, struct hotmem_policy_domain_input in[2],
+			   struct hotmem_policy_decision out[4])
+{
+	CHECK_EQ(tick(p, 0, 64 * GIB, in, 2, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+	in[0].granted_bytes += out[0].bytes;
+	in[0].target_bytes += out[0].bytes;
+	in[0].stats.memtotal_kib += out[0].bytes >> 10;
+	in[0].stats.counter++;
+	in[0].stats.memavail_kib = 1500 * MIB >> 10;
+	for (uint64_t t = 1; t <= 40; t++)
+		CHECK_EQ(tick(p, t, 64 * GIB, in, 2, out), 0);
+}
+
 static void test_lend_headroom(void)
 {
 	struct hotmem_policy_decision out[4];
 	struct hotmem_policy *p = new_policy();
 	struct hotmem_policy_domain_input in[2] = { dom(1, 100, 0), dom(2, 400, 0) };
 	struct hotmem_policy_domain_status st;
-	size_t n = tick(p, 0, 64 * GIB, in, 2, out);
+	size_t n;
 
-	CHECK_EQ(n, 1); /* d1 grows 3 blocks */
-	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
-	in[0].granted_bytes += out[0].bytes;
-	in[0].target_bytes += out[0].bytes;
-	in[0].stats.memtotal_kib += out[0].bytes >> 10;
-	/* its use falls from 1948 MiB to 932 MiB: surplus from now on */
-	in[0].stats.counter++;
-	in[0].stats.memavail_kib = 1500 * MIB >> 10;
-	for (uint64_t t = 1; t <= 40; t++)
-		CHECK_EQ(tick(p, t, 64 * GIB, in, 2, out), 0);
+	grow_then_idle(p, in, out);
 	/* past surplus-hold it asks for its use plus the middle of its band
 	 * (932 + 425 MiB); it holds what its peak needs (1948 + 425 MiB) */
 	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
@@ -413,25 +429,14 @@ static void test_lend_float(void)
 {
 	struct hotmem_policy_decision out[4];
 	struct hotmem_policy_host_params host;
-	struct hotmem_policy_domain_params d;
-	struct hotmem_policy *p = NULL;
+	struct hotmem_policy *p;
 	struct hotmem_policy_domain_input in[2] = { dom(1, 100, 0), dom(2, 400, 0) };
 	struct hotmem_policy_domain_status st;
 
 	hotmem_policy_host_defaults(&host);
 	host.lend_float_bytes = 128 * GIB; /* more than the host has */
-	hotmem_policy_domain_defaults(&d);
-	d.mode = HOTMEM_POLICY_AUTO;
-	CHECK_EQ(hotmem_policy_new(&host, &d, &p), 0);
-	CHECK_EQ(tick(p, 0, 64 * GIB, in, 2, out), 1);
-	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
-	in[0].granted_bytes += out[0].bytes;
-	in[0].target_bytes += out[0].bytes;
-	in[0].stats.memtotal_kib += out[0].bytes >> 10;
-	in[0].stats.counter++;
-	in[0].stats.memavail_kib = 1500 * MIB >> 10;
-	for (uint64_t t = 1; t <= 40; t++)
-		CHECK_EQ(tick(p, t, 64 * GIB, in, 2, out), 0);
+	p = new_policy_on(&host);
+	grow_then_idle(p, in, out);
 	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
 	CHECK(st.demand_bytes >= 1357 * MIB && st.demand_bytes < 1358 * MIB);
 	CHECK_EQ(st.share_bytes, st.demand_bytes);
