@@ -261,7 +261,7 @@ static int load_base(const char *value, size_t len, struct hm_record *record)
 }
 
 /* pending, frozen: two fields each. */
-static int load_pair(const char *key, const char *value, size_t len, struct hm_record *record)
+static int load_pair(bool pending, const char *value, size_t len, struct hm_record *record)
 {
 	const char *f[2];
 	size_t l[2];
@@ -271,7 +271,7 @@ static int load_pair(const char *key, const char *value, size_t len, struct hm_r
 		return -EUCLEAN;
 	if (!first || first > UINT32_MAX)
 		return -EUCLEAN;
-	if (!strcmp(key, "pending")) {
+	if (pending) {
 		record->pending_seq = (uint32_t)first;
 		if (bitmap_parse(f[1], l[1], record->pending) < 0 || !bitmap_any(record->pending))
 			return -EUCLEAN;
@@ -344,8 +344,11 @@ static const char *const jr_key_names[JR_KEY_COUNT] = {
 	[JR_OP_BLOCKS] = "op-blocks",
 };
 
-/* One key into record; absent optional keys leave the record's defaults. */
-static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char *key,
+/*
+ * Key k into record; absent optional keys leave the record's defaults. The
+ * names are jr_key_names[], the one list jr_load() and jr_store() use.
+ */
+static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, enum jr_key k,
 		    struct hm_record *record)
 {
 	char *value = NULL;
@@ -353,48 +356,65 @@ static int load_key(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, const char
 	uint64_t number;
 	int r;
 
-	r = read_key(hm, txn, domid, key, &value, &len);
-	if (r == -ENOENT && strcmp(key, "params")) {
+	r = read_key(hm, txn, domid, jr_key_names[k], &value, &len);
+	if (r == -ENOENT && k != JR_PARAMS) {
 		r = 0;
 		goto out;
 	}
 	if (r < 0)
 		goto out;
-	if (!strcmp(key, "params")) {
+	switch (k) {
+	case JR_PARAMS:
 		r = load_params(value, len, record);
-	} else if (!strcmp(key, "window")) {
+		break;
+	case JR_WINDOW:
 		r = hotmem_parse_window(value, len, &record->window) < 0 ? -EUCLEAN : 0;
 		record->have_window = true;
-	} else if (!strcmp(key, "block-size")) {
+		break;
+	case JR_BLOCK_SIZE:
 		r = hotmem_parse_block_size(value, len, &record->block_size) < 0 ? -EUCLEAN : 0;
-	} else if (!strcmp(key, "memmap-bytes")) {
+		break;
+	case JR_MEMMAP_BYTES:
 		r = hm_parse_hex(value, len, &record->memmap_bytes) < 0 ? -EUCLEAN : 0;
 		record->have_memmap = true;
-	} else if (!strcmp(key, "seq")) {
+		break;
+	case JR_SEQ:
 		r = hm_parse_dec(value, len, &number) < 0 || number > UINT32_MAX ? -EUCLEAN : 0;
 		record->seq = (uint32_t)number;
-	} else if (!strcmp(key, "granted")) {
+		break;
+	case JR_GRANTED:
 		r = bitmap_parse(value, len, record->granted);
-	} else if (!strcmp(key, "op")) {
+		break;
+	case JR_OP:
 		r = parse_op(value, len, &record->rec);
-	} else if (!strcmp(key, "op-blocks")) {
+		break;
+	case JR_OP_BLOCKS:
 		/* Only with an op (loaded before it): jr_store() drops a stray one. */
 		r = record->rec.phase == HM_PHASE_NONE
 			    ? -EUCLEAN
 			    : bitmap_parse(value, len, record->rec.blocks);
-	} else if (!strcmp(key, "base")) {
+		break;
+	case JR_BASE:
 		r = load_base(value, len, record);
-	} else if (!strcmp(key, "pending") || !strcmp(key, "frozen")) {
-		r = load_pair(key, value, len, record);
-	} else if (!strcmp(key, "restored")) {
+		break;
+	case JR_PENDING:
+	case JR_FROZEN:
+		r = load_pair(k == JR_PENDING, value, len, record);
+		break;
+	case JR_RESTORED:
 		r = len == 1 && value[0] == '1' ? 0 : -EUCLEAN;
 		record->restored = true;
-	} else if (!strcmp(key, "handle")) {
+		break;
+	case JR_HANDLE:
 		r = parse_handle(value, len, record);
-	} else if (!strcmp(key, "refused")) {
+		break;
+	case JR_REFUSED:
 		r = bitmap_parse(value, len, record->refused);
 		if (!r && !bitmap_any(record->refused))
 			r = -EUCLEAN;
+		break;
+	case JR_KEY_COUNT:
+		break;
 	}
 out:
 	free(value);
@@ -436,13 +456,13 @@ int jr_load(struct hotmem *hm, hv_xs_txn txn, uint32_t domid, struct hm_record *
 	r = hm->hv->ops->xs_directory(hm->hv, txn, path, &names, &count);
 	if (r < 0)
 		goto out;
-	if (!name_listed(names, count, "params")) {
+	if (!name_listed(names, count, jr_key_names[JR_PARAMS])) {
 		r = -ENOENT;
 		goto out;
 	}
 	for (i = 0; !r && i < JR_KEY_COUNT; i++)
 		if (name_listed(names, count, jr_key_names[i]))
-			r = load_key(hm, txn, domid, jr_key_names[i], &record);
+			r = load_key(hm, txn, domid, (enum jr_key)i, &record);
 	if (r < 0)
 		goto out;
 	/* Cross-field rules: window and block size go together and agree. */
