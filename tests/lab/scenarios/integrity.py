@@ -22,8 +22,10 @@ run Linux's reboot notifiers (the lab's init is a shell: /sbin/reboot is
 `busybox reboot -f`, see rootfs/domu-init): the driver announces the reboot
 (H/guest/shutdown, feature reboot-notice), hotmemd puts memory/target and
 static-max back and answers, and only then does the guest ask Xen to shut it
-down; xl rebuilds it at its configured size (`xl list`), Xen's free pages
-are as before the grow (to the page, Xen's 'm' dump and `xl info`), the old
+down; xl rebuilds it at its configured size (`xl list`), every frame is
+free or owned by dom0 and the new domain as before the grow (to the page:
+Xen's 'm' dump and `xl info`, xentop's MEM(k); no old domain left
+as a zombie; check_frames_back says why not free pages alone), the old
 domain's journal record is gone and the new domain is attached at granted 0.
 sysrq-b gives no notice: whether hotmemd or xl reads the keys first is a
 race. When xl wins, the rebuilt guest boots with the grant as boot RAM and
@@ -217,6 +219,70 @@ def settled_free_pages(lab, tries=10):
     return last
 
 
+def frame_census(lab, tries=10):
+    """Where Xen's frames are: its free pages, and the frames each domain
+    owns (xentop's MEM(k), pages times 4 KiB, for every domain Xen lists,
+    dying ones included), once two reads 3 s apart agree; bounded. free +
+    held is every frame but Xen's own. Not the 'q' dump: its safe press
+    takes dom0's CPUs offline and pauses the guests (QUIET_KEY)."""
+    def read():
+        out = lab.dom0("xentop -b -i 1 -f").out
+        doms = sorted((m.group(1), m.group(2), int(m.group(3)) // 4) for m in
+                      re.finditer(r"^\s*(\S+)\s+(\S+)\s+\d+\s+\S+\s+(\d+)\s+\S+\s", out, re.M))
+        # Each domU's P2M pool (`p2m 0` only reads it): Xen's own, per domain.
+        pools = {}
+        for d in re.findall(r"^\S+\s+(\d+)\s", lab.dom0("xl list").out, re.M):
+            res = lab.dom0(f"hotmem-lab-mem {d} p2m 0", check=False) if d != "0" else None
+            m = re.search(r"p2m_bytes=(\d+)", res.out) if res and res.rc == 0 else None
+            if m:
+                pools[int(d)] = int(m.group(1)) // 4096
+        return dict(free=free_pages(lab), domains=doms, pools=pools)
+    last = read()
+    for _ in range(tries):
+        time.sleep(3)
+        now = read()
+        if now == last:
+            break
+        last = now
+    last["held"] = sum(pages for _, _, pages in last["domains"])
+    return last
+
+
+class XenOwnMoved(AssertionError):
+    """Every frame is free or owned by a live domain as before, but Xen's
+    own use moved (see check_frames_back)."""
+
+
+def check_frames_back(how, fig):
+    """After a reboot: no domain but dom0 and the new guest owns a frame (a
+    grant frame still referenced would keep the old domain as a zombie,
+    which Xen still lists, dying), and free + held is as before the grow,
+    to the page. Not free pages alone: a frame that changed owners (a
+    balloon's page) is not lost. What is neither free nor owned is Xen's own: the new domain's
+    structures and P2M pool replace the old one's, and that is not always to
+    the page. Measured on fresh boots (no hotmemd, no grow): the first
+    `xl create` of the guest left Xen 687 or 688 pages of its own beyond
+    dom0's (its P2M pool, 640, included), the next rebuild 688, and every
+    rebuild after that the same; a page that is never given back. The
+    likely holder is dom0's stage-2 tables, which Xen 4.17 allocates from
+    its heap for the hardware domain and never frees: a build's foreign
+    mappings land on dom0 addresses of its unpopulated-memory pool, and
+    one that no earlier mapping touched needs a new table page. That is
+    XenOwnMoved: the caller runs the step once more, and the second run
+    must be exact (a leak repeats; that growth does not)."""
+    c0, c1 = fig["census0"], fig["census1"]
+    names = [name for name, _, _ in c1["domains"]]
+    check(names == ["Domain-0", "guest"], f"{how} reboot: Xen lists {c1['domains']} (name, state, pages), "
+          f"not dom0 and the new d{fig['new']} alone")
+    moved = (c1["free"] + c1["held"]) - (c0["free"] + c0["held"])
+    if moved:
+        raise XenOwnMoved(
+            f"{how} reboot: free + owned frames {c1['free']} + {c1['held']} after, {c0['free']} + "
+            f"{c0['held']} before the grow ({moved:+d}; free pages {c1['free'] - c0['free']:+d}, "
+            f"owned {c1['held'] - c0['held']:+d}: {c0['domains']} -> {c1['domains']}; domU P2M pools in "
+            f"pages {c0['pools']} -> {c1['pools']})")
+
+
 def free_pages(lab, tries=5):
     """Xen's free pages (xen_free_pages(): the 'm' dump, checked against `xl
     info`), read again while a balloon moving between the two reads makes
@@ -272,7 +338,8 @@ def reboot_grown(lab, how, hotmemd_log=None):
     ready(lab)
     old = domid(lab)
     mib0 = lab.xl_list()["guest"]["mem"]
-    free0 = settled_free_pages(lab)
+    census0 = frame_census(lab)
+    free0 = census0["free"]
     memtotal0 = lab.meminfo("guest")["MemTotal"]
     res = lab.dom0("xl-hotmem grow guest 256m", timeout=300)
     show(f"xl-hotmem grow guest 256m (before the {how} reboot)", res.out)
@@ -319,7 +386,8 @@ def reboot_grown(lab, how, hotmemd_log=None):
           f"{waited.out.strip()}")
     new = domid(lab)
     mib1 = lab.xl_list()["guest"]["mem"]
-    free1 = settled_free_pages(lab)
+    census1 = frame_census(lab)
+    free1 = census1["free"]
     old_log = lab.dom0(f"cat {GUEST_LOG}.old").out
     notice = re.search(r"xen_hotmem: reboot: (.*)", old_log)
     listing = lab.dom0("xl-hotmem list").out
@@ -328,12 +396,15 @@ def reboot_grown(lab, how, hotmemd_log=None):
     journal = lab.dom0("xl-hotmem journal").out
     show(f"xl-hotmem journal after the {how} reboot", journal)
     fig = dict(old=old, new=new, mib0=mib0, memtotal0=memtotal0, grown=grown, mib1=mib1, free0=free0, free1=free1,
+               census0=census0, census1=census1,
                notice=notice.group(1).strip() if notice else None,
                rebooted_grown=bool(row) and ("rebooted-grown" in row[0] or "ballooned-back" in row[0]),
                journal=journal)
     lab.report(scenario="reboot", how=how, old_domid=old, new_domid=new, mib_boot=mib0,
                mib_grown=grown, mib_after=mib1, free_boot=free0, free_after=free1,
-               free_diff=free1 - free0, rebooted_grown=fig["rebooted_grown"],
+               free_diff=free1 - free0, owned_boot=census0["held"], owned_after=census1["held"],
+               frames_diff=free1 + census1["held"] - free0 - census0["held"],
+               rebooted_grown=fig["rebooted_grown"],
                notice=(fig["notice"] or "none").replace(" ", "_"))
     check(grown == mib0 + 256, f"the grow gave {grown} MiB, from {mib0}")
     check(not re.search(rf"^d{old}\b", journal, re.M),
@@ -348,10 +419,8 @@ def check_configured(lab, how, fig):
           f"{how} reboot: the driver did not log dom0's answer to its notice: {fig['notice']!r}")
     check(fig["mib1"] == fig["mib0"],
           f"{how} reboot: xl rebuilt the guest with {fig['mib1']} MiB, configured {fig['mib0']}")
-    check(fig["free1"] == fig["free0"],
-          f"{how} reboot: Xen free pages {fig['free1']} after, {fig['free0']} before the grow "
-          f"({fig['free1'] - fig['free0']:+d})")
     check(not fig["rebooted_grown"], f"{how} reboot: xl-hotmem list says rebooted-grown")
+    check_frames_back(how, fig)
     ready(lab)
     inf = info(lab)
     check(inf.get("granted_bytes") == 0 and not inf.get("outstanding") and not inf.get("going_down"),
@@ -371,17 +440,20 @@ def check_no_notice(lab, fig, how="sysrq"):
     if not fig["rebooted_grown"]:
         check(fig["mib1"] == fig["mib0"], f"{how} reboot: {fig['mib1']} MiB and not rebooted-grown")
         # A crashed domain's last frames can take a moment to come back
-        # (dom0's backends let go of its pages): read until equal, bounded.
-        free, end = fig["free1"], time.monotonic() + 60
-        while free != fig["free0"] and time.monotonic() < end:
+        # (dom0's backends let go of its pages): read until every frame is
+        # accounted for, bounded.
+        c0, end = fig["census0"], time.monotonic() + 60
+        frames = lambda c: c["free"] + c["held"]
+        while frames(fig["census1"]) != frames(c0) and time.monotonic() < end:
             time.sleep(3)
-            free = free_pages(lab)
-        if free != fig["free0"]:
+            fig["census1"] = frame_census(lab)
+        c1 = fig["census1"]
+        if frames(c1) != frames(c0):
             show("xl list", lab.dom0("xl list", check=False).out)
-        lab.report(scenario="reboot", how=how, race="won", free_boot=fig["free0"],
-                   free_at_ready=fig["free1"], free_settled=free, free_diff=free - fig["free0"])
-        check(free == fig["free0"],
-              f"{how} reboot: Xen free pages {free} after, {fig['free0']} before")
+        lab.report(scenario="reboot", how=how, race="won", free_boot=c0["free"],
+                   free_at_ready=fig["free1"], free_settled=c1["free"], free_diff=c1["free"] - c0["free"],
+                   owned_boot=c0["held"], owned_settled=c1["held"], frames_diff=frames(c1) - frames(c0))
+        check_frames_back(how, fig)
         return
     new = fig["new"]
     end = time.monotonic() + 180
@@ -413,6 +485,19 @@ def check_no_notice(lab, fig, how="sysrq"):
           f"{how} reboot: max_pages {pages['max_pages']} above the configured size")
 
 
+def once_more_if_xen_moved(lab, how, step):
+    """Run STEP (grow, reboot HOW, check); when only Xen's own use moved
+    (XenOwnMoved: every frame free or owned as before, see
+    check_frames_back), report it and run the step again: the second run
+    must be exact."""
+    try:
+        step()
+    except XenOwnMoved as moved:
+        lab.report(scenario="reboot", how=how, xen_own_moved=str(moved).replace(" ", "_"))
+        show(f"{how} reboot: Xen's own use moved; the step again", str(moved))
+        step()
+
+
 @scenario("reboot", "a grown guest rebooted by xl, by itself, by sysrq-b (hotmemd first, then the natural race): back at its configured size")
 def reboot(lab):
     # hotmemd first: it is the engine that answers the guest's handshake
@@ -422,12 +507,14 @@ def reboot(lab):
     ready(lab)
     try:
         for how in ("xl", "guest"):
-            check_configured(lab, how, reboot_grown(lab, how))
-        fig = reboot_grown(lab, "sysrq-hotmemd-first", log)
-        check(not fig["rebooted_grown"], "sysrq reboot with xl held until hotmemd put the keys back: "
-              "xl still rebuilt the guest grown")
-        check_no_notice(lab, fig, "sysrq-hotmemd-first")
-        fig = reboot_grown(lab, "sysrq")
-        check_no_notice(lab, fig)
+            once_more_if_xen_moved(lab, how, lambda: check_configured(lab, how, reboot_grown(lab, how)))
+
+        def hotmemd_first():
+            fig = reboot_grown(lab, "sysrq-hotmemd-first", log)
+            check(not fig["rebooted_grown"], "sysrq reboot with xl held until hotmemd put the keys back: "
+                  "xl still rebuilt the guest grown")
+            check_no_notice(lab, fig, "sysrq-hotmemd-first")
+        once_more_if_xen_moved(lab, "sysrq-hotmemd-first", hotmemd_first)
+        once_more_if_xen_moved(lab, "sysrq", lambda: check_no_notice(lab, reboot_grown(lab, "sysrq")))
     finally:
         show("hotmemd log", lab.dom0(f"cat {log}; kill $(cat /run/hotmemd.pid); true").out)
