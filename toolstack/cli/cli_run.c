@@ -322,9 +322,10 @@ out:
 	 * With Xen this process prints the reply and exits next, and exit
 	 * closes both xenstore connections (xenstored drops their watches)
 	 * and the engine lock. Closing them here first costs a round trip per
-	 * watch and the join of libxenstore's reader thread, about 15 ms
-	 * under emulation and a tenth of what a grow spends outside Xen and
-	 * the guest, so an engine that opened on Xen is left to the exit.
+	 * watch and the join of libxenstore's reader thread: about 15 ms
+	 * under emulation, a fifteenth of the 230 ms an in-process grow
+	 * spends outside Xen and the guest (docs/lab.md), so an engine that
+	 * opened on Xen is left to the exit.
 	 * Other backends are closed (the sim keeps its state at close).
 	 */
 	if (host.hm && !host.backend_ops)
