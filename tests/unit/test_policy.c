@@ -4,7 +4,8 @@
  * target) or none. Covers the triggers and their hysteresis, PSI's lag
  * after a grow, cooldowns and the headroom that goes back early, the host
  * reserve, freezing, modes, max, block release, weighted shares (above what
- * a working set holds, with leaner margins when the needs do not fit),
+ * a working set holds, with leaner margins when the needs do not fit, whole
+ * needs cheapest first when even those do not),
  * contention counted in whole blocks, a grower the free memory cannot pay
  * funded by whole balloon steps (and by slivers when the working sets fit),
  * a share less than a step above what a guest holding its need has left
@@ -510,8 +511,9 @@ static void test_modes_and_max(void)
  * use). Each needs a quarter of its low watermark (819.2 MiB / 4 = 204.8 MiB)
  * above its min for its working set to fit. With 1 GiB free both needs fit
  * and the rest goes 1:3; with 128 MiB free they do not, not even with the
- * leaner margin of a short host (a block each, at MemAvailable 0), and that
- * is split 1:3 above min.
+ * leaner margin of a short host (a block each, at MemAvailable 0): whole
+ * needs go first (test_whole_needs_first), and between two guests of one
+ * size the higher weight is served first: all 128 MiB to the second.
  */
 static void test_weighted_share(void)
 {
@@ -535,12 +537,47 @@ static void test_weighted_share(void)
 	CHECK_EQ(s1.need_bytes, 2 * GIB + need);
 	CHECK_EQ(s1.share_bytes - 2 * GIB, need + (GIB - 2 * need) / 4);
 	CHECK_EQ(s2.share_bytes - 2 * GIB, need + (GIB - 2 * need) / 4 * 3);
-	/* needs short: the 128 MiB, 1:3 above min */
+	/* needs short: the 128 MiB make the higher weight's need whole */
 	tick(p, 1, 256 * MIB + 128 * MIB, in, 2, out);
 	CHECK_EQ(hotmem_policy_domain_status(p, 1, &s1), 0);
 	CHECK_EQ(hotmem_policy_domain_status(p, 2, &s2), 0);
-	CHECK_EQ(s1.share_bytes - 2 * GIB, 32 * MIB);
-	CHECK_EQ(s2.share_bytes - 2 * GIB, 96 * MIB);
+	CHECK_EQ(s1.share_bytes, 2 * GIB);
+	CHECK_EQ(s2.share_bytes, 2 * GIB + BS);
+	hotmem_policy_free(p);
+}
+
+/*
+ * Three guests whose needs do not fit: d1 of 4 GiB and d2 of 2 GiB at
+ * MemAvailable 0 (each needs a block more than it holds: it cannot say by how
+ * much it is short), d3 of 2 GiB at MemAvailable 10 MiB (its lean need, a
+ * sixteenth of its 204.8 MiB low watermark available, is 2.8 MiB more). The
+ * host has those 2.8 MiB, a block and 64 MiB above its reserve. Whole needs
+ * go cheapest first: d3 (its working set still fits, it lacks the least),
+ * then d2 (the smaller guest at 0), and d1 gets the 64 MiB left. Water-
+ * filling by weight (equal here) gave d2 and d1 96 MiB each: neither
+ * working set fitting.
+ */
+static void test_whole_needs_first(void)
+{
+	struct hotmem_policy_decision out[6];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in[3] = { dom(1, 0, 0), dom(2, 0, 0), dom(3, 10, 0) };
+	struct hotmem_policy_domain_status st;
+	const uint64_t lack = (2 * GIB / 100 * 10) / 16 - 10 * MIB;
+
+	in[0].granted_bytes = 3 * GIB;
+	in[0].target_bytes = 4 * GIB;
+	in[0].stats.memtotal_kib = 4 * GIB >> 10;
+	tick(p, 0, 256 * MIB + lack + BS + 64 * MIB, in, 3, out);
+	CHECK_EQ(hotmem_policy_domain_status(p, 3, &st), 0);
+	CHECK_EQ(st.need_bytes, 2 * GIB + lack);
+	CHECK_EQ(st.share_bytes, st.need_bytes);
+	CHECK_EQ(hotmem_policy_domain_status(p, 2, &st), 0);
+	CHECK_EQ(st.need_bytes, 2 * GIB + BS);
+	CHECK_EQ(st.share_bytes, st.need_bytes);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK_EQ(st.need_bytes, 4 * GIB + BS);
+	CHECK_EQ(st.share_bytes, 4 * GIB + 64 * MIB);
 	hotmem_policy_free(p);
 }
 
@@ -789,6 +826,7 @@ int main(void)
 	test_freeze();
 	test_modes_and_max();
 	test_weighted_share();
+	test_whole_needs_first();
 	test_block_contention();
 	test_headroom();
 	test_short_keeps_working_sets();

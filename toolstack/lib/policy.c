@@ -877,12 +877,66 @@ static bool water_fill(struct pol_work **act, size_t n, uint64_t budget)
 }
 
 /*
+ * Which need is cheaper to serve whole, while the needs do not all fit:
+ * first the guests whose working set still fits (MemAvailable above 0), by
+ * what they lack of their need, then those at MemAvailable 0 by their size
+ * (MemTotal). At MemAvailable 0 a guest cannot say by how much it is short;
+ * a working set that outgrew its memory did so by some share of it, so the
+ * smaller the guest, the less it takes to make it whole. Equal ones: the
+ * higher weight first, then domid.
+ */
+static int cmp_cheapest(const void *a, const void *b)
+{
+	const struct pol_work *x = *(struct pol_work *const *)a;
+	const struct pol_work *y = *(struct pol_work *const *)b;
+	bool xs = !x->avail, ys = !y->avail;
+	uint64_t kx = xs ? x->total : x->fill_hi - x->fill_lo;
+	uint64_t ky = ys ? y->total : y->fill_hi - y->fill_lo;
+
+	if (xs != ys)
+		return xs ? 1 : -1;
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	if (x->dom->params.weight != y->dom->params.weight)
+		return x->dom->params.weight > y->dom->params.weight ? -1 : 1;
+	return (x->in->domid > y->in->domid) - (x->in->domid < y->in->domid);
+}
+
+/*
+ * The needs do not all fit: every domain keeps its floor (fill_lo) and what
+ * is left makes whole needs (fill_hi), cheapest first (cmp_cheapest), the
+ * last one served with what remains. A working set that does not fit
+ * thrashes however little it is short, so a share that covers part of
+ * every need keeps none of them fitting: water-filling the needs by weight
+ * left hundreds of guests each a sliver short until the last moment
+ * (docs/policy.md, section 4, diurnal).
+ */
+static void serve_whole_needs(struct pol_work **act, size_t n, uint64_t budget)
+{
+	uint64_t left = budget;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		act[k]->share = act[k]->fill_lo;
+		left = left > act[k]->fill_lo ? left - act[k]->fill_lo : 0;
+	}
+	qsort(act, n, sizeof(*act), cmp_cheapest);
+	for (k = 0; k < n && left; k++) {
+		uint64_t give = u64_min(act[k]->fill_hi - act[k]->fill_lo, left);
+
+		act[k]->share += give;
+		left -= give;
+	}
+}
+
+/*
  * Arbitration in two rounds: first every domain's need (what keeps its
  * working set, as projected, fitting with a quarter of the low watermark to
- * spare) by weight above what it holds of that need (at least its min);
- * only if all needs fit, the comfort up to each demand (the middle of the
- * band) by weight above the need. Headroom never goes to one guest while
- * another's working set does not fit.
+ * spare) above what it holds of that need (at least its min): all of them
+ * if they fit, else whole needs, cheapest first (serve_whole_needs); only
+ * if all needs fit, the comfort up to each demand (the middle of the band)
+ * by weight above the need (water-filling). Headroom never goes to one
+ * guest while another's working set does not fit.
  */
 static bool arbitrate(struct pol_work **act, size_t n, uint64_t budget)
 {
@@ -899,8 +953,10 @@ static bool arbitrate(struct pol_work **act, size_t n, uint64_t budget)
 		act[k]->fill_lo = u64_max(act[k]->min, u64_min(act[k]->cur, act[k]->need));
 		act[k]->fill_hi = act[k]->need;
 	}
-	if (!water_fill(act, n, budget))
+	if (!water_fill(act, n, budget)) {
+		serve_whole_needs(act, n, budget);
 		return false;
+	}
 	for (k = 0; k < n; k++) {
 		act[k]->fill_lo = act[k]->need;
 		act[k]->fill_hi = act[k]->demand;

@@ -483,14 +483,82 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* One guest in the order the policy serves whole needs while they do not fit. */
+struct needs_rank {
+	uint32_t guest;
+	bool at_zero; /* MemAvailable 0: ranked by size */
+	uint64_t key; /* what it lacks of its need, or its MemTotal at 0 */
+	uint32_t weight;
+	uint64_t floor; /* what it held of its need, at least its min */
+	uint64_t need, share;
+};
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct needs_rank *x = a, *y = b;
+
+	if (x->at_zero != y->at_zero)
+		return x->at_zero ? 1 : -1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	return (x->guest > y->guest) - (x->guest < y->guest);
+}
+
+/*
+ * While the needs do not fit, whole needs go cheapest first: those whose
+ * MemAvailable is above 0 by what they lack, then those at 0 by MemTotal
+ * (higher weight first among equals). Once one guest is served less than
+ * its need, every guest after it in that order keeps its floor.
+ */
+static void check_cheapest_first(struct sim *s, struct hotmem_policy *pol, const uint64_t *cur,
+				 struct needs_rank *rank, struct psim_result *res)
+{
+	struct hotmem_policy_domain_status st;
+	uint32_t n = 0;
+	bool short_seen = false;
+
+	for (uint32_t i = 0; i < s->cfg->guests; i++) {
+		struct guest *g = &s->g[i];
+
+		if (!g->booted || g->op || !g->has_stats ||
+		    hotmem_policy_domain_status(pol, i + 1, &st) || st.frozen)
+			continue;
+		uint64_t held_need = cur[i] < st.need_bytes ? cur[i] : st.need_bytes;
+		uint64_t floor = held_need > min_of(s, g) ? held_need : min_of(s, g);
+		bool at_zero = !g->stats.memavail_kib;
+
+		rank[n++] = (struct needs_rank){
+			.guest = i,
+			.at_zero = at_zero,
+			.key = at_zero ? g->stats.memtotal_kib << 10
+				       : (st.need_bytes > floor ? st.need_bytes - floor : 0),
+			.weight = g->cls->weight,
+			.floor = floor,
+			.need = st.need_bytes,
+			.share = st.share_bytes,
+		};
+	}
+	qsort(rank, n, sizeof(*rank), cmp_rank);
+	for (uint32_t k = 0; k < n; k++) {
+		res->fairness_checks++;
+		if (short_seen && rank[k].share != rank[k].floor)
+			res->fairness_violations++;
+		if (rank[k].share < rank[k].need)
+			short_seen = true;
+	}
+}
+
 /*
  * Invariant checks of the hotmem policy after one tick: every guest between
- * min and max; under contention, the shares of the domains held under what
- * they asked for sit at one weighted level (water-filling), above their min
- * while the needs do not all fit, else above their need.
+ * min and max; under contention, while the needs do not all fit, whole
+ * needs cheapest first (check_cheapest_first), else the shares of the
+ * domains held under what they asked for sit at one weighted level above
+ * their need (water-filling).
  */
 static void check_tick(struct sim *s, struct hotmem_policy *pol, bool contention,
-		       const uint64_t *cur, struct psim_result *res)
+		       const uint64_t *cur, struct needs_rank *rank, struct psim_result *res)
 {
 	const struct psim_config *cfg = s->cfg;
 	struct hotmem_policy_domain_status st;
@@ -510,18 +578,18 @@ static void check_tick(struct sim *s, struct hotmem_policy *pol, bool contention
 	}
 	if (!contention)
 		return;
+	if (needs_short) {
+		check_cheapest_first(s, pol, cur, rank, res);
+		return;
+	}
 	for (uint32_t i = 0; i < cfg->guests; i++) {
 		struct guest *g = &s->g[i];
 
 		if (!g->booted || g->op || hotmem_policy_domain_status(pol, i + 1, &st) ||
 		    st.frozen)
 			continue;
-		uint64_t cap = needs_short ? st.need_bytes : st.demand_bytes;
-		/* while the needs do not fit: above what it held of its need */
-		uint64_t held_need = cur[i] < st.need_bytes ? cur[i] : st.need_bytes;
-		uint64_t floor = !needs_short		    ? st.need_bytes
-				 : held_need > min_of(s, g) ? held_need
-							    : min_of(s, g);
+		uint64_t cap = st.demand_bytes, floor = st.need_bytes;
+
 		if (st.share_bytes >= cap)
 			continue;
 		double l = ((double)st.share_bytes - (double)floor) / g->cls->weight;
@@ -571,7 +639,8 @@ struct hotmem_run {
 	struct hotmem_policy_decision *dec;
 	uint32_t *domid_guest; /* input index -> guest index */
 	bool *acted;
-	uint64_t *cur; /* memory/target at the start of the tick, by guest */
+	uint64_t *cur;		 /* memory/target at the start of the tick, by guest */
+	struct needs_rank *rank; /* check_cheapest_first's scratch */
 	uint64_t *tick_ns;
 };
 
@@ -718,7 +787,7 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 		}
 	}
 	if (cfg->check) {
-		check_tick(s, hr->pol, contention, hr->cur, res);
+		check_tick(s, hr->pol, contention, hr->cur, hr->rank, res);
 		if (now_s >= cfg->warmup_s)
 			check_reaction(s, hr->pol, pool, hr->acted, res);
 	}
@@ -1044,11 +1113,12 @@ int psim_run(const struct psim_config *cfg, enum psim_policy policy, struct psim
 	hr.dec = calloc(2 * (size_t)cfg->guests, sizeof(*hr.dec));
 	hr.acted = calloc(cfg->guests, sizeof(*hr.acted));
 	hr.cur = calloc(cfg->guests, sizeof(*hr.cur));
+	hr.rank = calloc(cfg->guests, sizeof(*hr.rank));
 	hr.tick_ns = calloc(cfg->seconds, sizeof(*hr.tick_ns));
 	picks = calloc(cfg->guests, sizeof(*picks));
 	alloc = calloc(cfg->guests, sizeof(*alloc));
-	if (!s.g || !s.psi_hist || !hr.in || !hr.dec || !hr.acted || !hr.cur || !hr.tick_ns ||
-	    !picks || !alloc) {
+	if (!s.g || !s.psi_hist || !hr.in || !hr.dec || !hr.acted || !hr.cur || !hr.rank ||
+	    !hr.tick_ns || !picks || !alloc) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -1136,6 +1206,7 @@ out:
 	free(hr.dec);
 	free(hr.acted);
 	free(hr.cur);
+	free(hr.rank);
 	free(hr.tick_ns);
 	free(picks);
 	free(alloc);
