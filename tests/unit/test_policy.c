@@ -5,11 +5,10 @@
  * after a grow, cooldowns and the headroom that goes back early, the host
  * reserve, freezing, modes, max, block release, weighted shares (above what
  * a working set holds, with leaner margins when the needs do not fit, whole
- * needs cheapest first when even those do not),
- * contention counted in whole blocks, a grower the free memory cannot pay
- * funded by whole balloon steps (and by slivers when the working sets fit),
- * a share less than a step above what a guest holding its need has left
- * alone, and bad input.
+ * needs cheapest first when even those do not), contention counted in whole
+ * blocks, a grower the free memory cannot pay funded by whole balloon steps
+ * and by slivers, a share less than a step above what a guest holding its
+ * need has left alone, and bad input.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -728,9 +727,12 @@ static void test_starved_grower(void)
  * slivers under the 32 MiB balloon step: donors give them in 8 MiB steps or
  * more, 20 MiB each, in order, until what the grower's share adds is
  * covered: a block and a 17th of the 204.8 MiB left above the needs,
- * 140.05 MiB, 8 of them. With 4 such donors at MemAvailable 36 MiB, even the working
- * sets as they are now do not fit (4 x 23.2 MiB above their lean needs <
- * 128): slivers would only spread the shortage, and none is taken.
+ * 140.05 MiB, 8 of them. With 4 such donors at MemAvailable 36 MiB the
+ * needs do not fit (4 x 23.2 MiB above their lean needs < 128): the 92.8
+ * MiB that exist still go to the grower's need (whole needs cheapest first:
+ * it is the only one short), and each donor gives its 23 MiB. Until needs
+ * that do not fit were served whole, such slivers only spread the shortage
+ * and were not taken.
  */
 static void test_starved_slivers(void)
 {
@@ -760,7 +762,8 @@ static void test_starved_slivers(void)
 	CHECK(strstr(st.why, "host short") != NULL);
 	CHECK_EQ(hotmem_policy_domain_status(p, 2, &st), 0);
 	CHECK(st.share_bytes < 2 * GIB - 8 * MIB && st.share_bytes > 2 * GIB - 32 * MIB);
-	CHECK_EQ(n, 0);
+	CHECK_EQ(n, 4);
+	check_donors_in_order(out, n, 2 * GIB - 23 * MIB);
 	hotmem_policy_free(p);
 }
 

@@ -24,11 +24,12 @@
 /* A balloon move smaller than this is churn, not a decision. */
 #define BALLOON_MIN_STEP (32 * MIB)
 /*
- * While a grower waits for memory the free pool cannot pay and every working
- * set fits as it is now, donors give what they hold above their need in steps
- * this small: at a synchronized peak the memory that exists sits in slivers
- * under BALLOON_MIN_STEP above hundreds of needs, and a 32 MiB floor left it
- * there while growers went short (docs/policy.md, correlated).
+ * While a grower waits for memory the free pool cannot pay, donors give what
+ * they hold above their need in steps this small: at a synchronized peak,
+ * and wherever working sets shrink while others wait, the memory sits in
+ * slivers under BALLOON_MIN_STEP above hundreds of needs, and a 32 MiB floor
+ * left it there while growers went short (docs/policy.md, correlated and
+ * diurnal).
  */
 #define BALLOON_STARVED_STEP (8 * MIB)
 /* PSI-only pressure without a window still asks for this much. */
@@ -134,7 +135,6 @@ struct pol_work {
 	uint64_t need_raw;	   /* frames that keep avail_ahead at wm_low / NEED_MARGIN_DIV */
 	uint64_t need_lean;	   /* the same with wm_low / NEED_MARGIN_SHORT_DIV */
 	uint64_t need;		   /* need_raw (or need_lean) within [min, demand] */
-	uint64_t fit_now;	   /* frames that fit the working set now (lean margin, no trend) */
 	uint64_t fill_lo, fill_hi; /* water_fill's floor and cap */
 	uint64_t peak_size;	   /* frames that hold the recent peak use (headroom cap) */
 	uint64_t demand, share;
@@ -755,12 +755,6 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 		w->need_raw = u64_max(w->need_raw, sat_add(w->base, step));
 		w->need_lean = u64_max(w->need_lean, sat_add(w->base, step));
 	}
-	/* The working set as it is now, without the trend: does the memory exist? */
-	w->fit_now =
-		sat_add(sat_add(w->base, w->total - w->avail), w->wm_low / NEED_MARGIN_SHORT_DIV);
-	w->fit_now = w->fit_now > w->total ? w->fit_now - w->total : 0;
-	if (!w->avail)
-		w->fit_now = u64_max(w->fit_now, w->need_raw);
 	w->pressure = w->avail_ahead < w->wm_low || w->psi_pressure;
 	w->idle = !w->pressure && w->avail_ahead > w->wm_high && st->psi_some_avg10 <= p->psi_calm;
 	if (w->idle) {
@@ -1179,9 +1173,8 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 
 /* Balloon down to the share (short-term reclaim). */
 static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool needs_short,
-			bool sets_fit, bool needs_waiting, uint64_t *starved_bytes,
-			struct pol_budget *b, struct hotmem_policy_decision *out, size_t max,
-			size_t *count)
+			bool needs_waiting, uint64_t *starved_bytes, struct pol_budget *b,
+			struct hotmem_policy_decision *out, size_t max, size_t *count)
 {
 	const struct hotmem_policy_domain_params *p = &w->dom->params;
 	struct pol_dom *dom = w->dom;
@@ -1196,13 +1189,13 @@ static void act_reclaim(struct pol_work *w, uint64_t now, bool contention, bool 
 	 * reclaim starts, and a grower the free memory cannot pay waits for
 	 * ever. While one does, donors give a whole step (never below their
 	 * need: their working sets stay fitting), in donor order, until what
-	 * the starved growers wait for is covered. If every working set fits
-	 * as it is now (sets_fit), the memory exists and sits above the needs
-	 * in slivers: then a sliver of BALLOON_STARVED_STEP is worth moving.
-	 * When it does not exist, slivers would only spread the shortage
-	 * (diurnal and mixed@70 got worse with them).
+	 * the starved growers wait for is covered, and what they hold above
+	 * their need in slivers of BALLOON_STARVED_STEP or more. Since needs
+	 * that do not fit are served whole, cheapest first, the slivers make
+	 * whole needs instead of spreading the shortage (which they did while
+	 * the needs were water-filled by weight, docs/policy.md).
 	 */
-	uint64_t step = *starved_bytes && sets_fit ? BALLOON_STARVED_STEP : BALLOON_MIN_STEP;
+	uint64_t step = *starved_bytes ? BALLOON_STARVED_STEP : BALLOON_MIN_STEP;
 	if (take < BALLOON_MIN_STEP && *starved_bytes && above_need >= step)
 		take = u64_min(u64_max(take, BALLOON_MIN_STEP), above_need);
 	if (take < step)
@@ -1456,11 +1449,6 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 				u64_min(u64_max(act[k]->need_lean, act[k]->min), act[k]->demand);
 		needs_short = !arbitrate(act, nr_active, budget_pos);
 	}
-	/* Whether the working sets as they are now fit, trend and margins aside. */
-	uint64_t sum_fit_now = 0;
-	for (k = 0; k < nr_active; k++)
-		sum_fit_now = sat_add(sum_fit_now, u64_max(act[k]->min, act[k]->fit_now));
-	bool sets_fit = !needs_short || sum_fit_now <= budget_pos;
 	lend_headroom(act, nr_active, budget_pos, contention, sum_demand,
 		      policy->host.lend_float_bytes);
 	for (k = 0; k < nr_active; k++) {
@@ -1497,8 +1485,8 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 	}
 	nr_donors = pick(policy->order, nr_domains, sel, false);
 	for (k = 0; k < nr_donors; k++)
-		act_reclaim(sel[k], now_ms, contention, needs_short, sets_fit, needs_waiting,
-			    &starved_bytes, &budget, ret_decisions, max_decisions, &count);
+		act_reclaim(sel[k], now_ms, contention, needs_short, needs_waiting, &starved_bytes,
+			    &budget, ret_decisions, max_decisions, &count);
 	for (i = 0; i < nr_domains; i++) {
 		struct pol_work *w = policy->order[i];
 
