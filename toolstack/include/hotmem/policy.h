@@ -6,11 +6,13 @@
  * unresponsive guest at its current size. It owns no clock (the caller
  * passes now_ms), does no I/O, never logs, and keeps per-domain state
  * (timers, frozen flag, last decision) in an opaque handle. Host arbitration
- * under overcommit divides memory by weight (water-filling) above what each
- * guest's working set holds (at least its min), never hands out the host
- * reserve, and reclaims idle guests before busy ones. docs/policy.md describes the algorithm, every
- * threshold and the simulation that measures it; policy_conf.c reads the
- * same parameters from /etc/hotmem/hotmem.conf.
+ * under overcommit keeps what each guest's working set holds (at least its
+ * min), makes as many needs whole as fit (cheapest first) when they do not
+ * all fit, divides headroom above the needs by weight (water-filling), never
+ * hands out the host reserve, and reclaims idle guests before busy ones.
+ * docs/policy.md describes the algorithm, every threshold and the
+ * simulation that measures it; policy_conf.c reads the same parameters from
+ * /etc/hotmem/hotmem.conf.
  *
  * Conventions: 0 or a negative errno, ret_* untouched on failure, one thread
  * per handle.
@@ -74,7 +76,8 @@ struct hotmem_policy_domain_params {
 	enum hotmem_policy_mode mode; /* MANUAL: nothing automatic unless asked */
 	uint64_t min_bytes;	      /* never reclaimed below; 0 = its boot size (0) */
 	uint64_t max_bytes;	      /* never grown above; 0 = no limit but the engine's (0) */
-	uint32_t weight;	      /* share of contended memory above min (100) */
+	uint32_t weight;	      /* share of contended headroom above the needs; the
+				       * first served of equal sizes when needs are short (100) */
 	uint32_t low_pct;	      /* low watermark, % of MemTotal (10) */
 	uint64_t low_bytes;	      /* low watermark floor (64 MiB) */
 	uint32_t high_pct;	      /* high watermark, % of MemTotal (25) */
