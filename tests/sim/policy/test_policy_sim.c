@@ -4,18 +4,18 @@
  * and shutting down) and on a host 30 % smaller, every policy, with the
  * invariants checked every step: frames conserved (held + free = host), the
  * host reserve kept, every guest between its min and max, frozen guests
- * never grown, no grow/reclaim flip inside a cooldown, equal weighted levels
- * under contention, and no guest under pressure left waiting while the
+ * never grown, no grow/reclaim flip inside a cooldown, under contention
+ * whole needs cheapest first while they do not fit and equal weighted levels
+ * above them otherwise, and no guest under pressure left waiting while the
  * free memory above the reserve could pay for its grow. Then the claims:
  * the oracle is a bound (no row has fewer oom_proxy_s than it, nor than
  * oracle-min but the oracle); wherever memory is scarce hotmem keeps more
  * working sets fitting than balloon-only and squeezed (oom_proxy_s), and
  * where even the oracle falls short (its mins not binding) hotmem is within
- * 1.2x of it;
- * wherever every working set fits at once, the guests that answer are short
- * no longer than the oracle's and under their low watermark no more than
- * 1.2x as long, give or take 0.05 % of the guest-seconds. Deterministic: a
- * second run gives the same figures.
+ * 1.2x of it; wherever every working set fits at once, the guests that
+ * answer are short no longer than the oracle's and under their low
+ * watermark no more than 1.2x as long, give or take 0.05 % of the
+ * guest-seconds. Deterministic: a second run gives the same figures.
  */
 #include <stdio.h>
 
