@@ -5,7 +5,8 @@
  * after a grow, cooldowns and the headroom that goes back early, the host
  * reserve, freezing, modes, max, block release, weighted shares (above what
  * a working set holds, with leaner margins when the needs do not fit, whole
- * needs cheapest first when even those do not), contention counted in whole
+ * needs cheapest first when even those do not, a need at MemAvailable 0
+ * reckoned from its use's growth when it ran out), contention counted in whole
  * blocks, a grower the free memory cannot pay funded by whole balloon steps
  * and by slivers, a share less than a step above what a guest holding its
  * need has left alone, and bad input.
@@ -678,6 +679,42 @@ static void test_lean_margins(void)
 	hotmem_policy_free(p);
 }
 
+/*
+ * Two 2 GiB guests whose use grew for 4 s, d1's by 20 MiB a second and d2's
+ * by 1 MiB, then both at MemAvailable 0 for 5 s, on a host at its reserve.
+ * Their needs look alike (a block more than each holds: MemAvailable 0
+ * cannot say by how much it is short), but d1 is likely short by some 94
+ * MiB more (its use's growth as it ran out, for 5 s) and d2 by 5 MiB. With a
+ * block free above the reserve the whole need goes to d2, the cheaper to
+ * make whole; by size alone they tie and d1, the lower domid, got it.
+ */
+static void test_short_estimate(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in[2] = { dom(1, 400, 0), dom(2, 400, 0) };
+	struct hotmem_policy_domain_status st;
+
+	for (uint64_t t = 0; t <= 10; t++) {
+		if (t <= 4) {
+			in[0].stats.memavail_kib = (400 - 20 * t) * MIB >> 10;
+			in[1].stats.memavail_kib = (400 - t) * MIB >> 10;
+		} else {
+			in[0].stats.memavail_kib = in[1].stats.memavail_kib = 0;
+		}
+		in[0].stats.counter = in[1].stats.counter = t + 1;
+		tick(p, t, t < 10 ? 256 * MIB : 256 * MIB + BS, in, 2, out);
+	}
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK(st.short_bytes > 90 * MIB && st.short_bytes < 95 * MIB);
+	CHECK_EQ(st.need_bytes, 2 * GIB + BS);
+	CHECK_EQ(st.share_bytes, 2 * GIB);
+	CHECK_EQ(hotmem_policy_domain_status(p, 2, &st), 0);
+	CHECK(st.short_bytes > 4 * MIB && st.short_bytes < 5 * MIB);
+	CHECK_EQ(st.share_bytes, 2 * GIB + BS);
+	hotmem_policy_free(p);
+}
+
 /* The n decisions: donors d2, d3, ... in domid order, each ballooned to target_bytes. */
 static void check_donors_in_order(const struct hotmem_policy_decision *out, size_t n,
 				  uint64_t target_bytes)
@@ -830,6 +867,7 @@ int main(void)
 	test_modes_and_max();
 	test_weighted_share();
 	test_whole_needs_first();
+	test_short_estimate();
 	test_block_contention();
 	test_headroom();
 	test_short_keeps_working_sets();

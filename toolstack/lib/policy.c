@@ -69,6 +69,15 @@
  * 16th, a 64th and a 128th).
  */
 #define LEND_FLOAT_DIV 64
+/*
+ * While needs that do not fit are served cheapest first, a guest at
+ * MemAvailable 0 is reckoned to lack its estimated shortfall (short_bytes)
+ * plus 1/SHORT_SIZE_DIV of its MemTotal: the estimate sees only a working
+ * set that went on growing as it was; one that jumped, or stopped, it does
+ * not, and the smaller guest is still the likelier to be made whole
+ * (docs/policy.md, section 4, measures a 4th, an 8th and a 16th).
+ */
+#define SHORT_SIZE_DIV 4
 /* Weight of the newest sample in the trend (an EMA over about two samples). */
 #define TREND_ALPHA 0.5
 /*
@@ -104,10 +113,15 @@ struct pol_dom {
 	uint64_t trend_at_ms;	   /* when that sample was published (NEVER: none) */
 	uint64_t trend_used;	   /* MemTotal - MemAvailable then */
 	double trend_rate;	   /* growth of that, bytes per ms (EMA) */
+	/* Since its stats first showed MemAvailable 0 (NEVER: above 0 now), the
+	 * frames it held and the growth of its use then, for short_bytes. */
+	uint64_t short_since;
+	uint64_t short_base;
+	double short_rate;
 	uint64_t peak_used[PEAK_BUCKETS]; /* largest use per bucket of PEAK_BUCKET_MS */
 	uint64_t peak_epoch;		  /* bucket number of the newest sample */
 	bool pressure, surplus;
-	uint64_t need, demand, share;
+	uint64_t need, demand, share, short_bytes;
 	bool have_last;
 	struct hotmem_policy_decision last;
 	char why[HOTMEM_POLICY_REASON_MAX];
@@ -137,6 +151,7 @@ struct pol_work {
 	uint64_t need;		   /* need_raw (or need_lean) within [min, demand] */
 	uint64_t fill_lo, fill_hi; /* water_fill's floor and cap */
 	uint64_t peak_size;	   /* frames that hold the recent peak use (headroom cap) */
+	uint64_t short_bytes;	   /* at MemAvailable 0: estimated shortfall (judge_demand) */
 	uint64_t demand, share;
 	bool pressure, psi_pressure, idle;
 	bool acted;
@@ -344,6 +359,7 @@ static int dom_get(struct hotmem_policy *policy, uint32_t domid, struct pol_dom 
 		dom->relief_ms = NEVER;
 		dom->psi_base_at_ms = NEVER;
 		dom->trend_at_ms = NEVER;
+		dom->short_since = NEVER;
 		snprintf(dom->why, sizeof(dom->why), "new");
 	}
 	*ret_dom = &policy->doms[i];
@@ -400,6 +416,7 @@ int hotmem_policy_domain_status(const struct hotmem_policy *policy, uint32_t dom
 	ret_status->need_bytes = dom->need;
 	ret_status->demand_bytes = dom->demand;
 	ret_status->share_bytes = dom->share;
+	ret_status->short_bytes = dom->short_bytes;
 	ret_status->have_last = dom->have_last;
 	ret_status->last = dom->last;
 	memcpy(ret_status->why, dom->why, sizeof(ret_status->why));
@@ -638,6 +655,17 @@ static void judge_trend(struct pol_work *w, uint64_t now)
 	if (epoch == dom->peak_epoch)
 		dom->peak_used[epoch % PEAK_BUCKETS] =
 			u64_max(dom->peak_used[epoch % PEAK_BUCKETS], used);
+	/* Ran out: keep how fast its use was growing before (the samples at 0
+	 * show only what it is given) and what it held. */
+	if (!w->avail) {
+		if (dom->short_since == NEVER) {
+			dom->short_since = at;
+			dom->short_rate = dom->trend_rate > 0 ? dom->trend_rate : 0;
+			dom->short_base = w->base;
+		}
+	} else {
+		dom->short_since = NEVER;
+	}
 	if (dom->trend_at_ms != NEVER && at > dom->trend_at_ms) {
 		double rate =
 			((double)used - (double)dom->trend_used) / (double)(at - dom->trend_at_ms);
@@ -723,6 +751,19 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 	judge_trend(w, now);
 	if (dom->trend_rate > 0)
 		ahead = (uint64_t)(dom->trend_rate * (double)tick_ms * TREND_TICKS);
+	/*
+	 * At MemAvailable 0 its use cannot show how far the working set went
+	 * past what it holds; if it went on growing as it was when it ran out,
+	 * it is short by that growth since then, less what it was given.
+	 */
+	w->short_bytes = 0;
+	if (!w->avail && dom->short_since != NEVER) {
+		uint64_t at = now > w->in->stats_age_ms ? now - w->in->stats_age_ms : 0;
+		double grown = dom->short_rate * (double)(at - dom->short_since) -
+			       ((double)w->base - (double)dom->short_base);
+
+		w->short_bytes = grown > 0 ? (uint64_t)grown : 0;
+	}
 	w->avail_ahead = w->avail > ahead ? w->avail - ahead : 0;
 	/* base + (used + ahead + NEED_MARGIN - total), never below 0 */
 	w->need_raw = sat_add(sat_add(w->base, w->total - w->avail),
@@ -871,21 +912,31 @@ static bool water_fill(struct pol_work **act, size_t n, uint64_t budget)
 }
 
 /*
- * Which need is cheaper to serve whole, while the needs do not all fit:
- * first the guests whose working set still fits (MemAvailable above 0), by
- * what they lack of their need, then those at MemAvailable 0 by their size
- * (MemTotal). At MemAvailable 0 a guest cannot say by how much it is short;
- * a working set that outgrew its memory did so by some share of it, so the
- * smaller the guest, the less it takes to make it whole. Equal ones: the
- * higher weight first, then domid.
+ * What making a need whole is reckoned to cost, while the needs do not all
+ * fit: what it lacks of it where the working set still fits (MemAvailable
+ * above 0); at MemAvailable 0, where its need is only a guess, its
+ * estimated shortfall plus a share of its size (SHORT_SIZE_DIV): a working
+ * set that outgrew its memory did so by some share of it, so the smaller
+ * the guest, the less it takes to make it whole.
+ */
+static uint64_t whole_need_cost(const struct pol_work *w)
+{
+	if (!w->avail)
+		return sat_add(w->short_bytes, w->total / SHORT_SIZE_DIV);
+	return w->fill_hi - w->fill_lo;
+}
+
+/*
+ * Which need is cheaper to serve whole: first the guests whose working set
+ * still fits (MemAvailable above 0), then those at 0, each by
+ * whole_need_cost(); equal ones: the higher weight first, then domid.
  */
 static int cmp_cheapest(const void *a, const void *b)
 {
 	const struct pol_work *x = *(struct pol_work *const *)a;
 	const struct pol_work *y = *(struct pol_work *const *)b;
 	bool xs = !x->avail, ys = !y->avail;
-	uint64_t kx = xs ? x->total : x->fill_hi - x->fill_lo;
-	uint64_t ky = ys ? y->total : y->fill_hi - y->fill_lo;
+	uint64_t kx = whole_need_cost(x), ky = whole_need_cost(y);
 
 	if (xs != ys)
 		return xs ? 1 : -1;
@@ -1353,7 +1404,7 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 		w->hot_max = sat_add(in->boot_bytes, in->granted_bytes);
 		w->acted = w->starved = false;
 		w->pressure = w->idle = w->psi_pressure = false;
-		w->total = w->avail = w->wm_low = w->wm_mid = w->wm_high = 0;
+		w->total = w->avail = w->wm_low = w->wm_mid = w->wm_high = w->short_bytes = 0;
 		w->min = w->dom->params.min_bytes ? w->dom->params.min_bytes : in->boot_bytes;
 		w->max = w->dom->params.max_bytes ? w->dom->params.max_bytes : UINT64_MAX;
 		w->min = u64_min(w->min, w->max);
@@ -1455,6 +1506,7 @@ int hotmem_policy_tick(struct hotmem_policy *policy, uint64_t now_ms,
 		act[k]->dom->need = act[k]->need;
 		act[k]->dom->demand = act[k]->demand;
 		act[k]->dom->share = act[k]->share;
+		act[k]->dom->short_bytes = act[k]->short_bytes;
 	}
 
 	budget.pool = pool_now;

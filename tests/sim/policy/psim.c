@@ -483,11 +483,15 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* At MemAvailable 0 a need is reckoned at the estimated shortfall plus
+ * MemTotal / this (policy.c's SHORT_SIZE_DIV). */
+#define SHORT_SIZE_DIV 4
+
 /* One guest in the order the policy serves whole needs while they do not fit. */
 struct needs_rank {
 	uint32_t guest;
-	bool at_zero; /* MemAvailable 0: ranked by size */
-	uint64_t key; /* what it lacks of its need, or its MemTotal at 0 */
+	bool at_zero; /* MemAvailable 0: ranked after those above 0 */
+	uint64_t key; /* what it lacks of its need, or at 0 short_bytes + MemTotal / 4 */
 	uint32_t weight;
 	uint64_t floor; /* what it held of its need, at least its min */
 	uint64_t need, share;
@@ -508,9 +512,10 @@ static int cmp_rank(const void *a, const void *b)
 
 /*
  * While the needs do not fit, whole needs go cheapest first: those whose
- * MemAvailable is above 0 by what they lack, then those at 0 by MemTotal
- * (higher weight first among equals). Once one guest is served less than
- * its need, every guest after it in that order keeps its floor.
+ * MemAvailable is above 0 by what they lack, then those at 0 by their
+ * estimated shortfall (the policy's status says it) plus a quarter of
+ * MemTotal (higher weight first among equals). Once one guest is served
+ * less than its need, every guest after it in that order keeps its floor.
  */
 static void check_cheapest_first(struct sim *s, struct hotmem_policy *pol, const uint64_t *cur,
 				 struct needs_rank *rank, struct psim_result *res)
@@ -532,7 +537,8 @@ static void check_cheapest_first(struct sim *s, struct hotmem_policy *pol, const
 		rank[n++] = (struct needs_rank){
 			.guest = i,
 			.at_zero = at_zero,
-			.key = at_zero ? g->stats.memtotal_kib << 10
+			.key = at_zero ? st.short_bytes +
+						 (g->stats.memtotal_kib << 10) / SHORT_SIZE_DIV
 				       : (st.need_bytes > floor ? st.need_bytes - floor : 0),
 			.weight = g->cls->weight,
 			.floor = floor,

@@ -148,6 +148,7 @@ struct hotmem_policy_domain_status {
 	uint64_t need_bytes;		    /* last tick: what keeps its working set fitting */
 	uint64_t demand_bytes;		    /* last tick: the size it asked for */
 	uint64_t share_bytes;		    /* last tick: the size arbitration gave it */
+	uint64_t short_bytes;		    /* last tick, at MemAvailable 0: estimated shortfall */
 	bool have_last;			    /* a decision was issued at least once */
 	struct hotmem_policy_decision last; /* the last decision issued */
 	char why[HOTMEM_POLICY_REASON_MAX]; /* last tick's verdict ("steady", "cooldown 3s") */
