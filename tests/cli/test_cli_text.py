@@ -361,9 +361,12 @@ POLICY_RE = {
               lambda g: (size(g[0]), size(g[1]), int(g[2]) * 100 + int(g[3])),
               lambda d: (d["stats"]["memtotal_bytes"], d["stats"]["memavail_bytes"],
                          d["stats"]["psi_some_avg10"])),
-    "now": (r"^now: +(.*?)( \(frozen\))?; demand " + SIZE + r", share " + SIZE + r"$",
-            lambda g: (g[0], g[1] is not None, size(g[2]), size(g[3])),
-            lambda d: (d["why"], d["frozen"], d["demand_bytes"], d["share_bytes"])),
+    "now": (r"^now: +(.*?)( \(frozen\))?; need " + SIZE + r", demand " + SIZE + r", share " + SIZE
+            + r"(?:, short about " + SIZE + r")?$",
+            lambda g: (g[0], g[1] is not None, size(g[2]), size(g[3]), size(g[4]),
+                       size(g[5]) if g[5] else 0),
+            lambda d: (d["why"], d["frozen"], d["need_bytes"], d["demand_bytes"], d["share_bytes"],
+                       d["short_bytes"])),
     "last": (r"^last: +(.*)$", lambda g: parse_last(g[0]), lambda d: want_last(d)),
 }
 

@@ -127,11 +127,19 @@ static void render_policy(yajl_val d)
 		       cli_ju64(stats, "psi_some_avg10") % 100, cli_ju64(stats, "age_ms") / 1000);
 	else
 		printf("guest:       no stats yet\n");
-	if (cli_jget(d, "why"))
-		printf("now:         %s%s; demand %s, share %s\n", cli_jstr(d, "why", "?"),
+	/* short: at MemAvailable 0, how far the policy reckons the working set
+	 * went past what it holds (what orders it in a shortage). */
+	if (cli_jget(d, "why")) {
+		printf("now:         %s%s; need %s, demand %s, share %s", cli_jstr(d, "why", "?"),
 		       cli_jbool(d, "frozen") ? " (frozen)" : "",
-		       cli_fmt_size(a, sizeof(a), cli_ju64(d, "demand_bytes")),
-		       cli_fmt_size(b, sizeof(b), cli_ju64(d, "share_bytes")));
+		       cli_fmt_size(a, sizeof(a), cli_ju64(d, "need_bytes")),
+		       cli_fmt_size(b, sizeof(b), cli_ju64(d, "demand_bytes")),
+		       cli_fmt_size(c, sizeof(c), cli_ju64(d, "share_bytes")));
+		if (cli_ju64(d, "short_bytes"))
+			printf(", short about %s",
+			       cli_fmt_size(e, sizeof(e), cli_ju64(d, "short_bytes")));
+		printf("\n");
+	}
 	fmt_last(last, sizeof(last), d);
 	printf("last:        %s\n", last);
 }

@@ -685,8 +685,10 @@ static void gen_status(struct autoscale *as, yajl_gen gen, const struct as_dom *
 	ctl_gen_bool(gen, "frozen", st.frozen);
 	ctl_gen_bool(gen, "pressure", st.pressure);
 	ctl_gen_bool(gen, "surplus", st.surplus);
+	ctl_gen_u64(gen, "need_bytes", st.need_bytes);
 	ctl_gen_u64(gen, "demand_bytes", st.demand_bytes);
 	ctl_gen_u64(gen, "share_bytes", st.share_bytes);
+	ctl_gen_u64(gen, "short_bytes", st.short_bytes);
 	ctl_gen_str(gen, "why", why);
 	if (!st.have_last)
 		return;
