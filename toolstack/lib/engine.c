@@ -2600,9 +2600,19 @@ int hotmem_reboot_info(struct hotmem *hm, uint32_t domid, struct hotmem_reboot_i
 		goto out;
 	}
 	r = read_dom_dec(hm, HV_XS_NO_TXN, domid, "memory/static-max", &out.now_static_max_kib);
+	if (!r)
+		r = read_dom_dec(hm, HV_XS_NO_TXN, domid, "memory/target", &out.now_target_kib);
 	if (r < 0)
 		goto out;
-	out.came_back_grown = out.now_static_max_kib > out.static_max_kib;
+	/*
+	 * libxl reads memory/target and static-max in two reads without a
+	 * transaction when it rebuilds a rebooted domain: one before the
+	 * restore and one after gives a domain at the configured static-max
+	 * whose memory/target (and max memory) is the grown one, and its
+	 * balloon fills up to max memory. Either key above the memo is grown.
+	 */
+	out.came_back_grown =
+		out.now_static_max_kib > out.static_max_kib || out.now_target_kib > out.target_kib;
 	hm_reboot_return_info(hm, info.handle, domid, &out);
 	*ret_info = out;
 out:

@@ -270,11 +270,16 @@ static void return_consider(struct hotmem *hm, const struct hv_domain_info *info
 		hm_txn(hm, rm_memo_txn, (void *)info->handle);
 		return;
 	} else {
+		/* libxl's max memory is its build target + slack: with a torn
+		 * read that target is above static-max (hotmem_reboot_info). */
+		uint64_t built_kib = rb.now_static_max_kib > rb.now_target_kib
+					     ? rb.now_static_max_kib
+					     : rb.now_target_kib;
+
 		rec.domid = info->domid;
-		rec.booted_kib = rb.now_static_max_kib;
-		rec.slack_kib = info->max_pages * 4 > rb.now_static_max_kib
-					? info->max_pages * 4 - rb.now_static_max_kib
-					: 0;
+		rec.booted_kib = built_kib;
+		rec.slack_kib =
+			info->max_pages * 4 > built_kib ? info->max_pages * 4 - built_kib : 0;
 		rec.returned = false;
 	}
 	ret = calloc(1, sizeof(*ret));

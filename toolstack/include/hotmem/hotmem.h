@@ -695,7 +695,11 @@ struct hotmem_reboot_info {
 	uint64_t static_max_kib;     /* (memory/target and static-max without grants) */
 	uint64_t old_domid;	     /* the domain that rebooted */
 	uint64_t now_static_max_kib; /* this domain's memory/static-max now */
-	bool came_back_grown;	     /* xl rebuilt it with the grant as boot RAM */
+	uint64_t now_target_kib;     /* this domain's memory/target now */
+	/* xl rebuilt it with the grant as boot RAM, or with the grant's target
+	 * above the configured static-max (libxl reads the two keys without a
+	 * transaction: a read torn by the engine's restore) */
+	bool came_back_grown;
 	/* Giving that memory back: memory/target is the configured size, the
 	 * balloon is handing the frames back; max memory and static-max follow. */
 	bool returning;
