@@ -733,6 +733,45 @@ static void note_cb(void *opaque, const struct hotmem_reboot_note *note)
 	last_note = *note;
 }
 
+/*
+ * A fresh engine reporting reboots to note_cb and a guest "web" grown by two
+ * blocks; its domain's figures before the grow and Xen's free pages then.
+ */
+static void grown_web(const struct sim_guest_params *gp, const struct hotmem_attach_params *ap,
+		      struct hv_sim_domain_stats *ret_ds0, uint64_t *ret_free_before)
+{
+	struct hotmem_result res;
+
+	harness_init(&h, 0);
+	h.cfg.reboot = note_cb;
+	harness_restart(&h, 0, NULL);
+	memset(notes, 0, sizeof(notes));
+	greedy_on = false;
+	victim = harness_add_guest(&h, "web", BOOT_PAGES, gp, ap);
+	CHECK_EQ(hv_sim_domain_stats(h.sim, victim, ret_ds0), 0);
+	*ret_free_before = host_free_pages();
+	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 2 * BLOCK, &res), 0);
+}
+
+/*
+ * The victim reboots with no notice and dies: the engine puts static-max
+ * back to STATIC0 on the shutdown event, and xl keeps the handle (*ret_hvi)
+ * for the rebuild.
+ */
+static void reboot_unannounced(uint64_t static0, struct hv_domain_info *ret_hvi)
+{
+	struct hv *dom0 = NULL;
+
+	CHECK_EQ(hv_sim_open(h.sim, 0, &dom0), 0);
+	CHECK_EQ(dom0->ops->domain_info(dom0, victim, ret_hvi), 0);
+	hv_close(dom0);
+	CHECK_EQ(hv_sim_domain_shutdown(h.sim, victim, HV_SHUTDOWN_REBOOT), 0);
+	CHECK_EQ(harness_run(&h, NULL), 0);
+	CHECK_EQ(read_key(victim, "memory/static-max"), static0);
+	harness_destroy_guest(&h, victim);
+	CHECK_EQ(harness_run(&h, NULL), 0);
+}
+
 static void test_reboot_no_notice(void)
 {
 	struct sim_guest_params gp = { .block_size = BLOCK, .memmap_bytes = HEAD };
@@ -746,7 +785,6 @@ static void test_reboot_no_notice(void)
 	struct hotmem_counters ctr;
 	struct hv_domain_info hvi;
 	struct hotmem_result res;
-	struct hv *dom0 = NULL;
 	uint64_t free_before, target0, static0, xl_static;
 	uint32_t old;
 
@@ -754,30 +792,15 @@ static void test_reboot_no_notice(void)
 		struct hv_sim_domain_params dp = { .name = "web" };
 		struct sim_guest *ng = NULL;
 
-		harness_init(&h, 0);
-		h.cfg.reboot = note_cb;
-		harness_restart(&h, 0, NULL);
-		memset(notes, 0, sizeof(notes));
-		greedy_on = false;
-		victim = harness_add_guest(&h, "web", BOOT_PAGES, &gp, &ap);
+		grown_web(&gp, &ap, &ds0, &free_before);
 		target0 = h.base[0].target_kib;
 		static0 = h.base[0].static_kib;
-		CHECK_EQ(hv_sim_domain_stats(h.sim, victim, &ds0), 0);
-		free_before = host_free_pages();
-		CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 2 * BLOCK, &res), 0);
 		/* xl reads the keys on the shutdown event before the engine runs. */
 		xl_static = read_key(victim, "memory/static-max");
 		CHECK_EQ(xl_static, static0 + 2 * BLOCK / 1024);
-		CHECK_EQ(hv_sim_open(h.sim, 0, &dom0), 0);
-		CHECK_EQ(dom0->ops->domain_info(dom0, victim, &hvi), 0);
-		hv_close(dom0);
-		CHECK_EQ(hv_sim_domain_shutdown(h.sim, victim, HV_SHUTDOWN_REBOOT), 0);
 		/* The engine puts them back on the same event, too late for xl. */
-		CHECK_EQ(harness_run(&h, NULL), 0);
-		CHECK_EQ(read_key(victim, "memory/static-max"), static0);
 		old = victim;
-		harness_destroy_guest(&h, victim);
-		CHECK_EQ(harness_run(&h, NULL), 0);
+		reboot_unannounced(static0, &hvi);
 		CHECK_EQ(hotmem_domain_info(h.hm, old, &info_scratch), -ENOENT);
 		/* xl builds it again from what it read; its kernel is not up yet. */
 		dp.boot_pages = xl_static / 4;
@@ -867,37 +890,23 @@ static void test_reboot_torn_read(void)
 	struct hv_sim_domain_stats ds0, ds;
 	struct sim_guest *ng = NULL;
 	struct hv_domain_info hvi;
-	struct hotmem_result res;
 	struct hv *dom0 = NULL;
-	uint64_t target0, static0, grown_target;
+	uint64_t target0, static0, grown_target, free_before;
 	char path[96], text[32];
 
-	harness_init(&h, 0);
-	h.cfg.reboot = note_cb;
-	harness_restart(&h, 0, NULL);
-	memset(notes, 0, sizeof(notes));
-	greedy_on = false;
-	victim = harness_add_guest(&h, "web", BOOT_PAGES, &gp, &ap);
+	grown_web(&gp, &ap, &ds0, &free_before);
 	target0 = h.base[0].target_kib;
 	static0 = h.base[0].static_kib;
-	CHECK_EQ(hv_sim_domain_stats(h.sim, victim, &ds0), 0);
-	CHECK_EQ(harness_op(&h, victim, HOTMEM_OP_KIND_GROW, 2 * BLOCK, &res), 0);
-	/* xl reads memory/target before the engine's restore... */
+	/* xl reads memory/target before the engine's restore, static-max after. */
 	grown_target = read_key(victim, "memory/target");
 	CHECK(grown_target > target0);
-	CHECK_EQ(hv_sim_open(h.sim, 0, &dom0), 0);
-	CHECK_EQ(dom0->ops->domain_info(dom0, victim, &hvi), 0);
-	CHECK_EQ(hv_sim_domain_shutdown(h.sim, victim, HV_SHUTDOWN_REBOOT), 0);
-	CHECK_EQ(harness_run(&h, NULL), 0);
-	/* ...and static-max after it. */
-	CHECK_EQ(read_key(victim, "memory/static-max"), static0);
-	harness_destroy_guest(&h, victim);
-	CHECK_EQ(harness_run(&h, NULL), 0);
+	reboot_unannounced(static0, &hvi);
 	/* Boot RAM from static-max; max memory and memory/target from the target. */
 	dp.boot_pages = static0 / 4;
 	dp.handle = hvi.handle;
 	dp.max_slack_kib = grown_target - static0 + HV_SIM_LIBXL_MAXMEM_SLACK_KIB;
 	CHECK_EQ(hv_sim_domain_create(h.sim, &dp, &victim), 0);
+	CHECK_EQ(hv_sim_open(h.sim, 0, &dom0), 0);
 	snprintf(path, sizeof(path), "/local/domain/%u/memory/target", victim);
 	snprintf(text, sizeof(text), "%llu", (unsigned long long)grown_target);
 	CHECK_EQ(dom0->ops->xs_write(dom0, 0, path, text, strlen(text)), 0);
