@@ -206,24 +206,29 @@ def start_hotmemd(lab, log):
 GUEST_LOG = "/var/log/xen/console/guest-guest.log"
 
 
-def settled_free_pages(lab, tries=10):
-    """Xen's free pages once two reads 3 s apart agree (a domain that just
-    booted or died still moves a page or so), bounded."""
-    last = free_pages(lab)
+def settled(read, tries=10):
+    """READ() once two reads 3 s apart agree (a domain that just booted or
+    died still moves a page or so), bounded: the last read then."""
+    last = read()
     for _ in range(tries):
         time.sleep(3)
-        now = free_pages(lab)
+        now = read()
         if now == last:
             return now
         last = now
     return last
 
 
+def settled_free_pages(lab, tries=10):
+    """Xen's free pages, settled."""
+    return settled(lambda: free_pages(lab), tries)
+
+
 def frame_census(lab, tries=10):
     """Where Xen's frames are: its free pages, and the frames each domain
     owns (xentop's MEM(k), pages times 4 KiB, for every domain Xen lists,
     dying ones included), once two reads 3 s apart agree; bounded. free +
-    held is every frame but Xen's own. Not the 'q' dump: its safe press
+    held is every frame but Xen's own (settled()). Not the 'q' dump: its safe press
     takes dom0's CPUs offline and pauses the guests (QUIET_KEY)."""
     def read():
         out = lab.dom0("xentop -b -i 1 -f").out
@@ -237,15 +242,14 @@ def frame_census(lab, tries=10):
             if m:
                 pools[int(d)] = int(m.group(1)) // 4096
         return dict(free=free_pages(lab), domains=doms, pools=pools)
-    last = read()
-    for _ in range(tries):
-        time.sleep(3)
-        now = read()
-        if now == last:
-            break
-        last = now
-    last["held"] = sum(pages for _, _, pages in last["domains"])
-    return last
+    census = settled(read, tries)
+    census["held"] = sum(pages for _, _, pages in census["domains"])
+    return census
+
+
+def frames(census):
+    """Every frame of a frame_census() but Xen's own: free + owned."""
+    return census["free"] + census["held"]
 
 
 class XenOwnMoved(AssertionError):
@@ -274,7 +278,7 @@ def check_frames_back(how, fig):
     names = [name for name, _, _ in c1["domains"]]
     check(names == ["Domain-0", "guest"], f"{how} reboot: Xen lists {c1['domains']} (name, state, pages), "
           f"not dom0 and the new d{fig['new']} alone")
-    moved = (c1["free"] + c1["held"]) - (c0["free"] + c0["held"])
+    moved = frames(c1) - frames(c0)
     if moved:
         raise XenOwnMoved(
             f"{how} reboot: free + owned frames {c1['free']} + {c1['held']} after, {c0['free']} + "
@@ -403,7 +407,7 @@ def reboot_grown(lab, how, hotmemd_log=None):
     lab.report(scenario="reboot", how=how, old_domid=old, new_domid=new, mib_boot=mib0,
                mib_grown=grown, mib_after=mib1, free_boot=free0, free_after=free1,
                free_diff=free1 - free0, owned_boot=census0["held"], owned_after=census1["held"],
-               frames_diff=free1 + census1["held"] - free0 - census0["held"],
+               frames_diff=frames(census1) - frames(census0),
                rebooted_grown=fig["rebooted_grown"],
                notice=(fig["notice"] or "none").replace(" ", "_"))
     check(grown == mib0 + 256, f"the grow gave {grown} MiB, from {mib0}")
@@ -457,7 +461,6 @@ def check_no_notice(lab, fig, how="sysrq"):
         # (dom0's backends let go of its pages): read until every frame is
         # accounted for, bounded.
         c0, end = fig["census0"], time.monotonic() + 60
-        frames = lambda c: c["free"] + c["held"]
         while frames(fig["census1"]) != frames(c0) and time.monotonic() < end:
             time.sleep(3)
             fig["census1"] = frame_census(lab)
