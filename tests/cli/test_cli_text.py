@@ -448,6 +448,39 @@ def test_policy(xl):
           "policy auto: the last decision is a grow with its size (%r)" % (got.get("last"),))
 
 
+def test_policy_short(xl):
+    """A guest that ran out while its use grew: the "short about" figure.
+
+    auto is at its max (1 GiB) or grows to it; its working set rises in
+    steps, so the policy sees its use growing, then jumps past what it can
+    hold: at MemAvailable 0 the policy estimates the shortfall from that
+    growth, and policy prints it on the now: line as --json has it.
+    """
+    for ws in ("700m", "780m", "860m", "940m", "3g"):
+        before = xl.json("policy", "auto").get("stats", {}).get("counter")
+        rc, _, err = xl.run("sim-guest", "auto", "ws=" + ws)
+        check(rc == 0, "sim-guest auto ws=%s (%r)" % (ws, err))
+        deadline = time.monotonic() + TIMEOUT
+        while (time.monotonic() < deadline
+               and xl.json("policy", "auto").get("stats", {}).get("counter") == before):
+            time.sleep(0.1)
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and not xl.json("policy", "auto").get("short_bytes"):
+        time.sleep(0.2)
+    for tries in range(5):
+        before, out, after = (xl.json("policy", "auto"), xl.text("policy", "auto"),
+                              xl.json("policy", "auto"))
+        got = parse_keyed(out, POLICY_RE)
+        if got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)):
+            break
+    check(got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)),
+          "policy auto short: every figure is the --json one (%r vs %r)"
+          % (got, want_keyed(after, POLICY_RE)))
+    now = got.get("now", ())
+    check(len(now) == 6 and now[5] > 0 and ", short about " in out,
+          "policy auto short: at MemAvailable 0 the now: line says how short (%r)" % (out,))
+
+
 TOP_HEAD = re.compile(r"^hotmem top: host free " + SIZE + r" \(reserve " + SIZE
                       + r"\), policy (\S+), tick (\d+) ms$")
 
@@ -533,6 +566,7 @@ def main():
             test_plan(xl)
             test_policy(xl)
             test_top(xl)
+            test_policy_short(xl)
             rc, _, err = xl.run("sim-check")
             check(rc == 0, "the simulated host's invariants hold (%r)" % err)
     finally:
