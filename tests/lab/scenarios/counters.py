@@ -15,6 +15,7 @@ the header line Xen prints when the key is handled, and only the newest dump
 is parsed, so older ones left in the ring never count."""
 
 import re
+import time
 
 PAGE_KB = 4  # the lab's guests and Xen on arm64 use 4 KiB pages
 
@@ -148,27 +149,43 @@ def press_key_quietly(lab, key):
 def _xen_dump(lab, key, header, tries=3):
     """Press Xen debug key KEY and return the text of the newest dump in
     `xl dmesg`, from the last HEADER line on, "(XEN) " prefixes stripped.
-    'q' is pressed with every other vCPU still (QUIET_KEY). Pressed again
-    when the ring lost the header."""
+    'q' is pressed with every other vCPU still (QUIET_KEY). Where HEADER has
+    a group (the 'q' dump's "now =" stamp), only a dump whose stamp differs
+    from the newest one before the press counts: an older dump left in the
+    ring never does. Pressed again when the ring lost the header."""
+    def newest(out):
+        lines = [re.sub(r"^\(XEN\) ?", "", l) for l in out.splitlines()]
+        starts = [(i, m) for i, l in enumerate(lines) for m in [re.search(header, l)] if m]
+        return (lines, starts[-1]) if starts else (lines, None)
+
+    _, old = newest(lab.dom0("xl dmesg", timeout=120).out)
+    stamp = old[1].groups() if old and old[1].groups() else None
     for _ in range(tries):
         if key == "q":
             press_key_quietly(lab, key)
         else:
             lab.dom0(f"xl debug-keys {key}", timeout=120)
-        out = lab.dom0("xl dmesg", timeout=120).out
-        lines = [re.sub(r"^\(XEN\) ?", "", l) for l in out.splitlines()]
-        starts = [i for i, l in enumerate(lines) if re.search(header, l)]
-        if starts:
-            return "\n".join(lines[starts[-1]:])
-    raise AssertionError(f"xl dmesg has no {header!r} after `xl debug-keys {key}` ({tries} tries)")
+        for _ in range(10):
+            lines, last = newest(lab.dom0("xl dmesg", timeout=120).out)
+            if last and (stamp is None or last[1].groups() != stamp):
+                return "\n".join(lines[last[0]:])
+            time.sleep(0.2)
+    raise AssertionError(f"xl dmesg has no new {header!r} after `xl debug-keys {key}` ({tries} tries)")
 
 
 def xen_domains(lab):
     """Xen's 'q' dump per domain: {domid: {"nr_pages", "max_pages", "p2m_1g",
     "p2m_2m", "p2m_4k"}}. nr_pages is Xen's tot_pages (frames the domain
     owns), max_pages its limit; p2m_* are the domain's stage-2 mappings by
-    size (Arm's p2m statistics)."""
-    text = _xen_dump(lab, "q", r"'q' pressed -> dumping domain info")
+    size (Arm's p2m statistics, which may go negative).
+
+    Caveat on the p2m counts, measured on Xen 4.17: a 2M (or 1G) mapping
+    written where an earlier removal left an emptied page table is not
+    counted (__p2m_set_entry counts a mapping only over an invalid entry),
+    yet a later removal shatters and uncounts it; so on a GFN range mapped,
+    unmapped and mapped again, the 2M count drifts low (and may go below 0).
+    The 4K count is exact."""
+    text = _xen_dump(lab, "q", r"'q' pressed -> dumping domain info \(now = (-?\d+)\)")
     doms = {}
     cur = None
     for line in text.splitlines():
@@ -186,25 +203,10 @@ def xen_domains(lab):
             m = re.search(rf"\b{key}=(\d+)", line)
             if m:
                 cur[key] = int(m.group(1))
-        m = re.search(r"^\s*(1G|2M|4K) mappings: (\d+)", line)
+        m = re.search(r"^\s*(1G|2M|4K) mappings:\s+(-?\d+)", line)
         if m:
             cur[f"p2m_{m.group(1).lower()}"] = int(m.group(2))
     return doms
-
-
-def xen_p2m_mappings(lab, domid):
-    """Xen's stage-2 mapping counts of DOMID: {"1g", "2m", "4k"}, and "pages"
-    (4 KiB pages they map in all). Caveat, measured on Xen 4.17: a 2M (or 1G)
-    mapping written where an earlier removal left an emptied page table is
-    not counted (__p2m_set_entry counts a mapping only over an invalid entry),
-    yet a later removal shatters and uncounts it; so on a GFN range mapped,
-    unmapped and mapped again, the 2M count drifts low. The 4K count is exact."""
-    d = xen_domains(lab).get(domid)
-    if not d or "p2m_4k" not in d:
-        raise AssertionError(f"Xen's 'q' dump has no p2m statistics for domain {domid}")
-    res = {"1g": d.get("p2m_1g", 0), "2m": d.get("p2m_2m", 0), "4k": d["p2m_4k"]}
-    res["pages"] = res["1g"] * 262144 + res["2m"] * 512 + res["4k"]
-    return res
 
 
 def xen_domain_pages(lab, domid):

@@ -59,7 +59,7 @@ def check_p2m_growth(lab, name, grew, want, what):
     expected (a shrink passes both as positive drops). Exact when the last
     grow's window had not been used before in this session; on a reused one
     Xen 4.17 leaves a superpage uncounted when it replaces a table an earlier
-    shrink emptied (counters.xen_p2m_mappings), and its removal then moves no
+    shrink emptied (counters.xen_domains), and its removal then moves no
     count either, so the figure may fall short by whole 2M (512-page)
     mappings, never more than WANT, never over (measured on main's 1G
     populate: +0 pages on a second grow of the same GiB, -0 on its shrink)."""

@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 
 from lab import LabError, check, scenario, show
-from scenarios.counters import press_key_quietly
 from scenarios.integrity import settled_free_pages
 from scenarios.hotmem import (BALLOON, GIB, MIB, back_to_boot_size, domid, guest_mem, need, plugged,
                               wait_balloon, xen_books, xl_hotmem)
@@ -41,40 +40,10 @@ REFUSAL = re.compile(r"xen_hotmem: offline of \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\
 SELFTEST = "tools/testing/selftests/memory-hotplug/mem-on-off-test.sh"
 
 
-# ---------------------------------------------------------------- Xen's p2m statistics
-
-DUMP = re.compile(r"'q' pressed -> dumping domain info \(now = (\d+)\)")
-
-
-def p2m_mappings(lab, dom):
-    """Xen's stage-2 mappings of domain DOM by size: {"1g", "2m", "4k"}, from
-    a fresh 'q' dump, pressed with every other vCPU still (counters.QUIET_KEY).
-    `xl dmesg` is polled until a dump newer than the last one there (its
-    "now =" stamp) shows the domain; older dumps never count."""
-    def last_dump(out):
-        heads = list(DUMP.finditer(out))
-        return heads[-1] if heads else None
-
-    old = last_dump(lab.dom0("xl dmesg", timeout=60).out)
-    press_key_quietly(lab, "q")
-    text = None
-    for _ in range(50):
-        out = lab.dom0("xl dmesg", timeout=60).out
-        head = last_dump(out)
-        if head and (not old or head.group(1) != old.group(1)):
-            m = re.search(rf"p2m mappings for domain {dom} \(vmid \d+\):(.{{0,300}}?4K mappings:\s+-?\d+)",
-                          out[head.end():], re.S)
-            if m:
-                text = m.group(1)
-                break
-        time.sleep(0.2)
-    check(text, f"no new 'q' dump with p2m statistics for domain {dom} in xl dmesg")
-    res = {}
-    for size in ("1G", "2M", "4K"):
-        m = re.search(rf"{size} mappings:\s+(-?\d+)", text)
-        check(m, f"no {size} line in Xen's p2m statistics for domain {dom}: {text!r}")
-        res[size.lower()] = int(m.group(1))
-    return res
+def p2m_of(books):
+    """Xen's stage-2 mappings by size, {"1g", "2m", "4k"}, from a snapshot
+    of xen_books (one fresh 'q' dump, counters.xen_domains)."""
+    return {size: books["p2m_" + size] for size in ("1g", "2m", "4k")}
 
 
 def large_mib(p):
@@ -93,14 +62,13 @@ def grow_and_count(lab, what, reused=False):
     while tot_pages grew by the GiB). There the check is that no 4K (or 2M)
     mapping of the GiB is counted and Xen's tot_pages grew by exactly the
     GiB: the frames are mapped, and not with 4K entries."""
-    d = domid(lab)
-    p0 = p2m_mappings(lab, d)
     x0 = xen_books(lab)
+    p0 = p2m_of(x0)
     res, grow_s = xl_hotmem(lab, "grow guest 1g")
     show(f"xl-hotmem grow guest 1g ({what})", res.out)
     wait_balloon(lab)
-    p1 = p2m_mappings(lab, d)
     x1 = xen_books(lab)
+    p1 = p2m_of(x1)
     delta = {k: p1[k] - p0[k] for k in p0}
     share = (large_mib(p1) - large_mib(p0)) / 1024
     tot = x1["tot_pages"] - x0["tot_pages"]
