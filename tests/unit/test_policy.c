@@ -161,6 +161,35 @@ static void test_psi(void)
 }
 
 /*
+ * A grow that ends before the next tick (lab.autoscale: 256 MiB in 0.6 s,
+ * ticks of 1 s) is never seen busy; its end must still count, so the next
+ * tick, on stats published before the grow, does not grow the guest again.
+ */
+static void test_op_within_a_tick(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in = dom(1, 100, 0);
+	struct hotmem_policy_domain_status st;
+
+	CHECK_EQ(tick(p, 1, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+	/* done by the next tick: 3 blocks more, the same stats, 1.2 s old */
+	in.granted_bytes += 3 * BS;
+	in.target_bytes += 3 * BS;
+	in.stats_age_ms = 1200;
+	CHECK_EQ(tick(p, 2, 64 * GIB, &in, 1, out), 0);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK(strstr(st.why, "stats predate last op") != NULL);
+	/* stats after it, still under the watermark: grown at once */
+	in.stats.counter++;
+	in.stats_age_ms = 0;
+	CHECK_EQ(tick(p, 3, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+	hotmem_policy_free(p);
+}
+
+/*
  * PSI's avg10 lags: lab.autoscale's thrash, replayed. A 256 MiB guest whose
  * watermarks are 0 (only PSI can grow it) stalls; avg10 climbs as the kernel
  * computes it (every 2 s, by 1677/2048), the policy grows it by a block
@@ -936,6 +965,7 @@ int main(void)
 	test_triggers();
 	test_trend();
 	test_psi();
+	test_op_within_a_tick();
 	test_psi_lag();
 	test_balloon_first_and_reserve();
 	test_surplus_and_release();

@@ -536,6 +536,15 @@ static bool emit(struct hotmem_policy_decision *out, size_t max, size_t *count, 
 	snprintf(d->reason, sizeof(d->reason), "%s", reason);
 	dom->last = *d;
 	dom->have_last = true;
+	/*
+	 * An operation of the policy's own counts as running from now: one that
+	 * ends before the next tick (lab.autoscale: a 256 MiB grow in 0.6 s)
+	 * would otherwise never be seen busy, so neither its end nor the relief
+	 * would be noted, and the next tick, on the same stats, grew the guest
+	 * by a block more.
+	 */
+	if (action == HOTMEM_POLICY_GROW || action == HOTMEM_POLICY_SHRINK)
+		dom->was_busy = true;
 	snprintf(dom->why, sizeof(dom->why), "%s", reason);
 	return true;
 }
