@@ -35,6 +35,8 @@
 #define NEVER	       UINT64_MAX
 /* as_dom.source of parameters set at run time: a reload keeps them. */
 #define SOURCE_RUNTIME "xl-hotmem policy"
+/* The policy's balloon step: a reclaim may land this far under its target. */
+#define RECLAIM_SLACK_BYTES (32ull << 20)
 
 /* One domain of the host, as the last tick saw it. */
 struct as_dom {
@@ -441,8 +443,8 @@ static void set_target(struct autoscale *as, struct as_dom *dom,
  * as room to migrate what the movable blocks still hold. The raise is undone
  * if the shrink does not start; autoscale_op_ended() settles the rest.
  */
-static void release(struct autoscale *as, struct as_dom *dom,
-		    const struct hotmem_policy_decision *dec)
+static int release(struct autoscale *as, struct as_dom *dom,
+		   const struct hotmem_policy_decision *dec, const char *why)
 {
 	uint64_t target = dec->target_bytes & ~1023ull, raised = 0, per_block;
 	uint64_t granted_blocks = dom->block_size ? dom->granted_bytes / dom->block_size : 0;
@@ -460,15 +462,16 @@ static void release(struct autoscale *as, struct as_dom *dom,
 			aslog(as, LOG_INFO,
 			      "policy: d%" PRIu32 " (%s): target %s -> %s before removing %" PRIu32
 			      " block(s) (%s)",
-			      dom->domid, dom->name, from, to, dec->blocks, dec->reason);
+			      dom->domid, dom->name, from, to, dec->blocks, why);
 		else
 			raised = 0; /* the shrink goes on; the end puts the target right */
 	}
-	r = start_op(as, dom->domid, HOTMEM_OP_KIND_SHRINK, dec->bytes, dec->reason, target);
+	r = start_op(as, dom->domid, HOTMEM_OP_KIND_SHRINK, dec->bytes, why, target);
 	if (r < 0 && raised)
 		hotmem_set_target(as->host->hm, dom->domid, dom->target_bytes);
 	else if (raised)
 		dom->target_bytes = raised;
+	return r;
 }
 
 /*
@@ -479,22 +482,54 @@ static void release(struct autoscale *as, struct as_dom *dom,
  * and free, and the guest can OOM. So the whole blocks of a balloon reclaim
  * are removed instead (the engine lowers memory/target by them); what is
  * left under a block goes to the balloon when the policy looks again.
+ *
+ * What the balloon already holds counts: its frames are boot memory given
+ * back, and a block more removed with the balloon deflated by as much is the
+ * same memory with the blocks gone. Without it a guest whose balloon held
+ * part of a block kept that block online over a ballooned boot memory for
+ * good (lab.autoscale on a loaded host: 83 MiB ballooned, then a reclaim of
+ * 417 MiB removed 3 blocks and autoa stayed at 301 MiB for its 256 MiB boot
+ * size, inside its band). So the blocks are counted from the ceiling (boot +
+ * granted) down to the policy's target, less a balloon step (what the
+ * policy skips as churn); if that makes more blocks, they go as a release
+ * (target raised first, no balloon draining) ending at the policy's target
+ * or, if that lies above what stays, at what stays.
  * Returns true if it took the decision over.
  */
 static bool reclaim_blocks(struct autoscale *as, struct as_dom *dom,
 			   const struct hotmem_policy_decision *dec)
 {
-	uint64_t bs = dom->block_size, blocks;
-	char why[2 * HOTMEM_POLICY_REASON_MAX];
+	uint64_t bs = dom->block_size, blocks, whole = 0, per_block;
+	uint64_t granted_blocks = bs ? dom->granted_bytes / bs : 0;
+	uint64_t cap = granted_blocks < dom->params.max_step_blocks ? granted_blocks
+								    : dom->params.max_step_blocks;
+	char why[3 * HOTMEM_POLICY_REASON_MAX];
 	int r;
 
 	if (!bs || dec->target_bytes >= dom->target_bytes)
 		return false;
 	blocks = (dom->target_bytes - dec->target_bytes) / bs;
-	if (blocks > dom->granted_bytes / bs)
-		blocks = dom->granted_bytes / bs;
-	if (blocks > dom->params.max_step_blocks)
-		blocks = dom->params.max_step_blocks;
+	if (blocks > cap)
+		blocks = cap;
+	per_block = granted_blocks ? dom->granted_target_bytes / granted_blocks : 0;
+	if (per_block && dom->ceiling_bytes > dec->target_bytes)
+		whole = (dom->ceiling_bytes - dec->target_bytes + RECLAIM_SLACK_BYTES) / per_block;
+	if (whole > cap)
+		whole = cap;
+	if (whole > blocks) {
+		struct hotmem_policy_decision rel = *dec;
+		uint64_t stays = dom->ceiling_bytes - whole * per_block;
+
+		rel.action = HOTMEM_POLICY_SHRINK;
+		rel.blocks = (uint32_t)whole;
+		rel.bytes = whole * bs;
+		rel.target_bytes = dec->target_bytes < stays ? dec->target_bytes : stays;
+		snprintf(why, sizeof(why),
+			 "%s; as %" PRIu64 " block(s) with the balloon's part: a balloon "
+			 "cannot take hot-added memory",
+			 dec->reason, whole);
+		return release(as, dom, &rel, why) != -EOPNOTSUPP;
+	}
 	if (!blocks)
 		return false;
 	snprintf(why, sizeof(why),
@@ -524,7 +559,7 @@ static void execute(struct autoscale *as, const struct hotmem_policy_decision *d
 		start_op(as, dom->domid, HOTMEM_OP_KIND_GROW, dec->bytes, dec->reason, 0);
 		break;
 	case HOTMEM_POLICY_SHRINK:
-		release(as, dom, dec);
+		release(as, dom, dec, dec->reason);
 		break;
 	case HOTMEM_POLICY_SET_TARGET:
 		if (!reclaim_blocks(as, dom, dec))
