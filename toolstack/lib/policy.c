@@ -113,7 +113,7 @@ struct pol_dom {
 	bool was_busy;		   /* op_busy at the last tick */
 	uint64_t op_end_ms;	   /* the tick that saw the last operation end */
 	uint64_t relief_ms;	   /* last operation ended or deflation issued (NEVER: none) */
-	uint64_t psi_base_at_ms;   /* first kernel update after relief_ms (NEVER: none) */
+	uint64_t psi_base_at_ms;   /* PSI baseline after relief_ms (NEVER: none; psi_stalling) */
 	uint32_t psi_base;	   /* its PSI some avg10 */
 	bool psi_base_moved;	   /* avg10 has changed since (a kernel update came) */
 	uint64_t trend_counter;	   /* stats.counter of the last trend sample */
