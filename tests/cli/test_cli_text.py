@@ -409,6 +409,22 @@ def want_keyed(doc, table):
     return want
 
 
+def policy_text_vs_json(xl, name, what):
+    """`xl-hotmem policy NAME` as text, parsed, checked against --json run just
+    before and just after it (stats may be republished in between: up to five
+    tries). Returns the parsed figures and the text."""
+    for tries in range(5):
+        before, out, after = (xl.json("policy", name), xl.text("policy", name),
+                              xl.json("policy", name))
+        got = parse_keyed(out, POLICY_RE)
+        if got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)):
+            break
+    check(got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)),
+          "%s: every figure is the --json one (%r vs %r)"
+          % (what, got, want_keyed(after, POLICY_RE)))
+    return got, out
+
+
 def test_policy(xl):
     xl.json("set", "web", "640m")
     rc, _, err = xl.run("sim-guest", "web", "ws=300m", "psi=12.34", "psi-full=1.5")
@@ -419,31 +435,15 @@ def test_policy(xl):
         if doc.get("stats", {}).get("psi_some_avg10") == 1234:
             break
         time.sleep(0.2)
-    for tries in range(5):  # stats may be republished between the two runs
-        before, out, after = (xl.json("policy", "web"), xl.text("policy", "web"),
-                              xl.json("policy", "web"))
-        got = parse_keyed(out, POLICY_RE)
-        if got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)):
-            break
+    got, _ = policy_text_vs_json(xl, "web", "policy")
     check(set(got) == set(POLICY_RE), "policy: every figure line is there (%r)" % sorted(got))
-    check(got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)),
-          "policy: every figure is the --json one (%r vs %r)"
-          % (got, want_keyed(after, POLICY_RE)))
     check(got.get("size") == (256 * MIB, 3 * GIB, 250) and got.get("memory", (0, 0, 0))[2]
           == 640 * MIB and got.get("guest", (0, 0, 0))[2] == 1234 and got.get("last") == "-",
           "policy: the config's min/max/weight, the grant, the guest's PSI, no decision (%r)"
           % (got,))
 
     # The autoscaled domain: its last decision, in words and figures.
-    for tries in range(5):
-        before, out, after = (xl.json("policy", "auto"), xl.text("policy", "auto"),
-                              xl.json("policy", "auto"))
-        got = parse_keyed(out, POLICY_RE)
-        if got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)):
-            break
-    check(got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)),
-          "policy auto: every figure is the --json one (%r vs %r)"
-          % (got, want_keyed(after, POLICY_RE)))
+    got, _ = policy_text_vs_json(xl, "auto", "policy auto")
     check(isinstance(got.get("last"), tuple) and got["last"][0] == "grow" and got["last"][1] > 0,
           "policy auto: the last decision is a grow with its size (%r)" % (got.get("last"),))
 
@@ -467,15 +467,7 @@ def test_policy_short(xl):
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline and not xl.json("policy", "auto").get("short_bytes"):
         time.sleep(0.2)
-    for tries in range(5):
-        before, out, after = (xl.json("policy", "auto"), xl.text("policy", "auto"),
-                              xl.json("policy", "auto"))
-        got = parse_keyed(out, POLICY_RE)
-        if got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)):
-            break
-    check(got in (want_keyed(before, POLICY_RE), want_keyed(after, POLICY_RE)),
-          "policy auto short: every figure is the --json one (%r vs %r)"
-          % (got, want_keyed(after, POLICY_RE)))
+    got, out = policy_text_vs_json(xl, "auto", "policy auto short")
     now = got.get("now", ())
     check(len(now) == 6 and now[5] > 0 and ", short about " in out,
           "policy auto short: at MemAvailable 0 the now: line says how short (%r)" % (out,))

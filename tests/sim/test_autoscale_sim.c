@@ -436,6 +436,20 @@ static uint32_t rig_guest(struct rig *t, const char *name, uint64_t boot)
 	return harness_add_guest(&t->h, name, boot / HV_PAGE_SIZE, &gp, NULL);
 }
 
+/*
+ * web grown to its max under load, then put in manual with its load gone and
+ * ballooned by hand to target (an operator's xl mem-set): phases 4 and 4b.
+ */
+static void grown_then_ballooned(struct rig *t, uint32_t *doms, uint32_t web, uint64_t target)
+{
+	set_load(t, web, 2048 * MIB, 3000);
+	ticks(t, doms, 2, 20);
+	CHECK_EQ(granted_of(t, web), WEB_MAX - WEB_BOOT);
+	set_mode(t, "web", "manual");
+	set_load(t, web, 0, 0);
+	CHECK_EQ(hotmem_set_target(t->h.hm, web, target), 0);
+}
+
 int main(void)
 {
 	struct rig *t = calloc(1, sizeof(*t));
@@ -506,12 +520,7 @@ int main(void)
 	 *    in manual meanwhile); back in auto, the blocks go, each shrink after
 	 *    its target was raised by the blocks, ending on the policy's target. */
 	fprintf(stderr, "phase 4: web grown again, ballooned by hand, released\n");
-	set_load(t, web, 2048 * MIB, 3000);
-	ticks(t, doms, 2, 20);
-	CHECK_EQ(granted_of(t, web), WEB_MAX - WEB_BOOT);
-	set_mode(t, "web", "manual");
-	set_load(t, web, 0, 0);
-	CHECK_EQ(hotmem_set_target(t->h.hm, web, WEB_BOOT), 0);
+	grown_then_ballooned(t, doms, web, WEB_BOOT);
 	mark = t->nr_events;
 	ticks(t, doms, 2, 5);
 	CHECK_EQ(tot_of(t, web), WEB_BOOT);
@@ -547,12 +556,7 @@ int main(void)
 	 *     on a loaded host: autoa stayed at 301 MiB over a ballooned boot
 	 *     memory, one block online). */
 	fprintf(stderr, "phase 4b: web grown again, part of a block ballooned\n");
-	set_load(t, web, 2048 * MIB, 3000);
-	ticks(t, doms, 2, 20);
-	CHECK_EQ(granted_of(t, web), WEB_MAX - WEB_BOOT);
-	set_mode(t, "web", "manual");
-	set_load(t, web, 0, 0);
-	CHECK_EQ(hotmem_set_target(t->h.hm, web, WEB_MAX - 83 * MIB), 0);
+	grown_then_ballooned(t, doms, web, WEB_MAX - 83 * MIB);
 	ticks(t, doms, 2, 5);
 	CHECK_EQ(tot_of(t, web), WEB_MAX - 83 * MIB);
 	mark = t->nr_events;
