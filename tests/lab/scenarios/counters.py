@@ -158,8 +158,10 @@ def _xen_dump(lab, key, header, tries=3):
         starts = [(i, m) for i, l in enumerate(lines) for m in [re.search(header, l)] if m]
         return (lines, starts[-1]) if starts else (lines, None)
 
-    _, old = newest(lab.dom0("xl dmesg", timeout=120).out)
-    stamp = old[1].groups() if old and old[1].groups() else None
+    stamp = None
+    if re.compile(header).groups:  # only a stamped header needs the dump before
+        _, old = newest(lab.dom0("xl dmesg", timeout=120).out)
+        stamp = old[1].groups() if old else None
     for _ in range(tries):
         if key == "q":
             press_key_quietly(lab, key)
