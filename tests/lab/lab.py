@@ -76,8 +76,11 @@ DOM0_READY = re.compile(r"HOTMEM-DOM0-READY (\S+) (\S+)")
 # not bring it back. Xen 4.17 under QEMU TCG; no hotmem code runs in dom0's
 # kernel. A scenario that fails after it ran on a broken machine: `run`
 # boots a fresh one and runs it once more, a session reboots (docs/lab.md).
-MACHINE_FAULT = re.compile(r"watchdog: Watchdog detected hard LOCKUP on cpu \d+|"
-                           r"rcu: \s*Possible timer handling issue on cpu=\d+")
+# Only dom0's own kernel lines count (at the start of a serial line, with
+# printk's time stamp): a guest's messages relayed in a command's output
+# carry the "|" prefix.
+MACHINE_FAULT = re.compile(r"(?m:^\[\s*\d+\.\d+\] (?P<line>watchdog: Watchdog detected hard LOCKUP on cpu \d+|"
+                           r"rcu: \s*Possible timer handling issue on cpu=\d+))")
 # Console lines that mean the boot is lost: stop at once instead of timing out.
 FATAL = re.compile(r"HOTMEM-DOM0-FAILED.*|Kernel panic - not syncing.*|"
                    r"\(XEN\) Panic on CPU.*|\(XEN\) Could not set up DOM0.*|" + MACHINE_FAULT.pattern)
@@ -368,7 +371,7 @@ class Lab:
             return None
         with self.serial._cond:
             m = MACHINE_FAULT.search(self.serial.text)
-        return m.group(0) if m else None
+        return m.group("line") if m else None
 
     def dom0(self, script, timeout=60, check=True, on_fault=False):
         """Run SCRIPT (sh) in dom0; return a Result. With CHECK, a non-zero
