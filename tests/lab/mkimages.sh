@@ -226,6 +226,14 @@ cross_build() {
 	TOOLSTACK_FILES=()
 	[[ $mode == off ]] && return 0
 	log "cross-building hotmem's dom0 programs for arm64 in $bdir"
+	# A cache shared by several checkouts (HOTMEM_CACHE) holds the build
+	# directory of whichever configured it last; CMake refuses another source.
+	local home
+	home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$bdir/CMakeCache.txt" 2>/dev/null || true)
+	if [[ -n $home && $(realpath -m "$home") != $(realpath -m "$REPO") ]]; then
+		log "$bdir was configured for $home: starting it again for $REPO"
+		rm -rf "$bdir"
+	fi
 	if cmake -S "$REPO" -B "$bdir" -DCMAKE_TOOLCHAIN_FILE="$HERE/aarch64-toolchain.cmake" \
 		-DHOTMEM_CACHE="$CACHE" -DBUILD_TESTING=OFF -DHOTMEM_SANITIZE=OFF -DHOTMEM_LAB=OFF \
 		-DHOTMEM_WERROR="${HOTMEM_LAB_WERROR:-ON}" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$blog" 2>&1; then
