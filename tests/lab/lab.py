@@ -496,6 +496,40 @@ class Lab:
                         on_fault=True)
         (self.log_dir / "guest-consoles.log").write_text(res.out)
 
+    def xen_view_of_fault(self):
+        """What Xen says about a faulted machine, into the serial log: the
+        serial input switched to Xen (CTRL-a three times), debug keys 'r'
+        (each pCPU's run queue and current vCPU: is the dead vCPU blocked,
+        runnable or running?), 'd' (each pCPU's registers: where Xen is)
+        and '0' (dom0's vCPUs' registers), then the input back to dom0. 'd'
+        waits for every pCPU and '0' pauses every dom0 vCPU, so one stuck
+        inside Xen hangs them: they go last. The machine is killed afterwards
+        anyway; this is for whoever hunts the fault. Unless the input is
+        back on dom0, the agent is taken as gone (no more dom0 commands:
+        their lines would reach Xen as debug keys)."""
+        alive = self.proc is not None and self.proc.poll() is None
+        if not alive or self.serial is None:
+            return
+        since = self.serial.mark()
+        keys = (("r", r"\(XEN\) CPUs info:"), ("d", r"'d' pressed"), ("0", r"'0' pressed"))
+        try:
+            self.write(b"\x01\x01\x01")
+            self.serial.wait(r"\*\*\* Serial input to Xen", 10, since, what="serial input to Xen", fatal=None)
+            for key, header in keys:
+                self.write(key)
+                self.serial.wait(header, 10, since, what=f"Xen's dump for '{key}'", fatal=None)
+                time.sleep(2)
+            print(f"==== Xen's run queues, pCPUs and dom0's vCPUs ('r', 'd', '0') are in "
+                  f"{self.log_dir}/serial.log", file=sys.stderr)
+        except LabError as e:
+            print(f"==== Xen's view of the fault: incomplete ({e})", file=sys.stderr)
+        try:
+            back = self.serial.mark()
+            self.write(b"\x01\x01\x01")
+            self.serial.wait(r"\*\*\* Serial input to DOM0", 10, back, what="serial input to dom0", fatal=None)
+        except LabError:
+            self.agent = False
+
     def dump(self, reason):
         """Print the last 50 lines of every console."""
         out = sys.stderr
@@ -504,6 +538,7 @@ class Lab:
         if fault:
             print(f"==== the machine faulted before this: dom0 printed \"{fault}\" (MACHINE_FAULT in "
                   f"lab.py: a dom0 vCPU stopped taking interrupts; Xen 4.17 under QEMU TCG)", file=out)
+            self.xen_view_of_fault()
         if self.serial:
             print("==== last 50 lines of the serial console (Xen + dom0):", file=out)
             for line in self.serial.tail(50):

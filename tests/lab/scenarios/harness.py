@@ -1,7 +1,8 @@
 """Scenarios that test the harness itself (ctest lab.harness-rerun and
 lab.harness-no-rerun): a scenario that fails after dom0 printed a
 MACHINE_FAULT line runs once more on a fresh boot (lab.py run_attempt()),
-and one that fails without such a line does not. The fault is a kernel line
+and one that fails without such a line does not; the first run's failure
+dump holds Xen's view of the fault. The fault is a kernel line
 of the same text written to dom0's /dev/kmsg at KERN_EMERG (dom0-init sets
 the console level to 4, so only levels 0-3 reach the serial line)."""
 
@@ -17,6 +18,13 @@ def harness_rerun(lab):
     if lab.rerun_after:
         check(lab.rerun_after == FAKE_FAULT, f"rerun after {lab.rerun_after!r}, expected {FAKE_FAULT!r}")
         check(first_ok.is_file(), f"the first run failed before its end (no {first_ok})")
+        # The failure dump of the first run asked Xen for its view
+        # (Lab.xen_view_of_fault) and gave the serial input back to dom0.
+        first_serial = (lab.log_dir.parent / "serial.log").read_text(errors="replace")
+        after = first_serial[first_serial.find(FAKE_FAULT):]
+        for what in ("Serial input to Xen", "(XEN) CPUs info:", "'d' pressed", "'0' pressed",
+                     "Serial input to DOM0"):
+            check(what in after, f"the first run's serial log has no {what!r} after the fault line")
         check(lab.machine_fault() is None, f"the fresh boot already shows a fault: {lab.machine_fault()}")
         lab.dom0("true")
         return
