@@ -264,6 +264,8 @@ class Lab:
         self.timings = {}
         self.state = {}  # what scenarios sharing one session pass on to each other
         self.rerun_after = None  # the MACHINE_FAULT line that made this run a rerun
+        self._fault = None  # the first MACHINE_FAULT line seen (machine_fault())
+        self._fault_scanned = 0  # serial text searched for it so far
         self._seq = 0
         self._t0 = None
         self._qemu_err = None
@@ -366,12 +368,16 @@ class Lab:
         self.agent = True
 
     def machine_fault(self):
-        """The first MACHINE_FAULT line dom0 printed since this boot, or None."""
-        if self.serial is None:
-            return None
-        with self.serial._cond:
-            m = MACHINE_FAULT.search(self.serial.text)
-        return m.group("line") if m else None
+        """The first MACHINE_FAULT line dom0 printed since this boot, or None.
+        Called before every dom0 command: each call searches only from the
+        start of the last line the previous one saw (it may have been cut)."""
+        if self._fault is None and self.serial is not None:
+            with self.serial._cond:
+                text = self.serial.text
+            m = MACHINE_FAULT.search(text, text.rfind("\n", 0, self._fault_scanned) + 1)
+            self._fault_scanned = len(text)
+            self._fault = m.group("line") if m else None
+        return self._fault
 
     def dom0(self, script, timeout=60, check=True, on_fault=False):
         """Run SCRIPT (sh) in dom0; return a Result. With CHECK, a non-zero
@@ -646,6 +652,18 @@ def load_scenarios():
 # Commands.
 
 
+def append_results(path, lines):
+    """Append HOTMEM result LINES to the file PATH (--results), if any."""
+    if path:
+        with open(path, "a") as f:
+            f.writelines(line + "\n" for line in lines)
+
+
+def fault_tag(fault):
+    """The result-line field for a MACHINE_FAULT line, if there was one."""
+    return dict(machine_fault=fault) if fault else {}
+
+
 def cmd_list(args):
     for name, (_, help) in sorted(SCENARIOS.items()):
         print(f"{name:16} {help}")
@@ -714,14 +732,11 @@ def run_attempt(args, log_dir, rerun_after=None):
                 lab.poweroff()
             lab.close()  # a failed lab is killed, not powered off
             lab.timings["total_s"] = time.monotonic() - t0
-            extra = dict(machine_fault=fault) if fault else {}
+            extra = fault_tag(fault)
             if rerun_after:
                 extra["rerun_after"] = rerun_after
             lab.report(scenario=args.scenario, status=status, **lab.timings, **extra)
-        if args.results and lab:
-            with open(args.results, "a") as f:
-                for line in lab.results:
-                    f.write(line + "\n")
+            append_results(args.results, lab.results)
     return status, fault
 
 
@@ -878,31 +893,17 @@ def session_serve(args, sock_path, owner):
     srv.bind(sock_path)
     srv.listen(4)
     srv.settimeout(1)
-    status = "fail"
-    try:
-        lab.boot()
-        status = run_one(lab, args.setup) if args.setup else "pass"
-    except Skip as e:
-        log(f"SKIP session: {e}")
-        status = "skip"
-    except LabError as e:
-        log(f"FAIL session boot: {e}")
-        lab.dump(str(e).splitlines()[0])
+    status = session_boot(lab, args, "session boot")
     fault = lab.machine_fault()
-    extra = dict(machine_fault=fault) if fault else {}
-    lab.report(scenario=args.setup or "session", status=status, **lab.timings, **extra)
+    lab.report(scenario=args.setup or "session", status=status, **lab.timings, **fault_tag(fault))
     box = dict(lab=lab, reboots=0)  # session_reboot() replaces the machine
     if status == "fail" and fault:
         # As for a scenario (MACHINE_FAULT): once more on a fresh machine.
-        if args.results:
-            with open(args.results, "a") as f:
-                f.writelines(line + "\n" for line in lab.results)
+        append_results(args.results, lab.results)
         ok = session_reboot(box, args, log_dir, f"the setup failed on a machine that faulted ({fault})")
         lab = box["lab"]
         status = "pass" if ok else "fail"
-    if args.results:
-        with open(args.results, "a") as f:
-            f.writelines(line + "\n" for line in lab.results)
+    append_results(args.results, lab.results)
     rc = {"pass": 0, "skip": SKIP}.get(status, 1)
     print(f"HOTMEM-SESSION-START rc={rc}", flush=True)
     if rc != 0:
@@ -932,6 +933,21 @@ def session_serve(args, sock_path, owner):
             busy[1] = time.monotonic()
 
 
+def session_boot(lab, args, what):
+    """Boot the session's machine LAB and run the setup scenario on it:
+    "pass", "fail" or "skip" (WHAT names the step in a failure)."""
+    try:
+        lab.boot()
+        return run_one(lab, args.setup) if args.setup else "pass"
+    except Skip as e:
+        log(f"SKIP {what}: {e}")
+        return "skip"
+    except LabError as e:
+        log(f"FAIL {what}: {e}")
+        lab.dump(str(e).splitlines()[0])
+        return "fail"
+
+
 def session_reboot(box, args, log_dir, why):
     """Replace the session's machine after a MACHINE_FAULT: kill it, boot a
     fresh one (logs in LOG_DIR/reboot<N>), run the setup scenario again.
@@ -943,15 +959,20 @@ def session_reboot(box, args, log_dir, why):
     log(f"session: {why}; rebooting the machine (reboot {n}, logs in {log_dir / f'reboot{n}'})")
     box["lab"].close()
     lab = box["lab"] = Lab(args.cache, log_dir / f"reboot{n}", args.boot_timeout, args.verbose)
-    status = "fail"
-    try:
-        lab.boot()
-        status = run_one(lab, args.setup) if args.setup else "pass"
-    except LabError as e:
-        log(f"FAIL session reboot: {e}")
-        lab.dump(str(e).splitlines()[0])
+    status = session_boot(lab, args, "session reboot")
     lab.report(scenario=args.setup or "session", status=status, reboot=n, reboot_after=why, **lab.timings)
     return status == "pass"
+
+
+def run_reported(lab, name, **tags):
+    """run_one() on the session's machine and its result line (total_s, the
+    MACHINE_FAULT line if dom0 printed one, TAGS): (status, fault)."""
+    t = time.monotonic()
+    lab.timings = {}
+    status = run_one(lab, name)
+    fault = lab.machine_fault()
+    lab.report(scenario=name, status=status, total_s=time.monotonic() - t, **fault_tag(fault), **tags)
+    return status, fault
 
 
 def session_request(box, args, req, conn, log_file, log_dir):
@@ -985,37 +1006,28 @@ def session_request(box, args, req, conn, log_file, log_dir):
                 f"see {log_dir}")
             return False
         first = len(lab.results)
-        # A machine that faulted after the last scenario ended is no place
-        # for the next one (MACHINE_FAULT).
-        fault = lab.machine_fault()
-        if fault:
-            if not session_reboot(box, args, log_dir, f"dom0 faulted before {name} ({fault})"):
-                return False
-            lab, first = box["lab"], 0
-        t = time.monotonic()
-        lab.timings = {}
-        status = run_one(lab, name)
-        fault = lab.machine_fault()
-        extra = dict(machine_fault=fault) if fault else {}
-        lab.report(scenario=name, status=status, total_s=time.monotonic() - t, **extra)
-        if status == "fail" and fault:
-            # Not hotmem's failure: once more on a fresh machine, which must
-            # pass on its own; both runs are in the results.
-            if req.get("results"):
-                with open(req["results"], "a") as f:
-                    f.writelines(line + "\n" for line in lab.results[first:])
-            if not session_reboot(box, args, log_dir, f"{name} failed on a machine that faulted ({fault})"):
-                return False
-            lab, first = box["lab"], 0
-            t = time.monotonic()
-            lab.timings = {}
-            status = run_one(lab, name)
+        status = "fail"
+        try:
+            # A machine that faulted after the last scenario ended is no
+            # place for the next one (MACHINE_FAULT).
             fault = lab.machine_fault()
-            extra = dict(machine_fault=fault) if fault else {}
-            lab.report(scenario=name, status=status, total_s=time.monotonic() - t, rerun=1, **extra)
-        if req.get("results"):
-            with open(req["results"], "a") as f:
-                f.writelines(line + "\n" for line in lab.results[first:])
+            if fault:
+                ok = session_reboot(box, args, log_dir, f"dom0 faulted before {name} ({fault})")
+                lab, first = box["lab"], 0
+                if not ok:
+                    return False
+            status, fault = run_reported(lab, name)
+            if status == "fail" and fault:
+                # Not hotmem's failure: once more on a fresh machine, which
+                # must pass on its own; both runs are in the results.
+                append_results(req.get("results"), lab.results[first:])
+                ok = session_reboot(box, args, log_dir, f"{name} failed on a machine that faulted ({fault})")
+                lab, first = box["lab"], 0
+                if not ok:
+                    return False
+                status, _ = run_reported(lab, name, rerun=1)
+        finally:
+            append_results(req.get("results"), lab.results[first:])
         rc = {"pass": 0, "skip": SKIP}.get(status, 1)
         return False
     finally:
