@@ -10,10 +10,14 @@
  * sweep: the smallest host on which each policy keeps the
  * working sets fitting as well as static does on the full host. Prints
  * figures, never fails on them; every figure but the decision time
- * (--timing) is the same for the same arguments. docs/policy.md reads it.
+ * (--timing) is the same for the same arguments. docs/policy.md holds what
+ * --all prints, and the ctest doc.policy-tables keeps it so (policy_doc.py).
  *
  * Usage: policy_bench [--all] [--scenario NAME] [--sweep] [--guests N]
- *	  [--seconds S] [--warmup S] [--seed N] [--host-pct P] [--min MiB] [--timing]
+ *	  [--seconds S] [--warmup S] [--seed N] [--host-pct P] [--min MiB]
+ *	  [--grow-ms MS] [--shrink-ms MS] [--busy-pct P] [--timing]
+ * (--grow-ms, --shrink-ms: per 128 MiB block; --busy-pct: shrinks refused
+ * busy; the lab's figures unless given.)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -38,7 +42,7 @@ static void usage(const char *argv0)
 		"usage: %s [--all] [--scenario mixed|correlated|diurnal|churn] [--sweep]\n"
 		"       [--guests N] [--seconds S] [--warmup S] [--seed N] [--host-pct P] "
 		"[--min MiB]\n"
-		"       [--timing]\n",
+		"       [--grow-ms MS] [--shrink-ms MS] [--busy-pct P] [--timing]\n",
 		argv0);
 }
 
@@ -71,7 +75,7 @@ static void print_ratio(const struct psim_config *cfg, const struct psim_result 
 		snprintf(ratio, sizeof(ratio), "%.2fx", h->oom_proxy_s / bound->oom_proxy_s);
 	if (b_ans > 0)
 		snprintf(ratio_ans, sizeof(ratio_ans), "%.2fx", h_ans / b_ans);
-	printf("hotmem/%s: %s (%.0f vs %.0f guest-seconds: %+.0f, %+.3f %% of the %.0f "
+	printf("\nhotmem/%s: %s (%.0f vs %.0f guest-seconds: %+.0f, %+.3f %% of the %.0f "
 	       "counted); answering guests: %s (%.0f vs %.0f: %+.0f, %+.3f %%)\n",
 	       psim_policy_name(bound->policy), ratio, h->oom_proxy_s, bound->oom_proxy_s, gap,
 	       100 * gap / counted, counted, ratio_ans, h_ans, b_ans, h_ans - b_ans,
@@ -87,6 +91,10 @@ static int print_table(const struct psim_config *cfg, bool timing)
 	       (unsigned long long)cfg->seed, cfg->host_pct ? cfg->host_pct : 100);
 	if (cfg->min_mib)
 		printf(", every min %u MiB", cfg->min_mib);
+	if (cfg->timing)
+		printf(", grow %u ms and shrink %u ms a block, %u %% of shrinks busy",
+		       cfg->timing->grow_ms_per_block, cfg->timing->shrink_ms_per_block,
+		       cfg->timing->shrink_busy_pct);
 	printf("\n\n");
 	printf("| policy | oom_proxy_s | (unresponsive) | unmet_gib_s | p99_pressure | under_wm_s "
 	       "| granted_pct | "
@@ -194,6 +202,9 @@ int main(int argc, char **argv)
 		{ "host-pct", required_argument, NULL, 'p' },
 		{ "min", required_argument, NULL, 'm' },
 		{ "timing", no_argument, NULL, 'T' },
+		{ "grow-ms", required_argument, NULL, 'G' },
+		{ "shrink-ms", required_argument, NULL, 'K' },
+		{ "busy-pct", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -207,6 +218,7 @@ int main(int argc, char **argv)
 		.unresponsive_every = 50,
 		.host_pct = 100,
 	};
+	struct psim_timing lab_timing = PSIM_LAB_TIMING;
 	bool all = false, sweep = false, timing = false;
 	int c;
 
@@ -252,12 +264,25 @@ int main(int argc, char **argv)
 		case 'T':
 			timing = true;
 			break;
+		case 'G':
+			lab_timing.grow_ms_per_block = (uint32_t)strtoul(optarg, NULL, 10);
+			cfg.timing = &lab_timing;
+			break;
+		case 'K':
+			lab_timing.shrink_ms_per_block = (uint32_t)strtoul(optarg, NULL, 10);
+			cfg.timing = &lab_timing;
+			break;
+		case 'B':
+			lab_timing.shrink_busy_pct = (uint32_t)strtoul(optarg, NULL, 10);
+			cfg.timing = &lab_timing;
+			break;
 		default:
 			usage(argv[0]);
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (optind != argc || !cfg.guests || cfg.warmup_s >= cfg.seconds) {
+	if (optind != argc || !cfg.guests || cfg.warmup_s >= cfg.seconds ||
+	    lab_timing.shrink_busy_pct > 100) {
 		usage(argv[0]);
 		return 2;
 	}

@@ -21,7 +21,8 @@
  *   a working set holds;
  * - a grow takes GROW_MS_PER_BLOCK per block, a shrink SHRINK_MS_PER_BLOCK,
  *   and a shrink is refused `nomem` when the working set would not fit in
- *   what stays, or `busy` (an interrupted offline) at SHRINK_BUSY_PCT.
+ *   what stays, or `busy` (an interrupted offline) at SHRINK_BUSY_PCT
+ *   (struct psim_timing overrides the three for a sensitivity run).
  *
  * MemAvailable is MemTotal minus the working set and the kernel's own use;
  * PSI rises as MemAvailable falls toward zero and is smoothed like the
@@ -60,6 +61,12 @@
 #define SHRINK_NOMEM_MS 60
 #define SHRINK_BUSY_MS	600
 #define SHRINK_BUSY_PCT 10
+
+const struct psim_timing PSIM_LAB_TIMING = {
+	.grow_ms_per_block = GROW_MS_PER_BLOCK,
+	.shrink_ms_per_block = SHRINK_MS_PER_BLOCK,
+	.shrink_busy_pct = SHRINK_BUSY_PCT,
+};
 /* A creation that does not fit is retried every second this long (xl create
  * would fail; a toolstack like xapi waits for squeezed to make room). */
 #define BOOT_WAIT_S 60
@@ -654,6 +661,7 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 			   struct psim_result *res)
 {
 	const struct psim_config *cfg = s->cfg;
+	const struct psim_timing *timing = cfg->timing ? cfg->timing : &PSIM_LAB_TIMING;
 	uint64_t now_ms = (uint64_t)now_s * 1000;
 	struct hotmem_policy_host_input host = { .free_bytes = s->free };
 	uint64_t pending = 0;
@@ -712,7 +720,7 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 			g->op_result = 0;
 			g->op_blocks = d->blocks;
 			g->op_started_ms = now_ms;
-			g->op_done_ms = now_ms + (uint64_t)d->blocks * GROW_MS_PER_BLOCK;
+			g->op_done_ms = now_ms + (uint64_t)d->blocks * timing->grow_ms_per_block;
 			break;
 		case HOTMEM_POLICY_SHRINK: {
 			/* The driver refuses what would not fit (its reserve check):
@@ -732,13 +740,14 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 				g->op_result = 2;
 				g->op_done_ms = now_ms + SHRINK_NOMEM_MS;
 				res->shrink_nomem++;
-			} else if (rng_next(&s->rng) % 100 < SHRINK_BUSY_PCT) {
+			} else if (rng_next(&s->rng) % 100 < timing->shrink_busy_pct) {
 				g->op_result = 1;
 				g->op_done_ms = now_ms + SHRINK_BUSY_MS;
 				res->shrink_busy++;
 			} else {
 				g->op_result = 0;
-				g->op_done_ms = now_ms + (uint64_t)d->blocks * SHRINK_MS_PER_BLOCK;
+				g->op_done_ms =
+					now_ms + (uint64_t)d->blocks * timing->shrink_ms_per_block;
 			}
 			break;
 		}
@@ -1104,7 +1113,8 @@ int psim_run(const struct psim_config *cfg, enum psim_policy policy, struct psim
 	char dir[4000];
 	int r;
 
-	if (!cfg->guests || cfg->warmup_s >= cfg->seconds || cfg->scenario >= PSIM_NR_SCENARIOS)
+	if (!cfg->guests || cfg->warmup_s >= cfg->seconds || cfg->scenario >= PSIM_NR_SCENARIOS ||
+	    (cfg->timing && cfg->timing->shrink_busy_pct > 100))
 		return -EINVAL;
 	if ((size_t)snprintf(dir, sizeof(dir), "%s%s", cfg->trace_dir,
 			     cfg->scenario == PSIM_DIURNAL ? "/diurnal" : "") >= sizeof(dir))

@@ -49,7 +49,21 @@ struct psim_config {
 	uint32_t host_pct; /* host = this % of the guests' nominal sizes + reserve; 0 = 100 */
 	uint32_t min_mib;  /* every guest's min (the floor every policy keeps), MiB;
 			    * 0 = its class's (half its nominal size); boot sizes stay */
+	const struct psim_timing *timing; /* NULL = the lab's (PSIM_LAB_TIMING) */
 };
+
+/*
+ * How long hot-add's operations take and how often a shrink is refused
+ * `busy`. The defaults are the lab's (psim.c says where each comes from);
+ * the bench varies them to show how much its figures hang on them.
+ */
+struct psim_timing {
+	uint32_t grow_ms_per_block;
+	uint32_t shrink_ms_per_block;
+	uint32_t shrink_busy_pct; /* 0 .. 100 */
+};
+
+extern const struct psim_timing PSIM_LAB_TIMING;
 
 struct psim_result {
 	enum psim_policy policy;
