@@ -19,7 +19,9 @@
  *   the working set and kernel (and the memmap) are left, as a Linux balloon
  *   without swap does, for every policy; the oracle, too, never takes frames
  *   a working set holds;
- * - a grow takes GROW_MS_PER_BLOCK per block, a shrink SHRINK_MS_PER_BLOCK,
+ * - a grow takes GROW_MS_PER_BLOCK per block, each block the guest's as it
+ *   comes online (one after another, as the driver plugs them), a shrink
+ *   SHRINK_MS_PER_BLOCK,
  *   and a shrink is refused `nomem` when the working set would not fit in
  *   what stays, or `busy` (an interrupted offline) at SHRINK_BUSY_PCT
  *   (struct psim_timing overrides the three for a sensitivity run).
@@ -118,6 +120,7 @@ struct guest {
 	int op_kind;   /* 1 grow, 2 shrink */
 	int op_result; /* 0 ok, 1 busy, 2 nomem */
 	uint32_t op_blocks;
+	uint32_t op_blocks_done, op_ms_per_block;
 	uint64_t op_started_ms, op_done_ms;
 	/* unresponsive window */
 	uint32_t dead_from, dead_to;
@@ -426,13 +429,32 @@ static void guest_step(struct sim *s, struct guest *g, uint32_t now_s, struct ps
 		g->actual += d;
 		s->free -= d;
 	}
+	/* A grow's blocks come online one by one (the driver's core_grow_step):
+	 * each is the guest's when its share of the grow time has passed. */
+	while (g->op && g->op_kind == 1 && !dead(g, now_s) &&
+	       g->op_blocks_done + 1 < g->op_blocks &&
+	       now_ms >=
+		       g->op_started_ms + (uint64_t)(g->op_blocks_done + 1) * g->op_ms_per_block) {
+		if (s->free >= BLOCK) {
+			s->free -= BLOCK;
+			g->granted += BLOCK;
+			g->target += BLOCK;
+			g->actual += BLOCK;
+		} else {
+			res->grow_nomem++;
+		}
+		g->op_blocks_done++;
+	}
 	if (g->op && !dead(g, now_s) && now_ms >= g->op_done_ms) {
-		uint64_t bytes = (uint64_t)g->op_blocks * BLOCK;
+		uint64_t bytes =
+			(uint64_t)(g->op_blocks - (g->op_kind == 1 ? g->op_blocks_done : 0)) *
+			BLOCK;
 
 		if (g->op_kind == 1) {
 			/* The policy counted the frames as inflight while the grow
-			 * ran; they leave the host now (the populate, simplified to
-			 * the end). Xen refusing them fails the grow. */
+			 * ran; the last block's leave the host now (the populate,
+			 * simplified to each block's end). Xen refusing them fails
+			 * the grow. */
 			if (s->free >= bytes) {
 				s->free -= bytes;
 				g->granted += bytes;
@@ -684,7 +706,9 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 			.target_bytes = g->target,
 			.actual_bytes = g->actual,
 			.inflight_bytes =
-				g->op && g->op_kind == 1 ? (uint64_t)g->op_blocks * BLOCK : 0,
+				g->op && g->op_kind == 1
+					? (uint64_t)(g->op_blocks - g->op_blocks_done) * BLOCK
+					: 0,
 			.have_stats = g->has_stats,
 			.stats = g->stats,
 			.stats_age_ms = g->has_stats ? now_ms - g->stats_at_ms : 0,
@@ -694,7 +718,7 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 		if (g->target > g->actual)
 			pending += g->target - g->actual;
 		if (g->op && g->op_kind == 1)
-			pending += (uint64_t)g->op_blocks * BLOCK;
+			pending += (uint64_t)(g->op_blocks - g->op_blocks_done) * BLOCK;
 	}
 	int64_t pool = (int64_t)s->free - (int64_t)s->reserve - (int64_t)pending;
 	uint64_t t0 = now_ns();
@@ -719,6 +743,8 @@ static int run_hotmem_tick(struct sim *s, struct hotmem_run *hr, uint32_t now_s,
 			g->op_kind = 1;
 			g->op_result = 0;
 			g->op_blocks = d->blocks;
+			g->op_blocks_done = 0;
+			g->op_ms_per_block = timing->grow_ms_per_block;
 			g->op_started_ms = now_ms;
 			g->op_done_ms = now_ms + (uint64_t)d->blocks * timing->grow_ms_per_block;
 			break;
