@@ -56,6 +56,15 @@ static int run(const struct psim_config *cfg, enum psim_policy p, struct psim_re
 	return r;
 }
 
+/* NUM / DEN as a ratio, "-" where DEN is 0 (no ratio to a bound of 0). */
+static void ratio_text(char *buf, size_t len, double num, double den)
+{
+	if (den > 0)
+		snprintf(buf, len, "%.2fx", num / den);
+	else
+		snprintf(buf, len, "-");
+}
+
 /* hotmem's oom_proxy_s next to a bound's: the ratio ("-" where the bound
  * is 0), and the guest-seconds between them as a share of all the
  * guest-seconds counted (where the bound is near 0 the ratio alone says
@@ -69,12 +78,10 @@ static void print_ratio(const struct psim_config *cfg, const struct psim_result 
 	double gap = h->oom_proxy_s - bound->oom_proxy_s;
 	double h_ans = h->oom_proxy_s - h->oom_unresponsive_s;
 	double b_ans = bound->oom_proxy_s - bound->oom_unresponsive_s;
-	char ratio[32] = "-", ratio_ans[32] = "-";
+	char ratio[32], ratio_ans[32];
 
-	if (bound->oom_proxy_s > 0)
-		snprintf(ratio, sizeof(ratio), "%.2fx", h->oom_proxy_s / bound->oom_proxy_s);
-	if (b_ans > 0)
-		snprintf(ratio_ans, sizeof(ratio_ans), "%.2fx", h_ans / b_ans);
+	ratio_text(ratio, sizeof(ratio), h->oom_proxy_s, bound->oom_proxy_s);
+	ratio_text(ratio_ans, sizeof(ratio_ans), h_ans, b_ans);
 	printf("\nhotmem/%s: %s (%.0f vs %.0f guest-seconds: %+.0f, %+.3f %% of the %.0f "
 	       "counted); answering guests: %s (%.0f vs %.0f: %+.0f, %+.3f %%)\n",
 	       psim_policy_name(bound->policy), ratio, h->oom_proxy_s, bound->oom_proxy_s, gap,
@@ -167,14 +174,6 @@ static int print_table(const struct psim_config *cfg, bool timing, struct summar
  * Bisection, so it assumes fewer OOM seconds on a larger host; the figures
  * printed are those of the run at the answer.
  */
-static void ratio_text(char *buf, size_t len, double num, double den)
-{
-	if (den > 0)
-		snprintf(buf, len, "%.2fx", num / den);
-	else
-		snprintf(buf, len, "-");
-}
-
 /*
  * One line per table: hotmem against balloon-only and both bounds, the
  * ratios the issue's goal is about, and the answering guests' excess over

@@ -430,9 +430,11 @@ static void guest_step(struct sim *s, struct guest *g, uint32_t now_s, struct ps
 		s->free -= d;
 	}
 	/* A grow's blocks come online one by one (the driver's core_grow_step):
-	 * each is the guest's when its share of the grow time has passed. */
-	while (g->op && g->op_kind == 1 && !dead(g, now_s) &&
-	       g->op_blocks_done + 1 < g->op_blocks &&
+	 * each is the guest's when its share of the grow time has passed, the
+	 * last at op_done_ms. The policy counted them as inflight until then;
+	 * their frames leave the host as each lands (the populate, simplified
+	 * to each block's end). Xen refusing a block's frames fails it. */
+	while (g->op && g->op_kind == 1 && !dead(g, now_s) && g->op_blocks_done < g->op_blocks &&
 	       now_ms >=
 		       g->op_started_ms + (uint64_t)(g->op_blocks_done + 1) * g->op_ms_per_block) {
 		if (s->free >= BLOCK) {
@@ -446,24 +448,10 @@ static void guest_step(struct sim *s, struct guest *g, uint32_t now_s, struct ps
 		g->op_blocks_done++;
 	}
 	if (g->op && !dead(g, now_s) && now_ms >= g->op_done_ms) {
-		uint64_t bytes =
-			(uint64_t)(g->op_blocks - (g->op_kind == 1 ? g->op_blocks_done : 0)) *
-			BLOCK;
+		uint64_t bytes = (uint64_t)g->op_blocks * BLOCK;
 
-		if (g->op_kind == 1) {
-			/* The policy counted the frames as inflight while the grow
-			 * ran; the last block's leave the host now (the populate,
-			 * simplified to each block's end). Xen refusing them fails
-			 * the grow. */
-			if (s->free >= bytes) {
-				s->free -= bytes;
-				g->granted += bytes;
-				g->target += bytes;
-				g->actual += bytes;
-			} else {
-				res->grow_nomem++;
-			}
-		} else if (g->op_result == 0) {
+		/* A grow's blocks all landed above. */
+		if (g->op_kind == 2 && g->op_result == 0) {
 			/* The blocks' frames go back; the target the daemon writes
 			 * afterwards is the size the guest had (balloon released). */
 			g->granted -= bytes;
