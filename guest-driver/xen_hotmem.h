@@ -98,6 +98,9 @@ struct xhm {
 	spinlock_t psi_lock;
 	u32 psi_some, psi_full;
 	unsigned long psi_stamp; /* jiffies of the last write, 0 = never */
+	/* Fed by the agent through sysfs "swap" (its /proc/meminfo), under psi_lock. */
+	u64 swapped_kib;
+	unsigned long swap_stamp; /* jiffies of the last write, 0 = never */
 
 	struct kobject *kobj;
 };

@@ -109,8 +109,9 @@ MODULE_PARM_DESC(balloon_settle_ms,
 
 unsigned int xhm_psi_max_age_ms = 10000;
 module_param_named(psi_max_age_ms, xhm_psi_max_age_ms, uint, 0644);
-MODULE_PARM_DESC(psi_max_age_ms, "Publish PSI written to sysfs psi only while younger than this, "
-				 "ms; else 0 (default: 10000)");
+MODULE_PARM_DESC(psi_max_age_ms,
+		 "Publish what the agent wrote to sysfs psi and swap only while younger than this, "
+		 "ms; else PSI 0 and no swap figure (default: 10000)");
 
 struct xhm xhm;
 
@@ -163,6 +164,16 @@ static int xhm_read_stats(void *ctx, struct hotmem_stats *ret_stats)
 	    time_before(jiffies, x->psi_stamp + msecs_to_jiffies(READ_ONCE(xhm_psi_max_age_ms)))) {
 		stats.psi_some_avg10 = x->psi_some;
 		stats.psi_full_avg10 = x->psi_full;
+	}
+	/*
+	 * The kernel exports no SwapTotal to modules (total_swap_pages,
+	 * si_swapinfo), so the agent writes /proc/meminfo's swap lines too; a
+	 * stale figure is not published (five fields: "not known").
+	 */
+	if (x->swap_stamp &&
+	    time_before(jiffies, x->swap_stamp + msecs_to_jiffies(READ_ONCE(xhm_psi_max_age_ms)))) {
+		stats.swapped_kib = x->swapped_kib;
+		stats.has_swapped = true;
 	}
 	spin_unlock_irq(&x->psi_lock);
 	*ret_stats = stats;

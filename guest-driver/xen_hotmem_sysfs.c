@@ -12,6 +12,9 @@
  *   psi       write: the text of /proc/pressure/memory (a tiny guest agent
  *             does `cat /proc/pressure/memory > psi` every second, since the
  *             kernel does not export psi_system); read: the values and age
+ *   swap      write: /proc/meminfo's text, or its SwapCached, SwapTotal and
+ *             SwapFree lines (the same agent, since modules get no SwapTotal);
+ *             read: swap in use not also in RAM, and its age
  * Readers take xhm.lock, so a read waits for the step in progress.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -153,13 +156,48 @@ static ssize_t psi_store(struct kobject *kobj, struct kobj_attribute *attr, cons
 	return count;
 }
 
+static ssize_t swap_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct xhm *x = &xhm;
+	unsigned long stamp;
+	u64 swapped_kib;
+
+	spin_lock_irq(&x->psi_lock);
+	swapped_kib = x->swapped_kib;
+	stamp = x->swap_stamp;
+	spin_unlock_irq(&x->psi_lock);
+	if (!stamp)
+		return sysfs_emit(buf, "swapped_kib %llu age_ms -1\n", swapped_kib);
+	return sysfs_emit(buf, "swapped_kib %llu age_ms %u\n", swapped_kib,
+			  jiffies_to_msecs(jiffies - stamp));
+}
+
+static ssize_t swap_store(struct kobject *kobj, struct kobj_attribute *attr, const char *buf,
+			  size_t count)
+{
+	struct xhm *x = &xhm;
+	u64 swapped_kib;
+	int rc;
+
+	rc = hotmem_parse_meminfo_swap(buf, count, &swapped_kib);
+	if (rc)
+		return rc;
+	spin_lock_irq(&x->psi_lock);
+	x->swapped_kib = swapped_kib;
+	x->swap_stamp = jiffies ? jiffies : 1;
+	spin_unlock_irq(&x->psi_lock);
+	return count;
+}
+
 static struct kobj_attribute state_attr = __ATTR_RO(state);
 static struct kobj_attribute blocks_attr = __ATTR_RO(blocks);
 static struct kobj_attribute status_attr = __ATTR_RO(status);
 static struct kobj_attribute psi_attr = __ATTR(psi, 0644, psi_show, psi_store);
+static struct kobj_attribute swap_attr = __ATTR(swap, 0644, swap_show, swap_store);
 
 static struct attribute *xhm_attrs[] = {
-	&state_attr.attr, &blocks_attr.attr, &status_attr.attr, &psi_attr.attr, NULL,
+	&state_attr.attr, &blocks_attr.attr, &status_attr.attr,
+	&psi_attr.attr,	  &swap_attr.attr,   NULL,
 };
 
 static const struct attribute_group xhm_attr_group = {

@@ -273,7 +273,7 @@ int hotmem_core_init(struct hotmem_core *core, const struct hotmem_platform_ops 
 	if (!core->layout.memmap_pages)
 		core->add_kernel_bytes +=
 			mm.geo.block_size / mm.geo.page_size * mm.geo.struct_page_size;
-	core->guest_features = HOTMEM_FEATURE_STATS;
+	core->guest_features = HOTMEM_FEATURE_STATS | HOTMEM_FEATURE_STATS_SWAP;
 	if (core->layout.memmap_pages)
 		core->guest_features |= HOTMEM_FEATURE_MEMMAP_ON_MEMORY;
 	if (cfg->online_zone == HOTMEM_ZONE_MOVABLE)
@@ -942,6 +942,13 @@ static uint32_t core_stats(struct hotmem_core *core, uint32_t delay_ms)
 				stats.psi_some_avg10 = HOTMEM_PSI_MAX;
 			if (stats.psi_full_avg10 > HOTMEM_PSI_MAX)
 				stats.psi_full_avg10 = HOTMEM_PSI_MAX;
+			/* A toolstack that did not offer stats-swap reads five figures. */
+			if (!(core->features & HOTMEM_FEATURE_STATS_SWAP))
+				stats.has_swapped = false;
+			if (!stats.has_swapped)
+				stats.swapped_kib = 0;
+			if (stats.swapped_kib > HOTMEM_SWAPPED_KIB_MAX)
+				stats.swapped_kib = HOTMEM_SWAPPED_KIB_MAX;
 			if (hotmem_format_stats(core->buf, sizeof(core->buf), &stats) >= 0)
 				core_write(core, HOTMEM_KEY_GUEST_STATS, core->buf);
 		}
@@ -1266,5 +1273,64 @@ int hotmem_parse_psi_memory(const char *buf, size_t len, uint32_t *ret_some, uin
 		return -EINVAL;
 	*ret_some = some;
 	*ret_full = full;
+	return 0;
+}
+
+/*
+ * meminfo_kib - the value of "<name>:<spaces><digits> kB" at the start of a
+ * line of /proc/meminfo's text; -ENOENT if no line has that name.
+ */
+static int meminfo_kib(const char *buf, size_t len, const char *name, uint64_t *ret_kib)
+{
+	size_t name_len = core_strlen(name), pos = 0, i, digits;
+	uint64_t value;
+
+	while (pos < len) {
+		bool match = pos + name_len + 1 <= len;
+
+		for (i = 0; match && i < name_len; i++)
+			match = buf[pos + i] == name[i];
+		if (match && buf[pos + name_len] == ':') {
+			i = pos + name_len + 1;
+			while (i < len && buf[i] == ' ')
+				i++;
+			value = 0;
+			digits = 0;
+			while (i < len && buf[i] >= '0' && buf[i] <= '9') {
+				/* 20 digits could pass 2^64; meminfo never prints that many. */
+				if (++digits > 19)
+					return -EINVAL;
+				value = value * 10 + (uint64_t)(buf[i++] - '0');
+			}
+			if (!digits || i + 3 > len || buf[i] != ' ' || buf[i + 1] != 'k' ||
+			    buf[i + 2] != 'B' || (i + 3 < len && buf[i + 3] != '\n'))
+				return -EINVAL;
+			*ret_kib = value;
+			return 0;
+		}
+		while (pos < len && buf[pos] != '\n')
+			pos++;
+		pos++;
+	}
+	return -ENOENT;
+}
+
+int hotmem_parse_meminfo_swap(const char *buf, size_t len, uint64_t *ret_swapped_kib)
+{
+	uint64_t total, free, cached, swapped;
+
+	if (!buf || !ret_swapped_kib)
+		return -EINVAL;
+	if (meminfo_kib(buf, len, "SwapTotal", &total) ||
+	    meminfo_kib(buf, len, "SwapFree", &free) ||
+	    meminfo_kib(buf, len, "SwapCached", &cached) || free > total)
+		return -EINVAL;
+	/*
+	 * SwapCached pages are in swap and in RAM at once: only what is in swap
+	 * alone is memory the guest lacks. The three lines are read at slightly
+	 * different moments, so cached can pass total - free by a little.
+	 */
+	swapped = total - free;
+	*ret_swapped_kib = swapped > cached ? swapped - cached : 0;
 	return 0;
 }

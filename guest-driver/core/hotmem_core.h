@@ -474,4 +474,18 @@ int hotmem_core_block_range(const struct hotmem_core *core, uint32_t block, uint
  */
 int hotmem_parse_psi_memory(const char *buf, size_t len, uint32_t *ret_some, uint32_t *ret_full);
 
+/**
+ * hotmem_parse_meminfo_swap - what /proc/meminfo says the guest has in swap alone
+ * @buf: the file's text, or any of its lines that hold SwapCached, SwapTotal
+ *	 and SwapFree ("SwapTotal:      262140 kB", one per line, any order)
+ * @len: its length
+ * @ret_swapped_kib: SwapTotal - SwapFree - SwapCached (0 if cached is more)
+ *
+ * returns:
+ *	0, on success
+ *	-EINVAL, one of the three lines missing or not "<name>: <digits> kB",
+ *		 SwapFree above SwapTotal, or NULL arguments
+ */
+int hotmem_parse_meminfo_swap(const char *buf, size_t len, uint64_t *ret_swapped_kib);
+
 #endif /* HOTMEM_CORE_H */

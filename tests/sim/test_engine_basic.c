@@ -202,7 +202,7 @@ static void test_attach(void)
 
 	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/version", domid, "1"));
 	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/features", domid,
-		      "memmap-on-memory online-movable reboot-notice shrink stats"));
+		      "memmap-on-memory online-movable reboot-notice shrink stats stats-swap"));
 	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/stats-interval-ms", domid, "0"));
 	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/window", domid, "0xf000000000 0x1000000000"));
 	CHECK(dom0_is(&h, "/local/domain/%u/hotmem/guest/state", domid, "ready"));
@@ -513,9 +513,10 @@ static void test_target_blocks_negotiated(void)
 	const char *all =
 		"memmap-on-memory online-movable populated-blocks shrink stats target-blocks";
 	/* What dom0 offers (H/features): the same and reboot-notice. */
-	const char *narrow_ts = "memmap-on-memory online-movable reboot-notice shrink stats";
+	const char *narrow_ts =
+		"memmap-on-memory online-movable reboot-notice shrink stats stats-swap";
 	const char *all_ts = "memmap-on-memory online-movable populated-blocks reboot-notice "
-			     "shrink stats target-blocks";
+			     "shrink stats stats-swap target-blocks";
 	struct hotmem_domain_info info;
 	struct hotmem_result res;
 	struct sim_guest_stats fs;

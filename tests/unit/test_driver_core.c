@@ -30,7 +30,7 @@ static void test_handshake(void)
 	fake_run(fx, 10);
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/version"), "1");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
-		    "memmap-on-memory online-movable shrink stats target-blocks");
+		    "memmap-on-memory online-movable shrink stats stats-swap target-blocks");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/block-size"), "0x8000000");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/memmap-bytes"), "0x200000");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "");
@@ -41,7 +41,8 @@ static void test_handshake(void)
 	CHECK_EQ(fx->events[HOTMEM_EVENT_HANDSHAKE], 1);
 	CHECK_EQ(fx->core.nr_blocks, FAKE_BLOCKS);
 	CHECK_EQ(fx->core.features, HOTMEM_FEATURES_KNOWN & ~(HOTMEM_FEATURE_POPULATED_BLOCKS |
-							      HOTMEM_FEATURE_REBOOT_NOTICE));
+							      HOTMEM_FEATURE_REBOOT_NOTICE |
+							      HOTMEM_FEATURE_STATS_SWAP));
 	free(fx);
 }
 
@@ -69,7 +70,7 @@ static void test_handshake_window_later(void)
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "init");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/version"), "1");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
-		    "memmap-on-memory online-movable shrink stats target-blocks");
+		    "memmap-on-memory online-movable shrink stats stats-swap target-blocks");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/block-size"), "0x8000000");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/memmap-bytes"), "0x200000");
 	CHECK_EQ(fx->events[HOTMEM_EVENT_VIOLATION], 0);
@@ -327,8 +328,9 @@ static void test_books_usable_only(void)
 		fake_run(fx, 10);
 		CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
 			    toolstack_refuses
-				    ? "memmap-on-memory online-movable shrink stats target-blocks"
-				    : "memmap-on-memory online-movable shrink stats");
+				    ? "memmap-on-memory online-movable shrink stats stats-swap "
+				      "target-blocks"
+				    : "memmap-on-memory online-movable shrink stats stats-swap");
 		CHECK(!(fx->core.features & HOTMEM_FEATURE_TARGET_BLOCKS));
 		fake_request(fx, "1 grow 0 1");
 		CHECK_EQ(fx->balloon_total, 65536 + BLOCK_PAGES);
@@ -358,23 +360,26 @@ static void test_populated_blocks(void)
 	} cases[] = {
 		{ true, true,
 		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
-		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  "memmap-on-memory online-movable populated-blocks shrink stats stats-swap "
+		  "target-blocks",
 		  true },
 		/* An older toolstack does not offer it. */
 		{ true, true, "memmap-on-memory online-movable shrink stats target-blocks",
-		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  "memmap-on-memory online-movable populated-blocks shrink stats stats-swap "
+		  "target-blocks",
 		  false },
 		/* Offered without target-blocks: memory/target would move by usable bytes. */
 		{ true, true, "memmap-on-memory online-movable populated-blocks shrink stats",
-		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
+		  "memmap-on-memory online-movable populated-blocks shrink stats stats-swap "
+		  "target-blocks",
 		  false },
 		/* The guest only lists it with memmap_in_target. */
 		{ true, false,
 		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
-		  "memmap-on-memory online-movable shrink stats", false },
+		  "memmap-on-memory online-movable shrink stats stats-swap", false },
 		{ false, true,
 		  "memmap-on-memory online-movable populated-blocks shrink stats target-blocks",
-		  "memmap-on-memory online-movable shrink stats target-blocks", false },
+		  "memmap-on-memory online-movable shrink stats stats-swap target-blocks", false },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -622,7 +627,7 @@ static void test_features_refused(void)
 	hotmem_core_deliver(&fx->core, &inbox);
 	fake_run(fx, 10);
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
-		    "online-movable shrink stats target-blocks");
+		    "online-movable shrink stats stats-swap target-blocks");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/memmap-bytes"), "0x0");
 	fake_request(fx, "1 grow 0 1");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/ack"), "1 unsupported 0");
@@ -860,7 +865,7 @@ static void test_reattach(void)
 	fake_run(fx, 100);
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "ready");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
-		    "memmap-on-memory online-movable shrink stats target-blocks");
+		    "memmap-on-memory online-movable shrink stats stats-swap target-blocks");
 	CHECK_EQ(fx->events[HOTMEM_EVENT_HANDSHAKE], 2);
 	CHECK_EQ(fx->core.last_seq, 0);
 	fake_request(fx, "1 grow 3 1");
@@ -932,6 +937,9 @@ static void test_stats(void)
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/stats"), "(absent)");
 	fx->stats.psi_some_avg10 = 1234;
 	fx->stats.psi_full_avg10 = 56;
+	/* This toolstack did not offer stats-swap: five figures, as it reads them. */
+	fx->stats.swapped_kib = 4096;
+	fx->stats.has_swapped = true;
 	hotmem_inbox_parse_stats_interval(&inbox, "1000", 4);
 	hotmem_core_deliver(&fx->core, &inbox);
 	delay = hotmem_core_step(&fx->core);
@@ -959,6 +967,91 @@ static void test_stats(void)
 	hotmem_core_deliver(&fx->core, &inbox);
 	CHECK_EQ(hotmem_core_step(&fx->core), HOTMEM_STEP_IDLE);
 	free(fx);
+}
+
+/*
+ * With stats-swap offered the swap figure goes out as a sixth field while the
+ * platform knows it, and the text falls back to five when it does not.
+ */
+static void test_stats_swap(void)
+{
+	struct fake *fx = fake_new();
+	struct hotmem_inbox inbox = { 0 };
+	char want[80];
+
+	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
+	fake_attach(fx);
+	fake_set(fx, "hotmem/features",
+		 "memmap-on-memory online-movable shrink stats stats-swap target-blocks", -1);
+	fake_set(fx, "hotmem/stats-interval-ms", "1000", -1);
+	hotmem_inbox_toolstack_changed(&inbox);
+	hotmem_inbox_parse_stats_interval(&inbox, "1000", 4);
+	hotmem_core_deliver(&fx->core, &inbox);
+	fx->stats.swapped_kib = 98304;
+	fx->stats.has_swapped = true;
+	fake_run(fx, 10);
+	CHECK(fx->core.features & HOTMEM_FEATURE_STATS_SWAP);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
+		    "memmap-on-memory online-movable shrink stats stats-swap target-blocks");
+	snprintf(want, sizeof(want), "%llu 222072 150000 0 0 98304",
+		 (unsigned long long)fx->core.stats_counter);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/stats"), want);
+	fx->stats.has_swapped = false;
+	fx->now_ms += 1000;
+	hotmem_core_step(&fx->core);
+	snprintf(want, sizeof(want), "%llu 222072 150000 0 0",
+		 (unsigned long long)fx->core.stats_counter);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/stats"), want);
+	/* Past what a byte count can hold: clamped, never published raw. */
+	fx->stats.swapped_kib = UINT64_MAX;
+	fx->stats.has_swapped = true;
+	fx->now_ms += 1000;
+	hotmem_core_step(&fx->core);
+	snprintf(want, sizeof(want), "%llu 222072 150000 0 0 18014398509481984",
+		 (unsigned long long)fx->core.stats_counter);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/stats"), want);
+	free(fx);
+}
+
+static void test_meminfo_swap(void)
+{
+	static const char real[] = "MemTotal:         222072 kB\n"
+				   "SwapCached:         1024 kB\n"
+				   "SwapTotal:        262140 kB\n"
+				   "SwapFree:         160000 kB\n"
+				   "Zswap:                 0 kB\n";
+	static const char grepped[] = "SwapCached:            0 kB\nSwapTotal:             0 kB\n"
+				      "SwapFree:              0 kB\n";
+	uint64_t swapped = 7;
+
+	CHECK_EQ(hotmem_parse_meminfo_swap(real, sizeof(real) - 1, &swapped), 0);
+	CHECK_EQ(swapped, 262140 - 160000 - 1024);
+	CHECK_EQ(hotmem_parse_meminfo_swap(grepped, sizeof(grepped) - 1, &swapped), 0);
+	CHECK_EQ(swapped, 0);
+	/* Cached read a moment after the others can pass total - free: 0, not a wrap. */
+	CHECK_EQ(hotmem_parse_meminfo_swap("SwapTotal: 100 kB\nSwapFree: 50 kB\nSwapCached: 60 kB",
+					   51, &swapped),
+		 0);
+	CHECK_EQ(swapped, 0);
+	swapped = 7;
+	CHECK_EQ(hotmem_parse_meminfo_swap("SwapTotal: 100 kB\nSwapFree: 150 kB\nSwapCached: 0 kB",
+					   51, &swapped),
+		 -EINVAL);
+	CHECK_EQ(hotmem_parse_meminfo_swap("SwapTotal: 100 kB\nSwapFree: 50 kB\n", 34, &swapped),
+		 -EINVAL);
+	CHECK_EQ(hotmem_parse_meminfo_swap("SwapTotal: 100 MB\nSwapFree: 50 kB\nSwapCached: 0 kB",
+					   50, &swapped),
+		 -EINVAL);
+	CHECK_EQ(hotmem_parse_meminfo_swap("SwapTotal: kB\nSwapFree: 50 kB\nSwapCached: 0 kB", 46,
+					   &swapped),
+		 -EINVAL);
+	CHECK_EQ(hotmem_parse_meminfo_swap("SwapTotal: 99999999999999999999 kB\nSwapFree: 5 kB\n"
+					   "SwapCached: 0 kB",
+					   66, &swapped),
+		 -EINVAL);
+	CHECK_EQ(hotmem_parse_meminfo_swap("", 0, &swapped), -EINVAL);
+	CHECK_EQ(hotmem_parse_meminfo_swap(NULL, 0, &swapped), -EINVAL);
+	CHECK_EQ(swapped, 7);
 }
 
 static void test_close(void)
@@ -1200,16 +1293,18 @@ static struct fake *fake_grown_with_notice(uint32_t notice_ms, bool offered)
 	fake_set(
 		fx, "hotmem/features",
 		offered ? "memmap-on-memory online-movable reboot-notice shrink stats target-blocks"
-			: "memmap-on-memory online-movable shrink stats target-blocks",
+			: "memmap-on-memory online-movable shrink stats stats-swap target-blocks",
 		-1);
 	hotmem_inbox_toolstack_changed(&inbox);
 	hotmem_core_deliver(&fx->core, &inbox);
 	fake_run(fx, 100);
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/state"), "ready");
-	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
-		    notice_ms ? "memmap-on-memory online-movable reboot-notice shrink stats "
-				"target-blocks"
-			      : "memmap-on-memory online-movable shrink stats target-blocks");
+	CHECK_STREQ(
+		fake_get(fx, "hotmem/guest/features"),
+		notice_ms
+			? "memmap-on-memory online-movable reboot-notice shrink stats stats-swap "
+			  "target-blocks"
+			: "memmap-on-memory online-movable shrink stats stats-swap target-blocks");
 	fake_request(fx, "1 grow 0 1");
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/blocks"), "0");
 	return fx;
@@ -1375,6 +1470,8 @@ int main(void)
 	test_stats();
 	test_close();
 	test_psi();
+	test_meminfo_swap();
+	test_stats_swap();
 	test_kernel_block_when_short();
 	test_reload_kernel_block();
 	test_names();

@@ -298,6 +298,10 @@ static const struct text_case features_cases[] = {
 	OK("populated-blocks reboot-notice shrink"),
 	OK("memmap-on-memory online-movable populated-blocks reboot-notice shrink stats "
 	   "target-blocks"),
+	OK("stats stats-swap"),
+	OK("stats-swap target-blocks"),
+	BAD("stats-swap stats"),
+	BAD("target-blocks stats-swap"),
 	BAD("shrink reboot-notice"),
 	BAD("target-blocks stats"),
 	BAD("shrink populated-blocks"),
@@ -507,7 +511,15 @@ static const struct text_case stats_cases[] = {
 	BAD("18446744073709551616 1 1 0 0"),
 	BAD("1 18446744073709551616 1 0 0"),
 	BAD("1 1 1 0"),
-	BAD("1 1 1 0 0 0"),
+	OK("1 1 1 0 0 0"),
+	OK("7 262144 4096 9000 4500 131072"),
+	OK("1 1 1 0 0 18014398509481984"),
+	BAD("1 1 1 0 0 18014398509481985"),
+	BAD("1 1 1 0 0 18446744073709551616"),
+	BAD("1 1 1 0 0 01"),
+	BAD("1 1 1 0 0 1 1"),
+	BAD("1 1 1 0 0 "),
+	BAD("1 1 1 0 0 -1"),
 	BAD("01 1 1 0 0"),
 	BAD("1 1 1 0.5 0"),
 	BAD("1 1 1 12.34 0"),
@@ -687,10 +699,10 @@ static void test_features_negotiation(void)
 	CHECK(hotmem_feature_token(0) == NULL);
 	CHECK(hotmem_feature_token(3) == NULL);
 	CHECK(hotmem_feature_token(1u << HOTMEM_FEATURE_COUNT) == NULL);
-	CHECK_EQ(hotmem_format_features(text, sizeof(text), HOTMEM_FEATURES_KNOWN), 89);
+	CHECK_EQ(hotmem_format_features(text, sizeof(text), HOTMEM_FEATURES_KNOWN), 100);
 	CHECK_STREQ(text, "memmap-on-memory online-movable populated-blocks reboot-notice shrink "
-			  "stats target-blocks");
-	CHECK_EQ(hotmem_parse_features(text, 89, &features), 0);
+			  "stats stats-swap target-blocks");
+	CHECK_EQ(hotmem_parse_features(text, 100, &features), 0);
 	CHECK_EQ(features, HOTMEM_FEATURES_KNOWN);
 	CHECK_STREQ(hotmem_feature_token(HOTMEM_FEATURE_POPULATED_BLOCKS), "populated-blocks");
 	CHECK_EQ(hotmem_parse_features("populated-blocks", 16, &features), 0);

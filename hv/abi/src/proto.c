@@ -21,7 +21,7 @@
 
 static const char *const feature_tokens[HOTMEM_FEATURE_COUNT] = {
 	"memmap-on-memory", "online-movable", "populated-blocks", "reboot-notice",
-	"shrink",	    "stats",	      "target-blocks",
+	"shrink",	    "stats",	      "stats-swap",	  "target-blocks",
 };
 
 static const char *const shutdown_tokens[HOTMEM_SHUTDOWN_COUNT] = {
@@ -1011,7 +1011,8 @@ void hotmem_blocks_andnot(uint64_t *dst, const uint64_t *a, const uint64_t *b)
 static bool stats_ok(const struct hotmem_stats *stats)
 {
 	return stats->memavail_kib <= stats->memtotal_kib &&
-	       stats->psi_some_avg10 <= HOTMEM_PSI_MAX && stats->psi_full_avg10 <= HOTMEM_PSI_MAX;
+	       stats->psi_some_avg10 <= HOTMEM_PSI_MAX && stats->psi_full_avg10 <= HOTMEM_PSI_MAX &&
+	       (!stats->has_swapped || stats->swapped_kib <= HOTMEM_SWAPPED_KIB_MAX);
 }
 
 int hotmem_parse_stats(const char *buf, size_t len, struct hotmem_stats *ret_stats)
@@ -1034,6 +1035,11 @@ int hotmem_parse_stats(const char *buf, size_t len, struct hotmem_stats *ret_sta
 		return -EINVAL;
 	if (cursor_next(&cursor, &field) ||
 	    span_to_u32_dec(field, 0, HOTMEM_PSI_MAX, &stats.psi_full_avg10))
+		return -EINVAL;
+	stats.swapped_kib = 0;
+	stats.has_swapped = !cursor_at_end(&cursor);
+	if (stats.has_swapped &&
+	    (cursor_next(&cursor, &field) || span_to_u64_dec(field, &stats.swapped_kib)))
 		return -EINVAL;
 	if (!cursor_at_end(&cursor) || !stats_ok(&stats))
 		return -EINVAL;
@@ -1058,5 +1064,9 @@ int hotmem_format_stats(char *buf, size_t size, const struct hotmem_stats *stats
 	out_dec(&out, stats->psi_some_avg10);
 	out_char(&out, ' ');
 	out_dec(&out, stats->psi_full_avg10);
+	if (stats->has_swapped) {
+		out_char(&out, ' ');
+		out_dec(&out, stats->swapped_kib);
+	}
 	return out_finish(&out);
 }

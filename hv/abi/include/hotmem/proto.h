@@ -58,6 +58,12 @@
 /* PSI averages are published in hundredths of a percent: 10000 = 100%. */
 #define HOTMEM_PSI_MAX 10000u
 
+/*
+ * Largest swapped_kib a guest may publish (2^54 KiB, 16 EiB): its byte count
+ * cannot overflow a uint64_t.
+ */
+#define HOTMEM_SWAPPED_KIB_MAX (1ull << 54)
+
 /* Feature lists: at most 16 tokens of at most 31 bytes each. */
 #define HOTMEM_FEATURE_TOKENS_MAX    16u
 #define HOTMEM_FEATURE_TOKEN_LEN_MAX 31u
@@ -117,15 +123,21 @@ enum hotmem_feature {
 	/* The guest publishes H/guest/stats every H/stats-interval-ms. */
 	HOTMEM_FEATURE_STATS = 1u << 5,
 	/*
+	 * H/guest/stats carries a sixth figure whenever the guest knows it: the
+	 * swap in use that is not also in RAM (swapped_kib). An older toolstack
+	 * does not offer it and reads five figures; an older guest sends five.
+	 */
+	HOTMEM_FEATURE_STATS_SWAP = 1u << 6,
+	/*
 	 * memory/target moves by whole blocks: the guest's balloon counts each
 	 * block's memmap head (populated by dom0) as populated. Without it
 	 * memory/target moves by the usable bytes of a block only.
 	 */
-	HOTMEM_FEATURE_TARGET_BLOCKS = 1u << 6,
+	HOTMEM_FEATURE_TARGET_BLOCKS = 1u << 7,
 };
 
 /* Number of known features and the mask of all of them. */
-#define HOTMEM_FEATURE_COUNT  7
+#define HOTMEM_FEATURE_COUNT  8
 #define HOTMEM_FEATURES_KNOWN ((1u << HOTMEM_FEATURE_COUNT) - 1)
 
 /* What a request asks for. */
@@ -194,6 +206,15 @@ struct hotmem_stats {
 	uint64_t memavail_kib;	 /* MemAvailable, <= memtotal_kib */
 	uint32_t psi_some_avg10; /* memory PSI "some" avg10, 1/100 % (0..10000) */
 	uint32_t psi_full_avg10; /* memory PSI "full" avg10, 1/100 % (0..10000) */
+	/*
+	 * With has_swapped: SwapTotal - SwapFree - SwapCached, the memory the
+	 * guest's kernel has pushed out to swap and not read back, at most
+	 * HOTMEM_SWAPPED_KIB_MAX. Without: the guest did not say (no swap
+	 * figure known, or stats-swap not negotiated), and the text has five
+	 * figures.
+	 */
+	uint64_t swapped_kib;
+	bool has_swapped;
 };
 
 /**
@@ -779,7 +800,8 @@ void hotmem_blocks_andnot(uint64_t *dst, const uint64_t *a, const uint64_t *b);
  *
  * Accepts "<counter> <memtotal_kib> <memavail_kib> <psi_some> <psi_full>",
  * canonical decimal, the first three 64-bit, memavail <= memtotal, both PSI
- * values <= HOTMEM_PSI_MAX.
+ * values <= HOTMEM_PSI_MAX, optionally followed by " <swapped_kib>" (<=
+ * HOTMEM_SWAPPED_KIB_MAX; has_swapped says whether it was there).
  *
  * returns:
  *	0, on success
