@@ -15,9 +15,10 @@
  *
  * Usage: policy_bench [--all] [--scenario NAME] [--sweep] [--guests N]
  *	  [--seconds S] [--warmup S] [--seed N] [--host-pct P] [--min MiB]
- *	  [--grow-ms MS] [--shrink-ms MS] [--busy-pct P] [--timing]
+ *	  [--grow-ms MS] [--shrink-ms MS] [--busy-pct P] [--no-swap] [--timing]
  * (--grow-ms, --shrink-ms: per 128 MiB block; --busy-pct: shrinks refused
- * busy; the lab's figures unless given.)
+ * busy; the lab's figures unless given. --no-swap: the guests publish no
+ * swap figure, as an older driver or a guest without swap.)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@ static void usage(const char *argv0)
 		"usage: %s [--all] [--scenario mixed|correlated|diurnal|churn] [--sweep]\n"
 		"       [--guests N] [--seconds S] [--warmup S] [--seed N] [--host-pct P] "
 		"[--min MiB]\n"
-		"       [--grow-ms MS] [--shrink-ms MS] [--busy-pct P] [--timing]\n",
+		"       [--grow-ms MS] [--shrink-ms MS] [--busy-pct P] [--no-swap] [--timing]\n",
 		argv0);
 }
 
@@ -120,6 +121,8 @@ static int print_table(const struct psim_config *cfg, bool timing, struct summar
 		printf(", grow %u ms and shrink %u ms a block, %u %% of shrinks busy",
 		       cfg->timing->grow_ms_per_block, cfg->timing->shrink_ms_per_block,
 		       cfg->timing->shrink_busy_pct);
+	if (cfg->no_swap)
+		printf(", no swap figure published");
 	printf("\n\n");
 	printf("| policy | oom_proxy_s | (unresponsive) | unmet_gib_s | p99_pressure | under_wm_s "
 	       "| granted_pct | "
@@ -271,6 +274,7 @@ int main(int argc, char **argv)
 		{ "grow-ms", required_argument, NULL, 'G' },
 		{ "shrink-ms", required_argument, NULL, 'K' },
 		{ "busy-pct", required_argument, NULL, 'B' },
+		{ "no-swap", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -341,6 +345,9 @@ int main(int argc, char **argv)
 		case 'B':
 			lab_timing.shrink_busy_pct = (uint32_t)strtoul(optarg, NULL, 10);
 			cfg.timing = &lab_timing;
+			break;
+		case 'N':
+			cfg.no_swap = true;
 			break;
 		default:
 			usage(argv[0]);

@@ -823,6 +823,60 @@ static void test_short_estimate(void)
 	hotmem_policy_free(p);
 }
 
+/*
+ * A guest that publishes its swap in use (stats-swap): pressed, the swap
+ * counts in its demand, so one grow covers it (middle of the band 358 MiB
+ * - 100 available + 400 swapped = 658 MiB: 6 blocks, where MemAvailable
+ * alone asks for 3); not pressed, swap that it is not reading back is not
+ * counted; at MemAvailable 0 the figure is its shortfall, which orders the
+ * shortage (the smaller one is served first).
+ */
+static void test_swapped(void)
+{
+	struct hotmem_policy_decision out[4];
+	struct hotmem_policy *p = new_policy();
+	struct hotmem_policy_domain_input in = dom(1, 100, 0);
+	struct hotmem_policy_domain_input two[2] = { dom(1, 0, 0), dom(2, 0, 0) };
+	struct hotmem_policy_domain_status st;
+
+	in.stats.has_swapped = true;
+	in.stats.swapped_kib = 400 * MIB >> 10;
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].action, HOTMEM_POLICY_GROW);
+	CHECK_EQ(out[0].blocks, 6);
+	CHECK(strstr(out[0].reason, "avail 100M < low 204M, swapped 400M") != NULL);
+	hotmem_policy_free(p);
+
+	p = new_policy();
+	in.stats.has_swapped = false;
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 1);
+	CHECK_EQ(out[0].blocks, 3);
+	hotmem_policy_free(p);
+
+	p = new_policy();
+	in = dom(1, 400, 0);
+	in.stats.has_swapped = true;
+	in.stats.swapped_kib = 400 * MIB >> 10;
+	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 0);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK_EQ(st.demand_bytes, 2 * GIB);
+	hotmem_policy_free(p);
+
+	/* Room for one block: d2, 50 MiB short, before d1, 300 MiB short. */
+	p = new_policy();
+	two[0].stats.has_swapped = two[1].stats.has_swapped = true;
+	two[0].stats.swapped_kib = 300 * MIB >> 10;
+	two[1].stats.swapped_kib = 50 * MIB >> 10;
+	tick(p, 0, 256 * MIB + BS, two, 2, out);
+	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
+	CHECK_EQ(st.short_bytes, 300 * MIB);
+	CHECK_EQ(st.share_bytes, 2 * GIB);
+	CHECK_EQ(hotmem_policy_domain_status(p, 2, &st), 0);
+	CHECK_EQ(st.short_bytes, 50 * MIB);
+	CHECK_EQ(st.share_bytes, 2 * GIB + BS);
+	hotmem_policy_free(p);
+}
+
 /* The n decisions: donors d2, d3, ... in domid order, each ballooned to target_bytes. */
 static void check_donors_in_order(const struct hotmem_policy_decision *out, size_t n,
 				  uint64_t target_bytes)
@@ -977,6 +1031,7 @@ int main(void)
 	test_weighted_share();
 	test_whole_needs_first();
 	test_short_estimate();
+	test_swapped();
 	test_block_contention();
 	test_headroom();
 	test_short_keeps_working_sets();

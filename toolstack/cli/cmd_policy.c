@@ -118,14 +118,17 @@ static void render_policy(yajl_val d)
 	       cli_fmt_size(a, sizeof(a), cli_ju64(d, "tot_bytes")),
 	       cli_fmt_size(b, sizeof(b), cli_ju64(d, "target_bytes")),
 	       cli_fmt_size(c, sizeof(c), cli_ju64(d, "granted_bytes")));
-	if (stats)
-		printf("guest:       MemTotal %s, MemAvailable %s, PSI %" PRIu64 ".%02" PRIu64
-		       "%%, stats %" PRIu64 " s old\n",
+	if (stats) {
+		printf("guest:       MemTotal %s, MemAvailable %s, PSI %" PRIu64 ".%02" PRIu64 "%%",
 		       cli_fmt_size(a, sizeof(a), cli_ju64(stats, "memtotal_bytes")),
 		       cli_fmt_size(b, sizeof(b), cli_ju64(stats, "memavail_bytes")),
 		       cli_ju64(stats, "psi_some_avg10") / 100,
-		       cli_ju64(stats, "psi_some_avg10") % 100, cli_ju64(stats, "age_ms") / 1000);
-	else
+		       cli_ju64(stats, "psi_some_avg10") % 100);
+		if (cli_jget(stats, "swapped_bytes"))
+			printf(", swapped %s",
+			       cli_fmt_size(c, sizeof(c), cli_ju64(stats, "swapped_bytes")));
+		printf(", stats %" PRIu64 " s old\n", cli_ju64(stats, "age_ms") / 1000);
+	} else
 		printf("guest:       no stats yet\n");
 	/* short: at MemAvailable 0, how far the policy reckons the working set
 	 * went past what it holds (what orders it in a shortage). */

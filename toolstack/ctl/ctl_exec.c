@@ -151,6 +151,9 @@ static void gen_guest(yajl_gen gen, const struct hotmem_guest_status *gs)
 		ctl_gen_u64(gen, "memavail_bytes", gs->stats.memavail_kib * 1024);
 		ctl_gen_u64(gen, "psi_some_avg10", gs->stats.psi_some_avg10);
 		ctl_gen_u64(gen, "psi_full_avg10", gs->stats.psi_full_avg10);
+		/* Only from a guest that published it (stats-swap): absent is "not known". */
+		if (gs->stats.has_swapped)
+			ctl_gen_u64(gen, "swapped_bytes", gs->stats.swapped_kib * 1024);
 		yajl_gen_map_close(gen);
 	}
 	yajl_gen_map_close(gen);

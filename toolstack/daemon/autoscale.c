@@ -749,6 +749,9 @@ static void gen_stats(yajl_gen gen, const struct as_dom *dom, uint64_t now)
 	ctl_gen_u64(gen, "memavail_bytes", dom->stats.memavail_kib << 10);
 	ctl_gen_u64(gen, "psi_some_avg10", dom->stats.psi_some_avg10);
 	ctl_gen_u64(gen, "psi_full_avg10", dom->stats.psi_full_avg10);
+	/* Only from a guest that published it (stats-swap): absent is "not known". */
+	if (dom->stats.has_swapped)
+		ctl_gen_u64(gen, "swapped_bytes", dom->stats.swapped_kib << 10);
 	ctl_gen_u64(gen, "age_ms", now >= dom->stats_changed_ms ? now - dom->stats_changed_ms : 0);
 	yajl_gen_map_close(gen);
 }

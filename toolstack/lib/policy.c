@@ -159,6 +159,7 @@ struct pol_work {
 	uint64_t fill_lo, fill_hi; /* water_fill's floor and cap */
 	uint64_t peak_size;	   /* frames that hold the recent peak use (headroom cap) */
 	uint64_t short_bytes;	   /* at MemAvailable 0: estimated shortfall (judge_demand) */
+	uint64_t swapped;	   /* pressed: swap in use the guest published (stats-swap) */
 	uint64_t demand, share;
 	bool pressure, psi_pressure, idle;
 	bool acted;
@@ -809,8 +810,23 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 	 * past what it holds; if it went on growing as it was when it ran out,
 	 * it is short by that growth since then, less what it was given.
 	 */
+	/*
+	 * A guest that publishes its swap in use (stats-swap) says what the
+	 * estimate below guesses: memory its kernel pushed out and will read
+	 * back as it touches it. It counts while the guest is pressed
+	 * (MemAvailable under the low watermark, or PSI at psi-grow): swap
+	 * that went out long ago and is not touched is no shortfall, and an
+	 * unpressed guest does not read it back. A guest pressed with cold
+	 * swap is over-grown by it; its surplus goes back after surplus-hold.
+	 */
+	w->swapped = 0;
+	if (st->has_swapped && (w->avail < w->wm_low || st->psi_some_avg10 >= p->psi_grow))
+		w->swapped = st->swapped_kib << 10;
 	w->short_bytes = 0;
-	if (!w->avail && dom->short_since != NEVER) {
+	if (st->has_swapped) {
+		if (!w->avail)
+			w->short_bytes = w->swapped;
+	} else if (!w->avail && dom->short_since != NEVER) {
 		uint64_t at = now > w->in->stats_age_ms ? now - w->in->stats_age_ms : 0;
 		double grown = dom->short_rate * (double)(at - dom->short_since) -
 			       ((double)w->base - (double)dom->short_base);
@@ -819,7 +835,7 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 	}
 	w->avail_ahead = w->avail > ahead ? w->avail - ahead : 0;
 	/* base + (used + ahead + NEED_MARGIN - total), never below 0 */
-	w->need_raw = sat_add(sat_add(w->base, w->total - w->avail),
+	w->need_raw = sat_add(sat_add(w->base, sat_add(w->total - w->avail, w->swapped)),
 			      sat_add(ahead, w->wm_low / NEED_MARGIN_DIV));
 	w->need_raw = w->need_raw > w->total ? w->need_raw - w->total : 0;
 	w->need_lean = w->need_raw > w->wm_low / NEED_MARGIN_DIV - w->wm_low / NEED_MARGIN_SHORT_DIV
@@ -863,6 +879,7 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 	if (w->pressure) {
 		if (w->avail_ahead < w->wm_mid)
 			want = w->wm_mid - w->avail_ahead;
+		want = sat_add(want, w->swapped);
 		if (w->psi_pressure) {
 			uint64_t step = w->in->block_size ? w->in->block_size : PSI_STEP_NO_WINDOW;
 
@@ -1185,6 +1202,12 @@ static void act_grow(struct pol_work *w, uint64_t now, bool contention, struct p
 			 w->in->stats.psi_some_avg10 % 100);
 	else
 		snprintf(why, sizeof(why), "headroom, host idle");
+	/* The swap it counted in its demand, so the log says why a grow is that big. */
+	if (w->swapped) {
+		size_t len = strlen(why);
+
+		snprintf(why + len, sizeof(why) - len, ", swapped %lluM", mib(w->swapped));
+	}
 	/* nothing presses it: what it is given is lent (lend_headroom) */
 	bool lend = !w->pressure && w->cur >= w->min;
 

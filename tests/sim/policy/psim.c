@@ -480,6 +480,16 @@ static void guest_step(struct sim *s, struct guest *g, uint32_t now_s, struct ps
 		g->stats.memavail_kib = av >> 10;
 		g->stats.psi_some_avg10 = (uint32_t)g->psi;
 		g->stats.psi_full_avg10 = (uint32_t)(g->psi / 2);
+		/*
+		 * Every simulated guest swaps what of its working set does not
+		 * fit (as lab.autoscale's autoa does to zram) and, its working
+		 * set being hot, reads back at once what fits: swap in use is
+		 * its shortfall of the second, what stats-swap publishes.
+		 */
+		g->stats.has_swapped = !s->cfg->no_swap;
+		g->stats.swapped_kib = 0;
+		if (g->stats.has_swapped && g->ws + KERNEL_USED > total)
+			g->stats.swapped_kib = (g->ws + KERNEL_USED - total) >> 10;
 		g->stats_at_ms = now_ms;
 		g->has_stats = true;
 	}

@@ -50,6 +50,9 @@ struct psim_config {
 	uint32_t min_mib;  /* every guest's min (the floor every policy keeps), MiB;
 			    * 0 = its class's (half its nominal size); boot sizes stay */
 	const struct psim_timing *timing; /* NULL = the lab's (PSIM_LAB_TIMING) */
+	/* Guests publish no swap figure (an older driver, no stats-swap, no
+	 * swap): the policy estimates a shortfall at MemAvailable 0 instead. */
+	bool no_swap;
 };
 
 /*

@@ -122,6 +122,30 @@ static void run_scenario(enum psim_scenario sc, uint32_t host_pct, bool *ret_fai
 		       h->oom_proxy_s / o->oom_proxy_s, h->oom_proxy_s, o->oom_proxy_s);
 		CHECK(h->oom_proxy_s <= 1.2 * o->oom_proxy_s);
 	}
+	/*
+	 * Where the mins bind (the oracle goes under them, oracle-min cannot),
+	 * the goal against oracle-min, the bound for the same configuration,
+	 * and what the guests' swap figure (stats-swap) is worth there: the
+	 * same guests publishing none leave the policy only its estimate of
+	 * how far short a guest at MemAvailable 0 is. On the bench's 1000
+	 * guests the two are 1.13x and 1.38x (seed 42; 1.20x and 1.39x over
+	 * five seeds, docs/policy.md, section 4); on these 100 guests 1.22x
+	 * and 1.40x, so the bound here is 1.25x.
+	 */
+	const struct psim_result *om = &res[PSIM_ORACLE_MIN];
+	if (om->oom_proxy_s > o->oom_proxy_s) {
+		struct psim_config blind_cfg = cfg;
+		struct psim_result blind;
+
+		blind_cfg.no_swap = true;
+		CHECK_EQ(psim_run(&blind_cfg, PSIM_HOTMEM, &blind), 0);
+		printf("%-16s hotmem/oracle-min %.3fx (%.0f vs %.0f guest-seconds); "
+		       "no swap figure %.3fx (%.0f)\n",
+		       what, h->oom_proxy_s / om->oom_proxy_s, h->oom_proxy_s, om->oom_proxy_s,
+		       blind.oom_proxy_s / om->oom_proxy_s, blind.oom_proxy_s);
+		CHECK(h->oom_proxy_s <= 1.25 * om->oom_proxy_s);
+		CHECK(h->oom_proxy_s < 0.9 * blind.oom_proxy_s);
+	}
 	if (h->peak_need_pct <= 100) {
 		/*
 		 * The reaction, as the guests see it, wherever every working set
