@@ -114,10 +114,16 @@ done
 # feeds the driver zeros instead (the PSI checks must then fail).
 BREAK = os.environ.get("HOTMEM_AUTOSCALE_BREAK", "")
 PSI_LOG = "/tmp/psi.log"
+# The agent also feeds the driver /proc/meminfo's swap lines (sysfs "swap",
+# published as stats-swap's sixth figure) and logs them to SWAP_LOG with the
+# guest's uptime: what the kernel said, to hold the published figure to.
+SWAP_LOG = "/tmp/swap.log"
 PSI_SRC = ("printf 'some avg10=0.00 avg60=0.00 avg300=0.00 total=0\\nfull avg10=0.00 avg60=0.00 "
            "avg300=0.00 total=0\\n'" if BREAK == "psi0" else "cat /proc/pressure/memory")
 PSI_AGENT = (f"(while :; do {PSI_SRC} > /sys/kernel/xen_hotmem/psi 2>/dev/null; "
+             "grep ^Swap /proc/meminfo >/tmp/swap.now; cat /tmp/swap.now >/sys/kernel/xen_hotmem/swap; "
              f"echo \"$(cut -d' ' -f1 /proc/uptime) $(head -n 1 /proc/pressure/memory)\" >>{PSI_LOG}; "
+             f"echo \"$(cut -d' ' -f1 /proc/uptime)\" $(cat /tmp/swap.now) >>{SWAP_LOG}; "
              "sleep 1; done) >/dev/null 2>&1 &")
 # Phase 2 (the PSI trigger): autoa's watermarks go to 0, so that neither
 # MemAvailable nor its trend can be under them and only PSI can start a
@@ -128,6 +134,8 @@ PSI_POLICY = "low-watermark=0% low-watermark-min=0"
 THRASH_MIB = 240
 ZRAM_MIB = 256
 PSI_GROW = 10.0            # psi-grow's default, % (some avg10)
+SWAPPED_MIN_MIB = 32       # the thrash's 240 MiB on autoa's ~180 MiB free push out more than this
+SWAPPED_END_MAX_MIB = 16   # with the working set fitting, the thrash's passes read it all back
 
 
 def free_mib(lab):
@@ -169,11 +177,12 @@ def parse_sample(line):
         sa, sb = f[6].split(), f[7].split()
         return dict(t=t,
                     a_mib=int(a["tot_pages"]) * 4096 / MIB, a_target_mib=int(f[4]) / 1024,
-                    a_avail_mib=int(sa[2]) / 1024 if len(sa) == 5 else float("nan"),
-                    a_psi=int(sa[3]) / 100 if len(sa) == 5 else float("nan"),
+                    a_avail_mib=int(sa[2]) / 1024 if len(sa) in (5, 6) else float("nan"),
+                    a_psi=int(sa[3]) / 100 if len(sa) in (5, 6) else float("nan"),
+                    a_swapped_mib=int(sa[5]) / 1024 if len(sa) == 6 else float("nan"),
                     b_mib=int(b["tot_pages"]) * 4096 / MIB, b_target_mib=int(f[5]) / 1024,
-                    b_avail_mib=int(sb[2]) / 1024 if len(sb) == 5 else float("nan"),
-                    b_psi=int(sb[3]) / 100 if len(sb) == 5 else float("nan"),
+                    b_avail_mib=int(sb[2]) / 1024 if len(sb) in (5, 6) else float("nan"),
+                    b_psi=int(sb[3]) / 100 if len(sb) in (5, 6) else float("nan"),
                     free_mib=int(a["free_pages"]) * 4096 / MIB, xl_free_mib=int(f[3]))
     except (KeyError, ValueError, IndexError):
         return None
@@ -313,8 +322,10 @@ def autoscale(lab):
     ooms = {n: oom_kills(lab, n) for n in ("autoa", "autob")}
     psi = lab.domu("cat /sys/kernel/xen_hotmem/psi", name="autoa", check=False).out.strip()
     guest_psi = lab.domu(f"cat {PSI_LOG}", name="autoa", timeout=60).out
+    guest_swap = lab.domu(f"cat {SWAP_LOG}", name="autoa", timeout=60).out
     # autoa's own /proc/pressure/memory (its uptime, the "some" line) and the thrash's passes.
     (lab.log_dir / "autoscale-guest-psi.txt").write_text(guest_psi + thrash)
+    (lab.log_dir / "autoscale-guest-swap.txt").write_text(guest_swap)
     filler_books = lab.dom0("xl list filler 2>/dev/null | tail -n 1; true").out.strip()
     show("hotmemd (dom0 uptime, log)", "\n".join(l for l in log.splitlines() if "policy" in l or "exit" in l))
 
@@ -322,13 +333,13 @@ def autoscale(lab):
     check(len(samples) > 20, f"only {len(samples)} timeline samples")
     t0 = samples[0]["t"]
     cols = ["t_s", "a_mib", "a_target_mib", "a_avail_mib", "a_psi", "b_mib", "b_target_mib", "b_avail_mib",
-            "b_psi", "free_mib", "xl_free_mib"]
+            "b_psi", "free_mib", "xl_free_mib", "a_swapped_mib"]
     csv = lab.log_dir / "autoscale-timeline.csv"
     with open(csv, "w") as f:
         f.write(",".join(cols) + "\n")
         for s in samples:
             s["t_s"] = s["t"] - t0
-            f.write(",".join(f"{s[c]:.1f}" if c in ("t_s", "a_psi", "b_psi") else f"{s[c]:.0f}"
+            f.write(",".join(f"{s[c]:.1f}" if c in ("t_s", "a_psi", "b_psi", "a_swapped_mib") else f"{s[c]:.0f}"
                              for c in cols) + "\n")
             lab.report(scenario="autoscale", step="sample", t_s=round(s["t_s"], 1), a_mib=round(s["a_mib"]),
                        a_target_mib=round(s["a_target_mib"]), b_mib=round(s["b_mib"]),
@@ -364,6 +375,16 @@ def autoscale(lab):
     pub_psi = [s["a_psi"] for s in p2 if s["t"] <= t_move and s["a_psi"] == s["a_psi"]]
     kern_psi = [float(m.group(2)) for m in re.finditer(r"^([\d.]+) some avg10=([\d.]+)", guest_psi, re.M)
                 if float(m.group(1)) >= p2_guest]
+    # Swap alone (SwapTotal - SwapFree - SwapCached), MiB: what autoa's kernel
+    # said in phase 2, and what its driver published before the first move and
+    # at the end (the working set fitting again: read back, not left in swap).
+    kern_swapped = []
+    for m in re.finditer(r"^([\d.]+) (.*)$", guest_swap, re.M):
+        kib = dict(re.findall(r"(Swap\w+): (\d+) kB", m.group(2)))
+        if float(m.group(1)) >= p2_guest and len(kib) == 3:
+            kern_swapped.append((int(kib["SwapTotal"]) - int(kib["SwapFree"]) - int(kib["SwapCached"])) / 1024)
+    pub_swapped = [s["a_swapped_mib"] for s in p2 if s["t"] <= t_move and s["a_swapped_mib"] == s["a_swapped_mib"]]
+    end_swapped = [s["a_swapped_mib"] for s in p2[-3:] if s["a_swapped_mib"] == s["a_swapped_mib"]]
     a_before2 = p2[0]["a_mib"] if p2 else float("nan")
     a_after2 = max((s["a_mib"] for s in p2 if s["t"] > t_move or not psi_move), default=a_before2)
     passes = [(int(n), int(ms)) for n, ms in re.findall(r"^pass n=(\d+) ms=(\d+)", thrash, re.M)]
@@ -382,6 +403,9 @@ def autoscale(lab):
                psi_move_after_s=round(psi_grow_s, 1) if psi_grow_s is not None else -1,
                psi_published_max=max(pub_psi, default=-1), psi_kernel_max=max(kern_psi, default=-1),
                a_before_psi_mib=round(a_before2), a_after_psi_mib=round(a_after2),
+               swapped_kernel_max_mib=round(max(kern_swapped, default=-1), 1),
+               swapped_published_max_mib=round(max(pub_swapped, default=-1), 1),
+               swapped_published_end_mib=round(max(end_swapped, default=-1), 1),
                thrash_pass_ms_first=passes[0][1] if passes else -1,
                thrash_pass_ms_last=passes[-1][1] if passes else -1,
                ooms_a=ooms["autoa"], ooms_b=ooms["autob"], verify=vm.group(1) if vm else "none",
@@ -390,7 +414,9 @@ def autoscale(lab):
          f"autob {b_boot:.0f} -> lowest target {b_low:.0f} MiB; host free min {free_min:.0f} MiB "
          f"(xl info: {xl_free_min} MiB, reserve {RESERVE_MIB}); PSI phase: kernel some avg10 max "
          f"{max(kern_psi, default=-1):.2f}%, published max {max(pub_psi, default=-1):.2f}%, autoa "
-         f"{a_before2:.0f} -> {a_after2:.0f} MiB on: {psi_move.strip()}; thrash passes (n, ms): "
+         f"{a_before2:.0f} -> {a_after2:.0f} MiB on: {psi_move.strip()}; swapped (kernel max, published "
+         f"max before the move, at the end): {max(kern_swapped, default=-1):.1f}, "
+         f"{max(pub_swapped, default=-1):.1f}, {max(end_swapped, default=-1):.1f} MiB; thrash passes (n, ms): "
          f"{passes[:3]} ... {passes[-3:]}; "
          f"filler: {filler_books}")
 
@@ -423,6 +449,22 @@ def autoscale(lab):
           "a watermark or trend reason in phase 2, whose watermarks were 0")
     check(a_after2 >= a_before2 + 64, f"autoa was not given memory on PSI: {a_before2:.0f} -> "
           f"{a_after2:.0f} MiB")
+    # stats-swap on real Xen: the thrash pushed part of its working set to
+    # zram, the kernel said so, the driver published it before the move (the
+    # figure the policy counts in a pressed guest's demand), and once the
+    # working set fit again it came back: swap in use followed the shortfall
+    # of the moment, not its history (what psim assumes).
+    check(max(kern_swapped, default=0) >= SWAPPED_MIN_MIB, f"autoa's /proc/meminfo never showed "
+          f"{SWAPPED_MIN_MIB} MiB in swap alone under the thrash (max {max(kern_swapped, default=-1)} "
+          f"in {len(kern_swapped)} samples)")
+    check(max(pub_swapped, default=0) >= SWAPPED_MIN_MIB, f"the swap figure autoa's driver published "
+          f"before the move never reached {SWAPPED_MIN_MIB} MiB (max {max(pub_swapped, default=-1)} in "
+          f"{len(pub_swapped)} samples with one)")
+    check(max(pub_swapped, default=0) <= max(kern_swapped, default=0) + 1, f"autoa's driver published "
+          f"{max(pub_swapped, default=-1)} MiB swapped, more than its kernel ever said "
+          f"({max(kern_swapped, default=-1)})")
+    check(end_swapped and max(end_swapped) <= SWAPPED_END_MAX_MIB, f"autoa still published "
+          f"{end_swapped} MiB swapped with its working set fitting (at most {SWAPPED_END_MAX_MIB})")
     check(tv is not None and tv.group(1) == "ok" and tv.group(3) == "0",
           f"the thrash's pages did not verify: {thrash.strip()[-300:]}")
     check("filler" in filler_books and not re.search(r"\(filler\)", log), "the filler was touched")
