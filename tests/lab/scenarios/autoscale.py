@@ -20,9 +20,13 @@ block granted, no OOM kill in either guest, the working set verified after
 every grow, the filler untouched, Xen's free memory (`xl info`) never under
 the reserve; in phase 2, autoa's /proc/pressure/memory and the PSI its
 driver published reached psi-grow, autoa's first move names PSI as its
-reason and gave it memory, and the thrash's pages verified.
-HOTMEM_AUTOSCALE_BREAK=psi0 (the agent feeds zeros) or =reserve (checks a
-reserve of more than the host has) must make the run fail.
+reason and gave it memory, and the thrash's pages verified; the swap in use
+its kernel showed under the thrash (/proc/meminfo) reached 32 MiB, its
+driver published it (stats-swap) before the move and never more than the
+kernel said, and at the end, the working set fitting, at most 16 MiB.
+HOTMEM_AUTOSCALE_BREAK=psi0 (the agent feeds zeros), =noswap (it feeds no
+swap figure) or =reserve (checks a reserve of more than the host has) must
+make the run fail.
 A dom0 sampler records per second each
 guest's memory, target, MemAvailable and PSI and the host's free memory;
 the timeline goes out as HOTMEM lines, as autoscale-timeline.csv (with
@@ -118,10 +122,13 @@ PSI_LOG = "/tmp/psi.log"
 # published as stats-swap's sixth figure) and logs them to SWAP_LOG with the
 # guest's uptime: what the kernel said, to hold the published figure to.
 SWAP_LOG = "/tmp/swap.log"
+# HOTMEM_AUTOSCALE_BREAK=noswap: the agent logs the swap lines but does not
+# feed the driver, which then publishes five figures (the swap checks fail).
+SWAP_FEED = "" if BREAK == "noswap" else "cat /tmp/swap.now >/sys/kernel/xen_hotmem/swap; "
 PSI_SRC = ("printf 'some avg10=0.00 avg60=0.00 avg300=0.00 total=0\\nfull avg10=0.00 avg60=0.00 "
            "avg300=0.00 total=0\\n'" if BREAK == "psi0" else "cat /proc/pressure/memory")
 PSI_AGENT = (f"(while :; do {PSI_SRC} > /sys/kernel/xen_hotmem/psi 2>/dev/null; "
-             "grep ^Swap /proc/meminfo >/tmp/swap.now; cat /tmp/swap.now >/sys/kernel/xen_hotmem/swap; "
+             f"grep ^Swap /proc/meminfo >/tmp/swap.now; {SWAP_FEED}"
              f"echo \"$(cut -d' ' -f1 /proc/uptime) $(head -n 1 /proc/pressure/memory)\" >>{PSI_LOG}; "
              f"echo \"$(cut -d' ' -f1 /proc/uptime)\" $(cat /tmp/swap.now) >>{SWAP_LOG}; "
              "sleep 1; done) >/dev/null 2>&1 &")
