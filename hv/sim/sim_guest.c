@@ -39,6 +39,8 @@ struct sim_guest {
 	/* populated-blocks in use (only with target_blocks): dom0 populated the
 	 * whole block and the "driver" hands every usable page to the kernel. */
 	bool populated_blocks;
+	/* stats-swap in use: the stats carry the swap figure (compute_stats). */
+	bool stats_swap;
 	/* populated-blocks: the balloon's own target, moved by memory/target
 	 * changes and by the blocks the driver plugs (as xen_hotmem.ko does). */
 	uint64_t balloon_target;
@@ -386,6 +388,7 @@ static int try_ready(struct sim_guest *g)
 		g->target_blocks = offered & advertised_features(g) & HOTMEM_FEATURE_TARGET_BLOCKS;
 	g->populated_blocks = g->target_blocks &&
 			      (offered & advertised_features(g) & HOTMEM_FEATURE_POPULATED_BLOCKS);
+	g->stats_swap = !r && (offered & advertised_features(g) & HOTMEM_FEATURE_STATS_SWAP);
 	if (r < 0) {
 		put(g, 0, HOTMEM_KEY_GUEST_STATE, "broken");
 		g->state = SG_DEAD;
@@ -621,6 +624,10 @@ static void compute_stats(const struct sim_guest *g, struct hotmem_stats *st)
 	st->memavail_kib = avail >> 10;
 	st->psi_some_avg10 = g->load.psi_some_avg10;
 	st->psi_full_avg10 = g->load.psi_full_avg10;
+	/* With swap, what of the working set does not fit is in it (psim's guests likewise). */
+	st->has_swapped = g->stats_swap;
+	if (st->has_swapped && SG_KERNEL_USED_BYTES + g->load.working_set_bytes > total)
+		st->swapped_kib = (SG_KERNEL_USED_BYTES + g->load.working_set_bytes - total) >> 10;
 }
 
 static int publish_stats(struct sim_guest *g, uint64_t now)

@@ -74,7 +74,8 @@ struct sim_guest_params {
  * What the guest's programs do, as its stats show it. MemTotal is the memory
  * the balloon holds minus the memmap heads and a fixed kernel reservation
  * (1/16 of it, at most SG_KERNEL_RESERVED_BYTES); MemAvailable is MemTotal
- * minus SG_KERNEL_USED_BYTES minus the working set, never below 0.
+ * minus SG_KERNEL_USED_BYTES minus the working set, never below 0; with
+ * stats-swap in use the swap figure is what of those does not fit.
  */
 #define SG_KERNEL_RESERVED_BYTES (32ull << 20)
 #define SG_KERNEL_USED_BYTES	 (24ull << 20)

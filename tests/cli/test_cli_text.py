@@ -357,10 +357,11 @@ POLICY_RE = {
                lambda g: tuple(size(x) for x in g),
                lambda d: (d["tot_bytes"], d["target_bytes"], d["granted_bytes"])),
     "guest": (r"^guest: +MemTotal " + SIZE + r", MemAvailable " + SIZE
-              + r", PSI (\d+)\.(\d\d)%, stats \d+ s old$",
-              lambda g: (size(g[0]), size(g[1]), int(g[2]) * 100 + int(g[3])),
+              + r", PSI (\d+)\.(\d\d)%(?:, swapped " + SIZE + r")?, stats \d+ s old$",
+              lambda g: (size(g[0]), size(g[1]), int(g[2]) * 100 + int(g[3]),
+                         size(g[4]) if g[4] else None),
               lambda d: (d["stats"]["memtotal_bytes"], d["stats"]["memavail_bytes"],
-                         d["stats"]["psi_some_avg10"])),
+                         d["stats"]["psi_some_avg10"], d["stats"].get("swapped_bytes"))),
     "now": (r"^now: +(.*?)( \(frozen\))?; need " + SIZE + r", demand " + SIZE + r", share " + SIZE
             + r"(?:, short about " + SIZE + r")?$",
             lambda g: (g[0], g[1] is not None, size(g[2]), size(g[3]), size(g[4]),
@@ -438,7 +439,7 @@ def test_policy(xl):
     got, _ = policy_text_vs_json(xl, "web", "policy")
     check(set(got) == set(POLICY_RE), "policy: every figure line is there (%r)" % sorted(got))
     check(got.get("size") == (256 * MIB, 3 * GIB, 250) and got.get("memory", (0, 0, 0))[2]
-          == 640 * MIB and got.get("guest", (0, 0, 0))[2] == 1234 and got.get("last") == "-",
+          == 640 * MIB and got.get("guest", (0, 0, 0, 0))[2] == 1234 and got.get("last") == "-",
           "policy: the config's min/max/weight, the grant, the guest's PSI, no decision (%r)"
           % (got,))
 
@@ -452,9 +453,10 @@ def test_policy_short(xl):
     """A guest that ran out while its use grew: the "short about" figure.
 
     auto is at its max (1 GiB) or grows to it; its working set rises in
-    steps, so the policy sees its use growing, then jumps past what it can
-    hold: at MemAvailable 0 the policy estimates the shortfall from that
-    growth, and policy prints it on the now: line as --json has it.
+    steps, then jumps past what it can hold: at MemAvailable 0 the shortfall
+    is the swap the simulated guest publishes (stats-swap: what of its
+    working set does not fit), and policy prints it on the now: line as
+    --json has it, and the swap figure on the guest: line.
     """
     for ws in ("700m", "780m", "860m", "940m", "3g"):
         before = xl.json("policy", "auto").get("stats", {}).get("counter")
@@ -471,6 +473,10 @@ def test_policy_short(xl):
     now = got.get("now", ())
     check(len(now) == 6 and now[5] > 0 and ", short about " in out,
           "policy auto short: at MemAvailable 0 the now: line says how short (%r)" % (out,))
+    guest = got.get("guest", ())
+    check(len(guest) == 4 and guest[3] and guest[3] >= now[5] and ", swapped " in out,
+          "policy auto short: the guest: line has the swap figure, at least the shortfall (%r)"
+          % (out,))
 
 
 TOP_HEAD = re.compile(r"^hotmem top: host free " + SIZE + r" \(reserve " + SIZE

@@ -145,6 +145,10 @@ def check_domain(samples, dom, info, what):
               - stats["psi_some_avg10"] / 10000.0) < 1e-9, "%s: PSI some as json" % what)
     check(abs(get(samples, "hotmem_domain_guest_psi_full_ratio", **labels)
               - stats["psi_full_avg10"] / 10000.0) < 1e-9, "%s: PSI full as json" % what)
+    # The swap figure only from a guest that published one (stats-swap).
+    check(get(samples, "hotmem_domain_guest_swapped_bytes", **labels) == stats.get("swapped_bytes"),
+          "%s: swapped %s as json %s" % (what, get(samples, "hotmem_domain_guest_swapped_bytes",
+                                                     **labels), stats.get("swapped_bytes")))
     state = info["guest"]["state"]
     check(get(samples, "hotmem_domain_guest_state", hotmem_domain_guest_state=state, **labels)
           == 1, "%s: guest state %s is 1" % (what, state))

@@ -828,8 +828,8 @@ static void test_short_estimate(void)
  * counts in its demand, so one grow covers it (middle of the band 358 MiB
  * - 100 available + 400 swapped = 658 MiB: 6 blocks, where MemAvailable
  * alone asks for 3); not pressed, swap that it is not reading back is not
- * counted; at MemAvailable 0 the figure is its shortfall, which orders the
- * shortage (the smaller one is served first).
+ * counted, and is cold when it is pressed later; at MemAvailable 0 the figure is its shortfall,
+ * which orders the shortage (the smaller one is served first).
  */
 static void test_swapped(void)
 {
@@ -860,6 +860,29 @@ static void test_swapped(void)
 	CHECK_EQ(tick(p, 0, 64 * GIB, &in, 1, out), 0);
 	CHECK_EQ(hotmem_policy_domain_status(p, 1, &st), 0);
 	CHECK_EQ(st.demand_bytes, 2 * GIB);
+
+	/*
+	 * 400 MiB in swap while it was not pressed is cold: pressed a second
+	 * later (MemAvailable 100 MiB, falling) with 450 MiB in swap, only the
+	 * 50 MiB above counts: the grow is the one without a swap figure, or a
+	 * block more, where all 450 MiB would have made it 4 blocks more.
+	 */
+	struct hotmem_policy *blind = new_policy();
+	struct hotmem_policy_domain_input unswapped = in;
+	struct hotmem_policy_decision blind_out[4];
+
+	unswapped.stats.has_swapped = false;
+	CHECK_EQ(tick(blind, 0, 64 * GIB, &unswapped, 1, blind_out), 0);
+	unswapped.stats.counter++;
+	unswapped.stats.memavail_kib = 100 * MIB >> 10;
+	CHECK_EQ(tick(blind, 1, 64 * GIB, &unswapped, 1, blind_out), 1);
+	in.stats.counter++;
+	in.stats.memavail_kib = 100 * MIB >> 10;
+	in.stats.swapped_kib = 450 * MIB >> 10;
+	CHECK_EQ(tick(p, 1, 64 * GIB, &in, 1, out), 1);
+	CHECK(out[0].blocks >= blind_out[0].blocks && out[0].blocks <= blind_out[0].blocks + 1);
+	CHECK(strstr(out[0].reason, "swapped 50M") != NULL);
+	hotmem_policy_free(blind);
 	hotmem_policy_free(p);
 
 	/* Room for one block: d2, 50 MiB short, before d1, 300 MiB short. */

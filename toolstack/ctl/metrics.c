@@ -174,6 +174,9 @@ PICK(pick_memavail, d->have_guest && d->guest.have_stats, d->guest.stats.memavai
 /* PSI avg10 is published in hundredths of a percent: 10000 = 1.0 */
 PICK(pick_psi_some, d->have_guest && d->guest.have_stats, d->guest.stats.psi_some_avg10 / 10000.0)
 PICK(pick_psi_full, d->have_guest && d->guest.have_stats, d->guest.stats.psi_full_avg10 / 10000.0)
+/* Only from a guest that publishes it (stats-swap): no sample is "not known", not 0. */
+PICK(pick_swapped, d->have_guest && d->guest.have_stats && d->guest.stats.has_swapped,
+     d->guest.stats.swapped_kib * 1024)
 
 /* The driver's state as a state set: one sample per state, 1 for the one it is in. */
 static void dom_state(FILE *out, bool om, const struct dom_sample *doms, size_t nr)
@@ -378,6 +381,9 @@ int ctl_metrics_render(struct ctl_host *host, const struct ctl_metrics_ops *ops,
 		  "The guest's memory pressure, PSI some avg10, 0..1.", pick_psi_some);
 	dom_gauge(out, om, doms, nr, "hotmem_domain_guest_psi_full_ratio",
 		  "The guest's memory pressure, PSI full avg10, 0..1.", pick_psi_full);
+	dom_gauge(out, om, doms, nr, "hotmem_domain_guest_swapped_bytes",
+		  "The guest's swap in use not also in RAM (H/guest/stats, stats-swap).",
+		  pick_swapped);
 	dom_gauge(out, om, doms, nr, "hotmem_domain_guest_ready",
 		  "Whether a grow would pass the guest checks now.", pick_ready);
 	dom_state(out, om, doms, nr);

@@ -125,6 +125,7 @@ struct pol_dom {
 	uint64_t short_since;
 	uint64_t short_base;
 	double short_rate;
+	uint64_t swap_cold;		  /* swap in use while last not pressed, or less since */
 	uint64_t peak_used[PEAK_BUCKETS]; /* largest use per bucket of PEAK_BUCKET_MS */
 	uint64_t peak_epoch;		  /* bucket number of the newest sample */
 	bool pressure, surplus;
@@ -806,22 +807,34 @@ static void judge_demand(struct pol_work *w, uint64_t now, uint32_t tick_ms)
 	if (dom->trend_rate > 0)
 		ahead = (uint64_t)(dom->trend_rate * (double)tick_ms * TREND_TICKS);
 	/*
-	 * At MemAvailable 0 its use cannot show how far the working set went
-	 * past what it holds; if it went on growing as it was when it ran out,
-	 * it is short by that growth since then, less what it was given.
-	 */
-	/*
 	 * A guest that publishes its swap in use (stats-swap) says what the
 	 * estimate below guesses: memory its kernel pushed out and will read
 	 * back as it touches it. It counts while the guest is pressed
-	 * (MemAvailable under the low watermark, or PSI at psi-grow): swap
-	 * that went out long ago and is not touched is no shortfall, and an
-	 * unpressed guest does not read it back. A guest pressed with cold
-	 * swap is over-grown by it; its surplus goes back after surplus-hold.
+	 * (MemAvailable under the low watermark, or PSI at psi-grow), and
+	 * only above what it had in swap when last not pressed: swap that
+	 * stays while the working set fits is pages nobody touches (cold),
+	 * no shortfall, and a guest is not grown by them. The baseline
+	 * follows the figure down while pressed (cold pages freed or read
+	 * back). A guest whose cold pages go out only once it is pressed is
+	 * over-grown by them, and gives them back as surplus.
 	 */
 	w->swapped = 0;
-	if (st->has_swapped && (w->avail < w->wm_low || st->psi_some_avg10 >= p->psi_grow))
-		w->swapped = st->swapped_kib << 10;
+	if (st->has_swapped) {
+		uint64_t swapped = st->swapped_kib << 10;
+
+		if (w->avail >= w->wm_low && st->psi_some_avg10 < p->psi_grow)
+			dom->swap_cold = swapped;
+		else if (swapped > dom->swap_cold)
+			w->swapped = swapped - dom->swap_cold;
+		else
+			dom->swap_cold = swapped;
+	}
+	/*
+	 * At MemAvailable 0 its use cannot show how far the working set went
+	 * past what it holds: the swap figure does; without one, if it went
+	 * on growing as it was when it ran out, it is short by that growth
+	 * since then, less what it was given.
+	 */
 	w->short_bytes = 0;
 	if (st->has_swapped) {
 		if (!w->avail)
