@@ -1236,11 +1236,14 @@ static int psi_avg(const char *buf, size_t len, size_t *pos, uint32_t *ret_value
 	return 0;
 }
 
-/* Find "<name> avg10=" at the start of a line; its value's offset in *ret_pos. */
-static bool psi_find_line(const char *buf, size_t len, const char *name, size_t *ret_pos)
+/*
+ * Find "<name><key>" at the start of a line (/proc's "name key=value" and
+ * "Name: value" texts); the offset just past it in *ret_pos.
+ */
+static bool find_line(const char *buf, size_t len, const char *name, const char *key,
+		      size_t *ret_pos)
 {
-	static const char key[] = " avg10=";
-	size_t name_len = core_strlen(name), key_len = sizeof(key) - 1, pos = 0, i;
+	size_t name_len = core_strlen(name), key_len = core_strlen(key), pos = 0, i;
 
 	while (pos < len) {
 		bool match = pos + name_len + key_len <= len;
@@ -1267,9 +1270,9 @@ int hotmem_parse_psi_memory(const char *buf, size_t len, uint32_t *ret_some, uin
 
 	if (!buf || !ret_some || !ret_full)
 		return -EINVAL;
-	if (!psi_find_line(buf, len, "some", &pos) || psi_avg(buf, len, &pos, &some))
+	if (!find_line(buf, len, "some", " avg10=", &pos) || psi_avg(buf, len, &pos, &some))
 		return -EINVAL;
-	if (psi_find_line(buf, len, "full", &pos) && psi_avg(buf, len, &pos, &full))
+	if (find_line(buf, len, "full", " avg10=", &pos) && psi_avg(buf, len, &pos, &full))
 		return -EINVAL;
 	*ret_some = some;
 	*ret_full = full;
@@ -1282,37 +1285,24 @@ int hotmem_parse_psi_memory(const char *buf, size_t len, uint32_t *ret_some, uin
  */
 static int meminfo_kib(const char *buf, size_t len, const char *name, uint64_t *ret_kib)
 {
-	size_t name_len = core_strlen(name), pos = 0, i, digits;
-	uint64_t value;
+	size_t i, digits = 0;
+	uint64_t value = 0;
 
-	while (pos < len) {
-		bool match = pos + name_len + 1 <= len;
-
-		for (i = 0; match && i < name_len; i++)
-			match = buf[pos + i] == name[i];
-		if (match && buf[pos + name_len] == ':') {
-			i = pos + name_len + 1;
-			while (i < len && buf[i] == ' ')
-				i++;
-			value = 0;
-			digits = 0;
-			while (i < len && buf[i] >= '0' && buf[i] <= '9') {
-				/* 20 digits could pass 2^64; meminfo never prints that many. */
-				if (++digits > 19)
-					return -EINVAL;
-				value = value * 10 + (uint64_t)(buf[i++] - '0');
-			}
-			if (!digits || i + 3 > len || buf[i] != ' ' || buf[i + 1] != 'k' ||
-			    buf[i + 2] != 'B' || (i + 3 < len && buf[i + 3] != '\n'))
-				return -EINVAL;
-			*ret_kib = value;
-			return 0;
-		}
-		while (pos < len && buf[pos] != '\n')
-			pos++;
-		pos++;
+	if (!find_line(buf, len, name, ":", &i))
+		return -ENOENT;
+	while (i < len && buf[i] == ' ')
+		i++;
+	while (i < len && buf[i] >= '0' && buf[i] <= '9') {
+		/* 20 digits could pass 2^64; meminfo never prints that many. */
+		if (++digits > 19)
+			return -EINVAL;
+		value = value * 10 + (uint64_t)(buf[i++] - '0');
 	}
-	return -ENOENT;
+	if (!digits || i + 3 > len || buf[i] != ' ' || buf[i + 1] != 'k' || buf[i + 2] != 'B' ||
+	    (i + 3 < len && buf[i + 3] != '\n'))
+		return -EINVAL;
+	*ret_kib = value;
+	return 0;
 }
 
 int hotmem_parse_meminfo_swap(const char *buf, size_t len, uint64_t *ret_swapped_kib)

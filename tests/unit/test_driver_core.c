@@ -969,6 +969,16 @@ static void test_stats(void)
 	free(fx);
 }
 
+/* H/guest/stats is "<the core's last counter> <figures>". */
+static void check_stats_figures(struct fake *fx, const char *figures)
+{
+	char want[96];
+
+	snprintf(want, sizeof(want), "%llu %s", (unsigned long long)fx->core.stats_counter,
+		 figures);
+	CHECK_STREQ(fake_get(fx, "hotmem/guest/stats"), want);
+}
+
 /*
  * With stats-swap offered the swap figure goes out as a sixth field while the
  * platform knows it, and the text falls back to five when it does not.
@@ -977,7 +987,6 @@ static void test_stats_swap(void)
 {
 	struct fake *fx = fake_new();
 	struct hotmem_inbox inbox = { 0 };
-	char want[80];
 
 	CHECK_EQ(hotmem_core_init(&fx->core, &fake_ops, fx, &fx->cfg), 0);
 	fake_attach(fx);
@@ -993,23 +1002,17 @@ static void test_stats_swap(void)
 	CHECK(fx->core.features & HOTMEM_FEATURE_STATS_SWAP);
 	CHECK_STREQ(fake_get(fx, "hotmem/guest/features"),
 		    "memmap-on-memory online-movable shrink stats stats-swap target-blocks");
-	snprintf(want, sizeof(want), "%llu 222072 150000 0 0 98304",
-		 (unsigned long long)fx->core.stats_counter);
-	CHECK_STREQ(fake_get(fx, "hotmem/guest/stats"), want);
+	check_stats_figures(fx, "222072 150000 0 0 98304");
 	fx->stats.has_swapped = false;
 	fx->now_ms += 1000;
 	hotmem_core_step(&fx->core);
-	snprintf(want, sizeof(want), "%llu 222072 150000 0 0",
-		 (unsigned long long)fx->core.stats_counter);
-	CHECK_STREQ(fake_get(fx, "hotmem/guest/stats"), want);
+	check_stats_figures(fx, "222072 150000 0 0");
 	/* Past what a byte count can hold: clamped, never published raw. */
 	fx->stats.swapped_kib = UINT64_MAX;
 	fx->stats.has_swapped = true;
 	fx->now_ms += 1000;
 	hotmem_core_step(&fx->core);
-	snprintf(want, sizeof(want), "%llu 222072 150000 0 0 18014398509481984",
-		 (unsigned long long)fx->core.stats_counter);
-	CHECK_STREQ(fake_get(fx, "hotmem/guest/stats"), want);
+	check_stats_figures(fx, "222072 150000 0 0 18014398509481984");
 	free(fx);
 }
 
